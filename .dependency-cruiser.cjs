@@ -1,0 +1,46 @@
+// The hexagon's dependency rule, checked by `npm test` (tests/architecture).
+// Dependencies point inward: bootstrap -> adapters -> application -> domain.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'domain/ imports only domain/ and the two pure libraries it is built on (protobuf codecs, XXH3).',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { pathNot: ['^src/domain/', '^node_modules/@bufbuild/protobuf/', '^node_modules/@node-rs/xxhash'] },
+    },
+    {
+      name: 'application-depends-on-domain-only',
+      comment: 'application/ may use domain/ and inversify (tokens, @inject), nothing concrete.',
+      severity: 'error',
+      from: { path: '^src/application/' },
+      to: { pathNot: ['^src/application/', '^src/domain/', '^node_modules/inversify/', '^node_modules/@inversifyjs/'] },
+    },
+    {
+      name: 'adapters-do-not-know-bootstrap',
+      severity: 'error',
+      from: { path: '^src/adapters/' },
+      to: { path: '^src/bootstrap/' },
+    },
+    {
+      name: 'no-node-io-in-core',
+      comment: 'No file, network or process modules in domain/ or application/: I/O crosses a port.',
+      severity: 'error',
+      from: { path: '^src/(domain|application)/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js', '.mjs', '.cjs', '.d.ts'] },
+  },
+};

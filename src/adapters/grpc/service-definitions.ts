@@ -1,0 +1,83 @@
+/**
+ * grpc-js service tables for every service oxia-ts speaks, built from the message
+ * codecs in domain/wire. Written by hand (instead of generated) so that the
+ * generated code stays pure data and codecs: only this adapter knows grpc-js.
+ * Both the server and the client library use these tables.
+ */
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import * as client from '../../domain/wire/client.js';
+import * as health from '../../domain/wire/health.js';
+import * as replication from '../../domain/wire/replication.js';
+
+interface MessageCodec<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+function method<Req, Res>(
+  path: string,
+  req: MessageCodec<Req>,
+  res: MessageCodec<Res>,
+  requestStream: boolean,
+  responseStream: boolean,
+): MethodDefinition<Req, Res> {
+  return {
+    path,
+    requestStream,
+    responseStream,
+    requestSerialize: (m: Req) => Buffer.from(req.encode(m).finish()),
+    requestDeserialize: (b: Buffer) => req.decode(b),
+    responseSerialize: (m: Res) => Buffer.from(res.encode(m).finish()),
+    responseDeserialize: (b: Buffer) => res.decode(b),
+  };
+}
+
+function oxiaClientService(pkg: string) {
+  const p = `/${pkg}.OxiaClient/`;
+  return {
+    getShardAssignments: method(p + 'GetShardAssignments', client.ShardAssignmentsRequest, client.ShardAssignments, false, true),
+    write: method(p + 'Write', client.WriteRequest, client.WriteResponse, false, false),
+    writeStream: method(p + 'WriteStream', client.WriteRequest, client.WriteResponse, true, true),
+    read: method(p + 'Read', client.ReadRequest, client.ReadResponse, false, true),
+    list: method(p + 'List', client.ListRequest, client.ListResponse, false, true),
+    rangeScan: method(p + 'RangeScan', client.RangeScanRequest, client.RangeScanResponse, false, true),
+    getSequenceUpdates: method(p + 'GetSequenceUpdates', client.GetSequenceUpdatesRequest, client.GetSequenceUpdatesResponse, false, true),
+    getNotifications: method(p + 'GetNotifications', client.NotificationsRequest, client.NotificationBatch, false, true),
+    createSession: method(p + 'CreateSession', client.CreateSessionRequest, client.CreateSessionResponse, false, false),
+    keepAlive: method(p + 'KeepAlive', client.SessionHeartbeat, client.KeepAliveResponse, false, false),
+    closeSession: method(p + 'CloseSession', client.CloseSessionRequest, client.CloseSessionResponse, false, false),
+  } satisfies ServiceDefinition;
+}
+
+/** `io.oxia.proto.v1.OxiaClient`: the public data API. */
+export const OxiaClientService = oxiaClientService('io.oxia.proto.v1');
+/** The same API under the package name older Oxia clients call. */
+export const OxiaClientCompatService = oxiaClientService('io.streamnative.oxia.proto');
+export type OxiaClientService = typeof OxiaClientService;
+
+const coord = '/replication.OxiaCoordination/';
+export const OxiaCoordinationService = {
+  pushShardAssignments: method(coord + 'PushShardAssignments', client.ShardAssignments, replication.CoordinationShardAssignmentsResponse, true, false),
+  newTerm: method(coord + 'NewTerm', replication.NewTermRequest, replication.NewTermResponse, false, false),
+  becomeLeader: method(coord + 'BecomeLeader', replication.BecomeLeaderRequest, replication.BecomeLeaderResponse, false, false),
+  addFollower: method(coord + 'AddFollower', replication.AddFollowerRequest, replication.AddFollowerResponse, false, false),
+  getStatus: method(coord + 'GetStatus', replication.GetStatusRequest, replication.GetStatusResponse, false, false),
+  deleteShard: method(coord + 'DeleteShard', replication.DeleteShardRequest, replication.DeleteShardResponse, false, false),
+  handshake: method(coord + 'Handshake', replication.HandshakeRequest, replication.HandshakeResponse, false, false),
+  getInfo: method(coord + 'GetInfo', replication.GetInfoRequest, replication.GetInfoResponse, false, false),
+  removeObserver: method(coord + 'RemoveObserver', replication.RemoveObserverRequest, replication.RemoveObserverResponse, false, false),
+  freezeShard: method(coord + 'FreezeShard', replication.FreezeShardRequest, replication.FreezeShardResponse, false, false),
+} satisfies ServiceDefinition;
+
+const repl = '/replication.OxiaLogReplication/';
+export const OxiaLogReplicationService = {
+  truncate: method(repl + 'Truncate', replication.TruncateRequest, replication.TruncateResponse, false, false),
+  replicate: method(repl + 'Replicate', replication.Append, replication.Ack, true, true),
+  sendSnapshot: method(repl + 'SendSnapshot', replication.SnapshotChunk, replication.SnapshotResponse, true, false),
+} satisfies ServiceDefinition;
+
+const hp = '/grpc.health.v1.Health/';
+export const HealthService = {
+  check: method(hp + 'Check', health.HealthCheckRequest, health.HealthCheckResponse, false, false),
+  watch: method(hp + 'Watch', health.HealthCheckRequest, health.HealthCheckResponse, false, true),
+} satisfies ServiceDefinition;

@@ -1,0 +1,28 @@
+/**
+ * The database state machine's view of a shard's key-value store: an ordered map
+ * of byte strings, compared bytewise (memcmp). Every ordering the API offers
+ * (hierarchical, natural, internal keys last) comes from how keys/ encodes keys
+ * into these bytes, so stores only ever need byte order.
+ */
+export interface KvEntry {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/** A bytewise range; bounds absent mean unbounded. */
+export interface KvRange {
+  readonly gte?: Uint8Array;
+  readonly lt?: Uint8Array;
+  readonly reverse?: boolean;
+  readonly limit?: number;
+}
+
+export interface KvReadView {
+  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Entries in bytewise key order (descending when reverse). */
+  range(range: KvRange): AsyncIterable<KvEntry>;
+}
+
+export type KvOp =
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: 'del'; readonly key: Uint8Array };

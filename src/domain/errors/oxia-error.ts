@@ -1,0 +1,47 @@
+/**
+ * Operating errors that cross layers as values with a kind. The gRPC adapter maps
+ * each kind to one status code and an ErrorInfo reason (see adapters/grpc/status-mapping.ts);
+ * nothing else decides how an error looks on the wire.
+ *
+ * Per-operation outcomes (KEY_NOT_FOUND, UNEXPECTED_VERSION_ID, SESSION_DOES_NOT_EXIST)
+ * are not errors: they travel inside responses as Status values.
+ */
+export type OxiaErrorKind =
+  | 'InvalidArgument' // malformed request: empty key, inverted range, bad shard id, ...
+  | 'LimitExceeded' // key, value, request or batch over a configured limit
+  | 'NamespaceNotFound'
+  | 'ShardNotFound'
+  | 'SessionNotFound'
+  | 'InvalidSessionTimeout'
+  | 'NotificationsNotEnabled'
+  | 'NodeIsNotLeader'
+  | 'NodeIsNotMember'
+  | 'NotInitialized'
+  | 'InvalidTerm'
+  | 'InvalidStatus'
+  | 'ResourceConflict'
+  | 'ResourceUnavailable'
+  | 'Aborted'
+  | 'Closed'; // the shard or server is shutting down
+
+export interface LeaderHint {
+  readonly shard: bigint;
+  readonly leader: string;
+}
+
+export class OxiaError extends Error {
+  override readonly name = 'OxiaError';
+  constructor(
+    readonly kind: OxiaErrorKind,
+    message: string,
+    readonly leaderHint?: LeaderHint,
+  ) {
+    super(message);
+  }
+}
+
+export function isOxiaError(e: unknown, kind?: OxiaErrorKind): e is OxiaError {
+  return e instanceof OxiaError && (kind === undefined || e.kind === kind);
+}
+
+export const invalidArgument = (message: string): OxiaError => new OxiaError('InvalidArgument', message);

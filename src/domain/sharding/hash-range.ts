@@ -1,0 +1,35 @@
+/** An inclusive range of 32-bit routing hashes owned by one shard. */
+export interface HashRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export const HASH_MAX = 0xffff_ffff;
+
+/**
+ * Splits the 32-bit hash space into `count` contiguous inclusive ranges the way
+ * Oxia does (equal buckets of floor((2^32-1)/count)+1 hashes, the last one
+ * stretched to 2^32-1), so shard boundaries agree with Oxia's coordinator.
+ */
+export function splitHashRange(count: number): HashRange[] {
+  if (!Number.isInteger(count) || count < 1 || count > HASH_MAX) {
+    throw new RangeError(`shard count must be an integer from 1 to ${HASH_MAX}, got ${count}`);
+  }
+  const bucket = Math.floor(HASH_MAX / count) + 1;
+  const ranges: HashRange[] = [];
+  for (let i = 0; i < count; i++) {
+    const min = i * bucket;
+    const max = i === count - 1 ? HASH_MAX : min + bucket - 1;
+    ranges.push({ min, max });
+  }
+  return ranges;
+}
+
+export function rangeContains(range: HashRange, hash: number): boolean {
+  return hash >= range.min && hash <= range.max;
+}
+
+/** Finds the entry whose range holds `hash`; ranges are assumed disjoint. */
+export function findByHash<T extends { readonly range: HashRange }>(items: readonly T[], hash: number): T | undefined {
+  return items.find((i) => rangeContains(i.range, hash));
+}
