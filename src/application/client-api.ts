@@ -1,0 +1,42 @@
+import type { ServiceIdentifier } from 'inversify';
+import type {
+  CreateSessionRequest,
+  CreateSessionResponse,
+  CloseSessionRequest,
+  GetSequenceUpdatesRequest,
+  GetSequenceUpdatesResponse,
+  ListRequest,
+  ListResponse,
+  NotificationBatch,
+  NotificationsRequest,
+  RangeScanRequest,
+  RangeScanResponse,
+  ReadRequest,
+  ReadResponse,
+  SessionHeartbeat,
+  ShardAssignments,
+  WriteRequest,
+  WriteResponse,
+} from '../domain/wire/client.js';
+
+/**
+ * The public data API as a use case: what the gRPC adapter calls for each RPC of
+ * OxiaClient. Shard ids are unique on a node across namespaces, so most calls need
+ * no namespace. Every failure is thrown as an OxiaError (domain/errors); streams
+ * end when `signal` aborts (client cancelled) and throw when the shard goes away.
+ */
+export interface ClientApi {
+  /** The current assignments first, then every change, until `signal` aborts. */
+  watchAssignments(namespace: string, signal: AbortSignal): AsyncIterable<ShardAssignments>;
+  /** `namespace`, when given (WriteStream metadata), must own the shard. */
+  write(shard: bigint, request: WriteRequest, namespace?: string): Promise<WriteResponse>;
+  read(shard: bigint, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse>;
+  list(shard: bigint, request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse>;
+  rangeScan(shard: bigint, request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse>;
+  sequenceUpdates(request: GetSequenceUpdatesRequest, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse>;
+  notifications(request: NotificationsRequest, signal: AbortSignal): AsyncIterable<NotificationBatch>;
+  createSession(request: CreateSessionRequest): Promise<CreateSessionResponse>;
+  keepAlive(request: SessionHeartbeat): Promise<void>;
+  closeSession(request: CloseSessionRequest): Promise<void>;
+}
+export const ClientApi: ServiceIdentifier<ClientApi> = Symbol.for('oxia.ClientApi');
