@@ -1,0 +1,106 @@
+/**
+ * One listening grpc-js server: binds host:port (port 0 picks a free port, reported
+ * back), caps request messages at the configured size, and shuts down gracefully:
+ * new calls are refused, long-lived streams are ended (ServerCallTracker), in-flight
+ * calls get until the deadline, then whatever is left is cut off.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServiceIdentifier } from 'inversify';
+import { inject, injectable } from 'inversify';
+import { Logger } from '../../application/ports/logger.js';
+import { ServerCallTracker } from './server-call-tracker.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GrpcServerOptions {
+  /** Where to listen, e.g. 127.0.0.1:6648, :: port 6648; port 0 picks a free port. */
+  readonly bind: HostPort;
+  /** Largest request message accepted (RequestLimits.requestSizeBytesMax). */
+  readonly receiveMessageSizeBytesMax: number;
+  /** How long graceful shutdown may take before remaining calls are cut off. */
+  readonly shutdownTimeoutMs: number;
+  /** A name for logs: 'public', 'internal', ... */
+  readonly name: string;
+}
+export const GrpcServerOptions: ServiceIdentifier<GrpcServerOptions> = Symbol.for('oxia.GrpcServerOptions');
+
+/** 'host:port', with brackets around an IPv6 host. */
+export function formatHostPort({ host, port }: HostPort): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+@injectable()
+export class GrpcServer {
+  private readonly server: Server;
+  private bound: HostPort | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    @inject(GrpcServerOptions) private readonly options: GrpcServerOptions,
+    @inject(ServerCallTracker) private readonly calls: ServerCallTracker,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'grpc-server', server: options.name });
+    this.server = new Server({
+      'grpc.max_receive_message_length': options.receiveMessageSizeBytesMax,
+      'grpc.max_send_message_length': -1,
+      // Clients (Oxia's included) ping idle connections to keep them through NATs.
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+  }
+
+  addService(definition: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
+  }
+
+  /** Starts listening; resolves with the bound address (the real port when 0 was asked). */
+  async listen(): Promise<HostPort> {
+    if (this.bound) return this.bound;
+    const address = formatHostPort(this.options.bind);
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, ServerCredentials.createInsecure(), (error, p) =>
+        error ? reject(new Error(`cannot listen on ${address}: ${error.message}`)) : resolve(p),
+      );
+    });
+    this.bound = { host: this.options.bind.host, port };
+    this.log.info('listening', { address: formatHostPort(this.bound) });
+    return this.bound;
+  }
+
+  /** The bound address; only valid after listen() resolved. */
+  boundAddress(): HostPort {
+    if (!this.bound) throw new Error('GrpcServer.boundAddress() called before listen()');
+    return this.bound;
+  }
+
+  /** Graceful shutdown with a deadline, then force. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const graceful = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    // tryShutdown refuses new calls but waits for open ones: end the endless ones now.
+    this.calls.shutdown();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.options.shutdownTimeoutMs);
+    });
+    const forced = await Promise.race([graceful.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (forced) {
+      this.log.warn('graceful shutdown timed out; closing remaining calls', {
+        timeoutMs: this.options.shutdownTimeoutMs,
+        openCalls: this.calls.activeCount,
+      });
+      this.server.forceShutdown();
+    }
+    this.log.info('stopped');
+  }
+}

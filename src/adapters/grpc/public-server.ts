@@ -1,0 +1,236 @@
+/**
+ * The public data API over gRPC: OxiaClient (io.oxia.proto.v1) and the same handlers
+ * under the compat package name (io.streamnative.oxia.proto). Each handler turns the
+ * call into a ClientApi call, streams results back at the pace of the client, and
+ * ends the call with the status that status-mapping.ts gives the error.
+ */
+import type {
+  sendUnaryData,
+  ServerDuplexStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { inject, injectable } from 'inversify';
+import { ClientApi } from '../../application/client-api.js';
+import { Logger } from '../../application/ports/logger.js';
+import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
+import type {
+  CloseSessionRequest,
+  CloseSessionResponse,
+  CreateSessionRequest,
+  CreateSessionResponse,
+  GetSequenceUpdatesRequest,
+  GetSequenceUpdatesResponse,
+  KeepAliveResponse,
+  ListRequest,
+  ListResponse,
+  NotificationBatch,
+  NotificationsRequest,
+  RangeScanRequest,
+  RangeScanResponse,
+  ReadRequest,
+  ReadResponse,
+  SessionHeartbeat,
+  ShardAssignments,
+  ShardAssignmentsRequest,
+  WriteRequest,
+  WriteResponse,
+} from '../../domain/wire/client.js';
+import { readNamespaceMetadata, readShardIdMetadata } from './call-metadata.js';
+import { ServerCallTracker } from './server-call-tracker.js';
+import type { TrackedCall } from './server-call-tracker.js';
+import { errorToStatus, oxiaErrorToStatus } from './status-mapping.js';
+import type { GrpcStatusError } from './status-mapping.js';
+import { writeRespectingBackpressure } from './stream-writes.js';
+
+/**
+ * Writes of one WriteStream that may be in flight at once (submitted, response not
+ * yet sent). Reading pauses at this bound, so a client that pipelines faster than
+ * the shard commits is slowed by gRPC flow control instead of growing a queue here.
+ */
+export const WRITE_STREAM_IN_FLIGHT_MAX = 1024;
+
+const SHUTTING_DOWN = (): OxiaError => new OxiaError('Closed', 'the server is shutting down');
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+function requireShard(shard: bigint | undefined): bigint {
+  if (shard === undefined) throw invalidArgument('the request must name its shard');
+  return shard;
+}
+
+@injectable()
+export class PublicServiceHandlers {
+  private readonly log: Logger;
+
+  constructor(
+    @inject(ClientApi) private readonly api: ClientApi,
+    @inject(ServerCallTracker) private readonly calls: ServerCallTracker,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'public-grpc' });
+  }
+
+  /** Handlers keyed like OxiaClientService; the compat service takes the same object. */
+  implementation(): UntypedServiceImplementation {
+    return {
+      getShardAssignments: (call: ServerWritableStream<ShardAssignmentsRequest, ShardAssignments>) =>
+        void this.serveStream(call, 'GetShardAssignments', (signal) => this.api.watchAssignments(call.request.namespace, signal)),
+      write: (call: ServerUnaryCall<WriteRequest, WriteResponse>, callback: sendUnaryData<WriteResponse>) =>
+        void this.serveUnary(call, callback, 'Write', () => this.api.write(requireShard(call.request.shard), call.request)),
+      writeStream: (call: ServerDuplexStream<WriteRequest, WriteResponse>) => this.serveWriteStream(call),
+      read: (call: ServerWritableStream<ReadRequest, ReadResponse>) =>
+        void this.serveStream(call, 'Read', (signal) => this.api.read(requireShard(call.request.shard), call.request, signal)),
+      list: (call: ServerWritableStream<ListRequest, ListResponse>) =>
+        void this.serveStream(call, 'List', (signal) => this.api.list(requireShard(call.request.shard), call.request, signal)),
+      rangeScan: (call: ServerWritableStream<RangeScanRequest, RangeScanResponse>) =>
+        void this.serveStream(call, 'RangeScan', (signal) => this.api.rangeScan(requireShard(call.request.shard), call.request, signal)),
+      getSequenceUpdates: (call: ServerWritableStream<GetSequenceUpdatesRequest, GetSequenceUpdatesResponse>) =>
+        void this.serveStream(call, 'GetSequenceUpdates', (signal) => this.api.sequenceUpdates(call.request, signal)),
+      getNotifications: (call: ServerWritableStream<NotificationsRequest, NotificationBatch>) =>
+        void this.serveStream(call, 'GetNotifications', (signal) => this.api.notifications(call.request, signal)),
+      createSession: (call: ServerUnaryCall<CreateSessionRequest, CreateSessionResponse>, callback: sendUnaryData<CreateSessionResponse>) =>
+        void this.serveUnary(call, callback, 'CreateSession', () => this.api.createSession(call.request)),
+      keepAlive: (call: ServerUnaryCall<SessionHeartbeat, KeepAliveResponse>, callback: sendUnaryData<KeepAliveResponse>) =>
+        void this.serveUnary(call, callback, 'KeepAlive', async () => {
+          await this.api.keepAlive(call.request);
+          return {};
+        }),
+      closeSession: (call: ServerUnaryCall<CloseSessionRequest, CloseSessionResponse>, callback: sendUnaryData<CloseSessionResponse>) =>
+        void this.serveUnary(call, callback, 'CloseSession', async () => {
+          await this.api.closeSession(call.request);
+          return {};
+        }),
+    };
+  }
+
+  private async serveUnary<Req, Res>(
+    call: ServerUnaryCall<Req, Res>,
+    callback: sendUnaryData<Res>,
+    method: string,
+    run: () => Promise<Res>,
+  ): Promise<void> {
+    try {
+      callback(null, await run());
+    } catch (error) {
+      callback(this.statusOf(error, method, call.getPeer()));
+    }
+  }
+
+  /** Server-streaming calls: every message the core yields, in order, at the client's pace. */
+  private async serveStream<Req, Res>(
+    call: ServerWritableStream<Req, Res>,
+    method: string,
+    produce: (signal: AbortSignal) => AsyncIterable<Res>,
+  ): Promise<void> {
+    const tracked = this.calls.track(call);
+    try {
+      for await (const message of produce(tracked.signal)) {
+        if (tracked.signal.aborted) break;
+        await writeRespectingBackpressure(call, message, tracked.signal);
+      }
+      this.finish(call, tracked, method);
+    } catch (error) {
+      this.finish(call, tracked, method, error);
+    } finally {
+      tracked.release();
+    }
+  }
+
+  /**
+   * Ends a streaming call: nothing more to say to a client that cancelled; a
+   * shutdown reads as Closed (UNAVAILABLE, so clients reconnect); otherwise OK or the
+   * mapped error.
+   */
+  private finish(call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, tracked: TrackedCall, method: string, error?: unknown): void {
+    const reason = tracked.reason();
+    if (reason === 'cancelled') {
+      if (error !== undefined) this.log.debug('stream ended after the client cancelled', { method, error: String(error) });
+      return;
+    }
+    if (reason === 'shutdown') {
+      call.emit('error', oxiaErrorToStatus(SHUTTING_DOWN()));
+      return;
+    }
+    if (error === undefined) call.end();
+    else call.emit('error', this.statusOf(error, method, call.getPeer()));
+  }
+
+  /**
+   * WriteStream: shard and namespace come from the call metadata. Requests are
+   * submitted as they arrive (so the shard can batch them) and answered strictly in
+   * arrival order. The first failure ends the stream with its status. On shutdown
+   * no new request is taken, the answers of submitted ones are still sent, then the
+   * stream ends as Closed.
+   */
+  private serveWriteStream(call: ServerDuplexStream<WriteRequest, WriteResponse>): void {
+    let shard: bigint;
+    let namespace: string;
+    try {
+      shard = readShardIdMetadata(call.metadata);
+      namespace = readNamespaceMetadata(call.metadata);
+    } catch (error) {
+      call.emit('error', this.statusOf(error, 'WriteStream', call.getPeer()));
+      return;
+    }
+    const tracked = this.calls.track(call);
+    let inFlight = 0;
+    let ended = false; // a status was sent (or the client is gone): nothing more to do
+    let answers: Promise<void> = Promise.resolve();
+
+    const end = (error?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      call.removeListener('data', onRequest);
+      this.finish(call, tracked, 'WriteStream', error);
+      tracked.release();
+    };
+    const onRequest = (request: WriteRequest): void => {
+      if (ended || tracked.signal.aborted) return;
+      inFlight++;
+      if (inFlight >= WRITE_STREAM_IN_FLIGHT_MAX) call.pause();
+      const result = settle(Promise.resolve().then(() => this.api.write(shard, request, namespace)));
+      answers = answers.then(async () => {
+        const outcome = await result;
+        if (ended || tracked.cancelSignal.aborted) return;
+        if (!outcome.ok) return end(outcome.error);
+        // During shutdown the answers owed for accepted writes must still go out.
+        await writeRespectingBackpressure(call, outcome.value, tracked.cancelSignal);
+        inFlight--;
+        if (call.isPaused() && inFlight < WRITE_STREAM_IN_FLIGHT_MAX && !tracked.signal.aborted) call.resume();
+      });
+    };
+    call.on('data', onRequest);
+    // grpc-js reports a bad request frame on the call itself; the call is over then.
+    call.on('error', (error: unknown) => {
+      if (!ended) this.log.debug('write stream failed', { error: String(error) });
+    });
+    call.on('end', () => {
+      answers = answers.then(() => end());
+    });
+    tracked.signal.addEventListener('abort', () => {
+      if (tracked.reason() === 'cancelled') return end();
+      // Shutdown: stop taking requests, let the answers already owed go out first.
+      call.removeListener('data', onRequest);
+      answers = answers.then(() => end());
+    });
+  }
+
+  private statusOf(error: unknown, method: string, peer: string): GrpcStatusError {
+    if (error instanceof OxiaError) this.log.debug('request failed', { method, peer, kind: error.kind, message: error.message });
+    return errorToStatus(error, (unexpected) =>
+      this.log.error('unexpected error in a gRPC handler', {
+        method,
+        peer,
+        error: unexpected instanceof Error ? (unexpected.stack ?? unexpected.message) : String(unexpected),
+      }),
+    );
+  }
+}

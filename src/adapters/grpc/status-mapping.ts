@@ -1,0 +1,162 @@
+/**
+ * The one place that decides how an OxiaError looks on the wire, and how a gRPC
+ * error is read back into a kind (the client library reuses the reverse direction).
+ *
+ * Codes and ErrorInfo reasons follow Oxia (common/constant/errors.go) so that Oxia's
+ * Go and Java clients classify our errors exactly as they classify Oxia's: a
+ * google.rpc.Status holding one google.rpc.ErrorInfo (domain "oxia.io") travels in
+ * the `grpc-status-details-bin` trailer, and a NodeIsNotLeader carries the leader
+ * hint as ErrorInfo metadata {shard, leader}.
+ */
+import { Metadata, status as GrpcCode } from '@grpc/grpc-js';
+import type { ServiceError, StatusObject } from '@grpc/grpc-js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import type { LeaderHint, OxiaErrorKind } from '../../domain/errors/oxia-error.js';
+import { ErrorInfo, Status as RpcStatus } from '../../domain/wire/rpc_status.js';
+
+export const OXIA_ERROR_DOMAIN = 'oxia.io';
+export const STATUS_DETAILS_TRAILER = 'grpc-status-details-bin';
+export const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
+const METADATA_SHARD = 'shard';
+const METADATA_LEADER = 'leader';
+
+interface WireForm {
+  readonly code: GrpcCode;
+  readonly reason: string;
+}
+
+/**
+ * Kind -> wire form. The first thirteen rows are Oxia's table. Our extra kinds:
+ * - InvalidArgument: INVALID_ARGUMENT, as Oxia answers malformed requests (it sends no
+ *   ErrorInfo there; ours adds one so our own client keeps the kind, which Oxia's clients
+ *   ignore as an unknown reason).
+ * - LimitExceeded: INVALID_ARGUMENT, not RESOURCE_EXHAUSTED. An oversized key or batch
+ *   fails the same way however often it is sent, and RESOURCE_EXHAUSTED reads as a
+ *   transient quota that generic gRPC retry policies retry; the reason keeps it apart.
+ * - Closed: UNAVAILABLE with Oxia's RESOURCE_UNAVAILABLE reason, so that Oxia's clients
+ *   treat a shard or server shutting down as retryable, which it is. Read back it
+ *   is therefore ResourceUnavailable: for a caller both mean "retry, maybe elsewhere".
+ */
+const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
+  Aborted: { code: GrpcCode.ABORTED, reason: 'ABORTED' },
+  InvalidSessionTimeout: { code: GrpcCode.INVALID_ARGUMENT, reason: 'INVALID_SESSION_TIMEOUT' },
+  SessionNotFound: { code: GrpcCode.NOT_FOUND, reason: 'SESSION_NOT_FOUND' },
+  NamespaceNotFound: { code: GrpcCode.NOT_FOUND, reason: 'NAMESPACE_NOT_FOUND' },
+  ShardNotFound: { code: GrpcCode.NOT_FOUND, reason: 'SHARD_NOT_FOUND' },
+  InvalidTerm: { code: GrpcCode.FAILED_PRECONDITION, reason: 'INVALID_TERM' },
+  InvalidStatus: { code: GrpcCode.FAILED_PRECONDITION, reason: 'INVALID_STATUS' },
+  NotificationsNotEnabled: { code: GrpcCode.FAILED_PRECONDITION, reason: 'NOTIFICATIONS_NOT_ENABLED' },
+  NodeIsNotMember: { code: GrpcCode.ABORTED, reason: 'NODE_IS_NOT_MEMBER' },
+  NodeIsNotLeader: { code: GrpcCode.ABORTED, reason: 'NODE_IS_NOT_LEADER' },
+  NotInitialized: { code: GrpcCode.UNAVAILABLE, reason: 'NOT_INITIALIZED' },
+  ResourceConflict: { code: GrpcCode.FAILED_PRECONDITION, reason: 'RESOURCE_CONFLICT' },
+  ResourceUnavailable: { code: GrpcCode.UNAVAILABLE, reason: 'RESOURCE_UNAVAILABLE' },
+  InvalidArgument: { code: GrpcCode.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT' },
+  LimitExceeded: { code: GrpcCode.INVALID_ARGUMENT, reason: 'LIMIT_EXCEEDED' },
+  Closed: { code: GrpcCode.UNAVAILABLE, reason: 'RESOURCE_UNAVAILABLE' },
+};
+
+/** Reason -> kind; where two kinds share a reason (Closed), Oxia's kind wins. */
+const KINDS_BY_REASON: ReadonlyMap<string, OxiaErrorKind> = new Map(
+  (Object.entries(WIRE_FORMS) as [OxiaErrorKind, WireForm][])
+    .filter(([kind]) => kind !== 'Closed')
+    .map(([kind, form]) => [form.reason, kind]),
+);
+
+/** What a grpc-js handler passes to its callback or emits as 'error' to end a call. */
+export type GrpcStatusError = Pick<StatusObject, 'code' | 'details' | 'metadata'>;
+
+/** The wire form of an OxiaError: code, message and the ErrorInfo trailer. */
+export function oxiaErrorToStatus(error: OxiaError): GrpcStatusError {
+  const form = WIRE_FORMS[error.kind];
+  const metadata: Record<string, string> = {};
+  // Like Oxia, a hint without a leader is no hint at all.
+  if (error.leaderHint && error.leaderHint.leader !== '') {
+    metadata[METADATA_SHARD] = error.leaderHint.shard.toString();
+    metadata[METADATA_LEADER] = error.leaderHint.leader;
+  }
+  const info = ErrorInfo.encode({ reason: form.reason, domain: OXIA_ERROR_DOMAIN, metadata }).finish();
+  const details = RpcStatus.encode({
+    code: form.code,
+    message: error.message,
+    details: [{ typeUrl: ERROR_INFO_TYPE_URL, value: Buffer.from(info) }],
+  }).finish();
+  const trailers = new Metadata();
+  trailers.set(STATUS_DETAILS_TRAILER, Buffer.from(details));
+  return { code: form.code, details: error.message, metadata: trailers };
+}
+
+/** A status built by the adapter itself (bad call metadata) rather than by the core. */
+export function invalidArgumentStatus(message: string): GrpcStatusError {
+  return oxiaErrorToStatus(new OxiaError('InvalidArgument', message));
+}
+
+/**
+ * Any error thrown below a handler, as a status. OxiaErrors get their mapped form;
+ * anything else is a bug and becomes INTERNAL (reported through `onUnexpected`, so
+ * the caller logs it), never a crash and never a hang.
+ */
+export function errorToStatus(error: unknown, onUnexpected: (error: unknown) => void): GrpcStatusError {
+  if (error instanceof OxiaError) return oxiaErrorToStatus(error);
+  onUnexpected(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: GrpcCode.INTERNAL, details: `internal error: ${message}`, metadata: new Metadata() };
+}
+
+/** What a gRPC error says once read back. */
+export interface ParsedGrpcError {
+  readonly code: GrpcCode;
+  readonly message: string;
+  /** Undefined when the error carries no ErrorInfo of ours that names a known reason. */
+  readonly kind: OxiaErrorKind | undefined;
+  /** The ErrorInfo reason as sent (also when unknown to us), else undefined. */
+  readonly reason: string | undefined;
+  readonly leaderHint: LeaderHint | undefined;
+}
+
+/** Reads code, kind and leader hint out of a grpc-js ServiceError (or a status-like object). */
+export function parseGrpcError(error: Pick<ServiceError, 'code' | 'details' | 'metadata'>): ParsedGrpcError {
+  const info = findOxiaErrorInfo(error.metadata);
+  const reason = info?.reason;
+  let kind = reason === undefined ? undefined : KINDS_BY_REASON.get(reason);
+  // Oxia itself sends bare INVALID_ARGUMENT statuses for malformed requests.
+  if (kind === undefined && info === undefined && error.code === GrpcCode.INVALID_ARGUMENT) kind = 'InvalidArgument';
+  return { code: error.code, message: error.details, kind, reason, leaderHint: info ? leaderHintOf(info) : undefined };
+}
+
+/** The reverse mapping as a value: an OxiaError when the error names a kind, else undefined. */
+export function grpcErrorToOxiaError(error: Pick<ServiceError, 'code' | 'details' | 'metadata'>): OxiaError | undefined {
+  const parsed = parseGrpcError(error);
+  if (parsed.kind === undefined) return undefined;
+  return new OxiaError(parsed.kind, parsed.message, parsed.leaderHint);
+}
+
+function findOxiaErrorInfo(metadata: Metadata | undefined): ErrorInfo | undefined {
+  if (!metadata) return undefined;
+  for (const value of metadata.get(STATUS_DETAILS_TRAILER)) {
+    if (typeof value === 'string') continue;
+    let status: RpcStatus;
+    try {
+      status = RpcStatus.decode(value);
+    } catch {
+      continue; // a peer's garbage trailer is no reason to lose the status code itself
+    }
+    for (const any of status.details) {
+      if (any.typeUrl !== ERROR_INFO_TYPE_URL) continue;
+      try {
+        const info = ErrorInfo.decode(any.value);
+        if (info.domain === OXIA_ERROR_DOMAIN) return info;
+      } catch {
+        continue;
+      }
+    }
+  }
+  return undefined;
+}
+
+function leaderHintOf(info: ErrorInfo): LeaderHint | undefined {
+  const leader = info.metadata[METADATA_LEADER];
+  const shard = info.metadata[METADATA_SHARD];
+  if (!leader || shard === undefined || !/^-?\d+$/.test(shard)) return undefined;
+  return { shard: BigInt(shard), leader };
+}

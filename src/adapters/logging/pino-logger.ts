@@ -1,0 +1,73 @@
+/**
+ * The Logger port on pino: one JSON object per line on stdout (or any stream), with
+ * an ISO timestamp and the level as text, which is what log shippers and the
+ * end-to-end tests read. Errors in fields named `err` or `error` keep their stack.
+ */
+import { pino } from 'pino';
+import type { DestinationStream, Logger as Pino } from 'pino';
+import type { ServiceIdentifier } from 'inversify';
+import { inject, injectable } from 'inversify';
+import type { LogFields, Logger } from '../../application/ports/logger.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export interface LoggingOptions {
+  readonly level: LogLevel;
+  /** Where lines go; stdout when absent. Tests pass an in-memory stream. */
+  readonly destination?: DestinationStream;
+  /** Fields on every line (e.g. the role: standalone, server, coordinator). */
+  readonly base?: LogFields;
+}
+export const LoggingOptions: ServiceIdentifier<LoggingOptions> = Symbol.for('oxia.LoggingOptions');
+
+class PinoChild implements Logger {
+  constructor(protected readonly pino: Pino) {}
+  debug(msg: string, fields?: LogFields): void {
+    this.pino.debug(fields ?? {}, msg);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.pino.info(fields ?? {}, msg);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.pino.warn(fields ?? {}, msg);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.pino.error(fields ?? {}, msg);
+  }
+  child(fields: LogFields): Logger {
+    return new PinoChild(this.pino.child(fields));
+  }
+}
+
+@injectable()
+export class PinoLogger extends PinoChild {
+  private readonly stdout: ReturnType<typeof pino.destination> | undefined;
+
+  constructor(@inject(LoggingOptions) options: LoggingOptions) {
+    // Asynchronous stdout writes keep logging off the request path; flush() on exit.
+    const stdout = options.destination ? undefined : pino.destination({ dest: 1, sync: false });
+    super(
+      pino(
+        {
+          level: options.level,
+          base: options.base ?? {},
+          timestamp: pino.stdTimeFunctions.isoTime,
+          formatters: { level: (label) => ({ level: label }) },
+          serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+        },
+        options.destination ?? stdout,
+      ),
+    );
+    this.stdout = stdout;
+  }
+
+  /** Writes out buffered lines; call before the process exits. */
+  flush(): void {
+    try {
+      this.stdout?.flushSync();
+    } catch {
+      // stdout already gone (closed pipe): nothing left to flush to.
+    }
+  }
+}
