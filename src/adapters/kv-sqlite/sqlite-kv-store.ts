@@ -1,0 +1,148 @@
+import Database from 'better-sqlite3';
+import type { KvStore } from '../../application/ports/kv-store.js';
+import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { bytesOnDisk, plainBytes, rangeLimit } from '../kv-common/shard-files.js';
+
+/** The SQLite file of a shard and the files SQLite keeps next to it. */
+export const SQLITE_FILE = 'kv.sqlite';
+export const SQLITE_FILES = [SQLITE_FILE, `${SQLITE_FILE}-wal`, `${SQLITE_FILE}-shm`, `${SQLITE_FILE}-journal`] as const;
+
+type Row = [key: Buffer, value: Buffer];
+
+/**
+ * One shard's ordered map in a SQLite file: a single BLOB-keyed table WITHOUT ROWID, so
+ * the primary key B-tree is the map and BLOB comparison (memcmp, then length) is the order.
+ *
+ * Durability (see ADR 0004): WAL journal with synchronous=NORMAL. Each write() is one
+ * transaction, so it is atomic; a commit reaches the OS before write() returns, so a
+ * killed process loses nothing; a power cut may roll back the newest commits but never
+ * corrupts the file, and the shard's log replays them. locking_mode=EXCLUSIVE keeps the
+ * file locked while open, so a second process (e.g. a stale node) cannot open it.
+ *
+ * range() pages with a key cursor: each page is one query, consistent in itself; writes
+ * made between pages are seen beyond the cursor (cursor semantics, not a snapshot).
+ */
+export class SqliteKvStore implements KvStore {
+  private closed = false;
+  private readonly getStmt: Database.Statement<[Uint8Array], Buffer>;
+  private readonly applyOps: (ops: readonly KvOp[]) => void;
+  /** Prepared range queries by shape (which bounds, direction): at most 10. */
+  private readonly rangeStmts = new Map<string, Database.Statement<unknown[], Row>>();
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly dir: string,
+    private readonly pageSize: number,
+    private readonly release: () => void,
+  ) {
+    this.getStmt = db.prepare<[Uint8Array], Buffer>('SELECT value FROM kv WHERE key = ?').pluck();
+    const put = db.prepare<[Uint8Array, Uint8Array]>(
+      'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    const del = db.prepare<[Uint8Array]>('DELETE FROM kv WHERE key = ?');
+    // better-sqlite3 rolls the transaction back when the function throws: all ops or none.
+    this.applyOps = db.transaction((ops: readonly KvOp[]) => {
+      for (const op of ops) {
+        if (op.type === 'put') put.run(op.key, op.value);
+        else if (op.type === 'del') del.run(op.key);
+        else throw new Error(`unknown kv op type: ${(op as { type: unknown }).type}`);
+      }
+    });
+  }
+
+  /** Opens (creating if needed) the store in `dir`, which must exist. Synchronous: SQLite is. */
+  static open(dir: string, pageSize: number, release: () => void): SqliteKvStore {
+    let db: Database.Database | undefined;
+    try {
+      // timeout 0: a file locked by another process is refused at once rather than waited for.
+      db = new Database(`${dir}/${SQLITE_FILE}`, { timeout: 0 });
+      db.pragma('locking_mode = EXCLUSIVE');
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new Error(`SQLite refused WAL journal mode (got ${String(mode)})`);
+      db.pragma('synchronous = NORMAL');
+      db.exec('CREATE TABLE IF NOT EXISTS kv (key BLOB NOT NULL PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
+      return new SqliteKvStore(db, dir, pageSize, release);
+    } catch (e) {
+      db?.close();
+      release();
+      if ((e as { code?: string }).code === 'SQLITE_BUSY') {
+        throw new OxiaError('ResourceConflict', `kv store ${dir} is locked by another process`);
+      }
+      throw e;
+    }
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    const value = this.getStmt.get(key);
+    return value === undefined ? undefined : plainBytes(value);
+  }
+
+  async *range(range: KvRange): AsyncIterable<KvEntry> {
+    let remaining = rangeLimit(range.limit);
+    const reverse = range.reverse === true;
+    let cursor: Uint8Array | undefined;
+    while (remaining > 0) {
+      this.assertOpen();
+      const pageLimit = Math.min(this.pageSize, remaining);
+      const rows = this.page(range, reverse, cursor, pageLimit);
+      for (const [key, value] of rows) yield { key: plainBytes(key), value: plainBytes(value) };
+      if (rows.length < pageLimit) return;
+      remaining -= rows.length;
+      cursor = rows[rows.length - 1]![0];
+    }
+  }
+
+  /** One page of the range, continuing strictly after `cursor` (in scan direction) when given. */
+  private page(range: KvRange, reverse: boolean, cursor: Uint8Array | undefined, limit: number): Row[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const lower = reverse ? range.gte : (cursor ?? range.gte);
+    const upper = reverse ? (cursor ?? range.lt) : range.lt;
+    if (lower !== undefined) {
+      where.push(!reverse && cursor !== undefined ? 'key > ?' : 'key >= ?');
+      args.push(lower);
+    }
+    if (upper !== undefined) {
+      // `lt` and a reverse cursor are both exclusive.
+      where.push('key < ?');
+      args.push(upper);
+    }
+    const sql =
+      `SELECT key, value FROM kv${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
+      ` ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT ?`;
+    let stmt = this.rangeStmts.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare<unknown[], Row>(sql).raw();
+      this.rangeStmts.set(sql, stmt);
+    }
+    return stmt.all(...args, limit);
+  }
+
+  async write(ops: readonly KvOp[]): Promise<void> {
+    this.assertOpen();
+    if (ops.length > 0) this.applyOps(ops);
+  }
+
+  async sizeBytes(): Promise<bigint> {
+    this.assertOpen();
+    let total = 0n;
+    for (const name of SQLITE_FILES) total += await bytesOnDisk(`${this.dir}/${name}`);
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.db.close();
+    } finally {
+      this.release();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new OxiaError('Closed', `kv store ${this.dir} is closed`);
+  }
+}
