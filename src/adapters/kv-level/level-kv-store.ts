@@ -1,0 +1,142 @@
+import { Level } from 'level';
+import type { KvStore } from '../../application/ports/kv-store.js';
+import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { bytesOnDisk, plainBytes, rangeLimit } from '../kv-common/shard-files.js';
+
+/** The LevelDB directory inside a shard's directory. */
+export const LEVEL_DIR = 'kv.level';
+
+type Db = Level<Uint8Array, Uint8Array>;
+type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/**
+ * One shard's ordered map in LevelDB (classic-level), whose default comparator is bytewise.
+ *
+ * Durability (see ADR 0004): batches are written without fsync. LevelDB appends each
+ * batch to its own log as one checksummed record with write(2) before the call returns,
+ * so a batch is atomic and a killed process loses nothing; a power cut may drop the
+ * newest batches (recovery stops at the first torn record), which the shard's log replays.
+ *
+ * range() reads one LevelDB iterator in pages (nextv); the iterator reads from the
+ * snapshot LevelDB takes when it is created, so a scan never sees writes made after it
+ * started (snapshot semantics).
+ */
+export class LevelKvStore implements KvStore {
+  private closed = false;
+  /**
+   * The newest write in flight. classic-level runs batches on libuv's thread pool, where
+   * two batches issued back to back may reach LevelDB in either order; chaining them keeps
+   * the order of write() calls, so a later call always wins.
+   */
+  private writeTail: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly db: Db,
+    private readonly dir: string,
+    private readonly pageSize: number,
+    private readonly release: () => void,
+  ) {}
+
+  static async open(dir: string, pageSize: number, release: () => void): Promise<LevelKvStore> {
+    const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open({ createIfMissing: true });
+    } catch (e) {
+      release();
+      if ((e as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+        throw new OxiaError('ResourceConflict', `kv store ${dir} is locked by another process`);
+      }
+      throw e;
+    }
+    return new LevelKvStore(db, dir, pageSize, release);
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    try {
+      // level's typings predate abstract-level 2, which resolves a missing key to undefined.
+      const value = (await this.db.get(key)) as Uint8Array | undefined;
+      return value === undefined ? undefined : plainBytes(value);
+    } catch (e) {
+      throw this.closedOr(e);
+    }
+  }
+
+  async *range(range: KvRange): AsyncIterable<KvEntry> {
+    const limit = rangeLimit(range.limit);
+    if (limit === 0) return;
+    this.assertOpen();
+    // Only bounds that are present: abstract-level reads a present-but-undefined bound as a bound.
+    const iterator = this.db.iterator({
+      ...(range.gte !== undefined && { gte: range.gte }),
+      ...(range.lt !== undefined && { lt: range.lt }),
+      reverse: range.reverse === true,
+      limit: limit === Number.POSITIVE_INFINITY ? -1 : limit,
+    });
+    try {
+      for (;;) {
+        let page: Array<[Uint8Array, Uint8Array]>;
+        try {
+          page = await iterator.nextv(this.pageSize);
+        } catch (e) {
+          throw this.closedOr(e);
+        }
+        if (page.length === 0) return;
+        for (const [key, value] of page) yield { key: plainBytes(key), value: plainBytes(value) };
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  async write(ops: readonly KvOp[]): Promise<void> {
+    this.assertOpen();
+    // Checked and copied into LevelDB's form before anything is queued: a bad op fails the whole call.
+    const batch = ops.map(toBatchOp);
+    if (batch.length === 0) return;
+    const done = this.writeTail.then(() => this.db.batch(batch));
+    this.writeTail = done.catch(() => undefined);
+    try {
+      await done;
+    } catch (e) {
+      throw this.closedOr(e);
+    }
+  }
+
+  async sizeBytes(): Promise<bigint> {
+    this.assertOpen();
+    return bytesOnDisk(this.dir);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      // Writes already accepted finish first; open iterators are closed by LevelDB's close.
+      await this.writeTail;
+      await this.db.close();
+    } finally {
+      this.release();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new OxiaError('Closed', `kv store ${this.dir} is closed`);
+  }
+
+  /** LevelDB's "not open" errors after close() become the port's Closed error. */
+  private closedOr(e: unknown): unknown {
+    const code = (e as { code?: string }).code;
+    if (this.closed && (code === 'LEVEL_DATABASE_NOT_OPEN' || code === 'LEVEL_ITERATOR_NOT_OPEN')) {
+      return new OxiaError('Closed', `kv store ${this.dir} is closed`);
+    }
+    return e;
+  }
+}
+
+function toBatchOp(op: KvOp): BatchOp {
+  if (op.type === 'put') return { type: 'put', key: op.key, value: op.value };
+  if (op.type === 'del') return { type: 'del', key: op.key };
+  throw new Error(`unknown kv op type: ${(op as { type: unknown }).type}`);
+}
