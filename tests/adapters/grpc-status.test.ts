@@ -71,7 +71,7 @@ const tracker = new ServerCallTracker();
 const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs: 5_000, name: 'test' }, tracker, logger);
 server.addService(OxiaClientService, new PublicServiceHandlers(api, tracker, logger).implementation());
 
-type Client = grpc.Client & Record<string, (...args: any[]) => any>;
+type Client = grpc.Client & { [K in keyof typeof OxiaClientService]: (...args: any[]) => any };
 let client: Client;
 
 test.before(async () => {

@@ -1,0 +1,97 @@
+/**
+ * Zod schemas for the kinds of values flags and config files carry. Flags arrive as
+ * text, YAML files as numbers and booleans too; each schema accepts both and says
+ * in its message what it wanted and what it got, so the CLI can print
+ * "--shards: must be an integer from 1 to 1024, got "abc"".
+ */
+import { z } from 'zod';
+
+const shown = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));
+
+/** An integer in [min, max], from a number or decimal text. */
+export function integer(min: number, max: number): z.ZodType<number, unknown> {
+  return z.unknown().transform((value, ctx) => {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}, got ${shown(value)}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+export const boolean: z.ZodType<boolean, unknown> = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'boolean') return value;
+  const word = String(value).trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  ctx.addIssue({ code: 'custom', message: `must be true or false, got ${shown(value)}` });
+  return z.NEVER;
+});
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses Go-style durations as Oxia's flags take them: 500ms, 30s, 5m, 1h, 1h30m; 0 alone needs no unit. */
+export function parseDurationMs(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '0') return 0;
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(trimmed)) return undefined;
+  let total = 0;
+  for (const [, amount, , unit] of trimmed.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(amount) * (DURATION_UNITS_MS[unit ?? ''] ?? NaN);
+  }
+  return Number.isFinite(total) ? Math.round(total) : undefined;
+}
+
+/** A duration in milliseconds, from text such as "30s" (YAML numbers must carry a unit too). */
+export function duration(minMs: number): z.ZodType<number, unknown> {
+  return z.unknown().transform((value, ctx) => {
+    const ms = typeof value === 'string' ? parseDurationMs(value) : value === 0 ? 0 : undefined;
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration such as 500ms, 30s, 5m or 1h, got ${shown(value)}` });
+      return z.NEVER;
+    }
+    if (ms < minMs) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${minMs} ms, got ${shown(value)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+export function oneOf<const T extends readonly string[]>(choices: T): z.ZodType<T[number], unknown> {
+  return z.unknown().transform((value, ctx) => {
+    if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T[number];
+    ctx.addIssue({ code: 'custom', message: `must be one of ${choices.join(', ')}, got ${shown(value)}` });
+    return z.NEVER;
+  });
+}
+
+export const nonEmptyText: z.ZodType<string, unknown> = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string' && value.trim() !== '') return value;
+  ctx.addIssue({ code: 'custom', message: `must be a non-empty text, got ${shown(value)}` });
+  return z.NEVER;
+});
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * host:port, [ipv6]:port, or :port for every interface (as Go's listeners take it).
+ * Port 0 asks the OS for a free port.
+ */
+export const hostPort: z.ZodType<HostPort, unknown> = z.unknown().transform((value, ctx) => {
+  const m = typeof value === 'string' ? /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(value.trim()) : null;
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `must be an address host:port (port 0 to 65535), got ${shown(value)}` });
+    return z.NEVER;
+  }
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '0.0.0.0' : host, port };
+});

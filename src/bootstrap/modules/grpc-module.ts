@@ -1,0 +1,20 @@
+import { ContainerModule } from 'inversify';
+import { GrpcServer, GrpcServerOptions } from '../../adapters/grpc/grpc-server.js';
+import { HealthServiceHandlers, HealthStatusBoard } from '../../adapters/grpc/health-service.js';
+import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
+import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
+
+/**
+ * The public gRPC server and its handlers. PublicServiceHandlers needs a ClientApi,
+ * which the role's container binds (the standalone node, later the storage server).
+ */
+export function grpcModule(options: GrpcServerOptions): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(GrpcServerOptions).toConstantValue(options);
+    bind(ServerCallTracker).toSelf().inSingletonScope();
+    bind(GrpcServer).toSelf().inSingletonScope();
+    bind(HealthStatusBoard).toSelf().inSingletonScope();
+    bind(HealthServiceHandlers).toSelf().inSingletonScope();
+    bind(PublicServiceHandlers).toSelf().inSingletonScope();
+  });
+}
