@@ -110,3 +110,18 @@ export function clusterConfigProblems(config: ClusterConfig, check: ClusterConfi
   if (!(lb.quarantineTimeMs >= 0)) problems.push('loadBalancer.quarantineTime: must not be negative');
   return problems;
 }
+
+/** True when two configs declare the same thing (watchers skip edits that change nothing, such as comments). */
+export function sameClusterConfig(a: ClusterConfig, b: ClusterConfig): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(config: ClusterConfig): string {
+  return JSON.stringify(config, (_key, value: unknown) => {
+    if (value instanceof Map) return [...value.entries()].sort(([x], [y]) => (String(x) < String(y) ? -1 : 1));
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : 1)));
+    }
+    return value;
+  });
+}
