@@ -1,0 +1,179 @@
+import {
+  Client,
+  credentials,
+  InterceptingCall,
+  Metadata,
+  status as GrpcStatus,
+  type ChannelOptions,
+  type Interceptor,
+  type MethodDefinition,
+} from '@grpc/grpc-js';
+import type {
+  CloseSessionRequest,
+  CreateSessionRequest,
+  CreateSessionResponse,
+  GetSequenceUpdatesRequest,
+  GetSequenceUpdatesResponse,
+  ListRequest,
+  ListResponse,
+  NotificationBatch,
+  NotificationsRequest,
+  RangeScanRequest,
+  RangeScanResponse,
+  ReadRequest,
+  ReadResponse,
+  SessionHeartbeat,
+  ShardAssignments,
+  ShardAssignmentsRequest,
+  WriteRequest,
+  WriteResponse,
+} from '../../../domain/wire/client.js';
+import { OxiaClientService } from '../../grpc/service-definitions.js';
+import type { Authentication } from '../auth.js';
+import type { ClientTransport, DuplexCall } from '../internal/transport.js';
+import { rpcErrorOf } from './grpc-errors.js';
+
+const CHANNEL_OPTIONS: ChannelOptions = {
+  // Reconnect quickly after a server restart or leader move; grpc-js's default backoff
+  // grows to two minutes, far beyond any request timeout.
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2000,
+  // Above the largest response an Oxia server sends (values up to 8 MiB, 16 MiB requests).
+  'grpc.max_receive_message_length': 32 * 1024 * 1024,
+};
+
+/** Asks `auth` for metadata before each call starts; a failure ends the call as UNAUTHENTICATED. */
+function authInterceptor(auth: Authentication): Interceptor {
+  return (options, nextCall) => {
+    const intercepted: InterceptingCall = new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        Promise.resolve()
+          .then(() => auth.generateCredentials())
+          .then(
+            (creds) => {
+              for (const [k, v] of Object.entries(creds)) metadata.set(k, v);
+              next(metadata, listener);
+            },
+            (e: unknown) => intercepted.cancelWithStatus(GrpcStatus.UNAUTHENTICATED, `authentication failed: ${e instanceof Error ? e.message : String(e)}`),
+          );
+      },
+    });
+    return intercepted;
+  };
+}
+
+/** The client transport over grpc-js: one channel per server address, created on first use. */
+export class GrpcTransport implements ClientTransport {
+  private readonly clients = new Map<string, Client>();
+  private readonly interceptors: Interceptor[];
+  private closed = false;
+
+  constructor(authentication?: Authentication) {
+    this.interceptors = authentication === undefined ? [] : [authInterceptor(authentication)];
+  }
+
+  private client(target: string): Client {
+    if (this.closed) throw rpcErrorOf(new Error('transport is closed'), target);
+    let c = this.clients.get(target);
+    if (c === undefined) {
+      c = new Client(target, credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: this.interceptors });
+      this.clients.set(target, c);
+    }
+    return c;
+  }
+
+  private serverStream<Req, Res>(def: MethodDefinition<Req, Res>, target: string, request: Req, signal: AbortSignal, metadata = new Metadata()): AsyncIterable<Res> {
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        if (signal.aborted) throw signal.reason;
+        const call = self.client(target).makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata);
+        const onAbort = () => call.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          for await (const message of call) yield message as Res;
+        } catch (e) {
+          if (signal.aborted) throw signal.reason;
+          throw rpcErrorOf(e, target);
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+          call.cancel();
+        }
+      },
+    };
+  }
+
+  private unary<Req, Res>(def: MethodDefinition<Req, Res>, target: string, request: Req, signal: AbortSignal): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = () => call.cancel();
+      const call = this.client(target).makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new Metadata(), {}, (err, response) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err !== null && err !== undefined) reject(signal.aborted ? signal.reason : rpcErrorOf(err, target));
+        else resolve(response as Res);
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  shardAssignments(target: string, request: ShardAssignmentsRequest, signal: AbortSignal): AsyncIterable<ShardAssignments> {
+    return this.serverStream(OxiaClientService.getShardAssignments, target, request, signal);
+  }
+
+  openWriteStream(target: string, shard: bigint, namespace: string): DuplexCall<WriteRequest, WriteResponse> {
+    const def = OxiaClientService.writeStream;
+    const metadata = new Metadata();
+    metadata.set('shard-id', shard.toString());
+    metadata.set('namespace', namespace);
+    const call = this.client(target).makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, metadata);
+    async function* responses(): AsyncGenerator<WriteResponse> {
+      try {
+        for await (const message of call) yield message as WriteResponse;
+      } catch (e) {
+        throw rpcErrorOf(e, target);
+      }
+    }
+    return {
+      write: (r) => {
+        call.write(r);
+      },
+      responses: responses(),
+      end: () => call.end(),
+      cancel: () => call.cancel(),
+    };
+  }
+
+  read(target: string, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
+    return this.serverStream(OxiaClientService.read, target, request, signal);
+  }
+  list(target: string, request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse> {
+    return this.serverStream(OxiaClientService.list, target, request, signal);
+  }
+  rangeScan(target: string, request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse> {
+    return this.serverStream(OxiaClientService.rangeScan, target, request, signal);
+  }
+  sequenceUpdates(target: string, request: GetSequenceUpdatesRequest, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse> {
+    return this.serverStream(OxiaClientService.getSequenceUpdates, target, request, signal);
+  }
+  notifications(target: string, request: NotificationsRequest, signal: AbortSignal): AsyncIterable<NotificationBatch> {
+    return this.serverStream(OxiaClientService.getNotifications, target, request, signal);
+  }
+  createSession(target: string, request: CreateSessionRequest, signal: AbortSignal): Promise<CreateSessionResponse> {
+    return this.unary(OxiaClientService.createSession, target, request, signal);
+  }
+  async keepAlive(target: string, request: SessionHeartbeat, signal: AbortSignal): Promise<void> {
+    await this.unary(OxiaClientService.keepAlive, target, request, signal);
+  }
+  async closeSession(target: string, request: CloseSessionRequest, signal: AbortSignal): Promise<void> {
+    await this.unary(OxiaClientService.closeSession, target, request, signal);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

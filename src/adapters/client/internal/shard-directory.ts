@@ -1,0 +1,78 @@
+import type { HashRange } from '../../../domain/sharding/hash-range.js';
+import { findByHash } from '../../../domain/sharding/hash-range.js';
+import { routingHash } from '../../../domain/sharding/hash.js';
+import { ShardKeyRouter, type NamespaceShardsAssignment } from '../../../domain/wire/client.js';
+import { RpcError } from './rpc-error.js';
+
+export interface ShardInfo {
+  readonly id: bigint;
+  /** "host:port" of the shard's leader. */
+  readonly leader: string;
+  readonly range: HashRange;
+}
+
+/**
+ * The namespace's shards as the last assignment update described them: which shard owns
+ * a routing hash, and who leads it. Updates replace the whole map (the server always sends
+ * the full set for the namespace); listeners hear about every change.
+ */
+export class ShardDirectory {
+  private shards: readonly ShardInfo[] = [];
+  private byId = new Map<bigint, ShardInfo>();
+  /** Leaders learnt from not-leader errors, trusted until the next assignment update. */
+  private hintedLeaders = new Map<bigint, string>();
+  private readonly listeners = new Set<(shards: readonly ShardInfo[]) => void>();
+
+  get size(): number {
+    return this.shards.length;
+  }
+
+  update(assignment: NamespaceShardsAssignment): void {
+    if (assignment.shardKeyRouter !== ShardKeyRouter.XXHASH3 && assignment.shardKeyRouter !== ShardKeyRouter.UNKNOWN) {
+      throw new RpcError('Internal', `unsupported shard key router ${assignment.shardKeyRouter}`);
+    }
+    const next: ShardInfo[] = [];
+    for (const a of assignment.assignments) {
+      if (a.shardBoundaries?.$case !== 'int32HashRange') continue;
+      const r = a.shardBoundaries.value;
+      next.push({ id: a.shard, leader: a.leader, range: { min: r.minHashInclusive, max: r.maxHashInclusive } });
+    }
+    next.sort((x, y) => x.range.min - y.range.min);
+    this.shards = next;
+    this.byId = new Map(next.map((s) => [s.id, s]));
+    this.hintedLeaders.clear();
+    for (const l of this.listeners) l(next);
+  }
+
+  /** The shard owning `routingKey` (the partition key when given, else the record key). */
+  shardFor(routingKey: string): ShardInfo {
+    const s = findByHash(this.shards, routingHash(routingKey));
+    if (s === undefined) {
+      throw new RpcError('ShardNotFound', `no shard owns the hash of key ${JSON.stringify(routingKey)} (${this.shards.length} shards known)`);
+    }
+    return s;
+  }
+
+  get(id: bigint): ShardInfo | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Where to send a shard's requests: the hinted leader if a server named one since the last update. */
+  leaderOf(id: bigint): string | undefined {
+    return this.hintedLeaders.get(id) ?? this.byId.get(id)?.leader;
+  }
+
+  /** Remembers the leader a not-leader error pointed to, so later requests go there directly. */
+  noteLeaderHint(hint: { readonly shard: bigint; readonly leader: string }): void {
+    if (this.byId.has(hint.shard) && hint.leader !== '') this.hintedLeaders.set(hint.shard, hint.leader);
+  }
+
+  all(): readonly ShardInfo[] {
+    return this.shards;
+  }
+
+  onChange(listener: (shards: readonly ShardInfo[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
