@@ -3,6 +3,7 @@
  * the shard controllers). Everything here is deterministic: the same entries applied
  * to the same view give the same ops and responses on every replica.
  */
+import type { OxiaError } from '../errors/oxia-error.js';
 import type { KeySorting } from '../sharding/namespace.js';
 import type {
   GetRequest,
@@ -18,6 +19,8 @@ import type { KvOp, KvReadView } from './kv-view.js';
 export interface DatabaseConfig {
   readonly keySorting: KeySorting;
   readonly notificationsEnabled: boolean;
+  /** The shard id written into notification batches; 0 when absent. */
+  readonly shard?: bigint | undefined;
 }
 
 /** A committed log entry about to be applied. */
@@ -34,6 +37,12 @@ export interface AppliedEntry {
   readonly ops: KvOp[];
   /** One per WriteRequest of the entry, in order (empty for control entries). */
   readonly responses: WriteResponse[];
+  /**
+   * Aligned with `responses`: the error that failed a WriteRequest as a whole (e.g. a
+   * sequence put with fewer deltas than the existing sequence has). A failed request
+   * changed nothing and its response is empty; answer its client with the error.
+   */
+  readonly errors: ReadonlyArray<OxiaError | undefined>;
   /** The entry's notification batch, when notifications are enabled and anything changed. */
   readonly notifications: NotificationBatch | undefined;
   /** Sequence prefixes (the put's key before suffixes) whose highest key changed, with that key. */
@@ -48,6 +57,12 @@ export interface CommitState {
   readonly commitOffset: bigint;
   /** Highest term this replica has accepted (persisted by NewTerm), -1 when none. */
   readonly term: bigint;
+}
+
+/** What a replica stores with its term (Oxia persists the NewTerm options with it). */
+export interface TermOptions {
+  readonly notificationsEnabled: boolean;
+  readonly keySorting?: KeySorting | undefined;
 }
 
 export interface KeyRangeQuery {

@@ -1,0 +1,99 @@
+import { compareBytes } from '../keys/bytes.js';
+import type { KvEntry, KvOp, KvRange, KvReadView } from './kv-view.js';
+import { SortedByteMap } from './sorted-byte-map.js';
+
+/**
+ * A read view over a base view plus writes not yet in it: reads see the pending
+ * writes (deleted keys hidden, ranges merged in order). Lets several log entries be
+ * applied one after the other and then written to the store as one batch, and lets
+ * the state machine stage one request's writes and drop them if it fails.
+ */
+export class OverlayView implements KvReadView {
+  /** null marks a pending delete. */
+  private readonly pending = new SortedByteMap<Uint8Array | null>();
+
+  constructor(private readonly base: KvReadView) {}
+
+  /** Number of distinct keys with a pending write. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.pending.set(key, value);
+  }
+
+  del(key: Uint8Array): void {
+    this.pending.set(key, null);
+  }
+
+  /** Stages ops in order (a later op on the same key wins). */
+  write(ops: readonly KvOp[]): void {
+    for (const op of ops) {
+      if (op.type === 'put') this.pending.set(op.key, op.value);
+      else this.pending.set(op.key, null);
+    }
+  }
+
+  /** The pending writes, one per key, in key order: apply them to the base to catch it up. */
+  pendingOps(): KvOp[] {
+    const ops: KvOp[] = [];
+    for (const [key, value] of this.pending.entries()) {
+      ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
+    }
+    return ops;
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const staged = this.pending.get(key);
+    if (staged !== undefined) return staged ?? undefined;
+    return this.base.get(key);
+  }
+
+  range(range: KvRange): AsyncIterable<KvEntry> {
+    if (this.pending.size === 0) return this.base.range(range);
+    return this.merged(range);
+  }
+
+  private async *merged(range: KvRange): AsyncIterable<KvEntry> {
+    let left = range.limit ?? Infinity;
+    if (left <= 0) return;
+    const bounds = { gte: range.gte, lt: range.lt, reverse: range.reverse };
+    // The base cannot be limited: pending deletes may hide some of its entries.
+    const baseRange: KvRange = {
+      ...(range.gte ? { gte: range.gte } : {}),
+      ...(range.lt ? { lt: range.lt } : {}),
+      ...(range.reverse ? { reverse: true } : {}),
+    };
+    const baseIt = this.base.range(baseRange)[Symbol.asyncIterator]();
+    const pendingIt = this.pending.entries(bounds);
+    const order = range.reverse ? -1 : 1;
+    try {
+      // Each side advances only after its entry was consumed, so writes made while the
+      // consumer holds an entry are seen (the sorted map re-seeks after changes).
+      let b = await baseIt.next();
+      let p = pendingIt.next();
+      while (!b.done || !p.done) {
+        let cmp: number;
+        if (b.done) cmp = 1;
+        else if (p.done) cmp = -1;
+        else cmp = order * compareBytes(b.value.key, p.value[0]);
+        if (cmp < 0) {
+          yield b.value as KvEntry;
+          if (--left <= 0) return;
+          b = await baseIt.next();
+          continue;
+        }
+        const [key, value] = p.value as [Uint8Array, Uint8Array | null];
+        if (value !== null) {
+          yield { key, value };
+          if (--left <= 0) return;
+        }
+        p = pendingIt.next();
+        if (cmp === 0) b = await baseIt.next();
+      }
+    } finally {
+      await baseIt.return?.();
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { fromUtf8, utf8 } from '../keys/bytes.js';
+import type { KeyEncoder } from '../keys/key-encoder.js';
+import { keyEncoder } from '../keys/key-encoder.js';
+import type { Version } from '../wire/client.js';
+import { StorageEntry } from '../wire/storage.js';
+import type { KvOp, KvReadView } from './kv-view.js';
+
+/**
+ * How records and internal scalars are stored. Every record is a StorageEntry
+ * protobuf; internal scalars (commit offset, last version id, term) are StorageEntry
+ * values holding the number in ASCII with version id -1, as Oxia stores them.
+ */
+
+/** Internal keys encode the same in both sortings; any encoder will do for them. */
+export const INTERNAL_ENCODER: KeyEncoder = keyEncoder('natural');
+
+export async function readRecord(view: KvReadView, encoded: Uint8Array): Promise<StorageEntry | undefined> {
+  const bytes = await view.get(encoded);
+  return bytes === undefined ? undefined : StorageEntry.decode(bytes);
+}
+
+export function encodeRecord(entry: StorageEntry): Uint8Array {
+  return StorageEntry.encode(entry).finish();
+}
+
+export function versionOf(entry: StorageEntry): Version {
+  return {
+    versionId: entry.versionId,
+    modificationsCount: entry.modificationsCount,
+    createdTimestamp: entry.creationTimestamp,
+    modifiedTimestamp: entry.modificationTimestamp,
+    ...(entry.sessionId !== undefined ? { sessionId: entry.sessionId } : {}),
+    ...(entry.clientIdentity !== undefined ? { clientIdentity: entry.clientIdentity } : {}),
+  };
+}
+
+const ASCII_INTEGER = /^\s*([+-]?\d+)/;
+
+/** A scalar stored under an internal key, or `fallback` when absent. */
+export async function readAsciiLong(view: KvReadView, key: string, fallback: bigint): Promise<bigint> {
+  const entry = await readRecord(view, INTERNAL_ENCODER.encode(key));
+  if (!entry) return fallback;
+  const m = ASCII_INTEGER.exec(fromUtf8(entry.value));
+  if (!m) throw new Error(`corrupt internal record ${key}: ${JSON.stringify(fromUtf8(entry.value))}`);
+  return BigInt(m[1]!);
+}
+
+export function internalRecordOp(key: string, value: Uint8Array, timestampMs: bigint): KvOp {
+  const entry: StorageEntry = {
+    value: Buffer.from(value),
+    versionId: -1n,
+    modificationsCount: 0n,
+    creationTimestamp: timestampMs,
+    modificationTimestamp: timestampMs,
+    secondaryIndexes: [],
+  };
+  return { type: 'put', key: INTERNAL_ENCODER.encode(key), value: encodeRecord(entry) };
+}
+
+export function asciiLongOp(key: string, value: bigint, timestampMs: bigint): KvOp {
+  return internalRecordOp(key, utf8(value.toString()), timestampMs);
+}

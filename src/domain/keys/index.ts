@@ -1,0 +1,4 @@
+export * from './bytes.js';
+export * from './internal-keys.js';
+export * from './key-encoder.js';
+export * from './path-escape.js';
