@@ -126,7 +126,8 @@ export class FileWal implements Wal {
         const expected = prev.offset === -1n ? 'an offset >= 0' : `offset ${prev.offset + 1n}`;
         return Promise.reject(new OxiaError('InvalidArgument', `WAL append: got offset ${e.offset}, expected ${expected}`));
       }
-      if (e.term < 0n || e.term < prev.term) {
+      if (e.term < 0n) return Promise.reject(new OxiaError('InvalidTerm', `WAL append: entry ${e.offset} has negative term ${e.term}`));
+      if (e.term < prev.term) {
         return Promise.reject(new OxiaError('InvalidTerm', `WAL append: entry ${e.offset} has term ${e.term}, below term ${prev.term} of the entry before`));
       }
       if (e.timestamp > maxTimestamp) maxTimestamp = e.timestamp;
@@ -258,6 +259,10 @@ export class FileWal implements Wal {
       while (this.queue.length > 0) {
         const cmd = this.queue[0]!;
         if (cmd.kind === 'append') {
+          // One event-loop turn before taking a round lets appends issued in the same turn
+          // (e.g. by callers just resolved, whose continuations run as microtasks) join it,
+          // instead of a round of one followed by a round of everyone else.
+          await new Promise<void>((r) => setImmediate(r));
           const round = this.takeRound();
           if (this.failure !== undefined) {
             for (const c of round) c.reject(this.failure);
@@ -292,19 +297,17 @@ export class FileWal implements Wal {
     }
   }
 
+  /** Takes the consecutive appends at the head of the queue, within the round bounds (at least one). */
   private takeRound(): AppendCommand[] {
-    const round: AppendCommand[] = [];
+    let n = 0;
     let bytes = 0;
-    for (;;) {
-      const c = this.queue[0];
-      if (c === undefined || c.kind !== 'append' || round.length >= ROUND_APPENDS_MAX) break;
-      if (round.length > 0 && bytes + c.records.length > ROUND_BYTES_MAX) break;
-      this.queue.shift();
-      round.push(c);
+    for (; n < this.queue.length && n < ROUND_APPENDS_MAX; n++) {
+      const c = this.queue[n]!;
+      if (c.kind !== 'append' || (n > 0 && bytes + c.records.length > ROUND_BYTES_MAX)) break;
       bytes += c.records.length;
     }
     this.queuedBytes -= bytes;
-    return round;
+    return this.queue.splice(0, n) as AppendCommand[];
   }
 
   private fail(e: unknown): Error {
