@@ -1,0 +1,313 @@
+// The public gRPC handlers over real loopback gRPC against an in-test ClientApi (the
+// subject is the adapter): WriteStream metadata, ordering and errors, cancellation,
+// backpressure, the health service, the compat service name, and shutdown.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as grpc from '@grpc/grpc-js';
+import { Writable } from 'node:stream';
+import type { ClientApi } from '../../src/application/client-api.js';
+import { OxiaError } from '../../src/domain/errors/oxia-error.js';
+import {
+  ListRequest,
+  NotificationsRequest,
+  ShardAssignmentsRequest,
+  WriteRequest,
+  type ListResponse,
+  type NotificationBatch,
+  type ShardAssignments,
+  type WriteResponse,
+} from '../../src/domain/wire/client.js';
+import { HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckResponse } from '../../src/domain/wire/health.js';
+import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../src/adapters/grpc/service-definitions.js';
+import { GrpcServer } from '../../src/adapters/grpc/grpc-server.js';
+import { HealthServiceHandlers, HealthStatusBoard } from '../../src/adapters/grpc/health-service.js';
+import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js';
+import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
+import { parseGrpcError } from '../../src/adapters/grpc/status-mapping.js';
+import { PinoLogger } from '../../src/adapters/logging/pino-logger.js';
+import { waitFor } from '../support/wait.js';
+
+type AnyClient = grpc.Client & Record<'write' | 'writeStream' | 'list' | 'getNotifications' | 'getShardAssignments' | 'check' | 'watch', (...args: any[]) => any>;
+
+const silent = new Writable({ write: (_c, _e, done) => done() });
+const notUsed = (): never => {
+  throw new Error('not used by this test');
+};
+function fakeApi(parts: Partial<ClientApi>): ClientApi {
+  return {
+    watchAssignments: notUsed,
+    write: notUsed,
+    read: notUsed,
+    list: notUsed,
+    rangeScan: notUsed,
+    sequenceUpdates: notUsed,
+    notifications: notUsed,
+    createSession: notUsed,
+    keepAlive: notUsed,
+    closeSession: notUsed,
+    ...parts,
+  };
+}
+
+interface Harness {
+  client: AnyClient;
+  compat: AnyClient;
+  health: AnyClient;
+  board: HealthStatusBoard;
+  server: GrpcServer;
+  close(): Promise<void>;
+}
+const open: Harness[] = [];
+
+async function serve(api: ClientApi, shutdownTimeoutMs = 10_000): Promise<Harness> {
+  const logger = new PinoLogger({ level: 'error', destination: silent });
+  const tracker = new ServerCallTracker();
+  const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs, name: 'test' }, tracker, logger);
+  const board = new HealthStatusBoard();
+  const handlers = new PublicServiceHandlers(api, tracker, logger).implementation();
+  server.addService(OxiaClientService, handlers);
+  server.addService(OxiaClientCompatService, handlers);
+  server.addService(HealthService, new HealthServiceHandlers(board, tracker, logger).implementation());
+  const { port } = await server.listen();
+  const make = (def: grpc.ServiceDefinition) =>
+    new (grpc.makeGenericClientConstructor(def, 'x'))(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as AnyClient;
+  const h: Harness = {
+    client: make(OxiaClientService),
+    compat: make(OxiaClientCompatService),
+    health: make(HealthService),
+    board,
+    server,
+    async close() {
+      for (const c of [h.client, h.compat, h.health]) c.close();
+      await server.close();
+    },
+  };
+  open.push(h);
+  return h;
+}
+
+test.after.each(async () => {
+  for (const h of open.splice(0)) await h.close();
+});
+
+/** A promise with its resolvers, for a core whose answers the test releases. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+function writeStreamMetadata(entries: Record<string, string>): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(entries)) md.set(k, v);
+  return md;
+}
+
+function streamError(call: grpc.ClientDuplexStream<any, any> | grpc.ClientReadableStream<any>): Promise<grpc.ServiceError> {
+  return new Promise((resolve, reject) => {
+    call.on('data', () => {});
+    call.on('error', resolve);
+    call.on('end', () => reject(new Error('ended without an error')));
+  });
+}
+
+test('WriteStream without usable shard-id or namespace metadata is INVALID_ARGUMENT', async () => {
+  const h = await serve(fakeApi({ write: async () => ({ puts: [], deletes: [], deleteRanges: [] }) }));
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ namespace: 'default' }, /'shard-id'/],
+    [{ 'shard-id': 'abc', namespace: 'default' }, /'shard-id'.*decimal/],
+    [{ 'shard-id': '99999999999999999999', namespace: 'default' }, /'shard-id'/],
+    [{ 'shard-id': '1' }, /'namespace'/],
+    [{ 'shard-id': '1', namespace: '' }, /'namespace'/],
+  ];
+  for (const [md, message] of cases) {
+    const call = h.client.writeStream(writeStreamMetadata(md));
+    const error = await streamError(call);
+    assert.is(error.code, grpc.status.INVALID_ARGUMENT, JSON.stringify(md));
+    assert.match(error.details, message);
+    assert.is(parseGrpcError(error).kind, 'InvalidArgument');
+  }
+});
+
+test('WriteStream answers in request order though the core finishes out of order', async () => {
+  const pending: { shard: bigint; namespace: string | undefined; key: string; answer: ReturnType<typeof deferred<WriteResponse>> }[] = [];
+  const h = await serve(
+    fakeApi({
+      write(shard, request, namespace) {
+        const answer = deferred<WriteResponse>();
+        pending.push({ shard, namespace, key: request.puts[0]?.key ?? '', answer });
+        return answer.promise;
+      },
+    }),
+  );
+  const call = h.client.writeStream(writeStreamMetadata({ 'shard-id': '5', namespace: 'ns1' }));
+  const received: string[] = [];
+  call.on('data', (r: WriteResponse) => received.push(r.puts[0]?.key ?? ''));
+  const ended = new Promise<void>((resolve, reject) => {
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  ended.catch(() => {}); // awaited below; a failed assertion before must not crash the file
+  const n = 20;
+  for (let i = 0; i < n; i++) call.write(WriteRequest.fromPartial({ puts: [{ key: `k${i}`, value: Buffer.from('v') }] }));
+  await waitFor(() => pending.length === n, 'all writes submitted before any is answered (pipelining)');
+  assert.ok(pending.every((p) => p.shard === 5n && p.namespace === 'ns1'), 'shard and namespace come from the metadata');
+  for (const p of [...pending].reverse()) p.answer.resolve({ puts: [{ status: 0, key: p.key }], deletes: [], deleteRanges: [] });
+  call.end();
+  await ended;
+  assert.equal(received, Array.from({ length: n }, (_, i) => `k${i}`));
+});
+
+test('a failing write ends the WriteStream with its status after the earlier answers', async () => {
+  let count = 0;
+  const h = await serve(
+    fakeApi({
+      async write() {
+        if (++count === 3) throw new OxiaError('NodeIsNotLeader', 'moved', { shard: 1n, leader: 'other:6648' });
+        return { puts: [], deletes: [], deleteRanges: [] };
+      },
+    }),
+  );
+  const call = h.client.writeStream(writeStreamMetadata({ 'shard-id': '1', namespace: 'default' }));
+  let answers = 0;
+  const error = await new Promise<grpc.ServiceError>((resolve, reject) => {
+    call.on('data', () => answers++);
+    call.on('error', resolve);
+    call.on('end', () => reject(new Error('ended without an error')));
+    for (let i = 0; i < 5; i++) call.write(WriteRequest.fromPartial({}));
+  });
+  assert.is(answers, 2);
+  assert.is(error.code, grpc.status.ABORTED);
+  assert.equal(parseGrpcError(error).leaderHint, { shard: 1n, leader: 'other:6648' });
+});
+
+test('the compat service name (io.streamnative.oxia.proto) serves the same API', async () => {
+  const h = await serve(fakeApi({ write: async (shard) => ({ puts: [{ status: 0, key: `shard-${shard}` }], deletes: [], deleteRanges: [] }) }));
+  const response = await new Promise<WriteResponse>((resolve, reject) =>
+    h.compat.write(WriteRequest.fromPartial({ shard: 9n }), (e: grpc.ServiceError | null, r: WriteResponse) => (e ? reject(e) : resolve(r))),
+  );
+  assert.is(response.puts[0]?.key, 'shard-9');
+});
+
+test('a client cancelling a stream aborts the signal the core got', async () => {
+  let signal: AbortSignal | undefined;
+  const h = await serve(
+    fakeApi({
+      async *notifications(_request, s): AsyncIterable<NotificationBatch> {
+        signal = s;
+        yield { shard: 0n, offset: 1n, timestamp: 0n, notifications: [] };
+        await new Promise<void>((resolve) => s.addEventListener('abort', () => resolve(), { once: true }));
+      },
+    }),
+  );
+  const call = h.client.getNotifications(NotificationsRequest.fromPartial({ shard: 0n }));
+  call.on('error', () => {});
+  await new Promise<void>((resolve) => call.once('data', () => resolve()));
+  assert.ok(signal && !signal.aborted);
+  call.cancel();
+  await waitFor(() => signal?.aborted === true, 'the core sees the cancellation');
+});
+
+test('a slow reader holds the producer back (write() returning false is respected)', async () => {
+  const total = 2_000;
+  const size = 16 * 1024;
+  let produced = 0;
+  const h = await serve(
+    fakeApi({
+      async *list(): AsyncIterable<ListResponse> {
+        for (let i = 0; i < total; i++) {
+          produced++;
+          yield { keys: [String(i).padStart(size, '0')] };
+        }
+      },
+    }),
+  );
+  const call: grpc.ClientReadableStream<ListResponse> = h.client.list(ListRequest.fromPartial({ shard: 0n }));
+  let received = 0;
+  call.on('data', () => {
+    received++;
+    if (received === 1) call.pause();
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  done.catch(() => {}); // awaited below; a failed assertion before must not crash the file
+  // Wait until production stops growing while the client reads nothing.
+  let last = -1;
+  await waitFor(() => {
+    const stalled = produced === last && produced > 1;
+    last = produced;
+    return stalled;
+  }, 'the producer stalls behind the paused reader', 15_000, 200);
+  assert.ok(produced < total / 2, `production stalled at ${produced} of ${total} messages`);
+  call.resume();
+  await done;
+  assert.is(received, total);
+});
+
+test('health: NOT_SERVING until set, unknown services NOT_FOUND, Watch follows changes', async () => {
+  const h = await serve(fakeApi({}));
+  const check = (service: string) =>
+    new Promise<HealthCheckResponse>((resolve, reject) =>
+      h.health.check({ service }, (e: grpc.ServiceError | null, r: HealthCheckResponse) => (e ? reject(e) : resolve(r))),
+    );
+  assert.is((await check('')).status, ServingStatus.NOT_SERVING);
+  const unknown = await check('no.such.Service').then(
+    () => undefined,
+    (e: grpc.ServiceError) => e,
+  );
+  assert.is(unknown?.code, grpc.status.NOT_FOUND);
+
+  const seen: ServingStatus[] = [];
+  const watch = h.health.watch({ service: 'io.oxia.proto.v1.OxiaClient' });
+  watch.on('data', (r: HealthCheckResponse) => seen.push(r.status));
+  watch.on('error', () => {});
+  await waitFor(() => seen.length === 1, 'the current status');
+  h.board.setAll(ServingStatus.SERVING);
+  await waitFor(() => seen.length === 2, 'the change');
+  assert.equal(seen, [ServingStatus.NOT_SERVING, ServingStatus.SERVING]);
+  for (const service of ['', 'io.oxia.proto.v1.OxiaClient', 'io.streamnative.oxia.proto.OxiaClient', 'oxia-readiness']) {
+    assert.is((await check(service)).status, ServingStatus.SERVING, service);
+  }
+  watch.cancel();
+});
+
+test('shutdown ends endless streams at once (UNAVAILABLE) and still answers accepted writes', async () => {
+  const answer = deferred<WriteResponse>();
+  let writes = 0;
+  const h = await serve(
+    fakeApi({
+      async *watchAssignments(_ns, signal): AsyncIterable<ShardAssignments> {
+        yield { namespaces: {}, allowedAuthorities: [] };
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      },
+      write() {
+        writes++;
+        return answer.promise;
+      },
+    }),
+    60_000,
+  );
+  const assignments = h.client.getShardAssignments(ShardAssignmentsRequest.fromPartial({ namespace: 'default' }));
+  const assignmentsError = streamError(assignments);
+  const writeStream = h.client.writeStream(writeStreamMetadata({ 'shard-id': '0', namespace: 'default' }));
+  const answered: WriteResponse[] = [];
+  writeStream.on('data', (r: WriteResponse) => answered.push(r));
+  const writeStreamError = new Promise<grpc.ServiceError>((resolve) => writeStream.on('error', resolve));
+  writeStream.write(WriteRequest.fromPartial({}));
+  await waitFor(() => writes === 1, 'the write reached the core');
+
+  const started = Date.now();
+  const closed = h.server.close();
+  answer.resolve({ puts: [], deletes: [], deleteRanges: [] });
+  const [aErr, wErr] = await Promise.all([assignmentsError, writeStreamError]);
+  await closed;
+  assert.ok(Date.now() - started < 30_000, 'did not sit out the 60 s deadline');
+  assert.is(aErr.code, grpc.status.UNAVAILABLE);
+  assert.is(wErr.code, grpc.status.UNAVAILABLE);
+  assert.is(answered.length, 1, 'the accepted write was answered before the stream ended');
+});
+
+test.run();
