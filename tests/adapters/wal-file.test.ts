@@ -148,6 +148,9 @@ walTest('offsets must be dense and terms must not decrease', async (ctx) => {
   try {
     const other = await openWal(fresh);
     await rejects(other.append([entry(-1n)]), (e) => isOxiaError(e, 'InvalidArgument'), 'negative offset');
+    await rejects(other.append([entry(2n ** 63n)]), (e) => isOxiaError(e, 'InvalidArgument'), 'offset beyond 64 bits');
+    await rejects(other.append([entry(0n, -2n)]), (e) => isOxiaError(e, 'InvalidTerm'), 'negative term');
+    assert.equal(other.lastEntryId(), INVALID_ENTRY_ID);
   } finally {
     await teardown(fresh);
   }
@@ -240,6 +243,19 @@ walTest('a record copied from another log does not validate (the chain is seeded
   } finally {
     await teardown(other);
   }
+});
+
+walTest('a read notices bytes that changed on disk since they were written', async (ctx) => {
+  const wal = await openWal(ctx);
+  await wal.append(entries(0n, 5n));
+  const file = join(ctx.shardDir, segmentFileName(0n));
+  const bytes = readFileSync(file);
+  const at = SEGMENT_HEADER_BYTES + 4 * (RECORD_OVERHEAD_BYTES + 10) + RECORD_OVERHEAD_BYTES + 2; // in entry 4's value
+  bytes[at] = bytes[at]! ^ 0x80;
+  writeFileSync(file, bytes);
+  assert.equal(await readAll(wal, 2n).then((es) => es.length).catch(() => -1), -1, 'the chunk holding entry 4 fails');
+  await rejects(readAll(wal, 4n), (e) => e instanceof Error && /offset 4 .* is corrupt/.test(e.message), 'corrupt read');
+  assert.equal(await readAll(wal, 5n), [entry(5n)], 'the next record is intact (its CRC is known from the index)');
 });
 
 walTest('a header-only segment left by a crash while rolling over is dropped', async (ctx) => {

@@ -141,7 +141,13 @@ export class FileWal implements Wal {
     if (this.queuedBytes > 0 && this.queuedBytes + bytes > this.options.queuedBytesMax) {
       return Promise.reject(new OxiaError('ResourceUnavailable', `WAL write queue holds ${this.queuedBytes} bytes, limit ${this.options.queuedBytesMax}`));
     }
-    const records = encodeRecords(entries, bytes);
+    let records: Buffer;
+    try {
+      records = encodeRecords(entries, bytes);
+    } catch (e) {
+      // Buffer's int64 writers refuse terms, offsets or timestamps outside 64 bits.
+      return Promise.reject(new OxiaError('InvalidArgument', `WAL append: entry not encodable (${e instanceof Error ? e.message : String(e)})`));
+    }
     const first = entries[0]!.offset;
     if (this.head.offset === -1n) this.acceptedFirst = first;
     for (const e of entries) this.terms.note(e.offset, e.term);
