@@ -84,7 +84,9 @@ export class OverlayView implements KvReadView {
           b = await baseIt.next();
           continue;
         }
-        const [key, value] = p.value as [Uint8Array, Uint8Array | null];
+        const key = (p.value as [Uint8Array, Uint8Array | null])[0];
+        // Read again: the entry was fetched before the consumer's last writes.
+        const value = this.pending.get(key) ?? null;
         if (value !== null) {
           yield { key, value };
           if (--left <= 0) return;

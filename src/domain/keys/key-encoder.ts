@@ -1,5 +1,5 @@
 import type { KeySorting } from '../sharding/namespace.js';
-import { compareBytes, fromUtf8, prefixSuccessor, utf8 } from './bytes.js';
+import { compareBytes, compareUtf8, fromUtf8, prefixSuccessor, utf8 } from './bytes.js';
 import { INDEX_PREFIX, isInternalKey } from './internal-keys.js';
 
 /**
@@ -118,8 +118,15 @@ abstract class BaseEncoder implements KeyEncoder {
   }
 
   compare(a: string, b: string): number {
-    return compareBytes(this.encode(a), this.encode(b));
+    const ia = isInternalKey(a);
+    const ib = isInternalKey(b);
+    // Internal keys sort after user keys; among themselves they are rare: compare encodings.
+    if (ia || ib) return ia && ib ? compareBytes(this.encode(a), this.encode(b)) : ia ? 1 : -1;
+    return this.compareUser(a, b);
   }
+
+  /** Same order as the encoded bytes, without encoding (merging results compares a lot). */
+  protected abstract compareUser(a: string, b: string): number;
 }
 
 function startsWithAt(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {
@@ -136,6 +143,11 @@ class HierarchicalEncoder extends BaseEncoder {
   protected decodeUser(encoded: Uint8Array): string {
     return hierarchicalDecode(encoded);
   }
+  protected compareUser(a: string, b: string): number {
+    const da = depthOf(a);
+    const db = depthOf(b);
+    return da !== db ? da - db : compareSlashHighest(a, b);
+  }
 }
 
 class NaturalEncoder extends BaseEncoder {
@@ -146,6 +158,35 @@ class NaturalEncoder extends BaseEncoder {
   protected decodeUser(encoded: Uint8Array): string {
     return fromUtf8(encoded);
   }
+  protected compareUser(a: string, b: string): number {
+    return compareUtf8(a, b);
+  }
+}
+
+/** The hierarchical level of a key, as its encoding's 2-byte prefix records it. */
+function depthOf(key: string): number {
+  let depth = 0;
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) === SLASH) depth++;
+  const n = key.length;
+  if (n >= 2 && key.charCodeAt(n - 1) === SLASH && key.charCodeAt(n - 2) === SLASH) depth--;
+  return depth > DEPTH_MAX ? DEPTH_MAX : depth;
+}
+
+/** UTF-8 byte order where '/' (encoded as 0xff) ranks above every other character. */
+function compareSlashHighest(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === SLASH) return 1;
+    if (y === SLASH) return -1;
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 const ENCODERS: Readonly<Record<KeySorting, KeyEncoder>> = Object.freeze({
