@@ -1,0 +1,161 @@
+import { inject, injectable } from 'inversify';
+import { isValidNamespaceName } from '../../domain/sharding/namespace.js';
+import { splitHashRange } from '../../domain/sharding/hash-range.js';
+import { shardAssignmentsMessage, type ShardPlacement } from '../../domain/sharding/assignments.js';
+import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
+import type {
+  CloseSessionRequest,
+  CreateSessionRequest,
+  CreateSessionResponse,
+  GetSequenceUpdatesRequest,
+  GetSequenceUpdatesResponse,
+  ListRequest,
+  ListResponse,
+  NotificationBatch,
+  NotificationsRequest,
+  RangeScanRequest,
+  RangeScanResponse,
+  ReadRequest,
+  ReadResponse,
+  SessionHeartbeat,
+  ShardAssignments,
+  WriteRequest,
+  WriteResponse,
+} from '../../domain/wire/client.js';
+import type { ClientApi } from '../client-api.js';
+import { Clock } from '../ports/clock.js';
+import { KvStoreFactory } from '../ports/kv-store.js';
+import { Logger } from '../ports/logger.js';
+import { WalFactory } from '../ports/wal.js';
+import { LeaderShard } from '../shard/leader-shard.js';
+import { NodeConfig } from './node-config.js';
+
+interface HostedShard {
+  readonly namespace: string;
+  readonly shard: LeaderShard;
+}
+
+/**
+ * A single-process oxia-ts: every shard of every configured namespace is led by this
+ * node alone (replication factor 1). Shard ids are assigned in order across
+ * namespaces, as Oxia's coordinator does for a fresh cluster.
+ */
+@injectable()
+export class StandaloneNode implements ClientApi {
+  private readonly shards = new Map<bigint, HostedShard>();
+  private readonly placements = new Map<string, ShardPlacement[]>();
+  private retentionTimer: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    @inject(NodeConfig) private readonly config: NodeConfig,
+    @inject(WalFactory) private readonly walFactory: WalFactory,
+    @inject(KvStoreFactory) private readonly kvFactory: KvStoreFactory,
+    @inject(Clock) private readonly clock: Clock,
+    @inject(Logger) private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    let nextShardId = 0n;
+    for (const ns of this.config.namespaces) {
+      if (!isValidNamespaceName(ns.name)) throw invalidArgument(`invalid namespace name "${ns.name}"`);
+      const placements: ShardPlacement[] = [];
+      for (const range of splitHashRange(ns.initialShardCount)) {
+        const ref = { namespace: ns.name, shard: nextShardId++ };
+        const [wal, kv] = [await this.walFactory.open(ref), await this.kvFactory.open(ref)];
+        const shard = await LeaderShard.openStandalone(
+          ref,
+          { keySorting: ns.keySorting, notificationsEnabled: ns.notificationsEnabled },
+          this.config.limits,
+          { wal, kv, clock: this.clock, log: this.log.child({ namespace: ns.name, shard: ref.shard.toString() }) },
+        );
+        this.shards.set(ref.shard, { namespace: ns.name, shard });
+        placements.push({ shard: ref.shard, range, leader: this.config.publicAddress });
+      }
+      this.placements.set(ns.name, placements);
+    }
+    this.scheduleRetention();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.retentionTimer?.();
+    await Promise.all([...this.shards.values()].map((s) => s.shard.close()));
+  }
+
+  async *watchAssignments(namespace: string, signal: AbortSignal): AsyncIterable<ShardAssignments> {
+    const name = namespace === '' ? 'default' : namespace;
+    const placements = this.placements.get(name);
+    if (!placements) throw new OxiaError('NamespaceNotFound', `namespace "${name}" does not exist`);
+    yield shardAssignmentsMessage(new Map([[name, placements]]));
+    // A standalone node's assignments never change: hold the stream open until the client leaves.
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+
+  write(shard: bigint, request: WriteRequest, namespace?: string): Promise<WriteResponse> {
+    return this.shard(shard, namespace).write(request);
+  }
+
+  read(shard: bigint, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
+    return this.shard(shard).read(request, signal);
+  }
+
+  list(shard: bigint, request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse> {
+    return this.shard(shard).list(request, signal);
+  }
+
+  rangeScan(shard: bigint, request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse> {
+    return this.shard(shard).rangeScan(request, signal);
+  }
+
+  sequenceUpdates(request: GetSequenceUpdatesRequest, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse> {
+    return this.shard(request.shard).sequenceUpdates(request.key, signal);
+  }
+
+  notifications(request: NotificationsRequest, signal: AbortSignal): AsyncIterable<NotificationBatch> {
+    return this.shard(request.shard).notifications(request.startOffsetExclusive, signal);
+  }
+
+  async createSession(request: CreateSessionRequest): Promise<CreateSessionResponse> {
+    const sessionId = await this.shard(request.shard).createSession(request.sessionTimeoutMs, request.clientIdentity);
+    return { sessionId };
+  }
+
+  async keepAlive(request: SessionHeartbeat): Promise<void> {
+    this.shard(request.shard).keepAlive(request.sessionId);
+  }
+
+  closeSession(request: CloseSessionRequest): Promise<void> {
+    return this.shard(request.shard).closeSession(request.sessionId);
+  }
+
+  private shard(id: bigint, namespace?: string): LeaderShard {
+    if (this.closed) throw new OxiaError('Closed', 'the server is shutting down');
+    const hosted = this.shards.get(id);
+    if (!hosted) throw new OxiaError('ShardNotFound', `shard ${id} does not exist on this node`);
+    if (namespace !== undefined && namespace !== '' && namespace !== hosted.namespace) {
+      throw new OxiaError('NamespaceNotFound', `shard ${id} does not belong to namespace "${namespace}"`);
+    }
+    return hosted.shard;
+  }
+
+  private scheduleRetention(): void {
+    if (this.closed) return;
+    this.retentionTimer = this.clock.schedule(this.config.retentionCheckIntervalMs, () => {
+      void (async () => {
+        for (const { shard } of this.shards.values()) {
+          try {
+            await shard.applyRetention(this.config.walRetentionMs, this.config.notificationsRetentionMs);
+          } catch (e) {
+            this.log.warn('retention pass failed', { shard: shard.ref.shard.toString(), error: String(e) });
+          }
+        }
+        this.scheduleRetention();
+      })();
+    });
+  }
+}

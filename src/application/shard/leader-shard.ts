@@ -1,0 +1,265 @@
+import type { AppliedEntry, DatabaseConfig } from '../../domain/database/api.js';
+import {
+  get,
+  highestSequenceKey,
+  list,
+  notificationTrimOps,
+  rangeScan,
+  readCommitState,
+  readNotifications,
+  termOps,
+  validateRange,
+  validateReadRequest,
+  validateWriteRequest,
+} from '../../domain/database/index.js';
+import type { RequestLimits } from '../../domain/database/limits.js';
+import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
+import type {
+  GetResponse,
+  GetSequenceUpdatesResponse,
+  ListRequest,
+  ListResponse,
+  NotificationBatch,
+  RangeScanRequest,
+  RangeScanResponse,
+  ReadRequest,
+  ReadResponse,
+  WriteRequest,
+  WriteResponse,
+} from '../../domain/wire/client.js';
+import type { Clock } from '../ports/clock.js';
+import type { KvStore } from '../ports/kv-store.js';
+import type { Logger } from '../ports/logger.js';
+import type { ShardRef } from '../ports/shard-ref.js';
+import type { Wal } from '../ports/wal.js';
+import { LogPipeline } from './log-pipeline.js';
+import { SessionManager } from './session-manager.js';
+
+/** Keys per ListResponse message and records per RangeScanResponse/ReadResponse message. */
+const KEYS_PER_MESSAGE_MAX = 1000;
+const RECORDS_PER_MESSAGE_MAX = 100;
+/** Bytes of values per streamed message, so that one message stays well under gRPC limits. */
+const BYTES_PER_MESSAGE_MAX = 1024 * 1024;
+
+export interface LeaderShardDeps {
+  readonly wal: Wal;
+  readonly kv: KvStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/**
+ * One shard led by this node: its write pipeline, its sessions, and reads of its
+ * applied state. Reads see exactly the acknowledged writes, since a write is
+ * acknowledged only once applied.
+ */
+export class LeaderShard {
+  private readonly sessions: SessionManager;
+  private pipeline!: LogPipeline;
+  private closing = false;
+
+  private constructor(
+    readonly ref: ShardRef,
+    private readonly config: DatabaseConfig,
+    private readonly limits: RequestLimits,
+    private readonly deps: LeaderShardDeps,
+  ) {
+    this.sessions = new SessionManager((build) => this.pipeline.propose(build), deps.clock, deps.log);
+  }
+
+  /** Opens a shard that this node leads alone (replication factor 1): recovers the store from the WAL. */
+  static async openStandalone(
+    ref: ShardRef,
+    config: DatabaseConfig,
+    limits: RequestLimits,
+    deps: LeaderShardDeps,
+  ): Promise<LeaderShard> {
+    const shard = new LeaderShard(ref, config, limits, deps);
+    const stored = await readCommitState(deps.kv);
+    const walTerm = deps.wal.lastEntryId().term;
+    // A standalone node never changes term; keep whatever was stored, starting at 0.
+    const term = [stored.term, walTerm, 0n].reduce((a, b) => (a > b ? a : b));
+    if (term !== stored.term) await deps.kv.write(termOps(term));
+    shard.pipeline = await LogPipeline.open({
+      wal: deps.wal,
+      kv: deps.kv,
+      config,
+      term,
+      replicationFactor: 1,
+      clock: deps.clock,
+      log: deps.log,
+      listener: { onApplied: (entries) => shard.onApplied(entries) },
+    });
+    await shard.sessions.recover(deps.kv);
+    return shard;
+  }
+
+  get committedOffset(): bigint {
+    return this.pipeline.committedOffset;
+  }
+
+  async write(request: WriteRequest): Promise<WriteResponse> {
+    this.assertServing();
+    validateWriteRequest(request, this.limits, this.config);
+    const applied = await this.pipeline.propose(() => ({
+      value: { $case: 'requests', value: { writes: [request] } },
+    }));
+    const response = applied.responses[0];
+    if (!response) throw new Error('bug: an applied write entry produced no response');
+    return response;
+  }
+
+  async *read(request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
+    this.assertServing();
+    validateReadRequest(request, this.limits);
+    let gets: GetResponse[] = [];
+    let bytes = 0;
+    for (const g of request.gets) {
+      if (signal.aborted) return;
+      const response = await get(this.deps.kv, g, this.config);
+      gets.push(response);
+      bytes += response.value?.length ?? 0;
+      if (gets.length >= RECORDS_PER_MESSAGE_MAX || bytes >= BYTES_PER_MESSAGE_MAX) {
+        yield { gets };
+        gets = [];
+        bytes = 0;
+      }
+    }
+    if (gets.length > 0 || request.gets.length === 0) yield { gets };
+  }
+
+  async *list(request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse> {
+    this.assertServing();
+    const query = this.rangeQuery(request);
+    let keys: string[] = [];
+    for await (const key of list(this.deps.kv, query, this.config)) {
+      if (signal.aborted) return;
+      keys.push(key);
+      if (keys.length >= KEYS_PER_MESSAGE_MAX) {
+        yield { keys };
+        keys = [];
+      }
+    }
+    yield { keys };
+  }
+
+  async *rangeScan(request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse> {
+    this.assertServing();
+    const query = this.rangeQuery(request);
+    let records: GetResponse[] = [];
+    let bytes = 0;
+    for await (const record of rangeScan(this.deps.kv, query, this.config)) {
+      if (signal.aborted) return;
+      records.push(record);
+      bytes += record.value?.length ?? 0;
+      if (records.length >= RECORDS_PER_MESSAGE_MAX || bytes >= BYTES_PER_MESSAGE_MAX) {
+        yield { records };
+        records = [];
+        bytes = 0;
+      }
+    }
+    yield { records };
+  }
+
+  /**
+   * Notification batches after `startOffsetExclusive` (or, when absent, from now on),
+   * then each new one as it is applied, until `signal` aborts or the shard closes.
+   */
+  async *notifications(startOffsetExclusive: bigint | undefined, signal: AbortSignal): AsyncIterable<NotificationBatch> {
+    this.assertServing();
+    if (!this.config.notificationsEnabled) {
+      throw new OxiaError('NotificationsNotEnabled', `notifications are not enabled on namespace ${this.ref.namespace}`);
+    }
+    let last = startOffsetExclusive ?? this.pipeline.lastAppliedOffset;
+    while (!signal.aborted && !this.closing) {
+      // Registered before reading, so an entry applied while we read still wakes us.
+      const next = this.pipeline.applied.wait(signal);
+      for await (const batch of readNotifications(this.deps.kv, last)) {
+        if (signal.aborted) return;
+        yield batch;
+        last = batch.offset;
+      }
+      await next;
+      if (this.pipeline.failed) throw this.pipeline.failed;
+    }
+  }
+
+  /**
+   * The highest key under a sequence prefix now, then each time it changes. Re-read from
+   * the store after each applied batch: one bounded reverse lookup, and never stale.
+   */
+  async *sequenceUpdates(prefixKey: string, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse> {
+    this.assertServing();
+    if (prefixKey.length === 0) throw invalidArgument('GetSequenceUpdates needs a key: the sequence prefix');
+    let lastSent: string | undefined;
+    while (!signal.aborted && !this.closing) {
+      const next = this.pipeline.applied.wait(signal);
+      const highest = await highestSequenceKey(this.deps.kv, prefixKey, this.config);
+      if (highest !== undefined && highest !== lastSent) {
+        yield { highestSequenceKey: highest };
+        lastSent = highest;
+      }
+      await next;
+      if (this.pipeline.failed) throw this.pipeline.failed;
+    }
+  }
+
+  createSession(timeoutMs: number, clientIdentity: string): Promise<bigint> {
+    this.assertServing();
+    return this.sessions.create(timeoutMs, clientIdentity);
+  }
+
+  keepAlive(sessionId: bigint): void {
+    this.assertServing();
+    this.sessions.keepAlive(sessionId);
+  }
+
+  closeSession(sessionId: bigint): Promise<void> {
+    this.assertServing();
+    return this.sessions.close(sessionId);
+  }
+
+  /** Drops WAL segments and notification batches past their retention (never unapplied entries). */
+  async applyRetention(walRetentionMs: number, notificationsRetentionMs: number): Promise<void> {
+    if (this.closing) return;
+    const now = BigInt(Math.trunc(this.deps.clock.nowMs()));
+    await this.deps.wal.expire(now - BigInt(walRetentionMs), this.pipeline.lastAppliedOffset);
+    if (this.config.notificationsEnabled) {
+      const ops = await notificationTrimOps(this.deps.kv, now - BigInt(notificationsRetentionMs));
+      if (ops.length > 0) await this.deps.kv.write(ops);
+    }
+  }
+
+  /** Finishes in-flight writes, stops sessions' timers and closes the log and store. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.sessions.shutdown();
+    await this.pipeline.quiesce();
+    this.pipeline.fail(new OxiaError('Closed', `shard ${this.ref.shard} is closing`));
+    this.pipeline.applied.notify();
+    await this.deps.wal.close();
+    await this.deps.kv.close();
+  }
+
+  private onApplied(entries: readonly AppliedEntry[]): void {
+    this.sessions.onApplied(entries);
+  }
+
+  private rangeQuery(request: ListRequest | RangeScanRequest) {
+    const query = {
+      startInclusive: request.startInclusive,
+      endExclusive: request.endExclusive,
+      secondaryIndexName: request.secondaryIndexName,
+      includeInternalKeys: request.includeInternalKeys,
+    };
+    validateRange(query, this.limits, this.config);
+    return query;
+  }
+
+  private assertServing(): void {
+    if (this.closing) throw new OxiaError('Closed', `shard ${this.ref.shard} is closing`);
+    const failed = this.pipeline.failed;
+    if (failed) throw failed;
+  }
+}

@@ -1,0 +1,282 @@
+import type { AppliedEntry, DatabaseConfig } from '../../domain/database/api.js';
+import { applyEntry, OverlayView, readCommitState } from '../../domain/database/index.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { quorumCommitOffset } from '../../domain/replication/quorum.js';
+import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
+import { LogEntryValue } from '../../domain/wire/storage.js';
+import type { Clock } from '../ports/clock.js';
+import type { KvStore } from '../ports/kv-store.js';
+import type { Logger } from '../ports/logger.js';
+import type { Wal } from '../ports/wal.js';
+import { Broadcast } from './broadcast.js';
+
+/** Entries handed to the WAL in one append: one fsync covers them all. */
+const APPEND_BATCH_ENTRIES_MAX = 1024;
+/** Entries applied to the KV store in one atomic write. */
+const APPLY_BATCH_ENTRIES_MAX = 256;
+/** Proposals accepted but not yet applied; beyond this, writers wait (backpressure). */
+const IN_FLIGHT_ENTRIES_MAX = 16_384;
+
+interface Proposal {
+  readonly entry: LogEntry;
+  readonly value: LogEntryValue;
+  resolve(applied: AppliedEntry): void;
+  reject(error: unknown): void;
+}
+
+/** What the pipeline tells its owner after each applied batch. */
+export interface ApplyListener {
+  onApplied(entries: readonly AppliedEntry[]): void;
+}
+
+/**
+ * A leader's write path for one shard: proposals get the next offset, are appended to
+ * the WAL in order (one append, hence one fsync, in flight; whatever arrives meanwhile
+ * goes into the next), commit once a quorum holds them durably, and are applied to the
+ * KV store in offset order, several entries per atomic store write. A proposal resolves
+ * only after its entry is applied, so an acknowledged write is both durable and visible
+ * to reads.
+ *
+ * The quorum is the leader alone for a standalone node; replication feeds followers'
+ * durable offsets through `onFollowerDurable`.
+ */
+export class LogPipeline {
+  private readonly queue: Proposal[] = [];
+  private readonly inFlight = new Map<bigint, Proposal>();
+  private head: EntryId;
+  private durableOffset: bigint;
+  private commitOffset: bigint;
+  private appliedOffset: bigint;
+  private readonly followerDurable = new Map<string, bigint>();
+  private appending = false;
+  private applying = false;
+  private failure: OxiaError | undefined;
+  private readonly drained = new Broadcast();
+  /** Wakes readers that follow the applied state (notifications, sequence updates). */
+  readonly applied = new Broadcast();
+
+  private constructor(
+    private readonly wal: Wal,
+    private readonly kv: KvStore,
+    private readonly config: DatabaseConfig,
+    private readonly term: bigint,
+    private readonly replicationFactor: number,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly listener: ApplyListener,
+    appliedOffset: bigint,
+  ) {
+    this.head = wal.lastEntryId();
+    this.durableOffset = this.head.offset;
+    this.appliedOffset = appliedOffset;
+    this.commitOffset = appliedOffset;
+  }
+
+  /**
+   * Opens the pipeline on a recovered WAL and store. For a node that is the whole
+   * quorum (replication factor 1), every durable WAL entry was either acknowledged or
+   * may have been, so all of them are committed and replayed into the store.
+   */
+  static async open(args: {
+    wal: Wal;
+    kv: KvStore;
+    config: DatabaseConfig;
+    term: bigint;
+    replicationFactor: number;
+    clock: Clock;
+    log: Logger;
+    listener: ApplyListener;
+  }): Promise<LogPipeline> {
+    const { wal, kv, log } = args;
+    const state = await readCommitState(kv);
+    let walHead = wal.lastEntryId();
+    if (walHead.offset < state.commitOffset) {
+      // The store is ahead of the log (the log's tail was cut after a crash, or the log was
+      // removed): the store already holds those entries, so the log restarts after them.
+      log.warn('WAL is behind the KV store; restarting the log after the applied offset', {
+        walHead: walHead.offset.toString(),
+        commitOffset: state.commitOffset.toString(),
+      });
+      await wal.clear();
+      walHead = wal.lastEntryId();
+    }
+    const pipeline = new LogPipeline(
+      wal, kv, args.config, args.term, args.replicationFactor, args.clock, log, args.listener, state.commitOffset,
+    );
+    if (walHead.offset >= 0n && wal.firstOffset() > state.commitOffset + 1n) {
+      throw new Error(
+        `WAL starts at ${wal.firstOffset()} but the store has applied only up to ${state.commitOffset}: entries are missing`,
+      );
+    }
+    if (args.replicationFactor === 1) {
+      pipeline.commitOffset = walHead.offset;
+      await pipeline.applyLoop();
+      if (pipeline.failure) throw pipeline.failure;
+    }
+    return pipeline;
+  }
+
+  get headEntryId(): EntryId {
+    return this.head;
+  }
+
+  get committedOffset(): bigint {
+    return this.commitOffset;
+  }
+
+  get lastAppliedOffset(): bigint {
+    return this.appliedOffset;
+  }
+
+  /**
+   * Appends a new entry whose value may depend on its offset (session ids are offsets),
+   * and resolves with the result of applying it.
+   */
+  async propose(build: (offset: bigint) => LogEntryValue): Promise<AppliedEntry> {
+    while (this.inFlight.size + this.queue.length >= IN_FLIGHT_ENTRIES_MAX && !this.failure) {
+      await this.drained.wait();
+    }
+    if (this.failure) throw this.failure;
+    const offset = this.head.offset + 1n;
+    const value = build(offset);
+    const entry: LogEntry = {
+      term: this.term,
+      offset,
+      timestamp: BigInt(Math.trunc(this.clock.nowMs())),
+      value: LogEntryValue.encode(value).finish(),
+    };
+    this.head = { term: this.term, offset };
+    return new Promise<AppliedEntry>((resolve, reject) => {
+      const proposal: Proposal = { entry, value, resolve, reject };
+      this.queue.push(proposal);
+      this.inFlight.set(offset, proposal);
+      void this.appendLoop();
+    });
+  }
+
+  /** A follower reports the highest offset it holds durably (cumulative ack). */
+  onFollowerDurable(follower: string, offset: bigint): void {
+    const previous = this.followerDurable.get(follower) ?? -1n;
+    if (offset > previous) this.followerDurable.set(follower, offset);
+    this.advanceCommit();
+  }
+
+  /** Stops accepting proposals; fails those still in flight. Idempotent. */
+  fail(error: OxiaError): void {
+    if (this.failure) return;
+    this.failure = error;
+    for (const p of this.inFlight.values()) p.reject(error);
+    this.inFlight.clear();
+    this.queue.length = 0;
+    this.drained.notify();
+    this.applied.notify();
+  }
+
+  /** Waits until nothing is being appended or applied (used by close). */
+  async quiesce(): Promise<void> {
+    while (this.appending || this.applying) await this.drained.wait();
+  }
+
+  get failed(): OxiaError | undefined {
+    return this.failure;
+  }
+
+  private async appendLoop(): Promise<void> {
+    if (this.appending) return;
+    this.appending = true;
+    try {
+      while (this.queue.length > 0 && !this.failure) {
+        const batch = this.queue.splice(0, APPEND_BATCH_ENTRIES_MAX);
+        await this.wal.append(batch.map((p) => p.entry));
+        const last = batch[batch.length - 1];
+        if (last) this.durableOffset = last.entry.offset;
+        this.advanceCommit();
+      }
+    } catch (e) {
+      this.log.error('WAL append failed; the shard stops accepting writes', { error: String(e) });
+      this.fail(new OxiaError('ResourceUnavailable', `write-ahead log append failed: ${String(e)}`));
+    } finally {
+      this.appending = false;
+      this.drained.notify();
+    }
+  }
+
+  private advanceCommit(): void {
+    const offsets = [this.durableOffset, ...this.followerDurable.values()];
+    const quorum = quorumCommitOffset(offsets, this.replicationFactor);
+    if (quorum > this.commitOffset) {
+      this.commitOffset = quorum;
+      void this.applyLoop();
+    }
+  }
+
+  private async applyLoop(): Promise<void> {
+    if (this.applying) return;
+    this.applying = true;
+    try {
+      while (this.appliedOffset < this.commitOffset && !this.failure) {
+        const end = minBigint(this.commitOffset, this.appliedOffset + BigInt(APPLY_BATCH_ENTRIES_MAX));
+        const overlay = new OverlayView(this.kv);
+        const results: AppliedEntry[] = [];
+        const resolved: Array<[Proposal, AppliedEntry]> = [];
+        for await (const { entry, value, proposal } of this.committedEntries(this.appliedOffset + 1n, end)) {
+          const applied = await applyEntry(overlay, {
+            offset: entry.offset,
+            term: entry.term,
+            timestampMs: entry.timestamp,
+            value,
+          }, this.config);
+          overlay.write(applied.ops);
+          results.push(applied);
+          if (proposal) resolved.push([proposal, applied]);
+        }
+        await this.kv.write(overlay.pendingOps());
+        this.appliedOffset = end;
+        for (const [proposal, applied] of resolved) {
+          this.inFlight.delete(proposal.entry.offset);
+          proposal.resolve(applied);
+        }
+        this.listener.onApplied(results);
+        this.applied.notify();
+        this.drained.notify();
+      }
+    } catch (e) {
+      this.log.error('applying committed entries failed; the shard stops accepting writes', { error: String(e) });
+      this.fail(new OxiaError('ResourceUnavailable', `applying to the key-value store failed: ${String(e)}`));
+    } finally {
+      this.applying = false;
+      this.drained.notify();
+    }
+  }
+
+  /**
+   * Committed entries from..to in order: from memory when this leader proposed them,
+   * otherwise from the WAL (recovery, or entries of an earlier term a new leader commits).
+   */
+  private async *committedEntries(
+    from: bigint,
+    to: bigint,
+  ): AsyncIterable<{ entry: LogEntry; value: LogEntryValue; proposal?: Proposal }> {
+    let offset = from;
+    while (offset <= to) {
+      const proposal = this.inFlight.get(offset);
+      if (proposal) {
+        yield { entry: proposal.entry, value: proposal.value, proposal };
+        offset++;
+        continue;
+      }
+      const before = offset;
+      for await (const entry of this.wal.read(offset)) {
+        if (entry.offset > to || this.inFlight.has(entry.offset)) break;
+        if (entry.offset !== offset) throw new Error(`WAL returned offset ${entry.offset} where ${offset} was expected`);
+        yield { entry, value: LogEntryValue.decode(entry.value) };
+        offset++;
+      }
+      if (offset === before) throw new Error(`committed entry ${offset} is neither in memory nor in the WAL`);
+    }
+  }
+}
+
+function minBigint(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
