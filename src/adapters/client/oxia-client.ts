@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { DeleteRangeResponse, DeleteResponse, GetRequest, GetResponse, PutRequest, PutResponse } from '../../domain/wire/client.js';
 import { Status } from '../../domain/wire/client.js';
 import { InvalidOptionsError, KeyNotFoundError, OxiaError, RequestTimeoutError } from './errors.js';
@@ -497,6 +498,8 @@ export class OxiaClient {
  */
 export async function openClient(transport: ClientTransport, config: ClientConfig): Promise<OxiaClient> {
   const stop = new AbortController();
+  // Every pending retry and admission wait listens to this signal; that many listeners are expected.
+  setMaxListeners(0, stop.signal);
   const directory = new ShardDirectory();
   const limits = (maxBytes: number): BatchLimits => ({
     lingerMs: config.batchLingerMs,

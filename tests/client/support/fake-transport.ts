@@ -80,6 +80,10 @@ export class FakeCluster implements ClientTransport {
   onRead: Hook<ReadRequest> | undefined;
   onList: Hook<ListRequest> | undefined;
   onKeepAlive: Hook<SessionHeartbeat> | undefined;
+  /** Runs before a notifications stream reads the shard's current offset. */
+  beforeNotifications: (() => Promise<void>) | undefined;
+  readonly notificationRequests: NotificationsRequest[] = [];
+  private notificationBreaks = 0;
   /** Fails every call to these addresses with Unavailable (a dead server). */
   readonly down = new Set<string>();
   /** Keys per List/RangeScan message, so results span several messages. */
@@ -115,6 +119,12 @@ export class FakeCluster implements ClientTransport {
   /** Breaks every open WriteStream of the shard (as a crashed connection would). */
   breakWriteStreams(shard: bigint): void {
     for (const s of this.openStreams) if (s.shard === shard) s.fail(new RpcError('Unavailable', 'connection reset'));
+  }
+
+  /** Fails every open notifications stream, as a server restart would. */
+  breakNotificationStreams(): void {
+    this.notificationBreaks++;
+    for (const s of this.shards.values()) for (const c of s.changed) c();
   }
 
   expireSession(id: bigint): void {
@@ -210,10 +220,10 @@ export class FakeCluster implements ClientTransport {
     const self = this;
     return {
       write: (request) => {
+        const call = { target, shard, request };
+        self.writes.push(call);
         // Requests on one stream are processed in order, as a server does.
         chain = chain.then(async () => {
-          const call = { target, shard, request };
-          self.writes.push(call);
           try {
             self.checkTarget(target, shard);
             const injected = await self.onWrite?.(call);
@@ -297,7 +307,10 @@ export class FakeCluster implements ClientTransport {
   }
 
   async *notifications(target: string, request: NotificationsRequest, signal: AbortSignal): AsyncIterable<NotificationBatch> {
+    this.notificationRequests.push(request);
     this.checkTarget(target, request.shard);
+    await this.beforeNotifications?.();
+    const breaks = this.notificationBreaks;
     const s = this.shard(request.shard);
     let after = request.startOffsetExclusive;
     if (after === undefined) {
@@ -309,6 +322,7 @@ export class FakeCluster implements ClientTransport {
     s.changed.add(onChange);
     try {
       while (!signal.aborted) {
+        if (this.notificationBreaks !== breaks) throw new RpcError('Unavailable', 'server went away');
         const pending = s.notifications.filter((b) => b.offset > (after as bigint));
         if (pending.length === 0) {
           await Promise.race([new Promise<void>((r) => (wake = r)), deferredSignal(signal)]).catch(() => {});

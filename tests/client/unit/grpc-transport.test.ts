@@ -1,0 +1,118 @@
+// The gRPC transport against scripted servers on loopback: Oxia error details (reason,
+// leader hint) parsed from the status trailer, WriteStream metadata, credentials.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as grpc from '@grpc/grpc-js';
+import { OxiaClientService } from '../../../src/adapters/grpc/service-definitions.js';
+import { ErrorInfo, Status as RpcStatus } from '../../../src/domain/wire/rpc_status.js';
+import { ShardKeyRouter, Status, type WriteRequest, type WriteResponse } from '../../../src/domain/wire/client.js';
+import { OxiaClient, OxiaError, TokenAuthentication } from '../../../src/adapters/client/index.js';
+import { GrpcTransport } from '../../../src/adapters/client/grpc/grpc-transport.js';
+import { RpcError } from '../../../src/adapters/client/internal/rpc-error.js';
+import { rejects } from '../support/fake-client.js';
+
+function oxiaStatus(code: grpc.status, reason: string, details: string, meta: Record<string, string> = {}): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  const info = ErrorInfo.encode({ reason, domain: 'oxia.io', metadata: meta }).finish();
+  const status = RpcStatus.encode({ code, message: details, details: [{ typeUrl: 'type.googleapis.com/google.rpc.ErrorInfo', value: Buffer.from(info) }] }).finish();
+  metadata.set('grpc-status-details-bin', Buffer.from(status));
+  return { code, details, metadata };
+}
+
+type Handlers = Partial<Record<keyof typeof OxiaClientService, grpc.UntypedHandleCall>>;
+
+async function serve(handlers: Handlers): Promise<{ address: string; server: grpc.Server }> {
+  const server = new grpc.Server();
+  const unimplemented = (_call: unknown, cb?: (e: Partial<grpc.StatusObject>) => void) => cb?.({ code: grpc.status.UNIMPLEMENTED });
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const name of Object.keys(OxiaClientService)) impl[name] = (handlers as Record<string, grpc.UntypedHandleCall>)[name] ?? (unimplemented as grpc.UntypedHandleCall);
+  server.addService(OxiaClientService, impl);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  return { address: `127.0.0.1:${port}`, server };
+}
+
+function assignmentsFor(leader: () => string): grpc.UntypedHandleCall {
+  return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    call.write({
+      namespaces: {
+        default: {
+          shardKeyRouter: ShardKeyRouter.XXHASH3,
+          assignments: [{ shard: 0n, leader: leader(), shardBoundaries: { $case: 'int32HashRange', value: { minHashInclusive: 0, maxHashInclusive: 0xffffffff } } }],
+        },
+      },
+      allowedAuthorities: [],
+    });
+  };
+}
+
+const okVersion = { versionId: 7n, modificationsCount: 0n, createdTimestamp: 1000n, modifiedTimestamp: 1000n };
+
+test('an Oxia error trailer becomes a typed RpcError with its leader hint', async () => {
+  const { address, server } = await serve({
+    createSession: ((_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+      cb(oxiaStatus(grpc.status.ABORTED, 'NODE_IS_NOT_LEADER', 'node is not leader for shard 5', { shard: '5', leader: 'elsewhere:6648' }), null)) as grpc.UntypedHandleCall,
+    keepAlive: ((_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(oxiaStatus(grpc.status.NOT_FOUND, 'SESSION_NOT_FOUND', 'session 3 not found'), null)) as grpc.UntypedHandleCall,
+  });
+  const transport = new GrpcTransport();
+  try {
+    const signal = new AbortController().signal;
+    const e1 = (await rejects(() => transport.createSession(address, { shard: 5n, sessionTimeoutMs: 2000, clientIdentity: 'x' }, signal), (e) => e instanceof RpcError)) as RpcError;
+    assert.is(e1.kind, 'NodeIsNotLeader');
+    assert.equal(e1.leaderHint, { shard: 5n, leader: 'elsewhere:6648' });
+    assert.match(e1.message, /node is not leader for shard 5/);
+    const e2 = (await rejects(() => transport.keepAlive(address, { shard: 5n, sessionId: 3n }, signal), (e) => e instanceof RpcError)) as RpcError;
+    assert.is(e2.kind, 'SessionNotFound');
+    const e3 = (await rejects(() => transport.keepAlive('127.0.0.1:1', { shard: 5n, sessionId: 3n }, signal), (e) => e instanceof RpcError)) as RpcError;
+    assert.is(e3.kind, 'Unavailable', 'nothing listens on port 1');
+  } finally {
+    transport.close();
+    server.forceShutdown();
+  }
+});
+
+test('a client follows a not-leader hint from one server to another over gRPC, with credentials and stream metadata', async () => {
+  const seen: { metadata: Record<string, string>; request: WriteRequest }[] = [];
+  const b = await serve({
+    writeStream: ((call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) => {
+      const md = call.metadata.getMap() as Record<string, string>;
+      call.on('data', (request: WriteRequest) => {
+        seen.push({ metadata: md, request });
+        call.write({ puts: request.puts.map(() => ({ status: Status.OK, version: okVersion })), deletes: [], deleteRanges: [] });
+      });
+      call.on('end', () => call.end());
+    }) as grpc.UntypedHandleCall,
+  });
+  const a = await serve({
+    getShardAssignments: assignmentsFor(() => a.address),
+    writeStream: ((call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) => {
+      call.on('data', () => call.emit('error', oxiaStatus(grpc.status.ABORTED, 'NODE_IS_NOT_LEADER', 'not leader', { shard: '0', leader: b.address })));
+    }) as grpc.UntypedHandleCall,
+  });
+  const client = await OxiaClient.connect(a.address, { authentication: new TokenAuthentication(async () => 'secret'), logger: { warn: () => {} } });
+  try {
+    const r = await client.put('/k', 'v');
+    assert.is(r.version.versionId, 7);
+    assert.equal(r.version.createdTimestamp, new Date(1000));
+    assert.is(seen.length, 1);
+    assert.is(seen[0]?.metadata['shard-id'], '0');
+    assert.is(seen[0]?.metadata['namespace'], 'default');
+    assert.is(seen[0]?.metadata['authorization'], 'Bearer secret');
+    assert.is(seen[0]?.request.shard, 0n);
+  } finally {
+    await client.close();
+    a.server.forceShutdown();
+    b.server.forceShutdown();
+  }
+});
+
+test('connect to an address where nothing listens fails after initTimeoutMs naming the cause', async () => {
+  const started = performance.now();
+  const e = (await rejects(() => OxiaClient.connect('127.0.0.1:1', { initTimeoutMs: 500, logger: { warn: () => {} } }), (x) => x instanceof OxiaError)) as OxiaError;
+  assert.ok(performance.now() - started < 3000);
+  assert.match(e.message, /127\.0\.0\.1:1/);
+  assert.match(e.message, /500 ms/);
+});
+
+test.run();
