@@ -176,7 +176,8 @@ export class LeaderShard {
       const next = this.pipeline.applied.wait(signal);
       for await (const batch of readNotifications(this.deps.kv, last)) {
         if (signal.aborted) return;
-        yield batch;
+        // Batches are stored without their shard id (the store is the shard's own).
+        yield { ...batch, shard: this.ref.shard };
         last = batch.offset;
       }
       await next;
