@@ -7,7 +7,7 @@ import { Admission } from './internal/admission.js';
 import type { BatchLimits } from './internal/batcher.js';
 import { toGetResult, toVersion } from './internal/convert.js';
 import { startDiscovery, type Discovery } from './internal/discovery.js';
-import { keyCompareFor, type KeyCompare } from './internal/key-order.js';
+import { keyComparator } from '../../domain/keys/key-encoder.js';
 import { NotificationSubscription } from './internal/notifications.js';
 import { publicError, statusError } from './internal/public-error.js';
 import { ReadPath, type GetOp } from './internal/read-path.js';
@@ -47,7 +47,8 @@ interface ClientRuntime {
   readonly reads: ReadPath;
   readonly sessions: SessionManager;
   readonly admission: Admission;
-  readonly keyCompare: KeyCompare;
+  /** The namespace's key order, to merge results of several shards. */
+  readonly keyCompare: (a: string, b: string) => number;
   /** Aborted by close(): stops retries, streams and background loops. */
   readonly stop: AbortController;
   /** Notification subscriptions still positioning themselves (see getNotifications). */
@@ -557,7 +558,7 @@ export async function openClient(transport: ClientTransport, config: ClientConfi
       stop.signal,
     ),
     admission: new Admission(config.maxPendingRequests, config.maxPendingBytes),
-    keyCompare: keyCompareFor(config.keySorting),
+    keyCompare: keyComparator(config.keySorting),
     stop,
     positioning: new Set(),
   };

@@ -33,7 +33,9 @@ import {
   type WriteRequest,
   type WriteResponse,
 } from '../../../src/domain/wire/client.js';
-import { compareHierarchical } from '../../../src/adapters/client/internal/key-order.js';
+import { keyComparator } from '../../../src/domain/keys/key-encoder.js';
+
+const compareHierarchical = keyComparator('hierarchical');
 import { RpcError } from '../../../src/adapters/client/internal/rpc-error.js';
 import type { ClientTransport, DuplexCall } from '../../../src/adapters/client/internal/transport.js';
 
