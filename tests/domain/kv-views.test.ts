@@ -145,6 +145,17 @@ test('OverlayView over OverlayView (request inside entry inside batch)', async (
   assert.equal(await dump(outer), ['b=3', 'c=1', 'd=2']);
 });
 
+test('a limited range over pending deletes still returns `limit` entries', async () => {
+  const base = new MemoryKv();
+  base.write(['1', '2', '3', '4', '5', '6'].map((k) => ({ type: 'put' as const, key: b(k), value: b('b') })));
+  const overlay = new OverlayView(base);
+  overlay.write([{ type: 'del', key: b('1') }, { type: 'del', key: b('2') }, { type: 'put', key: b('3'), value: b('o') }, { type: 'del', key: b('6') }]);
+  assert.equal(await dump(overlay, { limit: 3 }), ['3=o', '4=b', '5=b']);
+  assert.equal(await dump(overlay, { limit: 1, reverse: true }), ['5=b']);
+  overlay.put(b('1'), b('again'));
+  assert.equal(await dump(overlay, { limit: 2 }), ['1=again', '3=o']);
+});
+
 test('pendingOps are one op per key, in key order, last write winning', () => {
   const overlay = new OverlayView(new MemoryKv());
   overlay.write([

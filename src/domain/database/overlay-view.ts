@@ -2,6 +2,9 @@ import { compareBytes } from '../keys/bytes.js';
 import type { KvEntry, KvOp, KvRange, KvReadView } from './kv-view.js';
 import { SortedByteMap } from './sorted-byte-map.js';
 
+/** Above this, a limited range reads the base unlimited (the store pages it anyway). */
+const BASE_LIMIT_MAX = 4096;
+
 /**
  * A read view over a base view plus writes not yet in it: reads see the pending
  * writes (deleted keys hidden, ranges merged in order). Lets several log entries be
@@ -11,6 +14,8 @@ import { SortedByteMap } from './sorted-byte-map.js';
 export class OverlayView implements KvReadView {
   /** null marks a pending delete. */
   private readonly pending = new SortedByteMap<Uint8Array | null>();
+  /** Pending deletes: each can hide at most one base entry from a limited range. */
+  private pendingDeletes = 0;
 
   constructor(private readonly base: KvReadView) {}
 
@@ -20,19 +25,22 @@ export class OverlayView implements KvReadView {
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
-    this.pending.set(key, value);
+    this.stage(key, value);
   }
 
   del(key: Uint8Array): void {
-    this.pending.set(key, null);
+    this.stage(key, null);
   }
 
   /** Stages ops in order (a later op on the same key wins). */
   write(ops: readonly KvOp[]): void {
-    for (const op of ops) {
-      if (op.type === 'put') this.pending.set(op.key, op.value);
-      else this.pending.set(op.key, null);
-    }
+    for (const op of ops) this.stage(op.key, op.type === 'put' ? op.value : null);
+  }
+
+  private stage(key: Uint8Array, value: Uint8Array | null): void {
+    if (this.pending.get(key) === null) this.pendingDeletes--;
+    if (value === null) this.pendingDeletes++;
+    this.pending.set(key, value);
   }
 
   /** The pending writes, one per key, in key order: apply them to the base to catch it up. */
@@ -59,11 +67,14 @@ export class OverlayView implements KvReadView {
     let left = range.limit ?? Infinity;
     if (left <= 0) return;
     const bounds = { gte: range.gte, lt: range.lt, reverse: range.reverse };
-    // The base cannot be limited: pending deletes may hide some of its entries.
+    // Pending deletes may hide base entries, so the base is asked for that many more
+    // (no limit when that would be large anyway).
+    const baseLimit = range.limit === undefined ? undefined : range.limit + this.pendingDeletes;
     const baseRange: KvRange = {
       ...(range.gte ? { gte: range.gte } : {}),
       ...(range.lt ? { lt: range.lt } : {}),
       ...(range.reverse ? { reverse: true } : {}),
+      ...(baseLimit !== undefined && baseLimit <= BASE_LIMIT_MAX ? { limit: baseLimit } : {}),
     };
     const baseIt = this.base.range(baseRange)[Symbol.asyncIterator]();
     const pendingIt = this.pending.entries(bounds);
