@@ -65,7 +65,7 @@ export class StandaloneNode implements ClientApi {
         const [wal, kv] = [await this.walFactory.open(ref), await this.kvFactory.open(ref)];
         const shard = await LeaderShard.openStandalone(
           ref,
-          { keySorting: ns.keySorting, notificationsEnabled: ns.notificationsEnabled },
+          { keySorting: ns.keySorting, notificationsEnabled: ns.notificationsEnabled, shard: ref.shard },
           this.config.limits,
           { wal, kv, clock: this.clock, log: this.log.child({ namespace: ns.name, shard: ref.shard.toString() }) },
         );

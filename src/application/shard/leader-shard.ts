@@ -104,6 +104,10 @@ export class LeaderShard {
     const applied = await this.pipeline.propose(() => ({
       value: { $case: 'requests', value: { writes: [request] } },
     }));
+    // A request the state machine refused as a whole (e.g. a sequence put that does not fit
+    // the existing sequence) changed nothing and fails like Oxia's server fails it.
+    const refused = applied.errors[0];
+    if (refused) throw refused;
     const response = applied.responses[0];
     if (!response) throw new Error('bug: an applied write entry produced no response');
     return response;
@@ -176,8 +180,7 @@ export class LeaderShard {
       const next = this.pipeline.applied.wait(signal);
       for await (const batch of readNotifications(this.deps.kv, last)) {
         if (signal.aborted) return;
-        // Batches are stored without their shard id (the store is the shard's own).
-        yield { ...batch, shard: this.ref.shard };
+        yield batch;
         last = batch.offset;
       }
       await next;
