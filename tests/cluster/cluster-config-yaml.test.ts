@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseClusterConfigYaml } from '../../src/adapters/config-yaml/cluster-config-yaml.js';
+import { parseClusterConfigYaml } from '../../src/adapters/cluster-config/cluster-config-yaml.js';
 import { sameClusterConfig } from '../../src/domain/cluster/cluster-config.js';
 import { parseGoDurationMs } from '../../src/domain/cluster/go-duration.js';
 import { isOxiaError } from '../../src/domain/errors/oxia-error.js';

@@ -31,3 +31,12 @@ export function isHostPort(address: string): boolean {
   const port = Number(m[2]);
   return port >= 1 && port <= 65535;
 }
+
+/** Nodes ordered by id, so that lists from different sources compare equal. */
+export function sortNodes(nodes: readonly NodeAddress[]): NodeAddress[] {
+  return [...nodes].sort((a, b) => (nodeId(a) < nodeId(b) ? -1 : nodeId(a) > nodeId(b) ? 1 : 0));
+}
+
+export function sameNodeList(a: readonly NodeAddress[], b: readonly NodeAddress[]): boolean {
+  return a.length === b.length && a.every((n, i) => sameNodeAddress(n, b[i]!));
+}
