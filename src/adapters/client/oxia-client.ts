@@ -441,6 +441,7 @@ export class OxiaClient {
       try {
         if (rt.positioning.size > 0) {
           await Promise.race([Promise.all(rt.positioning), new Promise((resolve) => waiting.signal.addEventListener('abort', resolve, { once: true }))]);
+          if (waiting.signal.aborted) throw waiting.signal.reason;
         }
         await rt.admission.acquire(sizeBytes, waiting.signal);
       } finally {

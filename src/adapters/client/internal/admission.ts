@@ -31,6 +31,7 @@ export class Admission {
 
   /** Waits for a slot; rejects when `signal` aborts first. */
   acquire(sizeBytes: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
     if (this.tryAcquire(sizeBytes)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter = {

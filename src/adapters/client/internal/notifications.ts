@@ -13,13 +13,21 @@ import type { ClientTransport } from './transport.js';
 const QUEUE_CAPACITY = 1000;
 
 /**
+ * How long `ready` waits for the servers' first batches. Oxia servers open every stream
+ * without a start offset with a batch carrying the current offset; a server that does
+ * not has certainly registered the stream after this long, so writes need not wait more.
+ */
+const POSITIONING_WAIT_MAX_MS = 2000;
+
+/**
  * Change notifications of every shard, merged into one iterable. Each shard is read by
  * its own loop that remembers the offset of the last batch; when a stream breaks (leader
  * change, server restart) it reopens from that offset, so no change is lost or repeated.
  * Shards added by a later assignment update are followed too.
  *
  * `ready` resolves once every shard's stream is positioned (the server's first batch,
- * which carries the current offset, has arrived), or when the subscription fails.
+ * which carries the current offset, has arrived), when the subscription fails, or after
+ * at most POSITIONING_WAIT_MAX_MS.
  * A non-retryable failure (e.g. notifications disabled) ends the iteration with that error.
  */
 export class NotificationSubscription implements CloseableAsyncIterable<Notification> {
@@ -39,6 +47,8 @@ export class NotificationSubscription implements CloseableAsyncIterable<Notifica
     clientClosed: AbortSignal,
   ) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
+    const fallback = setTimeout(() => this.markReady(), POSITIONING_WAIT_MAX_MS);
+    void this.ready.then(() => clearTimeout(fallback));
     const onClientClosed = () => this.close();
     clientClosed.addEventListener('abort', onClientClosed, { once: true });
     this.stop.signal.addEventListener('abort', () => clientClosed.removeEventListener('abort', onClientClosed), { once: true });

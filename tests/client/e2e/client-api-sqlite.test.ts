@@ -1,0 +1,4 @@
+import { clientApiSuite } from './client-api.suite.js';
+
+clientApiSuite('sqlite', 1);
+clientApiSuite('sqlite', 3);
