@@ -74,24 +74,51 @@ export class LeaderShard {
     limits: RequestLimits,
     deps: LeaderShardDeps,
   ): Promise<LeaderShard> {
-    const shard = new LeaderShard(ref, config, limits, deps);
     const stored = await readCommitState(deps.kv);
     const walTerm = deps.wal.lastEntryId().term;
     // A standalone node never changes term; keep whatever was stored, starting at 0.
     const term = [stored.term, walTerm, 0n].reduce((a, b) => (a > b ? a : b));
     if (term !== stored.term) await deps.kv.write(termOps(term));
+    const shard = await LeaderShard.openReplicated(ref, config, limits, deps, { term, replicationFactor: 1 });
+    await shard.startSessions();
+    return shard;
+  }
+
+  /**
+   * Opens the write path of a shard this node was elected to lead in `term` (already
+   * persisted by NewTerm). With followers, entries already in the log commit once a
+   * quorum acknowledges them (feed acks to `pipeline.onFollowerDurable`); call
+   * startSessions() once they are applied, then serve.
+   */
+  static async openReplicated(
+    ref: ShardRef,
+    config: DatabaseConfig,
+    limits: RequestLimits,
+    deps: LeaderShardDeps,
+    election: { readonly term: bigint; readonly replicationFactor: number },
+  ): Promise<LeaderShard> {
+    const shard = new LeaderShard(ref, config, limits, deps);
     shard.pipeline = await LogPipeline.open({
       wal: deps.wal,
       kv: deps.kv,
       config,
-      term,
-      replicationFactor: 1,
+      term: election.term,
+      replicationFactor: election.replicationFactor,
       clock: deps.clock,
       log: deps.log,
       listener: { onApplied: (entries) => shard.onApplied(entries) },
     });
-    await shard.sessions.recover(deps.kv);
     return shard;
+  }
+
+  /** The sessions recorded in the store become live (each with a full timeout). */
+  async startSessions(): Promise<void> {
+    await this.sessions.recover(this.deps.kv);
+  }
+
+  /** The write path, for replication cursors (acks, commit offset, entries to send). */
+  get logPipeline(): LogPipeline {
+    return this.pipeline;
   }
 
   get committedOffset(): bigint {
@@ -244,6 +271,20 @@ export class LeaderShard {
     this.pipeline.applied.notify();
     await this.deps.wal.close();
     await this.deps.kv.close();
+  }
+
+  /**
+   * Leadership is over (fenced by a newer term, or the node is closing): writes still
+   * waiting for a quorum fail with `error`, streams end with it, session timers stop.
+   * The log and store stay open for whatever role the replica takes next.
+   */
+  async stop(error: OxiaError): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.sessions.shutdown();
+    this.pipeline.fail(error);
+    await this.pipeline.quiesce();
+    this.pipeline.applied.notify();
   }
 
   private onApplied(entries: readonly AppliedEntry[]): void {

@@ -1,5 +1,5 @@
 import type { AppliedEntry, DatabaseConfig } from '../../domain/database/api.js';
-import { applyEntry, OverlayView, readCommitState } from '../../domain/database/index.js';
+import { readCommitState } from '../../domain/database/index.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { quorumCommitOffset } from '../../domain/replication/quorum.js';
 import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
@@ -8,6 +8,7 @@ import type { Clock } from '../ports/clock.js';
 import type { KvStore } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { Wal } from '../ports/wal.js';
+import { applyBatch, type DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
 
 /** Entries handed to the WAL in one append: one fsync covers them all. */
@@ -50,10 +51,14 @@ export class LogPipeline {
   private readonly followerDurable = new Map<string, bigint>();
   private appending = false;
   private applying = false;
+  /** Holders of pauseApply(): while any, no batch starts applying. */
+  private applyPauses = 0;
   private failure: OxiaError | undefined;
   private readonly drained = new Broadcast();
   /** Wakes readers that follow the applied state (notifications, sequence updates). */
   readonly applied = new Broadcast();
+  /** Wakes replication cursors: a new entry was proposed or the commit offset moved. */
+  readonly progress = new Broadcast();
 
   private constructor(
     private readonly wal: Wal,
@@ -66,7 +71,10 @@ export class LogPipeline {
     private readonly listener: ApplyListener,
     appliedOffset: bigint,
   ) {
-    this.head = wal.lastEntryId();
+    const walHead = wal.lastEntryId();
+    // An empty log over a non-empty store (a snapshot was installed, or the log was
+    // cleared): the log continues after the store's last applied entry.
+    this.head = walHead.offset >= 0n ? walHead : { term: walHead.term, offset: appliedOffset };
     this.durableOffset = this.head.offset;
     this.appliedOffset = appliedOffset;
     this.commitOffset = appliedOffset;
@@ -109,7 +117,7 @@ export class LogPipeline {
       );
     }
     if (args.replicationFactor === 1) {
-      pipeline.commitOffset = walHead.offset;
+      pipeline.commitOffset = pipeline.head.offset;
       await pipeline.applyLoop();
       if (pipeline.failure) throw pipeline.failure;
     }
@@ -126,6 +134,43 @@ export class LogPipeline {
 
   get lastAppliedOffset(): bigint {
     return this.appliedOffset;
+  }
+
+  /**
+   * The entry at `offset` while this leader still holds it in memory (proposed and not
+   * yet applied). Replication cursors send from here, so followers write an entry in
+   * parallel with the leader's own fsync instead of after it.
+   */
+  entryInMemory(offset: bigint): LogEntry | undefined {
+    return this.inFlight.get(offset)?.entry;
+  }
+
+  /** Resolves once every entry up to `offset` is applied; rejects if the pipeline fails or `signal` aborts. */
+  async waitApplied(offset: bigint, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.appliedOffset >= offset) return;
+      if (signal?.aborted) throw new OxiaError('Aborted', `gave up waiting for offset ${offset} to be applied`);
+      await this.applied.wait(signal);
+    }
+  }
+
+  /**
+   * Holds the store still: waits for the batch being applied, then keeps new batches
+   * from starting until the returned function is called. A snapshot export scans the
+   * store meanwhile, so it sees exactly the state at lastAppliedOffset. Commits go on;
+   * only applying (hence acknowledging) waits.
+   */
+  async pauseApply(): Promise<() => void> {
+    this.applyPauses++;
+    while (this.applying) await this.drained.wait();
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      this.applyPauses--;
+      if (this.applyPauses === 0) void this.applyLoop();
+    };
   }
 
   /**
@@ -151,6 +196,7 @@ export class LogPipeline {
       this.queue.push(proposal);
       this.inFlight.set(offset, proposal);
       void this.appendLoop();
+      this.progress.notify();
     });
   }
 
@@ -170,6 +216,7 @@ export class LogPipeline {
     this.queue.length = 0;
     this.drained.notify();
     this.applied.notify();
+    this.progress.notify();
   }
 
   /** Waits until nothing is being appended or applied (used by close). */
@@ -203,39 +250,36 @@ export class LogPipeline {
 
   private advanceCommit(): void {
     const offsets = [this.durableOffset, ...this.followerDurable.values()];
-    const quorum = quorumCommitOffset(offsets, this.replicationFactor);
+    // The leader counts itself only once its own copy is durable: an entry is then never
+    // applied (and dropped from memory) before this leader's log can serve it to followers.
+    const quorum = minBigint(quorumCommitOffset(offsets, this.replicationFactor), this.durableOffset);
     if (quorum > this.commitOffset) {
       this.commitOffset = quorum;
+      this.progress.notify();
       void this.applyLoop();
     }
   }
 
   private async applyLoop(): Promise<void> {
-    if (this.applying) return;
+    if (this.applying || this.applyPauses > 0) return;
     this.applying = true;
     try {
-      while (this.appliedOffset < this.commitOffset && !this.failure) {
+      while (this.appliedOffset < this.commitOffset && !this.failure && this.applyPauses === 0) {
         const end = minBigint(this.commitOffset, this.appliedOffset + BigInt(APPLY_BATCH_ENTRIES_MAX));
-        const overlay = new OverlayView(this.kv);
-        const results: AppliedEntry[] = [];
-        const resolved: Array<[Proposal, AppliedEntry]> = [];
+        const batch: DecodedEntry[] = [];
+        const proposals: Array<Proposal | undefined> = [];
         for await (const { entry, value, proposal } of this.committedEntries(this.appliedOffset + 1n, end)) {
-          const applied = await applyEntry(overlay, {
-            offset: entry.offset,
-            term: entry.term,
-            timestampMs: entry.timestamp,
-            value,
-          }, this.config);
-          overlay.write(applied.ops);
-          results.push(applied);
-          if (proposal) resolved.push([proposal, applied]);
+          batch.push({ entry, value });
+          proposals.push(proposal);
         }
-        await this.kv.write(overlay.pendingOps());
+        const results = await applyBatch(this.kv, this.config, batch);
         this.appliedOffset = end;
-        for (const [proposal, applied] of resolved) {
+        results.forEach((applied, i) => {
+          const proposal = proposals[i];
+          if (!proposal) return;
           this.inFlight.delete(proposal.entry.offset);
           proposal.resolve(applied);
-        }
+        });
         this.listener.onApplied(results);
         this.applied.notify();
         this.drained.notify();
