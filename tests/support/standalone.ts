@@ -35,8 +35,8 @@ export interface StandaloneProcess {
   readonly pid: number | undefined;
   /** Log lines (stdout and stderr) of the current process, oldest first. */
   logs(): readonly string[];
-  /** SIGTERM, then waits for exit; resolves with the exit code (null when killed by a signal). */
-  stop(): Promise<number | null>;
+  /** SIGTERM (or SIGINT), then waits for exit; resolves with the exit code (null when killed by a signal). */
+  stop(signal?: 'SIGTERM' | 'SIGINT'): Promise<number | null>;
   /** SIGKILL, then waits for exit: a crash, for recovery tests. */
   kill9(): Promise<void>;
   /** Starts again on the same data (and by default the same port, so clients can reconnect). */
@@ -145,9 +145,10 @@ export async function startStandalone(options: StartStandaloneOptions = {}): Pro
     '--data-dir', join(dataDir, 'db'),
     '--wal-dir', join(dataDir, 'wal'),
     '--metrics-addr', '127.0.0.1:0',
-    ...(options.extraArgs ?? []),
+    '--public-addr', '127.0.0.1:0',
+    ...(options.extraArgs ?? []), // later flags win: extraArgs may override the above
   ];
-  let running = await launch([...baseArgs, '--public-addr', '127.0.0.1:0']);
+  let running = await launch(baseArgs);
   let stopped = false;
 
   return {
@@ -162,10 +163,10 @@ export async function startStandalone(options: StartStandaloneOptions = {}): Pro
       return running.child.pid;
     },
     logs: () => running.lines,
-    async stop() {
+    async stop(signal = 'SIGTERM') {
       if (stopped) return (await running.exited).code;
       stopped = true;
-      running.child.kill('SIGTERM');
+      running.child.kill(signal);
       return (await waitExit(running, STOP_TIMEOUT_MS)).code;
     },
     async kill9() {
@@ -178,8 +179,9 @@ export async function startStandalone(options: StartStandaloneOptions = {}): Pro
         running.child.kill('SIGTERM');
         await waitExit(running, STOP_TIMEOUT_MS);
       }
+      const host = running.address.slice(0, running.address.lastIndexOf(':'));
       const port = samePort ? running.address.slice(running.address.lastIndexOf(':') + 1) : '0';
-      running = await launch([...baseArgs, '--public-addr', `127.0.0.1:${port}`]);
+      running = await launch([...baseArgs, '--public-addr', `${host}:${port}`]);
       stopped = false;
     },
   };

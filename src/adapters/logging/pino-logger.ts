@@ -47,6 +47,8 @@ export class PinoLogger extends PinoChild {
   constructor(@inject(LoggingOptions) options: LoggingOptions) {
     // Asynchronous stdout writes keep logging off the request path; flush() on exit.
     const stdout = options.destination ? undefined : pino.destination({ dest: 1, sync: false });
+    // A reader that went away (EPIPE) must not take the server down with it.
+    stdout?.on('error', () => {});
     super(
       pino(
         {

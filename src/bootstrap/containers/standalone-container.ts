@@ -1,0 +1,92 @@
+/**
+ * The object graph of `oxia-ts standalone`: every port bound to its adapter, the
+ * StandaloneNode as the ClientApi behind the public gRPC service. The only file
+ * that knows which concrete classes make up this role.
+ */
+import { hostname } from 'node:os';
+import { Container, ContainerModule } from 'inversify';
+import type { DestinationStream } from 'pino';
+import { ClientApi } from '../../application/client-api.js';
+import { NodeConfig } from '../../application/node/node-config.js';
+import { StandaloneNode } from '../../application/node/standalone-node.js';
+import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
+import type { HostPort } from '../../adapters/grpc/grpc-server.js';
+import { DEFAULT_NAMESPACE } from '../../domain/sharding/namespace.js';
+import type { StandaloneConfig } from '../config/standalone-config.js';
+import { clockModule } from '../modules/clock-module.js';
+import { grpcModule } from '../modules/grpc-module.js';
+import { kvModule } from '../modules/kv-module.js';
+import { loggingModule } from '../modules/logging-module.js';
+import { metricsModule } from '../modules/metrics-module.js';
+import { walModule } from '../modules/wal-module.js';
+
+export interface ContainerOverrides {
+  /** Log lines go here instead of stdout (in-process tests). */
+  readonly logDestination?: DestinationStream;
+}
+
+/**
+ * What clients are told to dial: the configured advertised address, else the bound
+ * one. A wildcard bind host (0.0.0.0, ::) is no address to dial, so the machine's
+ * host name stands in for it.
+ */
+export function advertisedAddress(config: StandaloneConfig, bound: HostPort): string {
+  if (config.advertisedAddr !== undefined) return config.advertisedAddr;
+  const wildcard = bound.host === '0.0.0.0' || bound.host === '::' || bound.host === '';
+  return formatHostPort({ host: wildcard ? hostname() : bound.host, port: bound.port });
+}
+
+/** The node's settings; the public address is known only once the gRPC server is bound. */
+export function nodeConfigOf(config: StandaloneConfig, publicAddress: string): NodeConfig {
+  return {
+    publicAddress,
+    namespaces: [
+      {
+        name: DEFAULT_NAMESPACE,
+        initialShardCount: config.shards,
+        keySorting: config.keySorting,
+        notificationsEnabled: config.notificationsEnabled,
+      },
+    ],
+    limits: config.limits,
+    walRetentionMs: config.walRetentionMs,
+    notificationsRetentionMs: config.notificationsRetentionMs,
+    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+  };
+}
+
+function standaloneNodeModule(config: StandaloneConfig): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    // Resolved after GrpcServer.listen(): with --public-addr port 0 the real port
+    // must be what assignments name as leader.
+    bind(NodeConfig)
+      .toDynamicValue((ctx) => nodeConfigOf(config, advertisedAddress(config, ctx.get(GrpcServer).boundAddress())))
+      .inSingletonScope();
+    bind(StandaloneNode).toSelf().inSingletonScope();
+    bind(ClientApi).toService(StandaloneNode);
+  });
+}
+
+export function createStandaloneContainer(config: StandaloneConfig, overrides: ContainerOverrides = {}): Container {
+  const container = new Container();
+  container.load(
+    loggingModule({
+      level: config.logLevel,
+      base: { role: 'standalone' },
+      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
+    }),
+    metricsModule({ bind: config.metricsAddr }),
+    // The listening sockets keep the process alive; housekeeping timers need not.
+    clockModule({ unrefTimers: true }),
+    kvModule(config.kv, { dataDir: config.dataDir }),
+    walModule({ dir: config.walDir, syncData: config.walSyncData, segmentSizeBytes: config.walSegmentSizeBytes }),
+    grpcModule({
+      name: 'public',
+      bind: config.publicAddr,
+      receiveMessageSizeBytesMax: config.limits.requestSizeBytesMax,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    }),
+    standaloneNodeModule(config),
+  );
+  return container;
+}

@@ -1,0 +1,106 @@
+/**
+ * Starting and stopping `oxia-ts standalone` in order: metrics endpoint, gRPC
+ * listener (health answers NOT_SERVING meanwhile), shards opened and recovered,
+ * public service registered, then SERVING and one "serving" log line naming the
+ * bound addresses. Stopping runs the same steps backwards.
+ */
+import { HealthServiceHandlers, HealthStatusBoard, ServingStatus } from '../../adapters/grpc/health-service.js';
+import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
+import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
+import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc/service-definitions.js';
+import { PinoLogger } from '../../adapters/logging/pino-logger.js';
+import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
+import { NodeConfig } from '../../application/node/node-config.js';
+import { StandaloneNode } from '../../application/node/standalone-node.js';
+import type { StandaloneConfig } from '../config/standalone-config.js';
+import { createStandaloneContainer } from '../containers/standalone-container.js';
+import type { ContainerOverrides } from '../containers/standalone-container.js';
+
+export interface RunningStandalone {
+  /** Where clients connect (also the leader in shard assignments). */
+  readonly publicAddress: string;
+  readonly metricsAddress: string;
+  readonly logger: PinoLogger;
+  /** Graceful stop; resolves once everything is closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startStandalone(config: StandaloneConfig, overrides: ContainerOverrides = {}): Promise<RunningStandalone> {
+  const container = createStandaloneContainer(config, overrides);
+  const logger = container.get(PinoLogger);
+  // Stop steps in the order they must run: first stop serving (refuse calls, end
+  // streams, drain), then close the shards, then the metrics endpoint.
+  const stops: { grpc?: () => Promise<void>; node?: () => Promise<void>; metrics?: () => Promise<void> } = {};
+  const unwind = async (): Promise<void> => {
+    const steps = [stops.grpc, stops.node, stops.metrics];
+    delete stops.grpc;
+    delete stops.node;
+    delete stops.metrics;
+    for (const step of steps) {
+      if (!step) continue;
+      try {
+        await step();
+      } catch (error) {
+        logger.error('error while stopping', { error });
+      }
+    }
+  };
+
+  try {
+    logger.info('starting', {
+      shards: config.shards,
+      kv: config.kv,
+      dataDir: config.dataDir,
+      walDir: config.walDir,
+      keySorting: config.keySorting,
+      notificationsEnabled: config.notificationsEnabled,
+    });
+
+    const metricsServer = container.get(MetricsHttpServer);
+    const metricsBound = await metricsServer.listen();
+    stops.metrics = () => metricsServer.close();
+
+    const health = container.get(HealthStatusBoard);
+    const grpc = container.get(GrpcServer);
+    grpc.addService(HealthService, container.get(HealthServiceHandlers).implementation());
+    const bound = await grpc.listen();
+    stops.grpc = async () => {
+      health.setAll(ServingStatus.NOT_SERVING);
+      await grpc.close();
+    };
+
+    const node = container.get(StandaloneNode);
+    // Set before start(): a start that fails halfway still closes what it opened.
+    stops.node = () => node.close();
+    await node.start();
+
+    const publicHandlers = container.get(PublicServiceHandlers).implementation();
+    grpc.addService(OxiaClientService, publicHandlers);
+    grpc.addService(OxiaClientCompatService, publicHandlers);
+    health.setAll(ServingStatus.SERVING);
+
+    const publicAddress = container.get(NodeConfig).publicAddress;
+    const metricsAddress = formatHostPort(metricsBound);
+    // Exactly one line with this message: scripts and tests read the addresses from it.
+    logger.info('serving', { publicAddress, bindAddress: formatHostPort(bound), metricsAddress });
+
+    let closing: Promise<void> | undefined;
+    return {
+      publicAddress,
+      metricsAddress,
+      logger,
+      close: () => {
+        closing ??= (async () => {
+          logger.info('stopping');
+          await unwind();
+          logger.info('stopped');
+          logger.flush();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
