@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseClusterConfigYaml } from '../../src/adapters/cluster-config/cluster-config-yaml.js';
+import { parseClusterConfigLocation } from '../../src/adapters/cluster-config/config-location.js';
 import { sameClusterConfig } from '../../src/domain/cluster/cluster-config.js';
 import { parseGoDurationMs } from '../../src/domain/cluster/go-duration.js';
 import { isOxiaError } from '../../src/domain/errors/oxia-error.js';
@@ -156,6 +157,14 @@ test('Go durations', () => {
   assert.is(parseGoDurationMs('1500us'), 1.5);
   assert.is(parseGoDurationMs('0'), 0);
   for (const bad of ['', '10', 's', '1d', '-1s', '1 s']) assert.is(parseGoDurationMs(bad), undefined, bad);
+});
+
+test('--conf names a file or, as in Oxia, configmap:<namespace>/<name>', () => {
+  assert.equal(parseClusterConfigLocation('conf/cluster.yaml'), { kind: 'file', path: 'conf/cluster.yaml' });
+  assert.equal(parseClusterConfigLocation('configmap:oxia/oxia-cluster-config'), { kind: 'configmap', namespace: 'oxia', name: 'oxia-cluster-config' });
+  for (const bad of ['', 'configmap:oxia', 'configmap:/x', 'configmap:a/b/c', 'configmap:Oxia/x']) {
+    assert.throws(() => parseClusterConfigLocation(bad), /--conf: /, bad);
+  }
 });
 
 test.run();

@@ -67,7 +67,7 @@ export class FileClusterStatusStore implements ClusterStatusStore {
   }
 
   store(status: ClusterStatus, expectedVersion: StatusVersion | undefined): Promise<StatusVersion> {
-    this.assertOpen();
+    if (this.closed) return Promise.reject(this.closedError());
     const result = this.writes.then(() => this.storeLocked(status, expectedVersion));
     this.writes = result.catch(() => undefined);
     return result;
@@ -167,7 +167,11 @@ export class FileClusterStatusStore implements ClusterStatusStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new OxiaError('Closed', `cluster status store ${this.path} is closed`);
+    if (this.closed) throw this.closedError();
+  }
+
+  private closedError(): OxiaError {
+    return new OxiaError('Closed', `cluster status store ${this.path} is closed`);
   }
 }
 
