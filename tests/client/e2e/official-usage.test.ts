@@ -132,4 +132,27 @@ test('a natural-order namespace: results from all shards merge in byte order', a
   }
 });
 
+test('with notifications disabled on the server, a subscription fails at once with a clear error', async () => {
+  const server = await startStandalone({ shards: 2, extraArgs: ['--no-notifications-enabled'] });
+  const client = await OxiaClient.connect(server.address);
+  try {
+    const sub = client.getNotifications();
+    const started = Date.now();
+    await client.put('/x', 'v'); // not held up by the failed subscription
+    let error: unknown;
+    try {
+      for await (const _ of sub) assert.unreachable('no notification expected');
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof OxiaError, String(error));
+    assert.is((error as OxiaError).kind, 'NotificationsNotEnabled');
+    assert.match((error as Error).message, /not enabled/);
+    assert.ok(Date.now() - started < 5000);
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+});
+
 test.run();
