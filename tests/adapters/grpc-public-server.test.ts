@@ -182,6 +182,38 @@ test('a failing write ends the WriteStream with its status after the earlier ans
   assert.equal(parseGrpcError(error).leaderHint, { shard: 1n, leader: 'other:6648' });
 });
 
+test('undecodable request bytes are INVALID_ARGUMENT, not INTERNAL; in a WriteStream after the earlier answers', async () => {
+  const h = await serve(fakeApi({ write: async () => ({ puts: [], deletes: [], deleteRanges: [] }) }));
+  const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+  const rawDef = {
+    write: { ...OxiaClientService.write, requestSerialize: (b: Buffer) => b },
+    writeStream: { ...OxiaClientService.writeStream, requestSerialize: (b: Buffer) => b },
+  };
+  const raw = new (grpc.makeGenericClientConstructor(rawDef, 'raw'))(h.server.boundAddress().host + ':' + h.server.boundAddress().port, grpc.credentials.createInsecure()) as unknown as AnyClient;
+  try {
+    const unary = await new Promise<grpc.ServiceError>((resolve, reject) =>
+      raw.write(garbage, (e: grpc.ServiceError | null) => (e ? resolve(e) : reject(new Error('accepted garbage')))),
+    );
+    assert.is(unary.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(unary.details, /malformed request/);
+
+    const call = raw.writeStream(writeStreamMetadata({ 'shard-id': '0', namespace: 'default' }));
+    let answers = 0;
+    const error = await new Promise<grpc.ServiceError>((resolve, reject) => {
+      call.on('data', () => answers++);
+      call.on('error', resolve);
+      call.on('end', () => reject(new Error('ended without an error')));
+      call.write(Buffer.from(WriteRequest.encode(WriteRequest.fromPartial({})).finish()));
+      call.write(garbage);
+    });
+    assert.is(answers, 1);
+    assert.is(error.code, grpc.status.INVALID_ARGUMENT);
+    assert.is(parseGrpcError(error).kind, 'InvalidArgument');
+  } finally {
+    raw.close();
+  }
+});
+
 test('the compat service name (io.streamnative.oxia.proto) serves the same API', async () => {
   const h = await serve(fakeApi({ write: async (shard) => ({ puts: [{ status: 0, key: `shard-${shard}` }], deletes: [], deleteRanges: [] }) }));
   const response = await new Promise<WriteResponse>((resolve, reject) =>

@@ -9,6 +9,7 @@ import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc
 import type { ServiceIdentifier } from 'inversify';
 import { inject, injectable } from 'inversify';
 import { Logger } from '../../application/ports/logger.js';
+import { rejectMalformedRequests, tolerantServerDefinition } from './malformed-request.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 
 export interface HostPort {
@@ -54,8 +55,9 @@ export class GrpcServer {
     });
   }
 
+  /** Registers a service; undecodable requests are answered INVALID_ARGUMENT (see malformed-request.ts). */
   addService(definition: ServiceDefinition, implementation: UntypedServiceImplementation): void {
-    this.server.addService(definition, implementation);
+    this.server.addService(tolerantServerDefinition(definition), rejectMalformedRequests(definition, implementation));
   }
 
   /** Starts listening; resolves with the bound address (the real port when 0 was asked). */

@@ -38,6 +38,7 @@ import type {
   WriteResponse,
 } from '../../domain/wire/client.js';
 import { readNamespaceMetadata, readShardIdMetadata } from './call-metadata.js';
+import { MalformedRequest } from './malformed-request.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 import type { TrackedCall } from './server-call-tracker.js';
 import { errorToStatus, oxiaErrorToStatus } from './status-mapping.js';
@@ -192,11 +193,15 @@ export class PublicServiceHandlers {
       this.finish(call, tracked, 'WriteStream', error);
       tracked.release();
     };
-    const onRequest = (request: WriteRequest): void => {
+    const onRequest = (request: WriteRequest | MalformedRequest): void => {
       if (ended || tracked.signal.aborted) return;
       inFlight++;
       if (inFlight >= WRITE_STREAM_IN_FLIGHT_MAX) call.pause();
-      const result = settle(Promise.resolve().then(() => this.api.write(shard, request, namespace)));
+      const result = settle(
+        request instanceof MalformedRequest
+          ? Promise.reject(new OxiaError('InvalidArgument', `malformed request message: ${request.reason}`))
+          : Promise.resolve().then(() => this.api.write(shard, request, namespace)),
+      );
       answers = answers.then(async () => {
         const outcome = await result;
         if (ended || tracked.cancelSignal.aborted) return;
