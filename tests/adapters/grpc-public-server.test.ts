@@ -25,6 +25,7 @@ import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js'
 import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
 import { parseGrpcError } from '../../src/adapters/grpc/status-mapping.js';
 import { PinoLogger } from '../../src/adapters/logging/pino-logger.js';
+import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
 import { waitFor } from '../support/wait.js';
 
 type AnyClient = grpc.Client & Record<'write' | 'writeStream' | 'list' | 'getNotifications' | 'getShardAssignments' | 'check' | 'watch', (...args: any[]) => any>;
@@ -50,6 +51,7 @@ function fakeApi(parts: Partial<ClientApi>): ClientApi {
 }
 
 interface Harness {
+  metrics: PromMetrics;
   client: AnyClient;
   compat: AnyClient;
   health: AnyClient;
@@ -62,9 +64,10 @@ const open: Harness[] = [];
 async function serve(api: ClientApi, shutdownTimeoutMs = 10_000): Promise<Harness> {
   const logger = new PinoLogger({ level: 'error', destination: silent });
   const tracker = new ServerCallTracker();
+  const metrics = new PromMetrics();
   const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs, name: 'test' }, tracker, logger);
   const board = new HealthStatusBoard();
-  const handlers = new PublicServiceHandlers(api, tracker, logger).implementation();
+  const handlers = new PublicServiceHandlers(api, tracker, logger, metrics).implementation();
   server.addService(OxiaClientService, handlers);
   server.addService(OxiaClientCompatService, handlers);
   server.addService(HealthService, new HealthServiceHandlers(board, tracker, logger).implementation());
@@ -72,6 +75,7 @@ async function serve(api: ClientApi, shutdownTimeoutMs = 10_000): Promise<Harnes
   const make = (def: grpc.ServiceDefinition) =>
     new (grpc.makeGenericClientConstructor(def, 'x'))(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as AnyClient;
   const h: Harness = {
+    metrics,
     client: make(OxiaClientService),
     compat: make(OxiaClientCompatService),
     health: make(HealthService),
@@ -220,6 +224,9 @@ test('the compat service name (io.streamnative.oxia.proto) serves the same API',
     h.compat.write(WriteRequest.fromPartial({ shard: 9n }), (e: grpc.ServiceError | null, r: WriteResponse) => (e ? reject(e) : resolve(r))),
   );
   assert.is(response.puts[0]?.key, 'shard-9');
+  const { body } = await h.metrics.exposition();
+  assert.match(body, 'oxia_grpc_server_handled_total{service="OxiaClient",method="Write",code="OK"} 1');
+  assert.match(body, /oxia_grpc_server_unary_handling_ms_count\{service="OxiaClient",method="Write"\} 1/);
 });
 
 test('a client cancelling a stream aborts the signal the core got', async () => {

@@ -15,6 +15,7 @@ import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js'
 import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
 import { parseGrpcError, grpcErrorToOxiaError } from '../../src/adapters/grpc/status-mapping.js';
 import { PinoLogger } from '../../src/adapters/logging/pino-logger.js';
+import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
 
 /** What each kind must look like on the wire: Oxia's table (common/constant/errors.go) plus ours. */
 const EXPECTED: Record<OxiaErrorKind, { code: grpc.status; reason: string; readBack: OxiaErrorKind }> = {
@@ -68,8 +69,9 @@ const logSink = new Writable({
 });
 const logger = new PinoLogger({ level: 'debug', destination: logSink });
 const tracker = new ServerCallTracker();
+const metrics = new PromMetrics();
 const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs: 5_000, name: 'test' }, tracker, logger);
-server.addService(OxiaClientService, new PublicServiceHandlers(api, tracker, logger).implementation());
+server.addService(OxiaClientService, new PublicServiceHandlers(api, tracker, logger, metrics).implementation());
 
 type Client = grpc.Client & { [K in keyof typeof OxiaClientService]: (...args: any[]) => any };
 let client: Client;

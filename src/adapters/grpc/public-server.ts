@@ -4,6 +4,7 @@
  * call into a ClientApi call, streams results back at the pace of the client, and
  * ends the call with the status that status-mapping.ts gives the error.
  */
+import { status as GrpcCode } from '@grpc/grpc-js';
 import type {
   sendUnaryData,
   ServerDuplexStream,
@@ -14,6 +15,7 @@ import type {
 import { inject, injectable } from 'inversify';
 import { ClientApi } from '../../application/client-api.js';
 import { Logger } from '../../application/ports/logger.js';
+import { Metrics } from '../../application/ports/metrics.js';
 import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
 import type {
   CloseSessionRequest,
@@ -39,6 +41,7 @@ import type {
 } from '../../domain/wire/client.js';
 import { readNamespaceMetadata, readShardIdMetadata } from './call-metadata.js';
 import { MalformedRequest } from './malformed-request.js';
+import { RpcMetrics } from './rpc-metrics.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 import type { TrackedCall } from './server-call-tracker.js';
 import { errorToStatus, oxiaErrorToStatus } from './status-mapping.js';
@@ -70,13 +73,16 @@ function requireShard(shard: bigint | undefined): bigint {
 @injectable()
 export class PublicServiceHandlers {
   private readonly log: Logger;
+  private readonly rpcMetrics: RpcMetrics;
 
   constructor(
     @inject(ClientApi) private readonly api: ClientApi,
     @inject(ServerCallTracker) private readonly calls: ServerCallTracker,
     @inject(Logger) logger: Logger,
+    @inject(Metrics) metrics: Metrics,
   ) {
     this.log = logger.child({ component: 'public-grpc' });
+    this.rpcMetrics = new RpcMetrics(metrics, 'OxiaClient');
   }
 
   /** Handlers keyed like OxiaClientService; the compat service takes the same object. */
@@ -118,10 +124,14 @@ export class PublicServiceHandlers {
     method: string,
     run: () => Promise<Res>,
   ): Promise<void> {
+    const started = this.rpcMetrics.start();
     try {
       callback(null, await run());
+      this.rpcMetrics.ended(method, GrpcCode.OK, started);
     } catch (error) {
-      callback(this.statusOf(error, method, call.getPeer()));
+      const status = this.statusOf(error, method, call.getPeer());
+      callback(status);
+      this.rpcMetrics.ended(method, status.code, started);
     }
   }
 
@@ -154,14 +164,22 @@ export class PublicServiceHandlers {
     const reason = tracked.reason();
     if (reason === 'cancelled') {
       if (error !== undefined) this.log.debug('stream ended after the client cancelled', { method, error: String(error) });
+      this.rpcMetrics.ended(method, GrpcCode.CANCELLED);
       return;
     }
     if (reason === 'shutdown') {
       call.emit('error', oxiaErrorToStatus(SHUTTING_DOWN()));
+      this.rpcMetrics.ended(method, GrpcCode.UNAVAILABLE);
       return;
     }
-    if (error === undefined) call.end();
-    else call.emit('error', this.statusOf(error, method, call.getPeer()));
+    if (error === undefined) {
+      call.end();
+      this.rpcMetrics.ended(method, GrpcCode.OK);
+      return;
+    }
+    const status = this.statusOf(error, method, call.getPeer());
+    call.emit('error', status);
+    this.rpcMetrics.ended(method, status.code);
   }
 
   /**
@@ -179,6 +197,7 @@ export class PublicServiceHandlers {
       namespace = readNamespaceMetadata(call.metadata);
     } catch (error) {
       call.emit('error', this.statusOf(error, 'WriteStream', call.getPeer()));
+      this.rpcMetrics.ended('WriteStream', GrpcCode.INVALID_ARGUMENT);
       return;
     }
     const tracked = this.calls.track(call);
