@@ -218,6 +218,46 @@ test('undecodable request bytes are INVALID_ARGUMENT, not INTERNAL; in a WriteSt
   }
 });
 
+test('requests over the receive size limit are refused by gRPC itself (RESOURCE_EXHAUSTED)', async () => {
+  let reached = false;
+  const h = await serve(
+    fakeApi({
+      async write() {
+        reached = true;
+        return { puts: [], deletes: [], deleteRanges: [] };
+      },
+    }),
+  );
+  const big = WriteRequest.fromPartial({ shard: 0n, puts: [{ key: '/k', value: Buffer.alloc((1 << 20) + 1) }] });
+  const error = await new Promise<grpc.ServiceError>((resolve, reject) =>
+    h.client.write(big, (e: grpc.ServiceError | null) => (e ? resolve(e) : reject(new Error('accepted')))),
+  );
+  assert.is(error.code, grpc.status.RESOURCE_EXHAUSTED);
+  assert.is(reached, false, 'the core never saw it');
+});
+
+test('a call that ignores shutdown is cut off at the deadline', async () => {
+  let started = false;
+  const h = await serve(
+    fakeApi({
+      write() {
+        started = true;
+        return new Promise<WriteResponse>(() => {}); // never answers
+      },
+    }),
+    300,
+  );
+  const outcome = new Promise<grpc.ServiceError | null>((resolve) => h.client.write(WriteRequest.fromPartial({ shard: 0n }), (e: grpc.ServiceError | null) => resolve(e)));
+  await waitFor(() => started, 'the write reached the core');
+  const t0 = Date.now();
+  await h.server.close();
+  const elapsed = Date.now() - t0;
+  assert.ok(elapsed >= 250, `waited for the deadline (${elapsed} ms)`);
+  assert.ok(elapsed < 10_000, `then forced (${elapsed} ms)`);
+  const error = await outcome;
+  assert.ok(error, 'the client got an error, not an answer');
+});
+
 test('the compat service name (io.streamnative.oxia.proto) serves the same API', async () => {
   const h = await serve(fakeApi({ write: async (shard) => ({ puts: [{ status: 0, key: `shard-${shard}` }], deletes: [], deleteRanges: [] }) }));
   const response = await new Promise<WriteResponse>((resolve, reject) =>
