@@ -230,6 +230,23 @@ export function dataApiSuite(kv: 'sqlite' | 'level', shardCount: number): void {
     stream.cancel();
   });
 
+  S('notifications opened from now start with an empty batch carrying the current offset', async () => {
+    const k = `${fresh()}/pos`;
+    const s = at(k);
+    const put = await c.put(s, { key: k, value: enc('x') });
+    assert.is(put.puts[0]?.status, Status.OK);
+    const stream = c.notifications(s);
+    const [first] = await stream.take(1);
+    assert.is(first?.notifications.length, 0);
+    assert.is(first?.shard, s);
+    assert.ok((first?.offset ?? -1n) >= 0n, 'positioned at the commit offset, which includes the put above');
+    await c.put(s, { key: k, value: enc('y') });
+    const [next] = await stream.take(1);
+    assert.ok((next?.offset ?? -1n) > (first?.offset ?? 0n));
+    assert.equal(next?.notifications.map((n) => [n.key, n.value?.type]), [[k, NotificationType.KEY_MODIFIED]]);
+    stream.cancel();
+  });
+
   S('notifications resume from an offset', async () => {
     const p = fresh();
     const pk = `${p}-r`;

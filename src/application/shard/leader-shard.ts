@@ -201,7 +201,13 @@ export class LeaderShard {
     if (!this.config.notificationsEnabled) {
       throw new OxiaError('NotificationsNotEnabled', `notifications are not enabled on namespace ${this.ref.namespace}`);
     }
-    let last = startOffsetExclusive ?? this.pipeline.lastAppliedOffset;
+    let last = startOffsetExclusive;
+    if (last === undefined) {
+      // As Oxia does: a stream opened "from now" first gets an empty batch carrying the
+      // current offset, so the client knows where it is positioned (and can resume there).
+      last = this.pipeline.lastAppliedOffset;
+      yield { shard: this.ref.shard, offset: last, timestamp: 0n, notifications: [] };
+    }
     while (!signal.aborted && !this.closing) {
       // Registered before reading, so an entry applied while we read still wakes us.
       const next = this.pipeline.applied.wait(signal);
