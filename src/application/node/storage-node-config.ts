@@ -1,0 +1,14 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { RequestLimits } from '../../domain/database/limits.js';
+
+/** Settings of a storage node's shards (validated by bootstrap/config). */
+export interface StorageNodeConfig {
+  readonly limits: RequestLimits;
+  /** WAL entries older than this are dropped once applied (never past the applied offset). */
+  readonly walRetentionMs: number;
+  /** Notification batches older than this are dropped. */
+  readonly notificationsRetentionMs: number;
+  /** How often retention runs. */
+  readonly retentionCheckIntervalMs: number;
+}
+export const StorageNodeConfig: ServiceIdentifier<StorageNodeConfig> = Symbol.for('oxia.StorageNodeConfig');

@@ -1,0 +1,343 @@
+import { inject, injectable } from 'inversify';
+import type { TermOptions } from '../../domain/database/api.js';
+import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
+import { INVALID_ENTRY_ID, type EntryId } from '../../domain/wal/log-entry.js';
+import type {
+  CloseSessionRequest,
+  CreateSessionRequest,
+  CreateSessionResponse,
+  GetSequenceUpdatesRequest,
+  GetSequenceUpdatesResponse,
+  ListRequest,
+  ListResponse,
+  NotificationBatch,
+  NotificationsRequest,
+  RangeScanRequest,
+  RangeScanResponse,
+  ReadRequest,
+  ReadResponse,
+  SessionHeartbeat,
+  ShardAssignments,
+  WriteRequest,
+  WriteResponse,
+} from '../../domain/wire/client.js';
+import {
+  HandshakeStatus,
+  KeySortingType,
+  ServingStatus,
+  type AddFollowerRequest,
+  type BecomeLeaderRequest,
+  type DeleteShardRequest,
+  type GetInfoResponse,
+  type GetStatusRequest,
+  type GetStatusResponse,
+  type HandshakeRequest,
+  type HandshakeResponse,
+  type NewTermOptions,
+  type NewTermRequest,
+  type NewTermResponse,
+  type TruncateRequest,
+  type TruncateResponse,
+} from '../../domain/wire/replication.js';
+import type { ShardRoleKind } from '../../domain/replication/shard-role.js';
+import { DEFAULT_NAMESPACE } from '../../domain/sharding/namespace.js';
+import type { ClientApi } from '../client-api.js';
+import { Clock } from '../ports/clock.js';
+import { KvStoreFactory } from '../ports/kv-store.js';
+import { Logger } from '../ports/logger.js';
+import { ReplicationClient, type AppendMessage, type ReplicationTarget, type SnapshotChunkMessage } from '../ports/replication-client.js';
+import { WalFactory } from '../ports/wal.js';
+import { Broadcast } from '../shard/broadcast.js';
+import type { LeaderShard } from '../shard/leader-shard.js';
+import { ShardController, type ShardControllerDeps } from '../shard/shard-controller.js';
+import type { CoordinationApi, ReplicationApi } from './storage-node-api.js';
+import { StorageNodeConfig } from './storage-node-config.js';
+
+const SERVING_STATUS: Readonly<Record<ShardRoleKind, ServingStatus>> = {
+  NotMember: ServingStatus.NOT_MEMBER,
+  Fenced: ServingStatus.FENCED,
+  Follower: ServingStatus.FOLLOWER,
+  Leader: ServingStatus.LEADER,
+};
+
+/**
+ * `oxia-ts server`: a storage node of a replicated cluster. It hosts the shards the
+ * coordinator places on it, each in a ShardController that plays the role the
+ * coordinator (NewTerm, BecomeLeader, ...) and the shard's leader (Truncate, Replicate,
+ * SendSnapshot) give it. Clients are served by the leader of each shard; this node
+ * answers the others with NODE_IS_NOT_LEADER and a hint from the coordinator's
+ * assignments, which it also streams to clients.
+ *
+ * Shards are opened when a protocol call first names them (as Oxia does): after a
+ * restart, the coordinator's NewTerm or the leader's reconnecting Replicate stream
+ * reopens each from its files, with the term it had persisted.
+ */
+@injectable()
+export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
+  /** Opening or open controllers by shard id (ids are unique across namespaces). */
+  private readonly controllers = new Map<bigint, Promise<ShardController>>();
+  private readonly open = new Map<bigint, ShardController>();
+  private assignments: ShardAssignments | undefined;
+  private leaders = new Map<bigint, string>();
+  private readonly assignmentsChanged = new Broadcast();
+  private instanceId: string | undefined;
+  private retentionTimer: (() => void) | undefined;
+  private closed = false;
+  private readonly deps: ShardControllerDeps;
+
+  constructor(
+    @inject(StorageNodeConfig) private readonly config: StorageNodeConfig,
+    @inject(WalFactory) walFactory: WalFactory,
+    @inject(KvStoreFactory) kvFactory: KvStoreFactory,
+    @inject(ReplicationClient) replication: ReplicationClient,
+    @inject(Clock) private readonly clock: Clock,
+    @inject(Logger) private readonly log: Logger,
+  ) {
+    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits };
+  }
+
+  start(): void {
+    this.scheduleRetention();
+  }
+
+  /** Stops every shard (leaders fail their pending writes, followers end their streams) and closes their files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.retentionTimer?.();
+    this.assignmentsChanged.notify();
+    const all = [...this.controllers.values()].map((p) =>
+      p.then(
+        (c) => c.close(),
+        () => undefined,
+      ),
+    );
+    await Promise.all(all);
+  }
+
+  // ---- coordination ---------------------------------------------------------------
+
+  pushAssignments(assignments: ShardAssignments): void {
+    const leaders = new Map<bigint, string>();
+    for (const ns of Object.values(assignments.namespaces)) {
+      for (const a of ns.assignments) if (a.leader !== '') leaders.set(a.shard, a.leader);
+    }
+    this.assignments = assignments;
+    this.leaders = leaders;
+    this.assignmentsChanged.notify();
+  }
+
+  async newTerm(request: NewTermRequest): Promise<NewTermResponse> {
+    const controller = await this.controller(request.namespace, request.shard);
+    const head = await controller.newTerm(request.term, termOptionsOf(request.options));
+    return { headEntryId: head };
+  }
+
+  async becomeLeader(request: BecomeLeaderRequest, signal: AbortSignal): Promise<void> {
+    const controller = await this.controller(request.namespace, request.shard);
+    const followers = new Map<string, EntryId>();
+    for (const [name, head] of Object.entries(request.followerMaps)) followers.set(name, head ?? INVALID_ENTRY_ID);
+    await controller.becomeLeader(request.term, request.replicationFactor, followers, signal);
+  }
+
+  async addFollower(request: AddFollowerRequest): Promise<void> {
+    if (request.observer) throw invalidArgument('observers (shard splits) are not supported');
+    const controller = this.hosted(request.shard);
+    await controller.addFollower(request.term, request.followerName, request.followerHeadEntryId ?? INVALID_ENTRY_ID);
+  }
+
+  async getStatus(request: GetStatusRequest): Promise<GetStatusResponse> {
+    const status = await this.hosted(request.shard).status();
+    return {
+      term: status.term,
+      status: SERVING_STATUS[status.role],
+      headOffset: status.headOffset,
+      commitOffset: status.commitOffset,
+      shardStats: { dbSizeBytes: status.dbSizeBytes, readOpsTotal: 0n, writeOpsTotal: 0n },
+    };
+  }
+
+  async deleteShard(request: DeleteShardRequest): Promise<void> {
+    const controller = this.open.get(request.shard) ?? (await this.controller(request.namespace, request.shard));
+    await controller.delete(request.term);
+    this.open.delete(request.shard);
+    this.controllers.delete(request.shard);
+  }
+
+  /** Binds this node to one coordinator instance (kept in memory: a restarted node binds anew). */
+  handshake(request: HandshakeRequest): HandshakeResponse {
+    if (request.instanceId === '') throw invalidArgument('instance id must not be empty');
+    let status: HandshakeStatus;
+    if (this.instanceId === undefined) {
+      this.instanceId = request.instanceId;
+      status = HandshakeStatus.HANDSHAKE_STATUS_BOUND;
+    } else {
+      status = this.instanceId === request.instanceId ? HandshakeStatus.HANDSHAKE_STATUS_ALREADY_BOUND : HandshakeStatus.HANDSHAKE_STATUS_MISMATCH;
+    }
+    return { status, featuresSupported: [] };
+  }
+
+  getInfo(): GetInfoResponse {
+    // No optional feature (DB checksums) is implemented: the leader never proposes one.
+    return { featuresSupported: [] };
+  }
+
+  // ---- replication ----------------------------------------------------------------
+
+  async truncate(request: TruncateRequest): Promise<TruncateResponse> {
+    const controller = await this.controller(request.namespace, request.shard);
+    const head = await controller.truncate(request.term, request.headEntryId ?? INVALID_ENTRY_ID);
+    return { headEntryId: head };
+  }
+
+  async replicate(
+    target: ReplicationTarget,
+    appends: AsyncIterable<AppendMessage>,
+    sendAck: (offset: bigint) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const controller = await this.controller(target.namespace, target.shard);
+    await controller.replicate(target.term, appends, sendAck, signal);
+  }
+
+  async installSnapshot(target: ReplicationTarget, chunks: AsyncIterable<SnapshotChunkMessage>, signal: AbortSignal): Promise<bigint> {
+    const controller = await this.controller(target.namespace, target.shard);
+    return controller.installSnapshot(chunks, signal);
+  }
+
+  // ---- clients ----------------------------------------------------------------------
+
+  async *watchAssignments(namespace: string, signal: AbortSignal): AsyncIterable<ShardAssignments> {
+    const name = namespace === '' ? DEFAULT_NAMESPACE : namespace;
+    let sent: ShardAssignments | undefined;
+    for (;;) {
+      if (signal.aborted) return;
+      if (this.closed) throw new OxiaError('Closed', 'the server is shutting down');
+      // Registered before reading, so a push while we yield still wakes us.
+      const changed = this.assignmentsChanged.wait(signal);
+      const current = this.assignments;
+      if (current !== undefined && current !== sent) {
+        const assignment = current.namespaces[name];
+        if (assignment === undefined && sent === undefined) {
+          throw new OxiaError('NamespaceNotFound', `namespace "${name}" does not exist`);
+        }
+        sent = current;
+        // Only the newest assignments matter: a slow client skips the ones it missed.
+        yield { namespaces: assignment ? { [name]: assignment } : {}, allowedAuthorities: current.allowedAuthorities };
+      }
+      await changed;
+    }
+  }
+
+  write(shard: bigint, request: WriteRequest, namespace?: string): Promise<WriteResponse> {
+    return this.leaderOf(shard, namespace).write(request);
+  }
+
+  read(shard: bigint, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
+    return this.leaderOf(shard).read(request, signal);
+  }
+
+  list(shard: bigint, request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse> {
+    return this.leaderOf(shard).list(request, signal);
+  }
+
+  rangeScan(shard: bigint, request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse> {
+    return this.leaderOf(shard).rangeScan(request, signal);
+  }
+
+  sequenceUpdates(request: GetSequenceUpdatesRequest, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse> {
+    return this.leaderOf(request.shard).sequenceUpdates(request.key, signal);
+  }
+
+  notifications(request: NotificationsRequest, signal: AbortSignal): AsyncIterable<NotificationBatch> {
+    return this.leaderOf(request.shard).notifications(request.startOffsetExclusive, signal);
+  }
+
+  async createSession(request: CreateSessionRequest): Promise<CreateSessionResponse> {
+    const sessionId = await this.leaderOf(request.shard).createSession(request.sessionTimeoutMs, request.clientIdentity);
+    return { sessionId };
+  }
+
+  async keepAlive(request: SessionHeartbeat): Promise<void> {
+    this.leaderOf(request.shard).keepAlive(request.sessionId);
+  }
+
+  closeSession(request: CloseSessionRequest): Promise<void> {
+    return this.leaderOf(request.shard).closeSession(request.sessionId);
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private leaderOf(shard: bigint, namespace?: string): LeaderShard {
+    if (this.closed) throw new OxiaError('Closed', 'the server is shutting down');
+    const controller = this.open.get(shard);
+    if (!controller) throw new OxiaError('NodeIsNotMember', `this node is not a member of shard ${shard}`);
+    if (namespace !== undefined && namespace !== '' && namespace !== controller.ref.namespace) {
+      throw new OxiaError('NamespaceNotFound', `shard ${shard} does not belong to namespace "${namespace}"`);
+    }
+    return controller.servingLeader(this.leaders.get(shard));
+  }
+
+  /** A shard this node has open; NodeIsNotMember otherwise. */
+  private hosted(shard: bigint): ShardController {
+    if (this.closed) throw new OxiaError('Closed', 'the server is shutting down');
+    const controller = this.open.get(shard);
+    if (!controller) throw new OxiaError('NodeIsNotMember', `this node is not a member of shard ${shard}`);
+    return controller;
+  }
+
+  /** The shard's controller, opening it from its files (created when missing) the first time. */
+  private controller(namespace: string, shard: bigint): Promise<ShardController> {
+    if (this.closed) return Promise.reject(new OxiaError('Closed', 'the server is shutting down'));
+    const existing = this.controllers.get(shard);
+    if (existing) {
+      return existing.then((c) => {
+        if (namespace !== '' && c.ref.namespace !== namespace) {
+          throw invalidArgument(`shard ${shard} belongs to namespace "${c.ref.namespace}", not "${namespace}"`);
+        }
+        return c;
+      });
+    }
+    const ref = { namespace: namespace === '' ? DEFAULT_NAMESPACE : namespace, shard };
+    const opening = ShardController.open(ref, { ...this.deps, log: this.log.child({ namespace: ref.namespace, shard: shard.toString() }) }).then(
+      async (c) => {
+        if (this.closed) {
+          await c.close();
+          throw new OxiaError('Closed', 'the server is shutting down');
+        }
+        this.open.set(shard, c);
+        return c;
+      },
+      (error: unknown) => {
+        this.controllers.delete(shard);
+        throw error;
+      },
+    );
+    this.controllers.set(shard, opening);
+    return opening;
+  }
+
+  private scheduleRetention(): void {
+    if (this.closed) return;
+    this.retentionTimer = this.clock.schedule(this.config.retentionCheckIntervalMs, () => {
+      void (async () => {
+        for (const controller of [...this.open.values()]) {
+          try {
+            await controller.applyRetention(this.config.walRetentionMs, this.config.notificationsRetentionMs);
+          } catch (e) {
+            if (!this.closed) this.log.warn('retention pass failed', { shard: controller.ref.shard.toString(), error: String(e) });
+          }
+        }
+        this.scheduleRetention();
+      })();
+    });
+  }
+}
+
+/** NewTerm's options as stored with the term; undefined when the coordinator sent none (the stored ones stay). */
+function termOptionsOf(options: NewTermOptions | undefined): TermOptions | undefined {
+  if (options === undefined) return undefined;
+  const keySorting =
+    options.keySorting === KeySortingType.NATURAL ? 'natural' : options.keySorting === KeySortingType.HIERARCHICAL ? 'hierarchical' : undefined;
+  return { notificationsEnabled: options.enableNotifications, ...(keySorting ? { keySorting } : {}) };
+}

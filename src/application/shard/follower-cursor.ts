@@ -1,0 +1,297 @@
+import { OxiaError, isOxiaError } from '../../domain/errors/oxia-error.js';
+import type { LogEntry } from '../../domain/wal/log-entry.js';
+import type { Clock } from '../ports/clock.js';
+import type { KvStore } from '../ports/kv-store.js';
+import type { Logger } from '../ports/logger.js';
+import type { ReplicateStream, ReplicationClient, ReplicationTarget, SnapshotSink } from '../ports/replication-client.js';
+import type { Wal } from '../ports/wal.js';
+import { Broadcast } from './broadcast.js';
+import type { LogPipeline } from './log-pipeline.js';
+import { SNAPSHOT_FORMAT_NAME, SnapshotEncoder } from './snapshot-format.js';
+
+/**
+ * Bounds on what one follower may have been sent but not yet acknowledged. Enough to
+ * keep the link busy across a few fsyncs; beyond it the cursor waits for acks, so a
+ * slow follower costs bounded memory on both ends.
+ */
+export const IN_FLIGHT_BYTES_MAX = 8 * 1024 * 1024;
+export const IN_FLIGHT_ENTRIES_MAX = 16_384;
+/** Entries read from the WAL per step when the follower is behind what is in memory. */
+const WAL_READ_ENTRIES_MAX = 1024;
+/** Reconnect backoff after a failed stream: doubles from the first to the last. */
+const BACKOFF_INITIAL_MS = 100;
+const BACKOFF_MAX_MS = 5_000;
+/** A snapshot chunk the follower does not take within this long ends the attempt (the store is held still meanwhile). */
+const SNAPSHOT_CHUNK_TIMEOUT_MS = 30_000;
+/** Bytes of an entry on the wire besides its value: term, offset, timestamp, framing. */
+const ENTRY_OVERHEAD_BYTES = 40;
+
+export interface FollowerCursorDeps {
+  readonly follower: string;
+  readonly target: ReplicationTarget;
+  readonly wal: Wal;
+  readonly kv: KvStore;
+  readonly pipeline: LogPipeline;
+  readonly client: ReplicationClient;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** Why the streaming loop stopped without an error: the follower needs entries the log no longer has. */
+class SnapshotNeeded extends Error {}
+
+/**
+ * The leader's view of one follower: one Replicate stream that carries the log from
+ * the follower's head onward, pipelined (no round trip per entry, at most
+ * IN_FLIGHT_BYTES_MAX unacknowledged), whose cumulative acks feed the quorum. Entries
+ * come from memory while the leader still holds them, else from the WAL; when the
+ * follower needs entries the WAL no longer has, it first gets a snapshot of the store.
+ * A broken stream is reopened with backoff from the last acknowledged offset.
+ */
+export class FollowerCursor {
+  private ackOffset: bigint;
+  private readonly stopping = new AbortController();
+  private readonly acked = new Broadcast();
+  private backoffMs = BACKOFF_INITIAL_MS;
+  private readonly running: Promise<void>;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: FollowerCursorDeps,
+    /** The follower's head: it holds every entry up to here (after truncation, if any). */
+    headOffset: bigint,
+  ) {
+    this.log = deps.log.child({ follower: deps.follower });
+    this.ackOffset = headOffset;
+    if (headOffset >= 0n) deps.pipeline.onFollowerDurable(deps.follower, headOffset);
+    this.running = this.run();
+  }
+
+  get follower(): string {
+    return this.deps.follower;
+  }
+
+  get acknowledgedOffset(): bigint {
+    return this.ackOffset;
+  }
+
+  /** Stops sending and waits for the loop to end. Idempotent. */
+  async close(): Promise<void> {
+    this.stopping.abort();
+    this.acked.notify();
+    await this.running;
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (this.needsSnapshot()) await this.sendSnapshot();
+        await this.streamEntries();
+      } catch (error) {
+        if (this.stopped) return;
+        if (error instanceof SnapshotNeeded) continue;
+        if (this.deps.pipeline.failed) return; // leadership is over: nothing more to send
+        if (isOxiaError(error, 'NodeIsNotMember')) {
+          // The follower lost its copy of the shard (wiped and restarted): start it over.
+          this.ackOffset = -1n;
+        }
+        this.log.warn('replication to follower failed; retrying', {
+          error: error instanceof Error ? error.message : String(error),
+          retryInMs: this.backoffMs,
+          ackOffset: this.ackOffset.toString(),
+        });
+        await this.sleep(this.backoffMs);
+        this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+      }
+    }
+  }
+
+  /** The first offset this leader can still send from its log (or memory). */
+  private firstAvailableOffset(): bigint {
+    const first = this.deps.wal.firstOffset();
+    return first >= 0n ? first : this.deps.pipeline.headEntryId.offset + 1n;
+  }
+
+  private needsSnapshot(): boolean {
+    return this.ackOffset + 1n < this.firstAvailableOffset();
+  }
+
+  private onAck(offset: bigint): void {
+    if (offset > this.ackOffset) {
+      this.ackOffset = offset;
+      this.deps.pipeline.onFollowerDurable(this.deps.follower, offset);
+      this.backoffMs = BACKOFF_INITIAL_MS;
+    }
+    this.acked.notify();
+  }
+
+  private async streamEntries(): Promise<void> {
+    const { pipeline, target } = this.deps;
+    let closedWith: OxiaError | undefined;
+    const stream: ReplicateStream = this.deps.client.replicate(this.deps.follower, target, {
+      onAck: (offset) => this.onAck(offset),
+      onClose: (error) => {
+        closedWith = error ?? new OxiaError('ResourceUnavailable', 'the follower ended the replication stream');
+        this.acked.notify();
+      },
+    });
+    this.log.info('replicating to follower', { fromOffset: (this.ackOffset + 1n).toString() });
+    // Sent and not yet acknowledged, oldest first: offsets and sizes.
+    const unacked: Array<{ readonly offset: bigint; readonly bytes: number }> = [];
+    let unackedHead = 0;
+    let unackedBytes = 0;
+    let next = this.ackOffset + 1n;
+    let lastSentCommit = -1n;
+
+    const send = async (entry: LogEntry): Promise<void> => {
+      const commitOffset = pipeline.committedOffset;
+      const writable = stream.send({ term: target.term, entry, commitOffset });
+      lastSentCommit = commitOffset;
+      const bytes = entry.value.length + ENTRY_OVERHEAD_BYTES;
+      unacked.push({ offset: entry.offset, bytes });
+      unackedBytes += bytes;
+      next = entry.offset + 1n;
+      if (!writable) await stream.writable();
+    };
+
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        if (closedWith) throw closedWith;
+        if (pipeline.failed) throw pipeline.failed;
+        while (unackedHead < unacked.length && unacked[unackedHead]!.offset <= this.ackOffset) {
+          unackedBytes -= unacked[unackedHead]!.bytes;
+          unackedHead++;
+        }
+        if (unackedHead > 1024 && unackedHead * 2 > unacked.length) {
+          unacked.splice(0, unackedHead);
+          unackedHead = 0;
+        }
+        // A follower may ack past what this stream sent (it had those entries already).
+        if (next <= this.ackOffset) next = this.ackOffset + 1n;
+        if (unackedBytes >= IN_FLIGHT_BYTES_MAX || unacked.length - unackedHead >= IN_FLIGHT_ENTRIES_MAX) {
+          await this.acked.wait(this.stopping.signal);
+          continue;
+        }
+        if (next > pipeline.headEntryId.offset) {
+          // At the head: tell the follower the commit offset so it applies promptly, then wait.
+          const commitOffset = pipeline.committedOffset;
+          if (commitOffset > lastSentCommit) {
+            const writable = stream.send({ term: target.term, entry: undefined, commitOffset });
+            lastSentCommit = commitOffset;
+            if (!writable) await stream.writable();
+            continue;
+          }
+          await this.waitForProgress();
+          continue;
+        }
+        const inMemory = pipeline.entryInMemory(next);
+        if (inMemory) {
+          await send(inMemory);
+          continue;
+        }
+        if (next < this.firstAvailableOffset()) throw new SnapshotNeeded();
+        let read = 0;
+        try {
+          for await (const entry of this.deps.wal.read(next)) {
+            if (entry.offset !== next) throw new Error(`WAL returned offset ${entry.offset} where ${next} was expected`);
+            await send(entry);
+            if (++read >= WAL_READ_ENTRIES_MAX || unackedBytes >= IN_FLIGHT_BYTES_MAX || closedWith || this.stopped) break;
+          }
+        } catch (error) {
+          // Retention trimmed the log under the reader.
+          if (next < this.firstAvailableOffset()) throw new SnapshotNeeded();
+          throw error;
+        }
+        if (read === 0) {
+          throw new OxiaError('ResourceUnavailable', `entry ${next} is neither in memory nor in the leader's log`);
+        }
+      }
+    } finally {
+      stream.cancel();
+    }
+  }
+
+  /** Waits for a new proposal or commit, an ack, the stream's end, or close(). */
+  private async waitForProgress(): Promise<void> {
+    const local = new AbortController();
+    const onStop = (): void => local.abort();
+    this.stopping.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await Promise.race([this.deps.pipeline.progress.wait(local.signal), this.acked.wait(local.signal)]);
+    } finally {
+      local.abort();
+      this.stopping.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  /**
+   * Sends the leader's whole store, as of its last applied entry, then records the
+   * follower at that offset. The store is held still (applying pauses, commits go on)
+   * while it is read, so the copy is exactly the state at one offset.
+   */
+  private async sendSnapshot(): Promise<void> {
+    const { pipeline, target } = this.deps;
+    this.log.info('follower is behind the first entry of the log; sending a snapshot', {
+      ackOffset: this.ackOffset.toString(),
+      firstOffset: this.deps.wal.firstOffset().toString(),
+    });
+    const sink = this.deps.client.sendSnapshot(this.deps.follower, target);
+    let chunks = 0;
+    let bytes = 0;
+    let snapshotOffset = -1n;
+    try {
+      const resume = await pipeline.pauseApply();
+      try {
+        snapshotOffset = pipeline.lastAppliedOffset;
+        const encoder = new SnapshotEncoder();
+        const sendChunk = async (content: Uint8Array, last: boolean): Promise<void> => {
+          if (this.stopped) throw new OxiaError('Aborted', 'the cursor is closing');
+          await this.withTimeout(
+            sink.send({ term: target.term, name: SNAPSHOT_FORMAT_NAME, content, chunkIndex: chunks, chunkCount: last ? chunks + 1 : 0 }),
+            sink,
+          );
+          chunks++;
+          bytes += content.length;
+        };
+        for await (const entry of this.deps.kv.range({})) {
+          for (const chunk of encoder.add(entry.key, entry.value)) await sendChunk(chunk, false);
+        }
+        await sendChunk(encoder.finish(), true);
+      } finally {
+        resume();
+      }
+      const ackOffset = await sink.finish();
+      this.log.info('snapshot sent', { chunks, bytes, snapshotOffset: snapshotOffset.toString(), ackOffset: ackOffset.toString() });
+      this.ackOffset = ackOffset;
+      if (ackOffset >= 0n) pipeline.onFollowerDurable(this.deps.follower, ackOffset);
+      this.backoffMs = BACKOFF_INITIAL_MS;
+    } catch (error) {
+      sink.cancel();
+      throw error;
+    }
+  }
+
+  private withTimeout(sent: Promise<void>, sink: SnapshotSink): Promise<void> {
+    const cancel = this.deps.clock.schedule(SNAPSHOT_CHUNK_TIMEOUT_MS, () => sink.cancel());
+    return sent.finally(cancel);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const onStop = (): void => {
+        cancel();
+        resolve();
+      };
+      const cancel = this.deps.clock.schedule(ms, () => {
+        this.stopping.signal.removeEventListener('abort', onStop);
+        resolve();
+      });
+      this.stopping.signal.addEventListener('abort', onStop, { once: true });
+    });
+  }
+}

@@ -1,0 +1,272 @@
+import type { DatabaseConfig } from '../../domain/database/api.js';
+import { readCommitState } from '../../domain/database/index.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import type { EntryId } from '../../domain/wal/log-entry.js';
+import { LogEntryValue } from '../../domain/wire/storage.js';
+import type { KvStore } from '../ports/kv-store.js';
+import type { Logger } from '../ports/logger.js';
+import type { AppendMessage } from '../ports/replication-client.js';
+import type { Wal } from '../ports/wal.js';
+import { untilAborted } from './abortable.js';
+import { applyBatch, type DecodedEntry } from './apply-batch.js';
+import { Broadcast } from './broadcast.js';
+
+/** Entries applied to the store in one atomic write. */
+const APPLY_BATCH_ENTRIES_MAX = 256;
+
+export interface FollowerReplicaDeps {
+  readonly wal: Wal;
+  readonly kv: KvStore;
+  /** The current term's database settings (NewTerm may change them between streams). */
+  readonly config: () => DatabaseConfig;
+  readonly log: Logger;
+}
+
+interface ActiveStream {
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+  readonly sendAck: (offset: bigint) => void;
+}
+
+/**
+ * A shard replica that is not leading: it takes the leader's entries from a Replicate
+ * stream into its WAL, acknowledges them cumulatively once durable, and applies them
+ * to its store up to the leader's commit offset, so that it can take over quickly.
+ *
+ * Appends are handed to the WAL as they arrive, without waiting for earlier ones: the
+ * WAL gathers them into group-commit rounds (one fsync for many entries), and every
+ * round that completes yields one ack for the highest durable offset.
+ */
+export class FollowerReplica {
+  /** Highest offset handed to the WAL (durable or not yet). */
+  private lastAppended: bigint;
+  /** Highest offset durable in the WAL. */
+  private durable: bigint;
+  private applied: bigint;
+  /** The leader's commit offset as last advertised. */
+  private advertisedCommit: bigint;
+  private pendingAppends = 0;
+  private applying = false;
+  private ackScheduled = false;
+  private lastAckSent = -1n;
+  private reAck = false;
+  private stream: ActiveStream | undefined;
+  private failure: OxiaError | undefined;
+  private readonly idle = new Broadcast();
+
+  private constructor(
+    private readonly deps: FollowerReplicaDeps,
+    applied: bigint,
+  ) {
+    const walHead = deps.wal.lastEntryId();
+    this.applied = applied;
+    // After a snapshot the log is empty and continues after the store's last entry.
+    this.lastAppended = walHead.offset >= 0n ? walHead.offset : applied;
+    this.durable = this.lastAppended;
+    this.advertisedCommit = applied;
+  }
+
+  static async open(deps: FollowerReplicaDeps): Promise<FollowerReplica> {
+    const state = await readCommitState(deps.kv);
+    return new FollowerReplica(deps, state.commitOffset);
+  }
+
+  /** What this replica holds: the newest entry in its log, else the store's last applied entry. */
+  headEntryId(): EntryId {
+    const walHead = this.deps.wal.lastEntryId();
+    return walHead.offset >= 0n ? walHead : { term: walHead.term, offset: this.applied };
+  }
+
+  get headOffset(): bigint {
+    return this.lastAppended;
+  }
+
+  get appliedOffset(): bigint {
+    return this.applied;
+  }
+
+  /**
+   * Serves one Replicate stream of the leader of `term` until the leader ends it, the
+   * stream fails, `signal` aborts or stop() is called. A newer stream takes over from
+   * an older one still open (the leader reconnected before we noticed the old one die).
+   * Rejects with InvalidTerm on an append of another term, and on a gap in offsets.
+   */
+  async serve(
+    term: bigint,
+    appends: AsyncIterable<AppendMessage>,
+    sendAck: (offset: bigint) => void,
+    signal: AbortSignal,
+    onAppend: () => void,
+  ): Promise<void> {
+    await this.endStream();
+    if (this.failure) throw this.failure;
+    const abort = new AbortController();
+    const onCallEnd = (): void => abort.abort();
+    signal.addEventListener('abort', onCallEnd, { once: true });
+    if (signal.aborted) abort.abort();
+    let finished!: () => void;
+    const stream: ActiveStream = { abort, done: new Promise<void>((r) => (finished = r)), sendAck };
+    this.stream = stream;
+    // A reconnecting leader learns at once what we already hold.
+    this.lastAckSent = -1n;
+    this.scheduleAck();
+    const iterator = appends[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await untilAborted(
+          iterator.next(),
+          abort.signal,
+          () => this.failure ?? new OxiaError('Aborted', 'the replication stream was taken over, fenced or closed'),
+        );
+        if (next.done) return;
+        this.receive(term, next.value, onAppend);
+      }
+    } finally {
+      signal.removeEventListener('abort', onCallEnd);
+      if (this.stream === stream) this.stream = undefined;
+      void iterator.return?.()?.catch(() => undefined);
+      finished();
+    }
+  }
+
+  /**
+   * Drops every entry after `offset` (a new leader's log diverged from ours there) and
+   * returns the new head. Applied entries are committed, hence in every later leader's
+   * log: they are kept even when the leader asks for less (it asks for less only when it
+   * no longer has the entries that would show where we agree).
+   */
+  async truncate(offset: bigint): Promise<EntryId> {
+    await this.stop();
+    if (offset < this.applied) {
+      this.deps.log.info('truncation point is below the applied offset; keeping the committed entries', {
+        requested: offset.toString(),
+        applied: this.applied.toString(),
+      });
+      offset = this.applied;
+    }
+    await this.deps.wal.truncateAfter(offset);
+    const head = this.headEntryId();
+    this.lastAppended = head.offset;
+    this.durable = head.offset;
+    return head;
+  }
+
+  /** Ends the current stream and waits until no append or apply is running. Idempotent; the replica can serve again after. */
+  async stop(): Promise<void> {
+    await this.endStream();
+    while (this.pendingAppends > 0 || this.applying) await this.idle.wait();
+  }
+
+  private async endStream(): Promise<void> {
+    const stream = this.stream;
+    if (!stream) return;
+    stream.abort.abort();
+    await stream.done;
+  }
+
+  private receive(term: bigint, append: AppendMessage, onAppend: () => void): void {
+    // -1: an old leader that does not say its term (Oxia accepts it for rolling upgrades).
+    if (append.term !== -1n && append.term !== term) {
+      throw new OxiaError('InvalidTerm', `append of term ${append.term} on a stream of term ${term}`);
+    }
+    const entry = append.entry;
+    if (entry === undefined) {
+      this.advertise(append.commitOffset);
+      return;
+    }
+    onAppend();
+    if (entry.offset <= this.lastAppended) {
+      // A leader that reconnected resends what it had not seen acknowledged.
+      if (entry.offset <= this.durable) {
+        this.reAck = true;
+        this.scheduleAck();
+      }
+      return;
+    }
+    if (entry.offset !== this.lastAppended + 1n) {
+      throw new OxiaError('InvalidArgument', `entry ${entry.offset} cannot follow entry ${this.lastAppended}: entries are missing`);
+    }
+    if (entry.term !== term && term !== -1n && entry.term > term) {
+      throw new OxiaError('InvalidTerm', `entry ${entry.offset} has term ${entry.term}, newer than the stream's term ${term}`);
+    }
+    this.lastAppended = entry.offset;
+    this.pendingAppends++;
+    this.deps.wal.append([entry]).then(
+      () => {
+        this.pendingAppends--;
+        if (entry.offset > this.durable) this.durable = entry.offset;
+        this.scheduleAck();
+        void this.applyLoop();
+        this.idle.notify();
+      },
+      (error: unknown) => {
+        this.pendingAppends--;
+        this.fail(new OxiaError('ResourceUnavailable', `write-ahead log append failed: ${String(error)}`));
+        this.idle.notify();
+      },
+    );
+    this.advertise(append.commitOffset);
+  }
+
+  private advertise(commitOffset: bigint): void {
+    if (commitOffset > this.advertisedCommit) {
+      this.advertisedCommit = commitOffset;
+      void this.applyLoop();
+    }
+  }
+
+  /** One ack per burst of completions: appends made durable by one fsync resolve together. */
+  private scheduleAck(): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    queueMicrotask(() => {
+      this.ackScheduled = false;
+      const stream = this.stream;
+      if (!stream || stream.abort.signal.aborted) return;
+      if (this.durable < 0n) return;
+      if (this.durable <= this.lastAckSent && !this.reAck) return;
+      this.reAck = false;
+      this.lastAckSent = this.durable;
+      stream.sendAck(this.durable);
+    });
+  }
+
+  private async applyLoop(): Promise<void> {
+    if (this.applying || this.failure) return;
+    this.applying = true;
+    try {
+      for (;;) {
+        const target = this.advertisedCommit < this.durable ? this.advertisedCommit : this.durable;
+        if (this.applied >= target || this.failure) return;
+        const end = target < this.applied + BigInt(APPLY_BATCH_ENTRIES_MAX) ? target : this.applied + BigInt(APPLY_BATCH_ENTRIES_MAX);
+        const batch: DecodedEntry[] = [];
+        for await (const entry of this.deps.wal.read(this.applied + 1n)) {
+          if (entry.offset > end) break;
+          batch.push({ entry, value: LogEntryValue.decode(entry.value) });
+        }
+        const last = batch[batch.length - 1];
+        if (!last || last.entry.offset !== end) {
+          throw new Error(`committed entries ${this.applied + 1n}..${end} are not all in the WAL`);
+        }
+        await applyBatch(this.deps.kv, this.deps.config(), batch);
+        this.applied = end;
+      }
+    } catch (error) {
+      this.deps.log.error('applying committed entries failed', { error: String(error) });
+      this.fail(new OxiaError('ResourceUnavailable', `applying committed entries failed: ${String(error)}`));
+    } finally {
+      this.applying = false;
+      this.idle.notify();
+    }
+  }
+
+  /** Something on disk failed: the replica stops taking entries until it is reopened (a new term). */
+  private fail(error: OxiaError): void {
+    this.failure ??= error;
+    this.stream?.abort.abort();
+  }
+
+  get failed(): OxiaError | undefined {
+    return this.failure;
+  }
+}

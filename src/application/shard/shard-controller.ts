@@ -1,0 +1,526 @@
+import type { DatabaseConfig, TermOptions } from '../../domain/database/api.js';
+import { notificationTrimOps, readCommitState, readTermOptions, termOps } from '../../domain/database/index.js';
+import type { RequestLimits } from '../../domain/database/limits.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import {
+  checkAddFollower,
+  checkServesClients,
+  onBecomeLeader,
+  onDeleteShard,
+  onNewTerm,
+  onReplicate,
+  onTruncate,
+  type ShardRole,
+  type ShardRoleKind,
+  type Transition,
+} from '../../domain/replication/shard-role.js';
+import { INVALID_ENTRY_ID, type EntryId } from '../../domain/wal/log-entry.js';
+import type { Clock } from '../ports/clock.js';
+import type { KvStore, KvStoreFactory } from '../ports/kv-store.js';
+import type { Logger } from '../ports/logger.js';
+import type { AppendMessage, ReplicationClient, SnapshotChunkMessage } from '../ports/replication-client.js';
+import type { ShardRef } from '../ports/shard-ref.js';
+import type { Wal, WalFactory } from '../ports/wal.js';
+import { untilAborted } from './abortable.js';
+import { FollowerCursor } from './follower-cursor.js';
+import { FollowerReplica } from './follower-replica.js';
+import { LeaderShard } from './leader-shard.js';
+import { Mutex } from './mutex.js';
+import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
+
+export interface ShardControllerDeps {
+  readonly walFactory: WalFactory;
+  readonly kvFactory: KvStoreFactory;
+  readonly replication: ReplicationClient;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly limits: RequestLimits;
+}
+
+/** What the replica is doing besides holding its files: following (or fenced), or leading. */
+type Activity =
+  | { readonly kind: 'replica'; readonly replica: FollowerReplica }
+  | {
+      readonly kind: 'leader';
+      readonly shard: LeaderShard;
+      readonly term: bigint;
+      readonly replicationFactor: number;
+      /** The head of this replica's log when it was elected: what it must commit before serving. */
+      readonly electionHead: EntryId;
+      readonly cursors: Map<string, FollowerCursor>;
+    };
+
+export interface ShardStatus {
+  readonly term: bigint;
+  readonly role: ShardRoleKind;
+  readonly headOffset: bigint;
+  readonly commitOffset: bigint;
+  readonly dbSizeBytes: bigint;
+}
+
+/** How long Truncate may take before BecomeLeader gives up on that follower. */
+const TRUNCATE_TIMEOUT_MS = 10_000;
+
+/**
+ * One shard on a storage node, driven by Oxia's replication protocol. It holds the
+ * shard's WAL and store for as long as the node hosts the shard, and moves through the
+ * role state machine of domain/replication/shard-role.ts (which decides; this class
+ * does the I/O): NewTerm fences, BecomeLeader starts a LeaderShard with a cursor per
+ * follower, Truncate and Replicate make it a follower, DeleteShard removes everything.
+ *
+ * Protocol calls run one at a time (a mutex). The long waits run outside it, so that a
+ * NewTerm can always fence: BecomeLeader waiting for its quorum, a Replicate stream,
+ * and a snapshot install (aborted by NewTerm) do not hold it.
+ */
+export class ShardController {
+  private role: ShardRole;
+  private options: TermOptions | undefined;
+  private activity: Activity;
+  private readonly mutex = new Mutex();
+  private installAbort: AbortController | undefined;
+  private closed = false;
+  private readonly log: Logger;
+
+  private constructor(
+    readonly ref: ShardRef,
+    private readonly deps: ShardControllerDeps,
+    private readonly wal: Wal,
+    private kv: KvStore,
+    term: bigint,
+    options: TermOptions | undefined,
+    replica: FollowerReplica,
+  ) {
+    this.log = deps.log;
+    this.role = term >= 0n ? { kind: 'Fenced', term } : { kind: 'NotMember', term: -1n };
+    this.options = options;
+    this.activity = { kind: 'replica', replica };
+  }
+
+  /** Opens the shard's files (creating them when missing) and recovers its term and role. */
+  static async open(ref: ShardRef, deps: ShardControllerDeps): Promise<ShardController> {
+    const wal = await deps.walFactory.open(ref);
+    let kv: KvStore;
+    try {
+      kv = await deps.kvFactory.open(ref);
+    } catch (error) {
+      await wal.close();
+      throw error;
+    }
+    try {
+      const interrupted = await readInstallingMarker(kv);
+      if (interrupted !== undefined) {
+        deps.log.warn('a snapshot install was interrupted; the shard starts over empty', { term: interrupted.toString() });
+        await wal.clear();
+        kv = await resetStore(ref, deps.kvFactory, kv, interrupted);
+      }
+      const state = await readCommitState(kv);
+      const options = await readTermOptions(kv);
+      let created: ShardController | undefined;
+      const replica = await ShardController.newReplica(wal, kv, () => created!.databaseConfig(), deps.log);
+      const controller = new ShardController(ref, deps, wal, kv, state.term, options, replica);
+      created = controller;
+      deps.log.info('shard opened', {
+        term: state.term.toString(),
+        role: controller.role.kind,
+        head: wal.lastEntryId().offset.toString(),
+        commitOffset: state.commitOffset.toString(),
+      });
+      return controller;
+    } catch (error) {
+      await wal.close().catch(() => undefined);
+      await kv.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private static newReplica(wal: Wal, kv: KvStore, config: () => DatabaseConfig, log: Logger): Promise<FollowerReplica> {
+    return FollowerReplica.open({ wal, kv, config, log });
+  }
+
+  get roleKind(): ShardRoleKind {
+    return this.role.kind;
+  }
+
+  get term(): bigint {
+    return this.role.term;
+  }
+
+  /** The settings the state machine applies entries with: the NewTerm options, Oxia's defaults before any. */
+  databaseConfig(): DatabaseConfig {
+    return {
+      keySorting: this.options?.keySorting ?? 'hierarchical',
+      notificationsEnabled: this.options?.notificationsEnabled ?? true,
+      shard: this.ref.shard,
+    };
+  }
+
+  // ---- coordination ---------------------------------------------------------------
+
+  /**
+   * NewTerm: fences this replica at `term` (a lower term is refused), ends any leading or
+   * following, persists the term and options, and answers the head of its log.
+   */
+  newTerm(term: bigint, options: TermOptions | undefined): Promise<EntryId> {
+    this.installAbort?.abort();
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      const next = accepted(onNewTerm(this.role, term));
+      await this.endActivity(new OxiaError('NodeIsNotLeader', `shard ${this.ref.shard} was fenced at term ${term}`));
+      const nowMs = BigInt(Math.trunc(this.deps.clock.nowMs()));
+      await this.kv.write(termOps(term, options, nowMs));
+      if (options !== undefined) this.options = options;
+      this.role = next;
+      const head = this.wal.lastEntryId();
+      this.log.info('fenced at a new term', { term: term.toString(), head: `${head.term}:${head.offset}` });
+      return head;
+    });
+  }
+
+  /**
+   * BecomeLeader: starts leading at `term` with the given followers (address -> the head
+   * it answered to NewTerm). Each follower whose log diverged from ours is truncated to
+   * the last entry we share; then the entries already in our log are committed by a
+   * quorum and applied before this replica serves clients.
+   */
+  async becomeLeader(term: bigint, replicationFactor: number, followers: ReadonlyMap<string, EntryId>, signal: AbortSignal): Promise<void> {
+    const leader = await this.mutex.run(async () => {
+      this.assertOpen();
+      accepted(onBecomeLeader(this.role, term, replicationFactor));
+      if (followers.size > replicationFactor - 1) {
+        throw new OxiaError('InvalidArgument', `${followers.size} followers for a replication factor of ${replicationFactor}`);
+      }
+      await this.endActivity(new OxiaError('NodeIsNotLeader', `shard ${this.ref.shard} is changing leader`));
+      const electionHead = this.localHead();
+      const shard = await LeaderShard.openReplicated(
+        this.ref,
+        this.databaseConfig(),
+        this.deps.limits,
+        { wal: this.wal, kv: this.kv, clock: this.deps.clock, log: this.log },
+        { term, replicationFactor },
+      );
+      const activity: Extract<Activity, { kind: 'leader' }> = {
+        kind: 'leader',
+        shard,
+        term,
+        replicationFactor,
+        electionHead,
+        cursors: new Map(),
+      };
+      this.activity = activity;
+      for (const [name, head] of followers) await this.attachFollower(activity, name, head);
+      return activity;
+    });
+    // Outside the mutex: a NewTerm must be able to fence us while we wait for the quorum.
+    await leader.shard.logPipeline.waitApplied(leader.electionHead.offset, signal);
+    await this.mutex.run(async () => {
+      this.assertOpen();
+      if (this.activity !== leader || this.role.kind !== 'Fenced' || this.role.term !== term) {
+        throw new OxiaError('InvalidTerm', `shard ${this.ref.shard} was fenced while becoming leader of term ${term}`);
+      }
+      await leader.shard.startSessions();
+      this.role = { kind: 'Leader', term, replicationFactor };
+      this.log.info('leading', {
+        term: term.toString(),
+        replicationFactor,
+        head: leader.electionHead.offset.toString(),
+        followers: [...followers.keys()],
+      });
+    });
+  }
+
+  /** AddFollower: the leader of `term` takes one more follower (idempotent by name). */
+  addFollower(term: bigint, name: string, head: EntryId): Promise<void> {
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      const refused = checkAddFollower(this.role, term);
+      if (refused) throw refused;
+      const leader = this.activity;
+      if (leader.kind !== 'leader') throw new Error('bug: a Leader role without a leader activity');
+      if (leader.cursors.has(name)) return;
+      if (leader.cursors.size >= leader.replicationFactor - 1) {
+        throw new OxiaError('InvalidArgument', `all ${leader.replicationFactor - 1} followers are already attached`);
+      }
+      await this.attachFollower(leader, name, head);
+    });
+  }
+
+  /** GetStatus: term, role, head and commit offsets, store size. */
+  async status(): Promise<ShardStatus> {
+    this.assertOpen();
+    const activity = this.activity;
+    const headOffset = activity.kind === 'leader' ? activity.shard.logPipeline.headEntryId.offset : activity.replica.headOffset;
+    const commitOffset = activity.kind === 'leader' ? activity.shard.logPipeline.committedOffset : activity.replica.appliedOffset;
+    return { term: this.role.term, role: this.role.kind, headOffset, commitOffset, dbSizeBytes: await this.kv.sizeBytes() };
+  }
+
+  /** DeleteShard: forgets the shard for good (unless the request is from an older term). */
+  delete(term: bigint): Promise<void> {
+    this.installAbort?.abort();
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      const next = accepted(onDeleteShard(this.role, term));
+      await this.closeFiles(new OxiaError('NodeIsNotMember', `shard ${this.ref.shard} was deleted`));
+      this.role = next;
+      await this.deps.walFactory.delete(this.ref);
+      await this.deps.kvFactory.delete(this.ref);
+      this.log.info('shard deleted', { term: term.toString() });
+    });
+  }
+
+  /** Stops every activity and closes the files (node shutdown). Idempotent. */
+  close(): Promise<void> {
+    this.installAbort?.abort();
+    return this.mutex.run(async () => {
+      if (this.closed) return;
+      await this.closeFiles(new OxiaError('Closed', 'the server is shutting down'));
+    });
+  }
+
+  // ---- replication (this replica follows) -------------------------------------------
+
+  /** Truncate: the new leader of `term` cuts our log after `head`; we become its follower. */
+  truncate(term: bigint, head: EntryId): Promise<EntryId> {
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      const next = accepted(onTruncate(this.role, term));
+      const replica = await this.replicaActivity();
+      const newHead = await replica.truncate(head.offset);
+      this.role = next;
+      this.log.info('log truncated by the new leader', { term: term.toString(), requested: head.offset.toString(), head: newHead.offset.toString() });
+      return { term, offset: newHead.offset };
+    });
+  }
+
+  /**
+   * Serves a Replicate stream of the leader of `term` (-1: the leader did not say, use
+   * ours). Refused unless this replica is fenced at, or following, that term.
+   */
+  async replicate(term: bigint, appends: AsyncIterable<AppendMessage>, sendAck: (offset: bigint) => void, signal: AbortSignal): Promise<void> {
+    const { replica, streamTerm } = await this.mutex.run(async () => {
+      this.assertOpen();
+      const streamTerm = term >= 0n ? term : this.role.term;
+      accepted(onReplicate(this.role, streamTerm));
+      return { replica: await this.replicaActivity(), streamTerm };
+    });
+    const onAppend = (): void => {
+      if (this.role.kind === 'Fenced' && this.role.term === streamTerm) this.role = { kind: 'Follower', term: streamTerm };
+    };
+    await replica.serve(streamTerm, appends, sendAck, signal, onAppend);
+  }
+
+  /**
+   * SendSnapshot: replaces this replica's log and store with the leader's store. The
+   * first chunk is checked before anything is destroyed; a NewTerm aborts the install.
+   * A replica that never joined (term -1, e.g. wiped) may take it, as in Oxia.
+   * Resolves with the offset the replica now holds.
+   */
+  installSnapshot(chunks: AsyncIterable<SnapshotChunkMessage>, signal: AbortSignal): Promise<bigint> {
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      const abort = new AbortController();
+      const onCallEnd = (): void => abort.abort();
+      signal.addEventListener('abort', onCallEnd, { once: true });
+      if (signal.aborted) abort.abort();
+      this.installAbort = abort;
+      const iterator = chunks[Symbol.asyncIterator]();
+      const nextChunk = (it: AsyncIterator<SnapshotChunkMessage>) =>
+        untilAborted(it.next(), abort.signal, () => new OxiaError('Aborted', 'the snapshot install was aborted (new term, shutdown, or the leader left)'));
+      try {
+        const first = await nextChunk(iterator);
+        if (first.done) throw new OxiaError('InvalidArgument', 'the snapshot stream held no chunk');
+        const chunkTerm = first.value.term;
+        if (this.role.kind === 'Leader') throw new OxiaError('InvalidStatus', 'cannot install a snapshot while leading');
+        if (this.role.term !== -1n && chunkTerm !== -1n && chunkTerm !== this.role.term) {
+          throw new OxiaError('InvalidTerm', `snapshot of term ${chunkTerm} for a replica of term ${this.role.term}`);
+        }
+        const term = this.role.term !== -1n ? this.role.term : chunkTerm;
+        await this.endActivity(new OxiaError('NodeIsNotLeader', 'installing a snapshot'));
+        await this.wal.clear();
+        this.kv = await resetStore(this.ref, this.deps.kvFactory, this.kv, term, true);
+        let loaded: { chunks: number; bytes: number };
+        try {
+          loaded = await loadSnapshotChunks(this.kv, first.value, iterator, nextChunk);
+          const nowMs = BigInt(Math.trunc(this.deps.clock.nowMs()));
+          await this.kv.write([{ type: 'del', key: INSTALLING_MARKER_KEY }, ...termOps(term, undefined, nowMs)]);
+        } catch (error) {
+          // Never leave a partial store behind: start over empty, keeping the fence.
+          this.kv = await resetStore(this.ref, this.deps.kvFactory, this.kv, term);
+          throw error;
+        } finally {
+          this.options = await readTermOptions(this.kv);
+          this.activity = { kind: 'replica', replica: await ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.log) };
+        }
+        const state = await readCommitState(this.kv);
+        this.role = term >= 0n ? { kind: 'Follower', term } : { kind: 'NotMember', term: -1n };
+        this.log.info('snapshot installed', { term: term.toString(), chunks: loaded.chunks, bytes: loaded.bytes, commitOffset: state.commitOffset.toString() });
+        return state.commitOffset;
+      } finally {
+        signal.removeEventListener('abort', onCallEnd);
+        if (this.installAbort === abort) this.installAbort = undefined;
+        void iterator.return?.()?.catch(() => undefined);
+      }
+    });
+  }
+
+  // ---- clients ------------------------------------------------------------------------
+
+  /** The LeaderShard serving clients; otherwise the error a client gets (with `leaderHint` when known). */
+  servingLeader(leaderHint: string | undefined): LeaderShard {
+    if (this.closed) throw new OxiaError('Closed', `shard ${this.ref.shard} is closing`);
+    const refused = checkServesClients(this.role, this.ref.shard, leaderHint);
+    if (refused) throw refused;
+    const activity = this.activity;
+    if (activity.kind !== 'leader') throw new Error('bug: a Leader role without a leader activity');
+    return activity.shard;
+  }
+
+  /** Drops log segments and notifications past retention; the log is never trimmed past the applied offset. */
+  async applyRetention(walRetentionMs: number, notificationsRetentionMs: number): Promise<void> {
+    if (this.closed) return;
+    const activity = this.activity;
+    if (activity.kind === 'leader') {
+      await activity.shard.applyRetention(walRetentionMs, notificationsRetentionMs);
+      return;
+    }
+    const now = BigInt(Math.trunc(this.deps.clock.nowMs()));
+    await this.wal.expire(now - BigInt(walRetentionMs), activity.replica.appliedOffset);
+    if (this.databaseConfig().notificationsEnabled) {
+      const ops = await notificationTrimOps(this.kv, now - BigInt(notificationsRetentionMs));
+      if (ops.length > 0 && !this.closed) await this.kv.write(ops);
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  /** The head this replica holds: the log's newest entry, else (empty log after a snapshot) the store's offset. */
+  private localHead(): EntryId {
+    const activity = this.activity;
+    if (activity.kind === 'replica') return activity.replica.headEntryId();
+    const walHead = this.wal.lastEntryId();
+    return walHead.offset >= 0n ? walHead : { term: walHead.term, offset: activity.shard.logPipeline.lastAppliedOffset };
+  }
+
+  /** The follower activity, ending a leader activity left by a BecomeLeader that never finished. */
+  private async replicaActivity(): Promise<FollowerReplica> {
+    if (this.activity.kind === 'leader') await this.endActivity(new OxiaError('NodeIsNotLeader', `shard ${this.ref.shard} follows another leader`));
+    const activity = this.activity;
+    if (activity.kind !== 'replica') throw new Error('bug: no replica activity after ending leadership');
+    return activity.replica;
+  }
+
+  /**
+   * Ends leading (cursors closed, pending writes failed with `why`, sessions stopped) or
+   * following (stream ended, appends and applies finished); afterwards the replica is
+   * idle, with a fresh FollowerReplica reading the state the files now hold.
+   */
+  private async endActivity(why: OxiaError): Promise<void> {
+    const activity = this.activity;
+    if (activity.kind === 'replica') {
+      await activity.replica.stop();
+      return;
+    }
+    await Promise.all([...activity.cursors.values()].map((c) => c.close()));
+    await activity.shard.stop(why);
+    this.activity = { kind: 'replica', replica: await ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.log) };
+  }
+
+  private async closeFiles(why: OxiaError): Promise<void> {
+    this.closed = true;
+    try {
+      await this.endActivity(why);
+    } finally {
+      await this.wal.close().catch((e: unknown) => this.log.warn('closing the WAL failed', { error: String(e) }));
+      await this.kv.close().catch((e: unknown) => this.log.warn('closing the store failed', { error: String(e) }));
+    }
+  }
+
+  private async attachFollower(leader: Extract<Activity, { kind: 'leader' }>, name: string, head: EntryId): Promise<void> {
+    const start = await this.truncateFollowerIfNeeded(leader, name, head);
+    const cursor = new FollowerCursor(
+      {
+        follower: name,
+        target: { namespace: this.ref.namespace, shard: this.ref.shard, term: leader.term },
+        wal: this.wal,
+        kv: this.kv,
+        pipeline: leader.shard.logPipeline,
+        client: this.deps.replication,
+        clock: this.deps.clock,
+        log: this.log,
+      },
+      start.offset,
+    );
+    leader.cursors.set(name, cursor);
+    this.log.info('follower attached', { follower: name, head: `${head.term}:${head.offset}`, from: start.offset.toString() });
+  }
+
+  /**
+   * Where the follower's log stops agreeing with ours. Terms never decrease along a log,
+   * so the follower's head entry is in our log exactly when our last entry of a term not
+   * above the follower's head term is at or beyond its head offset with that very term.
+   * Otherwise the follower is truncated to that last shared entry.
+   */
+  private async truncateFollowerIfNeeded(leader: Extract<Activity, { kind: 'leader' }>, name: string, head: EntryId): Promise<EntryId> {
+    const ours = leader.electionHead;
+    if (head.term === ours.term && head.offset <= ours.offset) return head;
+    if (head.term > ours.term) {
+      throw new OxiaError('InvalidTerm', `follower ${name} has an entry of term ${head.term}, newer than this leader's log (term ${ours.term})`);
+    }
+    const shared = await this.lastEntryOfTermAtMost(head.term);
+    if (head.term === shared.term && head.offset <= shared.offset) return head;
+    const timeout = new AbortController();
+    const cancel = this.deps.clock.schedule(TRUNCATE_TIMEOUT_MS, () => timeout.abort());
+    try {
+      const truncated = await untilAborted(
+        this.deps.replication.truncate(name, { namespace: this.ref.namespace, shard: this.ref.shard, term: leader.term }, shared),
+        timeout.signal,
+        () => new OxiaError('ResourceUnavailable', `follower ${name} did not answer Truncate within ${TRUNCATE_TIMEOUT_MS} ms`),
+      );
+      this.log.info('follower truncated', { follower: name, head: `${head.term}:${head.offset}`, to: `${truncated.term}:${truncated.offset}` });
+      return truncated;
+    } finally {
+      cancel();
+    }
+  }
+
+  /** Our newest entry whose term is at most `term` (binary search: terms never decrease along the log). */
+  private async lastEntryOfTermAtMost(term: bigint): Promise<EntryId> {
+    let lo = this.wal.firstOffset();
+    let hi = this.wal.lastEntryId().offset;
+    if (lo < 0n || hi < 0n) return INVALID_ENTRY_ID;
+    const termAt = async (offset: bigint): Promise<bigint> => {
+      for await (const entry of this.wal.read(offset)) return entry.term;
+      throw new Error(`WAL has no entry at offset ${offset}`);
+    };
+    if ((await termAt(lo)) > term) return INVALID_ENTRY_ID;
+    while (lo < hi) {
+      const mid = lo + (hi - lo + 1n) / 2n;
+      if ((await termAt(mid)) <= term) lo = mid;
+      else hi = mid - 1n;
+    }
+    return { term: await termAt(lo), offset: lo };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new OxiaError('Closed', `shard ${this.ref.shard} is closed`);
+  }
+}
+
+function accepted(transition: Transition): ShardRole {
+  if (!transition.ok) throw transition.error;
+  return transition.role;
+}
+
+/**
+ * Replaces the store with an empty one holding only `term` (and, when `installing`, the
+ * marker that says an install is under way). Used to start a snapshot install and to
+ * discard a partial one.
+ */
+async function resetStore(ref: ShardRef, factory: KvStoreFactory, kv: KvStore, term: bigint, installing = false): Promise<KvStore> {
+  await kv.close();
+  await factory.delete(ref);
+  const fresh = await factory.open(ref);
+  const ops = term >= 0n ? termOps(term) : [];
+  if (installing) ops.push(installingMarkerOp(term));
+  if (ops.length > 0) await fresh.write(ops);
+  return fresh;
+}
