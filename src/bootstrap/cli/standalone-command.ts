@@ -54,6 +54,9 @@ export function standaloneCommand(outcome: CommandOutcome): Command {
   return command;
 }
 
+/** Time allowed for closing shards and the metrics endpoint after gRPC has stopped. */
+const HARD_STOP_MARGIN_MS = 30_000;
+
 async function serveUntilSignalled(config: StandaloneConfig): Promise<number> {
   let running;
   try {
@@ -76,6 +79,14 @@ async function serveUntilSignalled(config: StandaloneConfig): Promise<number> {
       }
       stopping = true;
       logger.info('shutting down', { why });
+      // gRPC cuts calls off at --shutdown-timeout; should closing the shards hang after
+      // that (a bug, a dead disk), exit anyway rather than linger half-stopped.
+      const hardDeadlineMs = config.shutdownTimeoutMs + HARD_STOP_MARGIN_MS;
+      setTimeout(() => {
+        logger.error('shutdown did not finish in time; exiting', { hardDeadlineMs });
+        logger.flush();
+        process.exit(EXIT_FAILURE);
+      }, hardDeadlineMs).unref();
       running.close().then(
         () => resolve(exitCode),
         (error: unknown) => {
