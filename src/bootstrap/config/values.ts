@@ -5,6 +5,7 @@
  * "--shards: must be an integer from 1 to 1024, got "abc"".
  */
 import { z } from 'zod';
+import { parseGoDurationMs } from '../../domain/cluster/go-duration.js';
 
 const shown = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));
 
@@ -32,18 +33,11 @@ export const boolean: z.ZodType<boolean, unknown> = z.unknown().transform((value
   return z.NEVER;
 });
 
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses Go-style durations as Oxia's flags take them: 500ms, 30s, 5m, 1h, 1h30m; 0 alone needs no unit. */
 export function parseDurationMs(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '0') return 0;
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(trimmed)) return undefined;
-  let total = 0;
-  for (const [, amount, , unit] of trimmed.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(amount) * (DURATION_UNITS_MS[unit ?? ''] ?? NaN);
-  }
-  return Number.isFinite(total) ? Math.round(total) : undefined;
+  const ms = parseGoDurationMs(text.trim());
+  return ms === undefined ? undefined : Math.round(ms);
 }
 
 /** A duration in milliseconds, from text such as "30s" (YAML numbers must carry a unit too). */
