@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { healthCommand } from './health-command.js';
+import { serverCommand } from './server-command.js';
 import { standaloneCommand } from './standalone-command.js';
 import type { CommandOutcome } from './standalone-command.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
     .exitOverride()
     .showSuggestionAfterError(true);
   program.addCommand(standaloneCommand(outcome));
+  program.addCommand(serverCommand(outcome));
   program.addCommand(healthCommand(outcome));
   return program;
 }

@@ -1,0 +1,95 @@
+/**
+ * The object graph of `oxia-ts server`: every port bound to its adapter, one
+ * StorageNode behind the public service (ClientApi) and the internal services
+ * (CoordinationApi, ReplicationApi), two gRPC servers (public and internal) sharing
+ * the health board and the call tracker. The only file that knows which concrete
+ * classes make up this role.
+ */
+import { Container, ContainerModule } from 'inversify';
+import type { ServiceIdentifier } from 'inversify';
+import type { DestinationStream } from 'pino';
+import { ClientApi } from '../../application/client-api.js';
+import { CoordinationApi, ReplicationApi } from '../../application/node/storage-node-api.js';
+import { StorageNodeConfig } from '../../application/node/storage-node-config.js';
+import { StorageNode } from '../../application/node/storage-node.js';
+import { Logger } from '../../application/ports/logger.js';
+import { ReplicationClient } from '../../application/ports/replication-client.js';
+import { GrpcServer } from '../../adapters/grpc/grpc-server.js';
+import { InternalServiceHandlers } from '../../adapters/grpc/internal-server.js';
+import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
+import { GrpcReplicationClient } from '../../adapters/replication-client/grpc-replication-client.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { clockModule } from '../modules/clock-module.js';
+import { grpcModule } from '../modules/grpc-module.js';
+import { kvModule } from '../modules/kv-module.js';
+import { loggingModule } from '../modules/logging-module.js';
+import { metricsModule } from '../modules/metrics-module.js';
+import { walModule } from '../modules/wal-module.js';
+
+export interface ServerContainerOverrides {
+  /** Log lines go here instead of stdout (in-process tests). */
+  readonly logDestination?: DestinationStream;
+}
+
+/** The internal gRPC server (the public one is GrpcServer itself, from grpcModule). */
+export const InternalGrpcServer: ServiceIdentifier<GrpcServer> = Symbol.for('oxia.InternalGrpcServer');
+
+export function storageNodeConfigOf(config: ServerConfig): StorageNodeConfig {
+  return {
+    limits: config.limits,
+    walRetentionMs: config.walRetentionMs,
+    notificationsRetentionMs: config.notificationsRetentionMs,
+    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+  };
+}
+
+function storageNodeModule(config: ServerConfig): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(StorageNodeConfig).toConstantValue(storageNodeConfigOf(config));
+    bind(GrpcReplicationClient).toSelf().inSingletonScope();
+    bind(ReplicationClient).toService(GrpcReplicationClient);
+    bind(StorageNode).toSelf().inSingletonScope();
+    bind(ClientApi).toService(StorageNode);
+    bind(CoordinationApi).toService(StorageNode);
+    bind(ReplicationApi).toService(StorageNode);
+    bind(InternalServiceHandlers).toSelf().inSingletonScope();
+    bind(InternalGrpcServer)
+      .toDynamicValue(
+        (ctx) =>
+          new GrpcServer(
+            {
+              name: 'internal',
+              bind: config.internalAddr,
+              receiveMessageSizeBytesMax: config.limits.requestSizeBytesMax,
+              shutdownTimeoutMs: config.shutdownTimeoutMs,
+            },
+            ctx.get(ServerCallTracker),
+            ctx.get(Logger),
+          ),
+      )
+      .inSingletonScope();
+  });
+}
+
+export function createServerContainer(config: ServerConfig, overrides: ServerContainerOverrides = {}): Container {
+  const container = new Container();
+  container.load(
+    loggingModule({
+      level: config.logLevel,
+      base: { role: 'server' },
+      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
+    }),
+    metricsModule({ bind: config.metricsAddr }),
+    clockModule({ unrefTimers: true }),
+    kvModule(config.kv, { dataDir: config.dataDir }),
+    walModule({ dir: config.walDir, syncData: config.walSyncData, segmentSizeBytes: config.walSegmentSizeBytes }),
+    grpcModule({
+      name: 'public',
+      bind: config.publicAddr,
+      receiveMessageSizeBytesMax: config.limits.requestSizeBytesMax,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    }),
+    storageNodeModule(config),
+  );
+  return container;
+}

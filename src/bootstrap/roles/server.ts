@@ -1,0 +1,117 @@
+/**
+ * Starting and stopping `oxia-ts server` in order: metrics endpoint, public and
+ * internal gRPC listeners (health answers NOT_SERVING meanwhile), the storage node,
+ * internal services (coordination, replication) and public service registered, then
+ * SERVING and one "serving" log line naming the bound addresses. Stopping runs the
+ * same steps backwards: no new calls, shards stopped and closed, connections to
+ * followers closed, metrics endpoint closed.
+ */
+import { HealthServiceHandlers, HealthStatusBoard, ServingStatus } from '../../adapters/grpc/health-service.js';
+import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
+import { InternalServiceHandlers } from '../../adapters/grpc/internal-server.js';
+import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
+import {
+  HealthService,
+  OxiaClientCompatService,
+  OxiaClientService,
+  OxiaCoordinationService,
+  OxiaLogReplicationService,
+} from '../../adapters/grpc/service-definitions.js';
+import { PinoLogger } from '../../adapters/logging/pino-logger.js';
+import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
+import { StorageNode } from '../../application/node/storage-node.js';
+import { ReplicationClient } from '../../application/ports/replication-client.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { createServerContainer, InternalGrpcServer } from '../containers/server-container.js';
+import type { ServerContainerOverrides } from '../containers/server-container.js';
+
+export interface RunningServer {
+  readonly publicAddress: string;
+  readonly internalAddress: string;
+  readonly metricsAddress: string;
+  readonly logger: PinoLogger;
+  /** Graceful stop; resolves once everything is closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, overrides: ServerContainerOverrides = {}): Promise<RunningServer> {
+  const container = createServerContainer(config, overrides);
+  const logger = container.get(PinoLogger);
+  const stops: Array<{ name: string; run: () => Promise<void> }> = [];
+  const unwind = async (): Promise<void> => {
+    // Registered in start order; stopped in reverse.
+    for (const step of stops.splice(0).reverse()) {
+      try {
+        await step.run();
+      } catch (error) {
+        logger.error('error while stopping', { step: step.name, error });
+      }
+    }
+  };
+
+  try {
+    logger.info('starting', { kv: config.kv, dataDir: config.dataDir, walDir: config.walDir });
+
+    const metricsServer = container.get(MetricsHttpServer);
+    const metricsBound = await metricsServer.listen();
+    stops.push({ name: 'metrics', run: () => metricsServer.close() });
+
+    const replicationClient = container.get(ReplicationClient);
+    stops.push({ name: 'replication client', run: () => replicationClient.close() });
+
+    const node = container.get(StorageNode);
+    stops.push({ name: 'storage node', run: () => node.close() });
+
+    const health = container.get(HealthStatusBoard);
+    const healthHandlers = container.get(HealthServiceHandlers).implementation();
+    const publicGrpc = container.get(GrpcServer);
+    const internalGrpc = container.get(InternalGrpcServer);
+    publicGrpc.addService(HealthService, healthHandlers);
+    internalGrpc.addService(HealthService, healthHandlers);
+    const internalHandlers = container.get(InternalServiceHandlers);
+    internalGrpc.addService(OxiaCoordinationService, internalHandlers.coordinationImplementation());
+    internalGrpc.addService(OxiaLogReplicationService, internalHandlers.replicationImplementation());
+    const publicHandlers = container.get(PublicServiceHandlers).implementation();
+    publicGrpc.addService(OxiaClientService, publicHandlers);
+    publicGrpc.addService(OxiaClientCompatService, publicHandlers);
+
+    const publicBound = await publicGrpc.listen();
+    const internalBound = await internalGrpc.listen();
+    stops.push({
+      name: 'grpc',
+      run: async () => {
+        health.setAll(ServingStatus.NOT_SERVING);
+        await Promise.all([publicGrpc.close(), internalGrpc.close()]);
+      },
+    });
+
+    node.start();
+    health.setAll(ServingStatus.SERVING);
+
+    const publicAddress = formatHostPort(publicBound);
+    const internalAddress = formatHostPort(internalBound);
+    const metricsAddress = formatHostPort(metricsBound);
+    // Exactly one line with this message: scripts and tests read the addresses from it.
+    logger.info('serving', { publicAddress, internalAddress, metricsAddress });
+
+    let closing: Promise<void> | undefined;
+    return {
+      publicAddress,
+      internalAddress,
+      metricsAddress,
+      logger,
+      close: () => {
+        closing ??= (async () => {
+          logger.info('stopping');
+          await unwind();
+          logger.info('stopped');
+          logger.flush();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
