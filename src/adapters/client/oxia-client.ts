@@ -8,7 +8,7 @@ import type { BatchLimits } from './internal/batcher.js';
 import { toGetResult, toVersion } from './internal/convert.js';
 import { startDiscovery, type Discovery } from './internal/discovery.js';
 import { keyComparator } from '../../domain/keys/key-encoder.js';
-import { NotificationSubscription } from './internal/notifications.js';
+import { NotificationSubscription, type PositioningGate } from './internal/notifications.js';
 import { publicError, statusError } from './internal/public-error.js';
 import { ReadPath, type GetOp } from './internal/read-path.js';
 import { closedError, monotonicMs } from './internal/retry.js';
@@ -51,8 +51,8 @@ interface ClientRuntime {
   readonly keyCompare: (a: string, b: string) => number;
   /** Aborted by close(): stops retries, streams and background loops. */
   readonly stop: AbortController;
-  /** Notification subscriptions still positioning themselves (see getNotifications). */
-  readonly positioning: Set<Promise<void>>;
+  /** Notification subscriptions with shards still positioning (see getNotifications). */
+  readonly positioning: PositioningGate;
 }
 
 const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -131,10 +131,10 @@ export class OxiaClient {
     if (options.expectedVersionId !== undefined) request.expectedVersionId = BigInt(options.expectedVersionId);
     const sizeBytes = utf8Length(key) + bytes.length;
     const deadlineMs = monotonicMs() + this.rt.config.requestTimeoutMs;
-    const admitted = this.admit(sizeBytes, deadlineMs, what);
+    const shard = this.route(options.partitionKey ?? key, what);
+    const admitted = this.admit(sizeBytes, deadlineMs, what, [shard.id]);
     if (admitted !== undefined) await admitted;
     try {
-      const shard = this.rt.directory.shardFor(options.partitionKey ?? key);
       if (options.ephemeral === true) {
         const session = await this.rt.sessions.session(shard.id, deadlineMs);
         request.sessionId = session.sessionId;
@@ -230,12 +230,12 @@ export class OxiaClient {
     const singleShard = options.partitionKey !== undefined || (comparison === ComparisonType.EQUAL && options.useIndex === undefined);
     const sizeBytes = utf8Length(key);
     const deadlineMs = monotonicMs() + this.rt.config.requestTimeoutMs;
-    const admitted = this.admit(sizeBytes, deadlineMs, what);
+    const routingKey = options.partitionKey ?? key;
+    const shards = singleShard ? [this.route(routingKey, what)] : this.rt.directory.all();
+    const admitted = this.admit(sizeBytes, deadlineMs, what, shards.map((s) => s.id));
     if (admitted !== undefined) await admitted;
     let responses: GetResponse[];
     try {
-      const routingKey = options.partitionKey ?? key;
-      const shards = singleShard ? [this.rt.directory.shardFor(routingKey)] : this.rt.directory.all();
       responses = await Promise.all(
         shards.map(
           (shard) =>
@@ -361,14 +361,13 @@ export class OxiaClient {
   /**
    * Every change in the namespace, as it happens, from all shards. The subscription
    * survives leader changes and server restarts, resuming where it stopped. Writes this
-   * client issues after the call are guaranteed to be included.
+   * client issues after the call are guaranteed to be included; likewise every change
+   * made after a `get` this client issues after the call (gets and writes on a shard
+   * start once the subscription is positioned on it).
    */
   getNotifications(): CloseableAsyncIterable<Notification> {
     this.checkOpen('getNotifications');
-    const sub = new NotificationSubscription(this.rt.transport, this.rt.directory, this.rt.config.logger, this.rt.stop.signal);
-    this.rt.positioning.add(sub.ready);
-    void sub.ready.then(() => this.rt.positioning.delete(sub.ready));
-    return sub;
+    return new NotificationSubscription(this.rt.transport, this.rt.directory, this.rt.config.logger, this.rt.positioning, this.rt.stop.signal);
   }
 
   /**
@@ -423,25 +422,30 @@ export class OxiaClient {
   }
 
   /**
-   * Waits, if needed, until the operation may enter the batching pipeline: after any
-   * notification subscription still positioning itself (so it sees this write), and
-   * within the bound on pending operations. Undefined when no waiting is needed.
+   * Waits, if needed, until the operation may enter the batching pipeline: after every
+   * notification subscription is positioned on the operation's shards (so it sees this
+   * operation's effects and everything after), and within the bound on pending
+   * operations. Undefined when no waiting is needed.
    */
-  private admit(sizeBytes: number, deadlineMs: number, what: string): Promise<void> | undefined {
+  private admit(sizeBytes: number, deadlineMs: number, what: string, shards: readonly bigint[]): Promise<void> | undefined {
     const rt = this.rt;
     if (rt.positioning.size === 0 && rt.admission.tryAcquire(sizeBytes)) return undefined;
     return (async () => {
       const waiting = new AbortController();
+      let waitingFor = 'too many operations pending';
       const timer = setTimeout(
-        () => waiting.abort(new RequestTimeoutError(`${what} did not start within ${rt.config.requestTimeoutMs} ms: too many operations pending`)),
+        () => waiting.abort(new RequestTimeoutError(`${what} did not start within ${rt.config.requestTimeoutMs} ms: ${waitingFor}`)),
         Math.max(0, deadlineMs - monotonicMs()),
       );
       const onStop = () => waiting.abort(closedError(what));
       rt.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
-        if (rt.positioning.size > 0) {
-          await Promise.race([Promise.all(rt.positioning), new Promise((resolve) => waiting.signal.addEventListener('abort', resolve, { once: true }))]);
+        const positioning = unpositioned(rt.positioning, shards);
+        if (positioning.length > 0) {
+          waitingFor = 'a notification subscription is not yet positioned on its shard';
+          await Promise.race([Promise.all(positioning), new Promise((resolve) => waiting.signal.addEventListener('abort', resolve, { once: true }))]);
           if (waiting.signal.aborted) throw waiting.signal.reason;
+          waitingFor = 'too many operations pending';
         }
         await rt.admission.acquire(sizeBytes, waiting.signal);
       } finally {
@@ -459,15 +463,24 @@ export class OxiaClient {
     makeOp: (resolve: (r: R) => void, reject: (e: unknown) => void, sizeBytes: number, deadlineMs: number) => WriteOp,
   ): Promise<R> {
     const deadlineMs = monotonicMs() + this.rt.config.requestTimeoutMs;
-    const admitted = this.admit(sizeBytes, deadlineMs, what);
+    const shard = typeof route === 'bigint' ? route : this.route(route, what).id;
+    const admitted = this.admit(sizeBytes, deadlineMs, what, [shard]);
     if (admitted !== undefined) await admitted;
     try {
-      const shard = typeof route === 'bigint' ? route : this.rt.directory.shardFor(route).id;
       return await new Promise<R>((resolve, reject) => this.rt.writes.submit(shard, makeOp(resolve, reject, sizeBytes, deadlineMs)));
     } catch (e) {
       throw publicError(e, what);
     } finally {
       this.rt.admission.release(sizeBytes);
+    }
+  }
+
+  /** The shard owning `routingKey`; the error says what was being done when none does. */
+  private route(routingKey: string, what: string): ShardInfo {
+    try {
+      return this.rt.directory.shardFor(routingKey);
+    } catch (e) {
+      throw publicError(e, what);
     }
   }
 
@@ -492,6 +505,18 @@ export class OxiaClient {
     }
     return this.rt.keyCompare(a.key ?? '', b.key ?? '');
   }
+}
+
+/** What operations on `shards` must wait for before they start (see NotificationSubscription). */
+function unpositioned(gate: PositioningGate, shards: readonly bigint[]): Promise<void>[] {
+  const out: Promise<void>[] = [];
+  for (const sub of gate) {
+    for (const shard of shards) {
+      const p = sub.positioning(shard);
+      if (p !== undefined) out.push(p);
+    }
+  }
+  return out;
 }
 
 /**

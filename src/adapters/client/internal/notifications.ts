@@ -13,11 +13,10 @@ import type { ClientTransport } from './transport.js';
 const QUEUE_CAPACITY = 1000;
 
 /**
- * How long `ready` waits for the servers' first batches. Oxia servers open every stream
- * without a start offset with a batch carrying the current offset; a server that does
- * not has certainly registered the stream after this long, so writes need not wait more.
+ * What operations consult before they start: the subscriptions with shards whose stream
+ * is not positioned yet. The client keeps one set; subscriptions add and remove themselves.
  */
-const POSITIONING_WAIT_MAX_MS = 2000;
+export type PositioningGate = Set<{ positioning(shard: bigint): Promise<void> | undefined }>;
 
 /**
  * Change notifications of every shard, merged into one iterable. Each shard is read by
@@ -25,49 +24,63 @@ const POSITIONING_WAIT_MAX_MS = 2000;
  * change, server restart) it reopens from that offset, so no change is lost or repeated.
  * Shards added by a later assignment update are followed too.
  *
- * `ready` resolves once every shard's stream is positioned (the server's first batch,
- * which carries the current offset, has arrived), when the subscription fails, or after
- * at most POSITIONING_WAIT_MAX_MS.
+ * Positioning: a stream opened without a start offset first receives an empty batch with
+ * the shard's current commit offset (Oxia servers and oxia-ts both send it). Until that
+ * batch has arrived for a shard, the subscription sits in the client's PositioningGate
+ * and operations on that shard wait (see OxiaClient.admit), so a change this client
+ * makes after subscribing is always delivered. There is deliberately no time limit on
+ * this wait besides each operation's own request timeout: a time-based fallback would
+ * silently break the guarantee exactly when a server is slow, and because the gate is
+ * per shard, a shard that cannot be reached delays only operations on that shard, which
+ * could not complete anyway. Shards added by a later assignment update are gated too.
  * A non-retryable failure (e.g. notifications disabled) ends the iteration with that error.
  */
 export class NotificationSubscription implements CloseableAsyncIterable<Notification> {
-  readonly ready: Promise<void>;
   private readonly queue = new AsyncQueue<Notification>(QUEUE_CAPACITY);
   private readonly stop = new AbortController();
   private readonly offsets = new Map<bigint, bigint>();
   private readonly followed = new Set<bigint>();
-  private readonly unpositioned = new Set<bigint>();
-  private markReady!: () => void;
+  /** Shards whose first batch has not arrived, with the promise operations on them wait for. */
+  private readonly unpositioned = new Map<bigint, { promise: Promise<void>; resolve: () => void }>();
   private readonly unsubscribe: () => void;
 
   constructor(
     private readonly transport: ClientTransport,
     private readonly directory: ShardDirectory,
     private readonly logger: ClientLogger,
+    private readonly gate: PositioningGate,
     clientClosed: AbortSignal,
   ) {
-    this.ready = new Promise((resolve) => (this.markReady = resolve));
-    const fallback = setTimeout(() => this.markReady(), POSITIONING_WAIT_MAX_MS);
-    void this.ready.then(() => clearTimeout(fallback));
     const onClientClosed = () => this.close();
     clientClosed.addEventListener('abort', onClientClosed, { once: true });
     this.stop.signal.addEventListener('abort', () => clientClosed.removeEventListener('abort', onClientClosed), { once: true });
-    for (const s of directory.all()) this.unpositioned.add(s.id);
-    if (this.unpositioned.size === 0) this.markReady();
     for (const s of directory.all()) this.follow(s.id);
     this.unsubscribe = directory.onChange((shards) => {
       for (const s of shards) this.follow(s.id);
     });
   }
 
+  /** The promise an operation on `shard` must wait for, or undefined when it need not wait. */
+  positioning(shard: bigint): Promise<void> | undefined {
+    return this.unpositioned.get(shard)?.promise;
+  }
+
   private follow(shard: bigint): void {
     if (this.followed.has(shard) || this.stop.signal.aborted) return;
     this.followed.add(shard);
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.unpositioned.set(shard, { promise, resolve });
+    this.gate.add(this);
     void this.readShard(shard);
   }
 
   private positioned(shard: bigint): void {
-    if (this.unpositioned.delete(shard) && this.unpositioned.size === 0) this.markReady();
+    const waiting = this.unpositioned.get(shard);
+    if (waiting === undefined) return;
+    this.unpositioned.delete(shard);
+    if (this.unpositioned.size === 0) this.gate.delete(this);
+    waiting.resolve();
   }
 
   private async readShard(shard: bigint): Promise<void> {
@@ -131,6 +144,7 @@ export class NotificationSubscription implements CloseableAsyncIterable<Notifica
     if (this.stop.signal.aborted) return;
     this.stop.abort();
     this.unsubscribe();
-    this.markReady();
+    // Operations waiting for this subscription's positioning go ahead: it is over.
+    for (const shard of [...this.unpositioned.keys()]) this.positioned(shard);
   }
 }
