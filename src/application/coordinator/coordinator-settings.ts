@@ -1,0 +1,38 @@
+import type { ServiceIdentifier } from 'inversify';
+import { DEFAULT_RETRY_BACKOFF, type BackoffPolicy } from '../../domain/coordinator/backoff.js';
+
+/** How the coordinator paces itself. Defaults follow Oxia's coordinator where it has one. */
+export interface CoordinatorSettings {
+  /** Period of the health probe of each node (Oxia: 2 s). */
+  readonly healthCheckIntervalMs: number;
+  /** Bound on one health probe (Oxia: 5 s). */
+  readonly healthCheckTimeoutMs: number;
+  /** Consecutive failed probes after which a node is down (Oxia: 3). */
+  readonly healthCheckFailureThreshold: number;
+  /** After a NewTerm majority, how long to wait for the other members' answers (Oxia: 100 ms). */
+  readonly fencingGracePeriodMs: number;
+  /** Between failed election attempts. */
+  readonly electionRetry: BackoffPolicy;
+  /** Between attempts to fence and add a member that missed an election (Oxia starts at 1 s). */
+  readonly followerRetry: BackoffPolicy;
+  /** Between reconnections of the health watch and the assignments stream of a node. */
+  readonly streamRetry: BackoffPolicy;
+  /**
+   * How often the coordinator re-reads the stored status to make sure no other coordinator has
+   * written it since; if one has, this one stops acting (the status store's versions are the
+   * only arbiter between coordinators).
+   */
+  readonly ownershipCheckIntervalMs: number;
+}
+export const CoordinatorSettings: ServiceIdentifier<CoordinatorSettings> = Symbol.for('oxia.CoordinatorSettings');
+
+export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = Object.freeze({
+  healthCheckIntervalMs: 2_000,
+  healthCheckTimeoutMs: 5_000,
+  healthCheckFailureThreshold: 3,
+  fencingGracePeriodMs: 100,
+  electionRetry: DEFAULT_RETRY_BACKOFF,
+  followerRetry: Object.freeze({ initialMs: 1_000, multiplier: 1.5, maxMs: 10_000, jitter: 0.5 }),
+  streamRetry: Object.freeze({ initialMs: 250, multiplier: 2, maxMs: 5_000, jitter: 0.3 }),
+  ownershipCheckIntervalMs: 5_000,
+});

@@ -1,0 +1,362 @@
+import { inject, injectable } from 'inversify';
+import type { ClusterConfig, NamespaceConfig } from '../../domain/cluster/cluster-config.js';
+import { allShards } from '../../domain/cluster/cluster-status.js';
+import { nodeId, sameNodeAddress, type NodeAddress } from '../../domain/cluster/node-address.js';
+import { isStatusVersionConflict } from '../../domain/cluster/status-conflict.js';
+import { assignmentsFromStatus, sameAssignments } from '../../domain/coordinator/assignments-from-status.js';
+import { planEvacuations, shardsWithMovedNodes } from '../../domain/coordinator/membership.js';
+import { leaderCounts } from '../../domain/coordinator/node-load.js';
+import { createNamespaceShards } from '../../domain/coordinator/shard-creation.js';
+import { nodesInStatus, shardLabel, unionNodes, type ShardKey } from '../../domain/coordinator/status-edit.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { Clock } from '../ports/clock.js';
+import { ClusterConfigSource } from '../ports/cluster-config-source.js';
+import { ClusterStatusStore } from '../ports/cluster-status-store.js';
+import { Logger } from '../ports/logger.js';
+import { Metrics } from '../ports/metrics.js';
+import { NodeDiscovery } from '../ports/node-discovery.js';
+import { StorageNodeClient } from '../ports/storage-node-client.js';
+import { CoordinatorSettings } from './coordinator-settings.js';
+import { NodeMonitor, type PublishedAssignments } from './node-monitor.js';
+import { pause } from './pause.js';
+import { ShardController, type ShardControllerContext } from './shard-controller.js';
+import { StatusKeeper } from './status-keeper.js';
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * The coordinator of a cluster, as Oxia's: it keeps the ClusterStatus (status-keeper.ts),
+ * runs one ShardController per shard (elections, followers, deletion) and one NodeMonitor per
+ * storage node (health, assignments), and reconciles the status with the cluster config and
+ * the member nodes whenever either changes:
+ *
+ * - a namespace in the config but not in the status gets its shards (ids from
+ *   shardIdGenerator, even ranges, ensembles spreading load), then their first elections;
+ * - a namespace no longer in the config has its shards deleted;
+ * - a member whose address changed (same name) gets its shards re-elected with the new address;
+ * - replicas on nodes that are no longer members move to members, one ensemble change per
+ *   shard at a time, re-planned after each change and on the load balancer's schedule;
+ * - every node is sent the new ShardAssignments whenever they change.
+ *
+ * If the status store reports that another coordinator wrote the status, this one stops
+ * acting at once and `failure` resolves: the process must exit, never overwrite.
+ */
+@injectable()
+export class Coordinator {
+  private keeper: StatusKeeper | undefined;
+  private readonly shards = new Map<string, ShardController>();
+  private readonly monitors = new Map<string, NodeMonitor>();
+  /** Shard label -> node id of a leader being installed (counted in leader choices). */
+  private readonly leadersInProgress = new Map<string, string>();
+  /** Shards whose re-election for a moved address is queued, so reconciling twice does not elect twice. */
+  private readonly reelectionsQueued = new Set<string>();
+  private readonly deletionsQueued = new Set<string>();
+  private assignments: PublishedAssignments | undefined;
+  private readonly stopping = new AbortController();
+  private readonly unsubscribe: (() => void)[] = [];
+  private reconciling: Promise<void> | undefined;
+  private reconcileAgain = false;
+  private resolveFailure: (error: Error) => void = () => undefined;
+  private failed = false;
+  /** Resolves when the coordinator stopped on its own because it must not continue (another coordinator wrote). */
+  readonly failure: Promise<Error>;
+  private readonly log: Logger;
+
+  constructor(
+    @inject(ClusterStatusStore) private readonly store: ClusterStatusStore,
+    @inject(ClusterConfigSource) private readonly configSource: ClusterConfigSource,
+    @inject(NodeDiscovery) private readonly discovery: NodeDiscovery,
+    @inject(StorageNodeClient) private readonly client: StorageNodeClient,
+    @inject(Clock) private readonly clock: Clock,
+    @inject(Logger) logger: Logger,
+    @inject(Metrics) private readonly metrics: Metrics,
+    @inject(CoordinatorSettings) private readonly settings: CoordinatorSettings,
+  ) {
+    this.log = logger.child({ component: 'coordinator' });
+    this.failure = new Promise<Error>((resolve) => (this.resolveFailure = resolve));
+  }
+
+  /**
+   * Loads and claims the status, starts controllers and monitors, creates what the config
+   * declares. Rejects (StatusVersionConflict among others) when it cannot take charge.
+   */
+  async start(): Promise<void> {
+    await this.configSource.start();
+    await this.discovery.start();
+    const keeper = new StatusKeeper(this.store, this.log, (conflict) => this.fail(conflict));
+    const { existed } = await keeper.start();
+    this.keeper = keeper;
+    const status = keeper.current();
+    this.log.info('coordinator started', {
+      statusExisted: existed,
+      namespaces: [...status.namespaces.keys()],
+      members: this.discovery.current().map(nodeId),
+    });
+    this.syncMonitors();
+    for (const { namespace, shard } of allShards(status)) this.startController({ namespace, shard });
+    this.publishAssignments();
+    this.unsubscribe.push(this.configSource.watch(() => this.requestReconcile('cluster config changed')));
+    this.unsubscribe.push(this.discovery.watch(() => this.requestReconcile('member nodes changed')));
+    await this.requestReconcile('start');
+    void this.every(() => this.settings.ownershipCheckIntervalMs, () => this.checkOwnership());
+    void this.every(() => this.configSource.current().loadBalancer.scheduleIntervalMs, () => this.requestReconcile('scheduled'));
+  }
+
+  /** The status as last stored (for tests and diagnostics). */
+  status() {
+    return this.requireKeeper().current();
+  }
+
+  /** The ShardAssignments last published to the nodes. */
+  publishedAssignments(): PublishedAssignments | undefined {
+    return this.assignments;
+  }
+
+  async close(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    this.stopActing();
+    await this.reconciling?.catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ stopping
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.stopActing();
+    this.resolveFailure(error);
+  }
+
+  private stopActing(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+    for (const c of this.shards.values()) c.close();
+    for (const m of this.monitors.values()) m.close();
+  }
+
+  private get acting(): boolean {
+    return !this.stopping.signal.aborted && !this.failed;
+  }
+
+  private requireKeeper(): StatusKeeper {
+    if (!this.keeper) throw new Error('bug: the coordinator is not started');
+    return this.keeper;
+  }
+
+  /** Runs `task` every `intervalMs()` until the coordinator stops. */
+  private async every(intervalMs: () => number, task: () => Promise<void>): Promise<void> {
+    while (this.acting) {
+      await pause(this.clock, intervalMs(), this.stopping.signal);
+      if (!this.acting) return;
+      await task().catch((e: unknown) => this.log.warn('periodic task failed', { error: describe(e) }));
+    }
+  }
+
+  private async checkOwnership(): Promise<void> {
+    try {
+      await this.requireKeeper().checkOwnership();
+    } catch (e) {
+      // A conflict already stopped everything (onLost); anything else is a store hiccup.
+      if (!isStatusVersionConflict(e)) this.log.warn('could not re-read the cluster status', { error: describe(e) });
+    }
+  }
+
+  // ------------------------------------------------------------------ reconciliation
+
+  /** Reconciles now, or once more after the reconciliation in progress. */
+  private requestReconcile(why: string): Promise<void> {
+    if (!this.acting) return Promise.resolve();
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    this.reconciling = (async () => {
+      try {
+        let reason = why;
+        do {
+          this.reconcileAgain = false;
+          this.log.debug('reconciling', { reason });
+          await this.reconcile();
+          reason = 'changes during the previous reconciliation';
+        } while (this.reconcileAgain && this.acting);
+      } catch (e) {
+        if (!isStatusVersionConflict(e)) this.log.error('reconciliation failed', { error: describe(e) });
+      } finally {
+        this.reconciling = undefined;
+      }
+    })();
+    return this.reconciling;
+  }
+
+  private async reconcile(): Promise<void> {
+    const keeper = this.requireKeeper();
+    const config = this.configSource.current();
+    const members = this.discovery.current();
+    this.syncMonitors();
+
+    for (const ns of config.namespaces) {
+      if (!this.acting) return;
+      if (keeper.current().namespaces.has(ns.name)) continue;
+      await this.createNamespace(ns, members, config);
+    }
+
+    const declared = new Set(config.namespaces.map((n) => n.name));
+    for (const { namespace, shard } of allShards(keeper.current())) {
+      if (declared.has(namespace)) continue;
+      const label = shardLabel({ namespace, shard });
+      if (this.deletionsQueued.has(label)) continue;
+      this.deletionsQueued.add(label);
+      this.log.info('namespace removed from the config: deleting its shard', { namespace, shard: shard.toString() });
+      this.shards.get(label)?.delete();
+    }
+
+    for (const key of shardsWithMovedNodes(keeper.current(), members)) {
+      const label = shardLabel(key);
+      if (this.reelectionsQueued.has(label)) continue;
+      this.reelectionsQueued.add(label);
+      this.shards.get(label)?.reelect('a member of the ensemble has a new address');
+    }
+
+    this.planEnsembleChanges();
+    this.publishAssignments();
+    this.syncMonitors();
+  }
+
+  private async createNamespace(ns: NamespaceConfig, members: readonly NodeAddress[], config: ClusterConfig): Promise<void> {
+    let created: readonly ShardKey[] = [];
+    try {
+      await this.requireKeeper().update((s) => {
+        if (s.namespaces.has(ns.name)) return s;
+        const r = createNamespaceShards(s, ns, members, config.serverMetadata);
+        if (!r.ok) throw new OxiaError('ResourceUnavailable', r.reason);
+        created = r.shards;
+        return r.status;
+      });
+    } catch (e) {
+      if (!isStatusVersionConflict(e)) this.log.warn('cannot create the namespace yet', { namespace: ns.name, error: describe(e) });
+      return;
+    }
+    this.log.info('created the namespace', { namespace: ns.name, shards: created.map((k) => k.shard.toString()), replicationFactor: ns.replicationFactor });
+    for (const key of created) this.startController(key);
+    this.publishAssignments();
+  }
+
+  /** Moves replicas off departed nodes: one ensemble change per shard at a time. */
+  private planEnsembleChanges(): void {
+    if (!this.acting) return;
+    const config = this.configSource.current();
+    const plan = planEvacuations(
+      this.requireKeeper().current(),
+      this.discovery.current(),
+      new Map(config.namespaces.map((n) => [n.name, n])),
+      config.serverMetadata,
+    );
+    for (const b of plan.blocked) this.log.warn('a replica cannot leave a departed node', { shard: shardLabel(b.key), reason: b.reason });
+    for (const move of plan.moves) {
+      const controller = this.shards.get(shardLabel(move.key));
+      if (!controller?.readyForEnsembleChange) continue;
+      this.log.info('moving a replica off a departed node', { shard: shardLabel(move.key), from: nodeId(move.from), to: nodeId(move.to) });
+      void controller.changeEnsemble(move);
+    }
+  }
+
+  // ------------------------------------------------------------------ shard controllers
+
+  private startController(key: ShardKey): void {
+    const label = shardLabel(key);
+    if (this.shards.has(label) || !this.acting) return;
+    const controller = new ShardController(key, this.controllerContext());
+    this.shards.set(label, controller);
+    controller.start();
+  }
+
+  private controllerContext(): ShardControllerContext {
+    return {
+      keeper: this.requireKeeper(),
+      client: this.client,
+      clock: this.clock,
+      log: this.log,
+      metrics: this.metrics,
+      settings: this.settings,
+      random: Math.random,
+      members: () => new Map(this.discovery.current().map((n) => [nodeId(n), n])),
+      namespaceConfig: (namespace) => this.configSource.current().namespaces.find((n) => n.name === namespace),
+      leadersPerNode: (except) => {
+        const counts = leaderCounts(this.requireKeeper().current());
+        const skip = shardLabel(except);
+        for (const [label, id] of this.leadersInProgress) if (label !== skip) counts.set(id, (counts.get(id) ?? 0) + 1);
+        return counts;
+      },
+      leaderInProgress: (key, node) => {
+        if (node) this.leadersInProgress.set(shardLabel(key), nodeId(node));
+        else this.leadersInProgress.delete(shardLabel(key));
+      },
+      onShardChanged: (key) => {
+        this.reelectionsQueued.delete(shardLabel(key));
+        this.publishAssignments();
+        this.syncMonitors();
+      },
+      onShardDeleted: (key) => {
+        const label = shardLabel(key);
+        this.shards.get(label)?.close();
+        this.shards.delete(label);
+        this.deletionsQueued.delete(label);
+        this.publishAssignments();
+        void this.requestReconcile('a shard was deleted');
+      },
+      onEnsembleChanged: () => {
+        this.syncMonitors();
+        this.planEnsembleChanges();
+      },
+    };
+  }
+
+  // ------------------------------------------------------------------ nodes
+
+  /** One monitor per member and per node the status still names (nodes leaving still get assignments). */
+  private syncMonitors(): void {
+    if (!this.acting || !this.keeper) return;
+    const wanted = nodesInStatus(this.keeper.current());
+    for (const m of this.discovery.current()) wanted.set(nodeId(m), m);
+    for (const [id, monitor] of this.monitors) {
+      const node = wanted.get(id);
+      if (node && sameNodeAddress(node, monitor.node)) continue;
+      monitor.close();
+      this.monitors.delete(id);
+      this.client.forget(monitor.node);
+    }
+    for (const [id, node] of wanted) {
+      if (this.monitors.has(id)) continue;
+      const monitor = new NodeMonitor(node, {
+        client: this.client,
+        clock: this.clock,
+        log: this.log,
+        metrics: this.metrics,
+        settings: this.settings,
+        random: Math.random,
+        assignments: () => this.assignments,
+        events: {
+          onAvailable: (n) => {
+            for (const c of this.shards.values()) c.nodeAvailable(n);
+          },
+          onUnavailable: (n) => {
+            for (const c of this.shards.values()) c.nodeUnavailable(n);
+          },
+        },
+      });
+      this.monitors.set(id, monitor);
+      monitor.start();
+    }
+  }
+
+  private publishAssignments(): void {
+    if (!this.acting || !this.keeper) return;
+    const config = this.configSource.current();
+    const message = assignmentsFromStatus(this.keeper.current(), unionNodes(config.servers, this.discovery.current()), config.allowExtraAuthorities);
+    if (this.assignments && sameAssignments(this.assignments.message, message)) return;
+    this.assignments = { version: (this.assignments?.version ?? 0) + 1, message };
+    for (const m of this.monitors.values()) m.assignmentsChanged();
+  }
+}

@@ -1,0 +1,212 @@
+import { nodeId, type NodeAddress } from '../../domain/cluster/node-address.js';
+import { backoffDelayMs } from '../../domain/coordinator/backoff.js';
+import {
+  INITIAL_NODE_HEALTH,
+  observeHealth,
+  type HealthObservation,
+  type HealthSource,
+  type NodeHealth,
+  type NodeRunState,
+} from '../../domain/coordinator/node-health.js';
+import type { ShardAssignments } from '../../domain/wire/client.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
+import type { AssignmentsStream, HealthWatch, StorageNodeClient } from '../ports/storage-node-client.js';
+import type { CoordinatorSettings } from './coordinator-settings.js';
+import { pause } from './pause.js';
+
+/** Probes after a broken watch when the answers are inconclusive, and the gap between them. */
+const BROKEN_WATCH_PROBES = 3;
+const BROKEN_WATCH_PROBE_GAP_MS = 100;
+
+export interface NodeEvents {
+  onAvailable(node: NodeAddress): void;
+  onUnavailable(node: NodeAddress): void;
+}
+
+/** The newest ShardAssignments, numbered so that each stream sends every version at most once. */
+export interface PublishedAssignments {
+  readonly version: number;
+  readonly message: ShardAssignments;
+}
+
+export interface NodeMonitorDeps {
+  readonly client: StorageNodeClient;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly settings: CoordinatorSettings;
+  readonly random: () => number;
+  readonly events: NodeEvents;
+  readonly assignments: () => PublishedAssignments | undefined;
+}
+
+/**
+ * Everything the coordinator does with one storage node apart from shard RPCs, as Oxia's data
+ * server controller:
+ *
+ * - health: a grpc.health.v1 Watch stream and a periodic Check, fed to the decisions of
+ *   domain/coordinator/node-health.ts; the node's transitions are reported to `events`;
+ * - assignments: a PushShardAssignments stream that carries every new ShardAssignments to
+ *   the node, reopened whenever it ends (node restarts) and at once when the node is back.
+ */
+export class NodeMonitor {
+  private health: NodeHealth = INITIAL_NODE_HEALTH;
+  private readonly stop = new AbortController();
+  private readonly log: Logger;
+  private readonly label: Record<string, string>;
+  private watch: HealthWatch | undefined;
+  private stream: AssignmentsStream | undefined;
+  private sentVersion = -1;
+  /** Wakes the assignments stream's reconnect pause when the node comes back. */
+  private readonly streamWakers = new Set<() => void>();
+  private readonly running: { set(labels: Record<string, string>, value: number): void };
+  private readonly failedChecks: { inc(labels?: Record<string, string>, by?: number): void };
+
+  constructor(
+    readonly node: NodeAddress,
+    private readonly deps: NodeMonitorDeps,
+  ) {
+    this.log = deps.log.child({ component: 'node-monitor', node: nodeId(node) });
+    this.label = { node: nodeId(node) };
+    this.running = deps.metrics.gauge('oxia_coordinator_node_running', 'Whether the coordinator considers the storage node running', ['node']);
+    this.failedChecks = deps.metrics.counter('oxia_coordinator_node_health_checks_failed', 'Failed health checks of a storage node', ['node']);
+  }
+
+  start(): void {
+    this.running.set(this.label, 0);
+    void this.probeLoop();
+    void this.watchLoop();
+    void this.assignmentsLoop();
+  }
+
+  state(): NodeRunState {
+    return this.health.state;
+  }
+
+  /** A new ShardAssignments was published: send it now if the stream is open. */
+  assignmentsChanged(): void {
+    this.sendLatest();
+  }
+
+  close(): void {
+    if (this.stop.signal.aborted) return;
+    this.stop.abort();
+    this.watch?.cancel();
+    this.stream?.close();
+    this.running.set(this.label, 0);
+  }
+
+  private observe(epoch: number, observation: HealthObservation, source: HealthSource): void {
+    if (this.stop.signal.aborted) return;
+    if (observation !== 'serving' && observation !== 'not-serving') this.failedChecks.inc(this.label);
+    const { health, event } = observeHealth(this.health, epoch, observation, source, this.deps.settings.healthCheckFailureThreshold);
+    if (observation !== 'serving' && health.state === 'Running' && health.failures > 0) {
+      this.log.warn('health check failed; tolerated below the failure threshold', { observation, failures: health.failures });
+    }
+    this.health = health;
+    if (event === 'available') {
+      this.log.info('storage node is running');
+      this.running.set(this.label, 1);
+      for (const wake of [...this.streamWakers]) wake();
+      this.deps.events.onAvailable(this.node);
+    } else if (event === 'unavailable') {
+      this.log.warn('storage node is down', { observation, source });
+      this.running.set(this.label, 0);
+      this.deps.events.onUnavailable(this.node);
+    }
+  }
+
+  /** The periodic Check, the first one at once; never two at a time. */
+  private async probeLoop(): Promise<void> {
+    const { clock, settings, client } = this.deps;
+    const signal = this.stop.signal;
+    while (!signal.aborted) {
+      const started = clock.monotonicMs();
+      const epoch = this.health.epoch;
+      const observation = await client.checkHealth(this.node, settings.healthCheckTimeoutMs, signal);
+      if (signal.aborted) return;
+      this.observe(epoch, observation, 'periodic');
+      await pause(clock, Math.max(0, settings.healthCheckIntervalMs - (clock.monotonicMs() - started)), signal);
+    }
+  }
+
+  /** The Watch stream; when it breaks, one immediate Check tells a dead node from a reset stream. */
+  private async watchLoop(): Promise<void> {
+    const { clock, settings, client, random } = this.deps;
+    const signal = this.stop.signal;
+    let attempt = 0;
+    while (!signal.aborted) {
+      let onAbort = (): void => undefined;
+      const ended = new Promise<boolean>((resolve) => {
+        let received = false;
+        this.watch = client.watchHealth(this.node, {
+          onStatus: (observation) => {
+            received = true;
+            this.observe(this.health.epoch, observation, 'watch');
+          },
+          onEnd: () => resolve(received),
+        });
+        onAbort = () => resolve(false);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      const received = await ended;
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) return;
+      if (received) attempt = 0;
+      await this.probeAfterBrokenWatch(signal);
+      if (signal.aborted) return;
+      await pause(clock, backoffDelayMs(settings.streamRetry, attempt++, random()), signal);
+    }
+  }
+
+  /**
+   * The probe that tells a dead node from a reset stream. A probe can ride the very connection
+   * being torn down and fail inconclusively; a few quick retries let the channel notice that the
+   * connection is gone, so that a crashed node shows as unreachable now, not after the
+   * periodic probes' threshold.
+   */
+  private async probeAfterBrokenWatch(signal: AbortSignal): Promise<void> {
+    const { clock, settings, client } = this.deps;
+    for (let i = 0; i < BROKEN_WATCH_PROBES; i++) {
+      const epoch = this.health.epoch;
+      const observation = await client.checkHealth(this.node, settings.healthCheckTimeoutMs, signal);
+      if (signal.aborted) return;
+      this.observe(epoch, observation, 'watch-broken');
+      if (observation !== 'failed') return;
+      await pause(clock, Math.min(BROKEN_WATCH_PROBE_GAP_MS, settings.healthCheckIntervalMs), signal);
+    }
+  }
+
+  private async assignmentsLoop(): Promise<void> {
+    const { clock, settings, client, random } = this.deps;
+    const signal = this.stop.signal;
+    let attempt = 0;
+    while (!signal.aborted) {
+      let onAbort = (): void => undefined;
+      const openedAt = clock.monotonicMs();
+      const ended = new Promise<Error | undefined>((resolve) => {
+        this.sentVersion = -1;
+        this.stream = client.pushAssignments(this.node, (error) => resolve(error));
+        onAbort = () => resolve(undefined);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      this.sendLatest();
+      const error = await ended;
+      signal.removeEventListener('abort', onAbort);
+      this.stream = undefined;
+      if (signal.aborted) return;
+      // A stream that stayed up a while was healthy: start the backoff over.
+      if (clock.monotonicMs() - openedAt >= settings.healthCheckIntervalMs) attempt = 0;
+      this.log.debug('assignments stream ended; reopening', { error: error?.message });
+      await pause(clock, backoffDelayMs(settings.streamRetry, attempt++, random()), signal, this.streamWakers);
+    }
+  }
+
+  private sendLatest(): void {
+    const latest = this.deps.assignments();
+    if (!latest || !this.stream || latest.version <= this.sentVersion) return;
+    if (this.stream.send(latest.message)) this.sentVersion = latest.version;
+  }
+}
