@@ -1,0 +1,222 @@
+// Three real `oxia-ts server` processes driven over OxiaCoordination as Oxia's coordinator
+// drives them (no coordinator process): elections, the data API on the leader, redirects
+// from the other nodes, replication to followers, and the fence that keeps a stale leader
+// from getting writes acknowledged. Clients speak only Oxia's protocol (raw-client.ts).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as grpc from '@grpc/grpc-js';
+import { KeyComparisonType, NotificationType, Status } from '../../src/domain/wire/client.js';
+import { RawOxiaClient, errorInfo, expectGrpcError } from '../support/raw-client.js';
+import { waitFor } from '../support/wait.js';
+import { assignments, elect, ServingStatus, startNodes, stopNodes, waitForStatus, type ClusterNode } from './support/cluster.js';
+
+const S = suite('replicated cluster: 3 storage nodes, 2 shards');
+const enc = (s: string) => Buffer.from(s);
+const dec = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString() : undefined);
+
+let nodes: ClusterNode[] = [];
+let n0: ClusterNode, n1: ClusterNode, n2: ClusterNode;
+/** Shard 0 is led by n0, shard 1 by n1. */
+let clients: RawOxiaClient[] = [];
+const client = (n: ClusterNode): RawOxiaClient => clients[nodes.indexOf(n)]!;
+
+S.before(async () => {
+  nodes = await startNodes(3);
+  [n0, n1, n2] = nodes as [ClusterNode, ClusterNode, ClusterNode];
+  clients = nodes.map((n) => new RawOxiaClient(n.publicAddress));
+});
+
+S.after(async () => {
+  for (const c of clients) c.close();
+  await stopNodes(nodes);
+});
+
+S('a node not yet told about a shard is not a member of it', async () => {
+  const e = await expectGrpcError(client(n0).put(0n, { key: '/x', value: enc('x') }), grpc.status.ABORTED);
+  assert.is(errorInfo(e)?.reason, 'NODE_IS_NOT_MEMBER');
+  const s = await expectGrpcError(n0.coordination.getStatus(0n), grpc.status.ABORTED);
+  assert.is(errorInfo(s)?.reason, 'NODE_IS_NOT_MEMBER');
+});
+
+S('NewTerm fences: empty heads, term persisted, a lower term refused', async () => {
+  for (const n of nodes) {
+    assert.equal(await n.coordination.newTerm(0n, 1n), { term: -1n, offset: -1n });
+    assert.equal(await n.coordination.newTerm(1n, 1n), { term: -1n, offset: -1n });
+  }
+  const status = await n2.coordination.getStatus(0n);
+  assert.is(status.status, ServingStatus.FENCED);
+  assert.is(status.term, 1n);
+  const e = await expectGrpcError(n2.coordination.newTerm(0n, 0n), grpc.status.FAILED_PRECONDITION);
+  assert.is(errorInfo(e)?.reason, 'INVALID_TERM');
+});
+
+S('BecomeLeader: shard 0 on n0, shard 1 on n1, each with the other two as followers', async () => {
+  await n0.coordination.becomeLeader(0n, 1n, 3, { [n1.name]: { term: -1n, offset: -1n }, [n2.name]: { term: -1n, offset: -1n } });
+  await n1.coordination.becomeLeader(1n, 1n, 3, { [n0.name]: { term: -1n, offset: -1n }, [n2.name]: { term: -1n, offset: -1n } });
+  assert.is((await n0.coordination.getStatus(0n)).status, ServingStatus.LEADER);
+  assert.is((await n1.coordination.getStatus(1n)).status, ServingStatus.LEADER);
+  // BecomeLeader of a term the node is not fenced at is refused.
+  const e = await expectGrpcError(n2.coordination.becomeLeader(0n, 7n, 3, {}), grpc.status.FAILED_PRECONDITION);
+  assert.is(errorInfo(e)?.reason, 'INVALID_TERM');
+});
+
+S('assignments pushed by the coordinator are streamed to clients by every node', async () => {
+  const waiting = client(n2).assignments(); // before any push: the stream waits
+  const a = assignments([n0.publicAddress, n1.publicAddress]);
+  for (const n of nodes) n.coordination.pushAssignments(a);
+  const first = await waiting;
+  assert.equal(
+    first.namespaces.default?.assignments.map((s) => [s.shard, s.leader]),
+    [
+      [0n, n0.publicAddress],
+      [1n, n1.publicAddress],
+    ],
+  );
+  for (const n of nodes) {
+    const shards = await client(n).shards();
+    assert.is(shards.length, 2);
+    assert.is(shards[0]?.min, 0);
+    assert.is(shards[1]?.max, 4294967295);
+  }
+  const e = await expectGrpcError(client(n1).assignments('no-such-namespace'), grpc.status.NOT_FOUND);
+  assert.is(errorInfo(e)?.reason, 'NAMESPACE_NOT_FOUND');
+});
+
+S('the data API on the leaders: writes, reads, lists, scans, sequences, indexes', async () => {
+  const shards = await client(n0).shards();
+  const leaderFor = (key: string) => client(RawOxiaClient.shardFor(shards, key) === 0n ? n0 : n1);
+  const at = (key: string) => RawOxiaClient.shardFor(shards, key);
+  for (let i = 0; i < 20; i++) {
+    const k = `/data/k${i}`;
+    const w = await leaderFor(k).put(at(k), { key: k, value: enc(`v${i}`) });
+    assert.is(w.puts[0]?.status, Status.OK);
+  }
+  for (let i = 0; i < 20; i++) {
+    const k = `/data/k${i}`;
+    const g = await leaderFor(k).get(at(k), k);
+    assert.is(g.status, Status.OK);
+    assert.is(dec(g.value), `v${i}`);
+  }
+  // Conditional writes and deletes go through the log like any other.
+  const k = '/data/k3';
+  const v = (await leaderFor(k).get(at(k), k)).version?.versionId ?? -9n;
+  assert.is((await leaderFor(k).put(at(k), { key: k, value: enc('x'), expectedVersionId: v + 1n })).puts[0]?.status, Status.UNEXPECTED_VERSION_ID);
+  assert.is((await leaderFor(k).del(at(k), { key: k, expectedVersionId: v })).deletes[0]?.status, Status.OK);
+  assert.is((await leaderFor(k).get(at(k), k)).status, Status.KEY_NOT_FOUND);
+
+  // Within one shard: list, scan, floor, delete range, sequence keys, secondary index.
+  const c = client(n0);
+  const p = '/one';
+  const keys = [`${p}/a`, `${p}/b`, `${p}/c`];
+  const reversed: Record<string, string> = { [`${p}/a`]: 'z', [`${p}/b`]: 'y', [`${p}/c`]: 'x' };
+  for (const key of keys) {
+    await c.put(0n, { key, value: enc(key), partitionKey: 'pk0', secondaryIndexes: [{ indexName: 'by-rev', secondaryKey: reversed[key]! }] });
+  }
+  assert.equal(await c.list(0n, `${p}/`, `${p}//`), keys);
+  assert.equal((await c.rangeScan(0n, `${p}/`, `${p}//`)).map((r) => dec(r.value)), keys);
+  assert.is((await c.get(0n, `${p}/bb`, KeyComparisonType.FLOOR)).key, `${p}/b`);
+  assert.equal(await c.list(0n, 'a', '~', { secondaryIndexName: 'by-rev' }), [`${p}/c`, `${p}/b`, `${p}/a`]);
+  await c.deleteRange(0n, `${p}/b`, `${p}/c`);
+  assert.equal(await c.list(0n, `${p}/`, `${p}//`), [`${p}/a`, `${p}/c`]);
+  const s1 = await c.put(0n, { key: '/seq', value: enc('1'), partitionKey: 'pk0', sequenceKeyDelta: [1n] });
+  const s2 = await c.put(0n, { key: '/seq', value: enc('2'), partitionKey: 'pk0', sequenceKeyDelta: [1n] });
+  assert.is(s1.puts[0]?.key, '/seq-00000000000000000001');
+  assert.is(s2.puts[0]?.key, '/seq-00000000000000000002');
+  // WriteStream carries shard and namespace in metadata.
+  const responses = await c.writeStream(0n, 'default', [
+    { shard: 0n, puts: [{ key: '/ws/1', value: enc('1'), sequenceKeyDelta: [], secondaryIndexes: [] }], deletes: [], deleteRanges: [] },
+    { shard: 0n, puts: [{ key: '/ws/2', value: enc('2'), sequenceKeyDelta: [], secondaryIndexes: [] }], deletes: [], deleteRanges: [] },
+  ]);
+  assert.equal(responses.map((r) => r.puts[0]?.status), [Status.OK, Status.OK]);
+});
+
+S('sessions and notifications on a replicated leader', async () => {
+  const c = client(n0);
+  const notifications = c.notifications(0n);
+  await notifications.take(1); // the positioning batch
+  const session = await c.createSession(0n, 5_000);
+  await c.keepAlive(0n, session);
+  const e = await c.put(0n, { key: '/eph', value: enc('e'), sessionId: session, clientIdentity: 'me' });
+  assert.is(e.puts[0]?.version?.sessionId, session);
+  await c.closeSession(0n, session);
+  assert.is((await c.get(0n, '/eph')).status, Status.KEY_NOT_FOUND);
+  // Created by the put, deleted with its session.
+  const seen: Array<[string, NotificationType | undefined]> = [];
+  while (!seen.some(([k, t]) => k === '/eph' && t === NotificationType.KEY_DELETED)) {
+    for (const b of await notifications.take(1)) for (const n of b.notifications) seen.push([n.key, n.value?.type]);
+  }
+  assert.equal(seen.filter(([k]) => k === '/eph'), [
+    ['/eph', NotificationType.KEY_CREATED],
+    ['/eph', NotificationType.KEY_DELETED],
+  ]);
+  notifications.cancel();
+});
+
+S('followers answer NODE_IS_NOT_LEADER with the leader hint from the assignments', async () => {
+  for (const [node, shard, leader] of [
+    [n1, 0n, n0],
+    [n2, 0n, n0],
+    [n0, 1n, n1],
+  ] as const) {
+    const e = await expectGrpcError(client(node).put(shard, { key: '/redirect', value: enc('x') }), grpc.status.ABORTED);
+    const info = errorInfo(e);
+    assert.is(info?.reason, 'NODE_IS_NOT_LEADER');
+    assert.is(info?.metadata.leader, leader.publicAddress);
+    assert.is(info?.metadata.shard, shard.toString());
+    const r = await expectGrpcError(client(node).get(shard, '/redirect'), grpc.status.ABORTED);
+    assert.is(errorInfo(r)?.metadata.leader, leader.publicAddress);
+  }
+});
+
+S('followers hold and apply what the leader committed', async () => {
+  const leader = await n0.coordination.getStatus(0n);
+  assert.ok(leader.commitOffset >= 10n, `leader commit offset ${leader.commitOffset}`);
+  for (const f of [n1, n2]) {
+    const s = await waitForStatus(f, 0n, { status: ServingStatus.FOLLOWER, headAtLeast: leader.headOffset, commitAtLeast: leader.commitOffset }, `${f.name} to catch up`);
+    assert.is(s.term, 1n);
+  }
+});
+
+S('a stale leader cannot get a write acknowledged once the others are fenced; the new leader truncates it away', async () => {
+  const before = await n0.coordination.getStatus(0n);
+  // The coordinator fences n1 and n2 at term 2 (n0 is unreachable from its point of view).
+  const h1 = await n1.coordination.newTerm(0n, 2n);
+  const h2 = await n2.coordination.newTerm(0n, 2n);
+  assert.is(h1.offset, before.headOffset);
+  // n0 still believes it leads term 1: the write reaches its log but never a quorum.
+  const md = new grpc.Metadata();
+  const stale = new Promise((resolve, reject) =>
+    client(n0).client.write({ shard: 0n, puts: [{ key: '/stale', value: enc('lost'), sequenceKeyDelta: [], secondaryIndexes: [] }], deletes: [], deleteRanges: [] }, md, { deadline: new Date(Date.now() + 1500) }, (err: grpc.ServiceError | null, r: unknown) => (err ? reject(err) : resolve(r))),
+  );
+  await expectGrpcError(stale, grpc.status.DEADLINE_EXCEEDED);
+  await waitForStatus(n0, 0n, { headAtLeast: before.headOffset + 1n }, 'the stale write in the old leader log');
+  assert.is((await n0.coordination.getStatus(0n)).commitOffset, before.commitOffset);
+
+  // The election completes: n0 is fenced too, n1 (head = the committed entries) leads.
+  const h0 = await n0.coordination.newTerm(0n, 2n);
+  assert.is(h0.offset, before.headOffset + 1n, 'n0 holds the unacknowledged entry');
+  await n1.coordination.becomeLeader(0n, 2n, 3, { [n0.name]: h0, [n2.name]: h2 });
+  for (const n of nodes) n.coordination.pushAssignments(assignments([n1.publicAddress, n1.publicAddress]));
+  await waitFor(async () => (await client(n1).get(0n, '/data/k0', KeyComparisonType.EQUAL).then(() => true, () => false)), 'n1 to serve shard 0');
+  assert.is((await client(n1).get(0n, '/stale')).status, Status.KEY_NOT_FOUND);
+  const w = await client(n1).put(0n, { key: '/after', value: enc('ok') });
+  assert.is(w.puts[0]?.status, Status.OK);
+  // n0's divergent entry was truncated: it now follows n1 at the same head.
+  const leader = await n1.coordination.getStatus(0n);
+  const s0 = await waitForStatus(n0, 0n, { status: ServingStatus.FOLLOWER, commitAtLeast: leader.commitOffset }, 'n0 to follow n1');
+  assert.is(s0.term, 2n);
+  assert.is(s0.headOffset, leader.headOffset);
+  assert.ok(n0.process.logs().some((l) => l.includes('log truncated by the new leader')), 'n0 logged its truncation');
+  // The old leader's old term is refused from now on.
+  const e = await expectGrpcError(n0.coordination.becomeLeader(0n, 1n, 3, {}), grpc.status.FAILED_PRECONDITION);
+  assert.is(errorInfo(e)?.reason, 'INVALID_TERM');
+});
+
+S('DeleteShard removes the shard; the node is no longer a member', async () => {
+  for (const n of nodes) await n.coordination.deleteShard(1n, 5n);
+  const e = await expectGrpcError(client(n1).get(1n, '/x'), grpc.status.ABORTED);
+  assert.is(errorInfo(e)?.reason, 'NODE_IS_NOT_MEMBER');
+  await expectGrpcError(n1.coordination.getStatus(1n), grpc.status.ABORTED);
+});
+
+S.run();

@@ -1,0 +1,164 @@
+// Drives storage nodes the way Oxia's coordinator does, with a client built only from
+// the protocol (the OxiaCoordination service table and the generated codecs): NewTerm,
+// BecomeLeader, AddFollower, GetStatus, DeleteShard, PushShardAssignments. Tests use it
+// to set up and fail over shards without a coordinator.
+import * as grpc from '@grpc/grpc-js';
+import { OxiaCoordinationService } from '../../../src/adapters/grpc/service-definitions.js';
+import { shardAssignmentsMessage } from '../../../src/domain/sharding/assignments.js';
+import { splitHashRange } from '../../../src/domain/sharding/hash-range.js';
+import type { ShardAssignments } from '../../../src/domain/wire/client.js';
+import {
+  KeySortingType,
+  ServingStatus,
+  type EntryId,
+  type GetStatusResponse,
+  type NewTermOptions,
+} from '../../../src/domain/wire/replication.js';
+import { startStorageNode, type StartStorageNodeOptions, type StorageNodeProcess } from '../../support/storage-node.js';
+import { waitFor } from '../../support/wait.js';
+
+type AnyClient = grpc.Client & { [K in keyof typeof OxiaCoordinationService]: (...args: any[]) => any };
+
+export const NAMESPACE = 'default';
+/** Calls the coordinator makes are bounded; a hung node fails the test instead of hanging it. */
+const CALL_DEADLINE_MS = 20_000;
+
+export class CoordinationClient {
+  readonly client: AnyClient;
+  private pushCall: grpc.ClientWritableStream<ShardAssignments> | undefined;
+
+  constructor(readonly address: string) {
+    const Ctor = grpc.makeGenericClientConstructor(OxiaCoordinationService, 'OxiaCoordination');
+    this.client = new Ctor(address, grpc.credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    }) as unknown as AnyClient;
+  }
+
+  private unary<T>(method: keyof typeof OxiaCoordinationService, request: unknown, deadlineMs = CALL_DEADLINE_MS): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      this.client[method](request, new grpc.Metadata(), { deadline: new Date(Date.now() + deadlineMs) }, (e: grpc.ServiceError | null, r: T) =>
+        e ? reject(e) : resolve(r),
+      ),
+    );
+  }
+
+  async newTerm(shard: bigint, term: bigint, options: Partial<NewTermOptions> = {}): Promise<EntryId> {
+    const r = await this.unary<{ headEntryId?: EntryId }>('newTerm', {
+      namespace: NAMESPACE,
+      shard,
+      term,
+      options: { enableNotifications: true, keySorting: KeySortingType.HIERARCHICAL, ...options },
+    });
+    return r.headEntryId ?? { term: -1n, offset: -1n };
+  }
+
+  async becomeLeader(shard: bigint, term: bigint, replicationFactor: number, followers: Record<string, EntryId>): Promise<void> {
+    await this.unary('becomeLeader', { namespace: NAMESPACE, shard, term, replicationFactor, followerMaps: followers, featuresSupported: [] });
+  }
+
+  async addFollower(shard: bigint, term: bigint, followerName: string, followerHeadEntryId: EntryId): Promise<void> {
+    await this.unary('addFollower', { namespace: NAMESPACE, shard, term, followerName, followerHeadEntryId, observer: false });
+  }
+
+  getStatus(shard: bigint): Promise<GetStatusResponse> {
+    return this.unary<GetStatusResponse>('getStatus', { shard }, 5_000);
+  }
+
+  async deleteShard(shard: bigint, term: bigint): Promise<void> {
+    await this.unary('deleteShard', { namespace: NAMESPACE, shard, term });
+  }
+
+  /** Sends assignments on this client's PushShardAssignments stream (opened on first use). */
+  pushAssignments(assignments: ShardAssignments): void {
+    if (!this.pushCall) {
+      this.pushCall = this.client.pushShardAssignments(() => {
+        this.pushCall = undefined;
+      }) as grpc.ClientWritableStream<ShardAssignments>;
+      this.pushCall.on('error', () => undefined);
+    }
+    this.pushCall.write(assignments);
+  }
+
+  close(): void {
+    this.pushCall?.cancel();
+    this.client.close();
+  }
+}
+
+export interface ClusterNode {
+  readonly process: StorageNodeProcess;
+  readonly coordination: CoordinationClient;
+  /** The node's name in the protocol: its internal address. */
+  readonly name: string;
+  readonly publicAddress: string;
+}
+
+/** The assignments a coordinator would push: `shards` shards of the default namespace, each with its leader's public address. */
+export function assignments(leaders: readonly string[]): ShardAssignments {
+  const ranges = splitHashRange(leaders.length);
+  return shardAssignmentsMessage(new Map([[NAMESPACE, ranges.map((range, i) => ({ shard: BigInt(i), range, leader: leaders[i] ?? '' }))]]));
+}
+
+export async function startNodes(count: number, options: StartStorageNodeOptions = {}): Promise<ClusterNode[]> {
+  const processes = await Promise.all(Array.from({ length: count }, () => startStorageNode(options)));
+  return processes.map((p) => ({
+    process: p,
+    coordination: new CoordinationClient(p.internalAddress),
+    name: p.internalAddress,
+    publicAddress: p.publicAddress,
+  }));
+}
+
+export async function stopNodes(nodes: readonly ClusterNode[]): Promise<void> {
+  for (const n of nodes) n.coordination.close();
+  await Promise.all(nodes.map((n) => n.process.kill9()));
+}
+
+/**
+ * An election as Oxia's coordinator runs it: NewTerm on every given node (all must
+ * answer), then BecomeLeader on `leader` with the others as followers.
+ */
+export async function elect(shard: bigint, term: bigint, leader: ClusterNode, followers: readonly ClusterNode[], replicationFactor = 3): Promise<Map<string, EntryId>> {
+  const heads = new Map<string, EntryId>();
+  await Promise.all(
+    [leader, ...followers].map(async (n) => {
+      heads.set(n.name, await n.coordination.newTerm(shard, term));
+    }),
+  );
+  const followerMaps: Record<string, EntryId> = {};
+  for (const f of followers) followerMaps[f.name] = heads.get(f.name)!;
+  await leader.coordination.becomeLeader(shard, term, replicationFactor, followerMaps);
+  return heads;
+}
+
+/** Waits until `node` reports for `shard` the given role and offsets at least the given ones. */
+export async function waitForStatus(
+  node: ClusterNode,
+  shard: bigint,
+  want: { status?: ServingStatus; headAtLeast?: bigint; commitAtLeast?: bigint },
+  what: string,
+  timeoutMs = 20_000,
+): Promise<GetStatusResponse> {
+  let last: GetStatusResponse | undefined;
+  try {
+    await waitFor(
+      async () => {
+        last = await node.coordination.getStatus(shard);
+        return (
+          (want.status === undefined || last.status === want.status) &&
+          (want.headAtLeast === undefined || last.headOffset >= want.headAtLeast) &&
+          (want.commitAtLeast === undefined || last.commitOffset >= want.commitAtLeast)
+        );
+      },
+      what,
+      timeoutMs,
+    );
+  } catch (error) {
+    const seen = last ? `${ServingStatus[last.status]} term ${last.term} head ${last.headOffset} commit ${last.commitOffset}` : 'no status';
+    throw new Error(`${(error as Error).message}; last seen: ${seen}`);
+  }
+  return last!;
+}
+
+export { ServingStatus };
