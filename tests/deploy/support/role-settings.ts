@@ -1,0 +1,69 @@
+// The values the deploy files pass to each oxia-ts role, validated by the role's own settings
+// parser (the one its CLI uses), and the time a role may take to stop after SIGTERM.
+import { readFileSync } from 'node:fs';
+import { parseServerConfig, SERVER_OPTIONS } from '../../../src/bootstrap/config/server-config.js';
+import type { ServerRawOptions } from '../../../src/bootstrap/config/server-config.js';
+import { ConfigError, parseStandaloneConfig, STANDALONE_OPTIONS } from '../../../src/bootstrap/config/standalone-config.js';
+import type { RawOptions } from '../../../src/bootstrap/config/standalone-config.js';
+import { parseDurationMs } from '../../../src/bootstrap/config/values.js';
+
+/** Flags that are not settings (they point at a settings file). */
+const NOT_SETTINGS = new Set(['config']);
+
+/** `--x=v` -> x: v, `--x` -> x: true, `--no-x` -> x: false, as the CLI reads them. */
+function rawSettings(words: readonly string[]): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const word of words) {
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(word);
+    if (!m?.[1] || NOT_SETTINGS.has(m[1])) continue;
+    if (m[2] !== undefined) raw[m[1]] = m[2];
+    else if (m[1].startsWith('no-')) raw[m[1].slice(3)] = false;
+    else raw[m[1]] = true;
+  }
+  return raw;
+}
+
+const VALIDATORS: Record<string, (raw: Record<string, unknown>) => unknown> = {
+  standalone: (raw) => parseStandaloneConfig(raw as RawOptions),
+  server: (raw) => parseServerConfig(raw as ServerRawOptions),
+};
+
+/** Problems with the values of `oxia-ts <command> <words>`, as the command would report them; empty when valid. */
+export function validateFlagValues(where: string, command: string, words: readonly string[]): string[] {
+  const validate = VALIDATORS[command];
+  if (!validate) return [`${where}: tests/deploy has no settings validator for "oxia-ts ${command}"`];
+  try {
+    validate(rawSettings(words));
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${where}: ${p}`);
+    throw error;
+  }
+}
+
+const DEFAULTS: Record<string, ReadonlyMap<string, string | undefined>> = {
+  standalone: new Map(STANDALONE_OPTIONS.map((o) => [o.name, o.default])),
+  server: new Map(SERVER_OPTIONS.map((o) => [o.name, o.default])),
+};
+
+/**
+ * After --shutdown-timeout a role's CLI gives closing (shards, WAL, stores) HARD_STOP_MARGIN_MS
+ * more before it exits on its own. Read from the command's source so that a change there shows
+ * up here; the test fails if the constant moves.
+ */
+function hardStopMarginMs(command: string): number {
+  const file = `src/bootstrap/cli/${command}-command.ts`;
+  const source = readFileSync(new URL(`../../../${file}`, import.meta.url), 'utf8');
+  const m = /const HARD_STOP_MARGIN_MS = ([\d_]+);/.exec(source);
+  if (!m?.[1]) throw new Error(`HARD_STOP_MARGIN_MS not found in ${file}`);
+  return Number(m[1].replaceAll('_', ''));
+}
+
+/** The longest a role may take between SIGTERM and exiting on its own, for the flags given. */
+export function gracefulStopBudgetMs(command: string, values: ReadonlyMap<string, string>): number {
+  const text = values.get('shutdown-timeout') ?? DEFAULTS[command]?.get('shutdown-timeout');
+  if (text === undefined) throw new Error(`no --shutdown-timeout known for oxia-ts ${command}`);
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new Error(`--shutdown-timeout=${text} is not a duration`);
+  return ms + hardStopMarginMs(command);
+}
