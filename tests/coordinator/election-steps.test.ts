@@ -155,6 +155,10 @@ test('restart reconciliation: the stored leader must lead at the stored term', (
   assert.equal(oneDown.kind, 'steady');
   if (oneDown.kind === 'steady') assert.equal(oneDown.reattach.map(nodeId), [nodeId(node(2))]);
   assert.is(assessShard(s, [ok(0, ServingStatus.FENCED), ok(1, ServingStatus.FOLLOWER), ok(2, ServingStatus.FOLLOWER)]).kind, 'elect');
+  const restarted = assessShard(s, [ok(0, ServingStatus.LEADER), ok(1, ServingStatus.FENCED), ok(2, ServingStatus.FOLLOWER, 6n)]);
+  assert.equal(restarted.kind === 'steady' ? restarted.reattach.map(nodeId) : restarted, [nodeId(node(2))], 'fenced at the term is fine; an older term is re-added');
+  const notMember = assessShard(s, [ok(0, ServingStatus.LEADER), ok(1, ServingStatus.NOT_MEMBER, -1n), ok(2, ServingStatus.FOLLOWER)]);
+  assert.equal(notMember.kind === 'steady' ? notMember.reattach.map(nodeId) : notMember, [nodeId(node(1))]);
   assert.is(assessShard(s, [ok(0, ServingStatus.LEADER, 6n), ok(1, ServingStatus.FOLLOWER), ok(2, ServingStatus.FOLLOWER)]).kind, 'elect');
   assert.is(assessShard(s, [{ node: node(0), ok: false, error: 'refused' }]).kind, 'elect');
   assert.is(assessShard(s, [ok(0, ServingStatus.LEADER), ok(1, ServingStatus.FOLLOWER, 8n)]).kind, 'elect');

@@ -70,11 +70,11 @@ export class Coordinator {
     @inject(NodeDiscovery) private readonly discovery: NodeDiscovery,
     @inject(StorageNodeClient) private readonly client: StorageNodeClient,
     @inject(Clock) private readonly clock: Clock,
-    @inject(Logger) logger: Logger,
+    @inject(Logger) private readonly baseLog: Logger,
     @inject(Metrics) private readonly metrics: Metrics,
     @inject(CoordinatorSettings) private readonly settings: CoordinatorSettings,
   ) {
-    this.log = logger.child({ component: 'coordinator' });
+    this.log = baseLog.child({ component: 'coordinator' });
     this.failure = new Promise<Error>((resolve) => (this.resolveFailure = resolve));
   }
 
@@ -277,7 +277,7 @@ export class Coordinator {
       keeper: this.requireKeeper(),
       client: this.client,
       clock: this.clock,
-      log: this.log,
+      log: this.baseLog,
       metrics: this.metrics,
       settings: this.settings,
       random: Math.random,
@@ -332,7 +332,7 @@ export class Coordinator {
       const monitor = new NodeMonitor(node, {
         client: this.client,
         clock: this.clock,
-        log: this.log,
+        log: this.baseLog,
         metrics: this.metrics,
         settings: this.settings,
         random: Math.random,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { coordinatorCommand } from './coordinator-command.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { healthCommand } from './health-command.js';
 import { serverCommand } from './server-command.js';
@@ -24,6 +25,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
     .showSuggestionAfterError(true);
   program.addCommand(standaloneCommand(outcome));
   program.addCommand(serverCommand(outcome));
+  program.addCommand(coordinatorCommand(outcome));
   program.addCommand(healthCommand(outcome));
   return program;
 }

@@ -18,8 +18,8 @@ export type ShardAssessment =
  * have restarted fenced, or may have been superseded).
  *
  * Oxia also re-elects when any follower is unreachable or not following; this is gentler for
- * the same safety: a follower that is not FOLLOWER at the stored term is fenced at that term
- * and added to the leader again (the path an election takes for the members it missed), so
+ * the same safety: a follower that is unreachable, not a member, or at an older term is fenced
+ * at the stored term and added to the leader again (the path an election takes for the members it missed), so
  * one dead follower does not interrupt a healthy leader. A member at a higher term than the
  * status, or a second leader, means the status is not what the nodes run: elect.
  */
@@ -46,7 +46,10 @@ export function assessShard(shard: ShardMetadata, reports: readonly MemberReport
     if (r?.ok && r.status === ServingStatus.LEADER) {
       return { kind: 'elect', reason: `member ${nodeId(member)} also claims to lead at term ${r.term}` };
     }
-    if (!r?.ok || r.status !== ServingStatus.FOLLOWER || r.term !== shard.term) reattach.push(member);
+    // FENCED at the stored term is a follower the leader has not streamed to since it (or the
+    // follower) restarted: the leader's own reconnection brings it along.
+    const following = r?.ok && (r.status === ServingStatus.FOLLOWER || r.status === ServingStatus.FENCED) && r.term === shard.term;
+    if (!following) reattach.push(member);
   }
   return { kind: 'steady', reattach };
 }

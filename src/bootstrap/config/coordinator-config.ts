@@ -1,0 +1,128 @@
+/**
+ * Settings of `oxia-ts coordinator`: one table of options that the CLI and config files share,
+ * one zod schema, errors naming the flag. Flags and defaults follow `oxia coordinator` where
+ * Oxia has the same setting (--conf, --metadata, --file-clusters-status-path, --k8s-namespace,
+ * --k8s-configmap-name, --internal-addr, --metrics-addr); bind addresses default to loopback
+ * here, as for the other roles.
+ */
+import { z } from 'zod';
+import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
+import type { LogLevel } from '../../adapters/logging/pino-logger.js';
+import { parseClusterConfigLocation, type ClusterConfigLocation } from '../../adapters/cluster-config/config-location.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { ConfigError } from './standalone-config.js';
+import type { OptionSpec } from './standalone-config.js';
+import { duration, hostPort, integer, nonEmptyText, oneOf } from './values.js';
+import type { HostPort } from './values.js';
+
+export const METADATA_PROVIDERS = ['file', 'configmap'] as const;
+export type MetadataProvider = (typeof METADATA_PROVIDERS)[number];
+export const DISCOVERY_KINDS = ['static', 'kubernetes'] as const;
+export type DiscoveryKind = (typeof DISCOVERY_KINDS)[number];
+
+export interface CoordinatorConfig {
+  /** Where the cluster config is: a YAML file or a ConfigMap. */
+  readonly clusterConfig: ClusterConfigLocation;
+  /** Where the cluster status is kept. */
+  readonly metadata: MetadataProvider;
+  readonly statusFilePath: string;
+  readonly k8sNamespace: string;
+  readonly k8sStatusConfigMap: string;
+  /** Who the storage nodes are: the config's servers, or the pods of a StatefulSet. */
+  readonly discovery: DiscoveryKind;
+  readonly k8sDiscoverySelector: string;
+  readonly k8sDiscoveryService: string;
+  /** The coordinator's own gRPC endpoint (health, for probes). */
+  readonly internalAddr: HostPort;
+  readonly metricsAddr: HostPort;
+  readonly healthCheckIntervalMs: number;
+  readonly healthCheckTimeoutMs: number;
+  readonly healthCheckFailureThreshold: number;
+  readonly rpcTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  readonly shutdownTimeoutMs: number;
+}
+
+export const COORDINATOR_OPTIONS = [
+  { name: 'conf', short: 'f', valueName: 'file', help: 'cluster config: a YAML file, or configmap:<namespace>/<name> (its config.yaml key); edits are followed', default: undefined },
+  { name: 'metadata', valueName: 'provider', help: `where the cluster status is kept: ${METADATA_PROVIDERS.join(' | ')}`, default: 'file' },
+  { name: 'file-clusters-status-path', valueName: 'path', help: 'cluster status file (--metadata file)', default: 'data/cluster-status.json' },
+  { name: 'k8s-namespace', valueName: 'namespace', help: 'Kubernetes namespace of the status ConfigMap and of the storage pods', default: 'default' },
+  { name: 'k8s-configmap-name', valueName: 'name', help: 'ConfigMap holding the cluster status (--metadata configmap)', default: 'oxia-cluster-status' },
+  { name: 'discovery', valueName: 'kind', help: `how storage nodes are found: ${DISCOVERY_KINDS.join(' | ')} (static: the config's servers)`, default: 'static' },
+  { name: 'k8s-discovery-selector', valueName: 'labels', help: 'label selector of the storage pods (--discovery kubernetes)', default: 'app.kubernetes.io/component=server' },
+  { name: 'k8s-discovery-service', valueName: 'name', help: 'headless Service of the storage StatefulSet (--discovery kubernetes)', default: 'oxia-server' },
+  { name: 'internal-addr', short: 'i', valueName: 'host:port', help: 'internal gRPC address (health) to listen on (port 0: any free port)', default: '127.0.0.1:6649' },
+  { name: 'metrics-addr', short: 'm', valueName: 'host:port', help: 'address of the Prometheus /metrics endpoint (port 0: any free port)', default: '127.0.0.1:8080' },
+  { name: 'health-check-interval', valueName: 'duration', help: 'how often each storage node is probed', default: '2s' },
+  { name: 'health-check-timeout', valueName: 'duration', help: 'how long one probe may take', default: '5s' },
+  { name: 'health-check-failure-threshold', valueName: 'count', help: 'consecutive failed probes after which a node is down', default: '3' },
+  { name: 'rpc-timeout', valueName: 'duration', help: 'bound on each call to a storage node', default: '30s' },
+  { name: 'log-level', short: 'l', valueName: 'level', help: `log level: ${LOG_LEVELS.join(' | ')}`, default: 'info' },
+  { name: 'shutdown-timeout', valueName: 'duration', help: 'how long a graceful shutdown may take', default: '10s' },
+] as const satisfies readonly OptionSpec[];
+
+export type CoordinatorOptionName = (typeof COORDINATOR_OPTIONS)[number]['name'];
+export type CoordinatorRawOptions = Partial<Record<CoordinatorOptionName, unknown>>;
+
+const schema = z.strictObject({
+  conf: nonEmptyText,
+  metadata: oneOf(METADATA_PROVIDERS),
+  'file-clusters-status-path': nonEmptyText,
+  'k8s-namespace': nonEmptyText,
+  'k8s-configmap-name': nonEmptyText,
+  discovery: oneOf(DISCOVERY_KINDS),
+  'k8s-discovery-selector': nonEmptyText,
+  'k8s-discovery-service': nonEmptyText,
+  'internal-addr': hostPort,
+  'metrics-addr': hostPort,
+  'health-check-interval': duration(10),
+  'health-check-timeout': duration(10),
+  'health-check-failure-threshold': integer(1, 1000),
+  'rpc-timeout': duration(100),
+  'log-level': oneOf(LOG_LEVELS),
+  'shutdown-timeout': duration(0),
+});
+
+const DEFAULTS: CoordinatorRawOptions = Object.fromEntries(COORDINATOR_OPTIONS.filter((o) => o.default !== undefined).map((o) => [o.name, o.default]));
+
+/** Validates raw values (defaults fill what is missing) into a CoordinatorConfig, or throws ConfigError. */
+export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorConfig {
+  const result = schema.safeParse({ ...DEFAULTS, ...raw });
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        if (issue.code === 'unrecognized_keys') return `unknown setting(s): ${issue.keys.join(', ')}`;
+        const name = issue.path[0];
+        if (name === 'conf' && raw.conf === undefined) return '--conf: a cluster config file or configmap:<namespace>/<name> is required';
+        return name === undefined ? issue.message : `--${String(name)}: ${issue.message}`;
+      }),
+    );
+  }
+  const o = result.data;
+  let clusterConfig: ClusterConfigLocation;
+  try {
+    clusterConfig = parseClusterConfigLocation(o.conf);
+  } catch (e) {
+    if (e instanceof OxiaError) throw new ConfigError([e.message]);
+    throw e;
+  }
+  return {
+    clusterConfig,
+    metadata: o.metadata,
+    statusFilePath: o['file-clusters-status-path'],
+    k8sNamespace: o['k8s-namespace'],
+    k8sStatusConfigMap: o['k8s-configmap-name'],
+    discovery: o.discovery,
+    k8sDiscoverySelector: o['k8s-discovery-selector'],
+    k8sDiscoveryService: o['k8s-discovery-service'],
+    internalAddr: o['internal-addr'],
+    metricsAddr: o['metrics-addr'],
+    healthCheckIntervalMs: o['health-check-interval'],
+    healthCheckTimeoutMs: o['health-check-timeout'],
+    healthCheckFailureThreshold: o['health-check-failure-threshold'],
+    rpcTimeoutMs: o['rpc-timeout'],
+    logLevel: o['log-level'],
+    shutdownTimeoutMs: o['shutdown-timeout'],
+  };
+}

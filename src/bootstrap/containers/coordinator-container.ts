@@ -1,0 +1,118 @@
+/**
+ * The object graph of `oxia-ts coordinator`: the status store, the cluster config source and
+ * the node discovery chosen by the flags, the grpc-js client for storage nodes, the Coordinator,
+ * and a small gRPC server for health probes. The only file that knows which concrete classes
+ * make up this role.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { Container, ContainerModule } from 'inversify';
+import type { DestinationStream } from 'pino';
+import { Coordinator } from '../../application/coordinator/coordinator.js';
+import { CoordinatorSettings, DEFAULT_COORDINATOR_SETTINGS } from '../../application/coordinator/coordinator-settings.js';
+import { ClusterConfigSource } from '../../application/ports/cluster-config-source.js';
+import { ClusterStatusStore } from '../../application/ports/cluster-status-store.js';
+import { NodeDiscovery } from '../../application/ports/node-discovery.js';
+import { StorageNodeClient } from '../../application/ports/storage-node-client.js';
+import {
+  ConfigMapClusterConfigSource,
+  ConfigMapConfigSourceOptions,
+} from '../../adapters/cluster-config/configmap-cluster-config-source.js';
+import { FileClusterConfigSource, FileConfigSourceOptions } from '../../adapters/cluster-config/file-cluster-config-source.js';
+import { GrpcStorageNodeClient, StorageNodeClientOptions } from '../../adapters/coordination-client/grpc-storage-node-client.js';
+import { KubernetesDiscoveryOptions, KubernetesNodeDiscovery } from '../../adapters/discovery-kubernetes/kubernetes-node-discovery.js';
+import { StaticNodeDiscovery } from '../../adapters/discovery-static/static-node-discovery.js';
+import { KubernetesConnection } from '../../adapters/kubernetes/kubernetes-connection.js';
+import { ConfigMapClusterStatusStore, ConfigMapStatusStoreOptions } from '../../adapters/status-configmap/configmap-cluster-status-store.js';
+import { FileClusterStatusStore, FileStatusStoreOptions } from '../../adapters/status-file/file-cluster-status-store.js';
+import type { CoordinatorConfig } from '../config/coordinator-config.js';
+import { clockModule } from '../modules/clock-module.js';
+import { grpcModule } from '../modules/grpc-module.js';
+import { loggingModule } from '../modules/logging-module.js';
+import { metricsModule } from '../modules/metrics-module.js';
+
+export interface CoordinatorContainerOverrides {
+  /** Log lines go here instead of stdout (in-process tests). */
+  readonly logDestination?: DestinationStream;
+}
+
+/** Health probes only: small messages. */
+const INTERNAL_RECEIVE_BYTES_MAX = 4 * 1024 * 1024;
+
+export function coordinatorSettingsOf(config: CoordinatorConfig): CoordinatorSettings {
+  return {
+    ...DEFAULT_COORDINATOR_SETTINGS,
+    healthCheckIntervalMs: config.healthCheckIntervalMs,
+    healthCheckTimeoutMs: config.healthCheckTimeoutMs,
+    healthCheckFailureThreshold: config.healthCheckFailureThreshold,
+  };
+}
+
+/** In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. */
+function kubernetesConnection(): KubernetesConnection {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  return { kubeConfig };
+}
+
+function coordinatorModule(config: CoordinatorConfig): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(KubernetesConnection).toDynamicValue(kubernetesConnection).inSingletonScope();
+
+    if (config.metadata === 'file') {
+      bind(FileStatusStoreOptions).toConstantValue({ path: config.statusFilePath });
+      bind(ClusterStatusStore).to(FileClusterStatusStore).inSingletonScope();
+    } else {
+      bind(ConfigMapStatusStoreOptions).toConstantValue({ namespace: config.k8sNamespace, name: config.k8sStatusConfigMap });
+      bind(ClusterStatusStore).to(ConfigMapClusterStatusStore).inSingletonScope();
+    }
+
+    // With static discovery the config must list the servers; with Kubernetes the pods are the servers.
+    const serversRequired = config.discovery === 'static';
+    const location = config.clusterConfig;
+    if (location.kind === 'file') {
+      bind(FileConfigSourceOptions).toConstantValue({ path: location.path, serversRequired });
+      bind(ClusterConfigSource).to(FileClusterConfigSource).inSingletonScope();
+    } else {
+      bind(ConfigMapConfigSourceOptions).toConstantValue({ namespace: location.namespace, name: location.name, serversRequired });
+      bind(ClusterConfigSource).to(ConfigMapClusterConfigSource).inSingletonScope();
+    }
+
+    if (config.discovery === 'static') {
+      bind(NodeDiscovery).to(StaticNodeDiscovery).inSingletonScope();
+    } else {
+      bind(KubernetesDiscoveryOptions).toConstantValue({
+        namespace: config.k8sNamespace,
+        labelSelector: config.k8sDiscoverySelector,
+        serviceName: config.k8sDiscoveryService,
+      });
+      bind(NodeDiscovery).to(KubernetesNodeDiscovery).inSingletonScope();
+    }
+
+    bind(StorageNodeClientOptions).toConstantValue({ rpcTimeoutMs: config.rpcTimeoutMs });
+    bind(GrpcStorageNodeClient).toSelf().inSingletonScope();
+    bind(StorageNodeClient).toService(GrpcStorageNodeClient);
+    bind(CoordinatorSettings).toConstantValue(coordinatorSettingsOf(config));
+    bind(Coordinator).toSelf().inSingletonScope();
+  });
+}
+
+export function createCoordinatorContainer(config: CoordinatorConfig, overrides: CoordinatorContainerOverrides = {}): Container {
+  const container = new Container();
+  container.load(
+    loggingModule({
+      level: config.logLevel,
+      base: { role: 'coordinator' },
+      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
+    }),
+    metricsModule({ bind: config.metricsAddr }),
+    clockModule({ unrefTimers: true }),
+    grpcModule({
+      name: 'internal',
+      bind: config.internalAddr,
+      receiveMessageSizeBytesMax: INTERNAL_RECEIVE_BYTES_MAX,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    }),
+    coordinatorModule(config),
+  );
+  return container;
+}

@@ -1,0 +1,109 @@
+/**
+ * Starting and stopping `oxia-ts coordinator` in order: metrics endpoint, the internal gRPC
+ * listener (health NOT_SERVING meanwhile), the coordinator (claims the cluster status, starts
+ * elections and node monitors), then SERVING and one "serving" log line naming the bound
+ * addresses. Stopping runs the steps backwards; the adapters are closed after the coordinator.
+ */
+import { HealthServiceHandlers, HealthStatusBoard, OVERALL_HEALTH_SERVICE, ServingStatus } from '../../adapters/grpc/health-service.js';
+import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
+import { HealthService } from '../../adapters/grpc/service-definitions.js';
+import { PinoLogger } from '../../adapters/logging/pino-logger.js';
+import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
+import { Coordinator } from '../../application/coordinator/coordinator.js';
+import { ClusterConfigSource } from '../../application/ports/cluster-config-source.js';
+import { ClusterStatusStore } from '../../application/ports/cluster-status-store.js';
+import { NodeDiscovery } from '../../application/ports/node-discovery.js';
+import { StorageNodeClient } from '../../application/ports/storage-node-client.js';
+import type { CoordinatorConfig } from '../config/coordinator-config.js';
+import { createCoordinatorContainer } from '../containers/coordinator-container.js';
+import type { CoordinatorContainerOverrides } from '../containers/coordinator-container.js';
+
+export interface RunningCoordinator {
+  readonly internalAddress: string;
+  readonly metricsAddress: string;
+  readonly logger: PinoLogger;
+  /** Resolves if the coordinator had to stop acting (another coordinator wrote the status). */
+  readonly failure: Promise<Error>;
+  /** Graceful stop; resolves once everything is closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startCoordinator(config: CoordinatorConfig, overrides: CoordinatorContainerOverrides = {}): Promise<RunningCoordinator> {
+  const container = createCoordinatorContainer(config, overrides);
+  const logger = container.get(PinoLogger);
+  const stops: Array<{ name: string; run: () => Promise<void> }> = [];
+  const unwind = async (): Promise<void> => {
+    for (const step of stops.splice(0).reverse()) {
+      try {
+        await step.run();
+      } catch (error) {
+        logger.error('error while stopping', { step: step.name, error });
+      }
+    }
+  };
+
+  try {
+    logger.info('starting', {
+      conf: config.clusterConfig,
+      metadata: config.metadata,
+      ...(config.metadata === 'file' ? { statusPath: config.statusFilePath } : { statusConfigMap: `${config.k8sNamespace}/${config.k8sStatusConfigMap}` }),
+      discovery: config.discovery,
+    });
+
+    const metricsServer = container.get(MetricsHttpServer);
+    const metricsBound = await metricsServer.listen();
+    stops.push({ name: 'metrics', run: () => metricsServer.close() });
+
+    // Closed after the coordinator (reverse order), which uses them to the end.
+    const store = container.get(ClusterStatusStore);
+    stops.push({ name: 'status store', run: () => store.close() });
+    const configSource = container.get(ClusterConfigSource);
+    stops.push({ name: 'config source', run: () => configSource.close() });
+    const discovery = container.get(NodeDiscovery);
+    stops.push({ name: 'discovery', run: () => discovery.close() });
+    const client = container.get(StorageNodeClient);
+    stops.push({ name: 'storage node client', run: () => client.close() });
+
+    const health = container.get(HealthStatusBoard);
+    const grpc = container.get(GrpcServer);
+    grpc.addService(HealthService, container.get(HealthServiceHandlers).implementation());
+    const bound = await grpc.listen();
+    stops.push({
+      name: 'grpc',
+      run: async () => {
+        health.setAll(ServingStatus.NOT_SERVING);
+        await grpc.close();
+      },
+    });
+
+    const coordinator = container.get(Coordinator);
+    stops.push({ name: 'coordinator', run: () => coordinator.close() });
+    await coordinator.start();
+    health.set(OVERALL_HEALTH_SERVICE, ServingStatus.SERVING);
+
+    const internalAddress = formatHostPort(bound);
+    const metricsAddress = formatHostPort(metricsBound);
+    // Exactly one line with this message: scripts and tests read the addresses from it.
+    logger.info('serving', { internalAddress, metricsAddress });
+
+    let closing: Promise<void> | undefined;
+    return {
+      internalAddress,
+      metricsAddress,
+      logger,
+      failure: coordinator.failure,
+      close: () => {
+        closing ??= (async () => {
+          logger.info('stopping');
+          await unwind();
+          logger.info('stopped');
+          logger.flush();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
