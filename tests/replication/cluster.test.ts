@@ -141,7 +141,7 @@ S('sessions and notifications on a replicated leader', async () => {
   await c.closeSession(0n, session);
   assert.is((await c.get(0n, '/eph')).status, Status.KEY_NOT_FOUND);
   // Created by the put, deleted with its session.
-  const seen: Array<[string, NotificationType | undefined]> = [];
+  const seen: Array<[string | undefined, NotificationType | undefined]> = [];
   while (!seen.some(([k, t]) => k === '/eph' && t === NotificationType.KEY_DELETED)) {
     for (const b of await notifications.take(1)) for (const n of b.notifications) seen.push([n.key, n.value?.type]);
   }

@@ -20,7 +20,7 @@ export const IN_FLIGHT_ENTRIES_MAX = 16_384;
 const WAL_READ_ENTRIES_MAX = 1024;
 /** Reconnect backoff after a failed stream: doubles from the first to the last. */
 const BACKOFF_INITIAL_MS = 100;
-const BACKOFF_MAX_MS = 5_000;
+const BACKOFF_MAX_MS = 2_000;
 /** A snapshot chunk the follower does not take within this long ends the attempt (the store is held still meanwhile). */
 const SNAPSHOT_CHUNK_TIMEOUT_MS = 30_000;
 /** Bytes of an entry on the wire besides its value: term, offset, timestamp, framing. */
