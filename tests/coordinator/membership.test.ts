@@ -121,4 +121,30 @@ test('a server added to the config is used for new shards', async () => {
   }
 });
 
+test('a named server that comes back on a new address: its shards are re-elected with that address', async () => {
+  const h = new CoordinatorHarness();
+  const nodes = await startNodes(3);
+  try {
+    h.writeConfig([{ name: 'default', shards: 2, rf: 3 }], nodes.map((n) => n.namedAddress));
+    const c = await h.startCoordinator();
+    await waitFor(() => steady(c.status(), 'default', 2), 'steady');
+    const terms = [0n, 1n].map((id) => shardOf(c.status(), 'default', id).term);
+    const moved = nodes[1]!;
+    await moved.restartOnNewPort();
+    h.writeConfig([{ name: 'default', shards: 2, rf: 3 }], nodes.map((n) => n.namedAddress));
+    await waitFor(
+      () => [0n, 1n].every((id) => shardOf(c.status(), 'default', id).ensemble.some((n) => n.name === moved.name && n.internal === moved.address.internal) && steady(c.status(), 'default', 2)),
+      'ensembles carry the new address',
+    );
+    for (const [i, id] of [0n, 1n].entries()) {
+      const s = shardOf(c.status(), 'default', id);
+      assert.ok(s.term > terms[i]!, 'by an election');
+      if (s.leader!.name === moved.name) assert.is(s.leader!.public, moved.address.public);
+    }
+  } finally {
+    await h.close();
+    nodes.forEach((n) => n.stop());
+  }
+});
+
 test.run();

@@ -216,7 +216,7 @@ export class Coordinator {
       const label = shardLabel(key);
       if (this.reelectionsQueued.has(label)) continue;
       this.reelectionsQueued.add(label);
-      this.shards.get(label)?.reelect('a member of the ensemble has a new address');
+      this.shards.get(label)?.refreshAddresses();
     }
 
     this.planEnsembleChanges();

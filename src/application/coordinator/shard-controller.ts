@@ -1,6 +1,6 @@
 import type { NamespaceConfig } from '../../domain/cluster/cluster-config.js';
 import type { ShardMetadata } from '../../domain/cluster/cluster-status.js';
-import { nodeId, type NodeAddress } from '../../domain/cluster/node-address.js';
+import { nodeId, sameNodeAddress, type NodeAddress } from '../../domain/cluster/node-address.js';
 import { isStatusVersionConflict } from '../../domain/cluster/status-conflict.js';
 import { backoffDelayMs, type BackoffPolicy } from '../../domain/coordinator/backoff.js';
 import {
@@ -122,12 +122,22 @@ export class ShardController {
     for (const wake of [...this.wakers]) wake();
   }
 
-  /** A new election, e.g. to refresh an ensemble member's address. */
-  reelect(reason: string): void {
-    this.enqueue('re-election', async () => {
+  /**
+   * Elects again if an ensemble member is now known under a new address (same name), so that
+   * the ensemble and the leader clients are sent to carry the new address (Oxia's
+   * SyncServerAddress). Checked when the action runs: an election in between may have done it.
+   */
+  refreshAddresses(): void {
+    this.enqueue('address refresh', async () => {
       const meta = this.metadata();
       if (!meta || meta.status === 'Deleting') return;
-      this.log.info('electing again', { reason });
+      const members = this.ctx.members();
+      const moved = meta.ensemble.filter((n) => {
+        const now = members.get(nodeId(n));
+        return now !== undefined && !sameNodeAddress(now, n);
+      });
+      if (moved.length === 0) return;
+      this.log.info('electing again: ensemble members have new addresses', { nodes: moved.map(nodeId) });
       await this.elect();
     });
   }

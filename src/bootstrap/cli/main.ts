@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { clusterCommand } from './cluster-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { healthCommand } from './health-command.js';
@@ -26,6 +27,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   program.addCommand(standaloneCommand(outcome));
   program.addCommand(serverCommand(outcome));
   program.addCommand(coordinatorCommand(outcome));
+  program.addCommand(clusterCommand(outcome));
   program.addCommand(healthCommand(outcome));
   return program;
 }

@@ -47,6 +47,11 @@ export class FakeStorageNode {
     return { public: `${this.name}.public:${this.port}`, internal: `127.0.0.1:${this.port}` };
   }
 
+  /** The address with the node's name, for configs that name their servers. */
+  get namedAddress(): NodeAddress {
+    return { name: this.name, ...this.address };
+  }
+
   async start(): Promise<this> {
     const server = new grpc.Server();
     const unary =
@@ -127,6 +132,13 @@ export class FakeStorageNode {
     this.server?.forceShutdown();
     this.server = undefined;
     this.watchers.clear();
+  }
+
+  /** Stops and starts again on another free port (a rescheduled pod, a node moved to another port). */
+  async restartOnNewPort(): Promise<void> {
+    this.stop();
+    this.port = 0;
+    await this.start();
   }
 
   setServing(serving: boolean): void {
