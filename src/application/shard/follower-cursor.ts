@@ -53,6 +53,8 @@ export class FollowerCursor {
   private readonly stopping = new AbortController();
   private readonly acked = new Broadcast();
   private backoffMs = BACKOFF_INITIAL_MS;
+  /** Cancels the RPC in progress (stream or snapshot), so that close() never waits on a stuck peer. */
+  private cancelActive: (() => void) | undefined;
   private readonly running: Promise<void>;
   private readonly log: Logger;
 
@@ -78,6 +80,7 @@ export class FollowerCursor {
   /** Stops sending and waits for the loop to end. Idempotent. */
   async close(): Promise<void> {
     this.stopping.abort();
+    this.cancelActive?.();
     this.acked.notify();
     await this.running;
   }
@@ -139,6 +142,7 @@ export class FollowerCursor {
         this.acked.notify();
       },
     });
+    this.cancelActive = () => stream.cancel();
     this.log.info('replicating to follower', { fromOffset: (this.ackOffset + 1n).toString() });
     // Sent and not yet acknowledged, oldest first: offsets and sizes.
     const unacked: Array<{ readonly offset: bigint; readonly bytes: number }> = [];
@@ -212,6 +216,7 @@ export class FollowerCursor {
         }
       }
     } finally {
+      this.cancelActive = undefined;
       stream.cancel();
     }
   }
@@ -241,6 +246,7 @@ export class FollowerCursor {
       firstOffset: this.deps.wal.firstOffset().toString(),
     });
     const sink = this.deps.client.sendSnapshot(this.deps.follower, target);
+    this.cancelActive = () => sink.cancel();
     let chunks = 0;
     let bytes = 0;
     let snapshotOffset = -1n;
@@ -273,6 +279,8 @@ export class FollowerCursor {
     } catch (error) {
       sink.cancel();
       throw error;
+    } finally {
+      this.cancelActive = undefined;
     }
   }
 
