@@ -36,3 +36,8 @@ export {
   type PutResult,
 } from './types.js';
 export { TokenAuthentication, type Authentication } from './auth.js';
+// Coordination recipes on ephemeral records, sequence keys and notifications.
+export { Lock, type LockOptions } from './recipes/lock.js';
+export { LeaderElection, type LeaderElectionOptions, type LeaderInfo } from './recipes/leader-election.js';
+export { AcquireTimeoutError, OwnershipLostError } from './recipes/errors.js';
+export type { AcquireOptions } from './recipes/ownership.js';

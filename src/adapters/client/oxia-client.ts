@@ -507,6 +507,15 @@ export class OxiaClient {
   }
 }
 
+/**
+ * The shard that owns `routingKey`, numbered as in SessionLostEvent. For the recipes,
+ * which must tell whether a lost session is the one holding their record; not part of
+ * the package's API.
+ */
+export function shardOfRoutingKey(client: OxiaClient, routingKey: string): number {
+  return Number(client['rt'].directory.shardFor(routingKey).id);
+}
+
 /** What operations on `shards` must wait for before they start (see NotificationSubscription). */
 function unpositioned(gate: PositioningGate, shards: readonly bigint[]): Promise<void>[] {
   const out: Promise<void>[] = [];
