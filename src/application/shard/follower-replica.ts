@@ -169,12 +169,13 @@ export class FollowerReplica {
     if (append.term !== -1n && append.term !== term) {
       throw new OxiaError('InvalidTerm', `append of term ${append.term} on a stream of term ${term}`);
     }
+    // Any message of the leader of our term makes us its follower, also a bare commit offset.
+    onAppend();
     const entry = append.entry;
     if (entry === undefined) {
       this.advertise(append.commitOffset);
       return;
     }
-    onAppend();
     if (entry.offset <= this.lastAppended) {
       // A leader that reconnected resends what it had not seen acknowledged.
       if (entry.offset <= this.durable) {
