@@ -5,6 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
+import { OxiaLogReplicationService } from '../../src/adapters/grpc/service-definitions.js';
 import { KeyComparisonType, NotificationType, Status } from '../../src/domain/wire/client.js';
 import { RawOxiaClient, errorInfo, expectGrpcError } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
@@ -210,6 +211,52 @@ S('a stale leader cannot get a write acknowledged once the others are fenced; th
   // The old leader's old term is refused from now on.
   const e = await expectGrpcError(n0.coordination.becomeLeader(0n, 1n, 3, {}), grpc.status.FAILED_PRECONDITION);
   assert.is(errorInfo(e)?.reason, 'INVALID_TERM');
+});
+
+S('the replication API refuses streams for unknown shards and of other terms', async () => {
+  const Ctor = grpc.makeGenericClientConstructor(OxiaLogReplicationService, 'OxiaLogReplication');
+  const repl = new Ctor(n2.name, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, (...args: any[]) => any>;
+  const md = (shard: bigint, term: bigint): grpc.Metadata => {
+    const m = new grpc.Metadata();
+    m.set('namespace', 'default');
+    m.set('shard-id', shard.toString());
+    m.set('term', term.toString());
+    return m;
+  };
+  const replicateError = (shard: bigint, term: bigint): Promise<grpc.ServiceError> =>
+    new Promise((resolve, reject) => {
+      const call = repl.replicate(md(shard, term)) as grpc.ClientDuplexStream<unknown, unknown>;
+      call.on('data', () => undefined);
+      call.on('error', resolve);
+      call.on('end', () => reject(new Error('the stream ended without an error')));
+      call.write({ term, entry: { term, offset: 1_000_000n, value: Buffer.from('x'), timestamp: 0n }, commitOffset: -1n, cumulativeAcksSupported: true });
+    });
+  try {
+    const unknown = await replicateError(42n, 1n);
+    assert.is(errorInfo(unknown)?.reason, 'NODE_IS_NOT_MEMBER');
+    // n2 follows shard 0 at term 2: a stream of term 1 (the old leader) is fenced off.
+    const old = await replicateError(0n, 1n);
+    assert.is(errorInfo(old)?.reason, 'INVALID_TERM');
+    const snapshot = await new Promise<grpc.ServiceError>((resolve, reject) => {
+      const call = repl.sendSnapshot(md(0n, 1n), (e: grpc.ServiceError | null) => (e ? resolve(e) : reject(new Error('snapshot accepted'))));
+      call.write({ term: 1n, name: 'oxia-ts/kv-records/v1', content: Buffer.alloc(0), chunkIndex: 0, chunkCount: 1 });
+      call.end();
+    });
+    assert.is(errorInfo(snapshot)?.reason, 'INVALID_TERM');
+    // A follower never accepts a Truncate of an older term either.
+    const truncate = await new Promise<grpc.ServiceError>((resolve, reject) =>
+      repl.truncate({ namespace: 'default', shard: 0n, term: 1n, headEntryId: { term: 0n, offset: 0n } }, (e: grpc.ServiceError | null) =>
+        e ? resolve(e) : reject(new Error('truncate accepted')),
+      ),
+    );
+    assert.is(errorInfo(truncate)?.reason, 'INVALID_TERM');
+    // The follower still follows: the leader's writes keep reaching it.
+    await client(n1).put(0n, { key: '/still-following', value: enc('y') });
+    const leader = await n1.coordination.getStatus(0n);
+    await waitForStatus(n2, 0n, { status: ServingStatus.FOLLOWER, commitAtLeast: leader.commitOffset }, 'n2 to keep following');
+  } finally {
+    repl.close();
+  }
 });
 
 S('DeleteShard removes the shard; the node is no longer a member', async () => {

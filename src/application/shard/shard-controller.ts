@@ -299,6 +299,8 @@ export class ShardController {
     const { replica, streamTerm } = await this.mutex.run(async () => {
       this.assertOpen();
       const streamTerm = term >= 0n ? term : this.role.term;
+      // Whatever the term, a replica that never joined the shard says so (the leader then sends a snapshot).
+      if (this.role.kind === 'NotMember') throw new OxiaError('NodeIsNotMember', `this node is not a member of shard ${this.ref.shard}`);
       accepted(onReplicate(this.role, streamTerm));
       return { replica: await this.replicaActivity(), streamTerm };
     });
