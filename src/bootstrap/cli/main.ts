@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { clusterCommand } from './cluster-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
+import { clientCommand } from './client-command.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { healthCommand } from './health-command.js';
 import { serverCommand } from './server-command.js';
@@ -23,12 +24,15 @@ export function buildProgram(outcome: CommandOutcome): Command {
     .description('oxia-ts: a sharded metadata store, wire-compatible with Oxia')
     .version(packageVersion(), '-v, --version')
     .exitOverride()
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // -v after a subcommand belongs to the subcommand (`client get -v` as in Oxia), not to --version.
+    .enablePositionalOptions();
   program.addCommand(standaloneCommand(outcome));
   program.addCommand(serverCommand(outcome));
   program.addCommand(coordinatorCommand(outcome));
   program.addCommand(clusterCommand(outcome));
   program.addCommand(healthCommand(outcome));
+  program.addCommand(clientCommand(outcome));
   return program;
 }
 
