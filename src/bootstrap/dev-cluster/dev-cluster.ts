@@ -109,7 +109,7 @@ export async function startDevCluster(options: DevClusterOptions): Promise<Runni
     started.push(coordinator);
 
     const clientAddress = listing[0]!.public;
-    await waitForLeaders(clientAddress, namespacesOf(configPath), options.startTimeoutMs);
+    await waitForLeaders(clientAddress, namespacesOf(configPath), new Set(listing.map((n) => n.public)), options.startTimeoutMs);
 
     let stopping: Promise<void> | undefined;
     return {
@@ -153,15 +153,18 @@ function namespacesOf(configPath: string): string[] {
   return (raw?.namespaces ?? []).map((n) => String(n.name));
 }
 
-/** Waits until `address` hands out assignments in which every shard of every namespace has a leader. */
-async function waitForLeaders(address: string, namespaces: readonly string[], timeoutMs: number): Promise<void> {
+/**
+ * Waits until `address` hands out assignments in which every shard of every namespace is led by
+ * one of this run's nodes (a status from an earlier run may still name old addresses).
+ */
+async function waitForLeaders(address: string, namespaces: readonly string[], leaders: ReadonlySet<string>, timeoutMs: number): Promise<void> {
   const client = new Client(address, credentials.createInsecure());
   const deadline = Date.now() + timeoutMs;
   try {
     for (const namespace of namespaces) {
       for (;;) {
         if (Date.now() > deadline) throw new Error(`the shards of namespace ${namespace} got no leaders within ${timeoutMs} ms`);
-        if (await allLed(client, namespace, Math.max(100, deadline - Date.now()))) break;
+        if (await allLed(client, namespace, leaders, Math.max(100, deadline - Date.now()))) break;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -170,7 +173,7 @@ async function waitForLeaders(address: string, namespaces: readonly string[], ti
   }
 }
 
-function allLed(client: Client, namespace: string, timeoutMs: number): Promise<boolean> {
+function allLed(client: Client, namespace: string, leaders: ReadonlySet<string>, timeoutMs: number): Promise<boolean> {
   const def = OxiaClientService.getShardAssignments;
   return new Promise<boolean>((resolve) => {
     const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { namespace }, new Metadata(), {
@@ -185,7 +188,7 @@ function allLed(client: Client, namespace: string, timeoutMs: number): Promise<b
     };
     call.on('data', (a: ShardAssignments) => {
       const shards = a.namespaces[namespace]?.assignments ?? [];
-      if (shards.length > 0 && shards.every((s) => s.leader !== '')) finish(true);
+      if (shards.length > 0 && shards.every((s) => leaders.has(s.leader))) finish(true);
     });
     call.on('error', (e: { code?: number }) => finish(e.code === GrpcCode.CANCELLED && done));
     call.on('end', () => finish(false));

@@ -1,0 +1,236 @@
+// A replicated cluster of real processes for end-to-end tests: N `oxia-ts server` and an
+// `oxia-ts coordinator` on loopback, every port 0 (the servers' bound addresses are read from
+// their "serving" lines and written into the cluster config), a file status store, all data in
+// a temp dir. Every child is SIGKILLed when the test process exits, also when a test fails, and
+// the temp dir is removed.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchRole, type RoleProcess } from '../../src/bootstrap/dev-cluster/role-process.js';
+import type { ClusterStatus } from '../../src/domain/cluster/cluster-status.js';
+import { decodeStoredClusterStatus } from '../../src/domain/cluster/cluster-status-codec.js';
+import { RawOxiaClient, type ShardInfo } from './raw-client.js';
+import { waitFor } from './wait.js';
+
+/** Starting includes tsx compiling the sources, several processes at once on 2 cores. */
+const START_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+export interface NamespaceSpec {
+  readonly name: string;
+  readonly shards: number;
+  readonly rf: number;
+}
+
+export interface TestClusterOptions {
+  readonly nodes?: number;
+  readonly namespaces?: readonly NamespaceSpec[];
+  readonly kv?: 'sqlite' | 'level';
+  /** More server flags, e.g. ['--wal-sync-data=false']. */
+  readonly serverArgs?: readonly string[];
+  /** More coordinator flags (later flags win). */
+  readonly coordinatorArgs?: readonly string[];
+  /** Leave the coordinator to the test. */
+  readonly withoutCoordinator?: boolean;
+}
+
+const ownedDirs = new Set<string>();
+process.on('exit', () => {
+  for (const d of ownedDirs) rmSync(d, { recursive: true, force: true });
+});
+
+export class ClusterNode {
+  constructor(
+    readonly name: string,
+    private proc: RoleProcess,
+    private readonly args: readonly string[],
+    readonly publicAddress: string,
+    readonly internalAddress: string,
+    private readonly logFile: string,
+  ) {}
+
+  get process(): RoleProcess {
+    return this.proc;
+  }
+
+  get running(): boolean {
+    return this.proc.running;
+  }
+
+  async kill9(): Promise<void> {
+    await this.proc.kill9();
+  }
+
+  async stop(): Promise<void> {
+    await this.proc.stop(STOP_TIMEOUT_MS);
+  }
+
+  /** Starts again on the same ports and data (after kill9 or stop). */
+  async restart(): Promise<void> {
+    if (this.proc.running) await this.stop();
+    const ports = ['--public-addr', this.publicAddress, '--internal-addr', this.internalAddress];
+    this.proc = await launchRole({ name: this.name, args: [...this.args, ...ports], logFile: this.logFile, startTimeoutMs: START_TIMEOUT_MS });
+  }
+}
+
+export class TestCluster {
+  readonly clients = new Map<string, RawOxiaClient>();
+  readonly coordinators: RoleProcess[] = [];
+
+  private constructor(
+    readonly dir: string,
+    readonly nodes: ClusterNode[],
+    readonly namespaces: readonly NamespaceSpec[],
+    private readonly coordinatorArgs: readonly string[],
+  ) {}
+
+  get configPath(): string {
+    return join(this.dir, 'cluster.yaml');
+  }
+
+  get statusPath(): string {
+    return join(this.dir, 'cluster-status.json');
+  }
+
+  /** The coordinator started last. */
+  get coordinator(): RoleProcess {
+    const c = this.coordinators.at(-1);
+    if (!c) throw new Error('no coordinator was started');
+    return c;
+  }
+
+  static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'oxia-cluster-'));
+    ownedDirs.add(dir);
+    const count = options.nodes ?? 3;
+    const namespaces = options.namespaces ?? [{ name: 'default', shards: 3, rf: Math.min(3, count) }];
+    const nodes = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const name = `node-${i}`;
+        const args = [
+          'server',
+          '--metrics-addr', '127.0.0.1:0',
+          '--data-dir', join(dir, name, 'db'),
+          '--wal-dir', join(dir, name, 'wal'),
+          '--kv', options.kv ?? 'sqlite',
+          ...(options.serverArgs ?? []),
+        ];
+        const logFile = join(dir, `${name}.log`);
+        const proc = await launchRole({
+          name,
+          args: [...args, '--public-addr', '127.0.0.1:0', '--internal-addr', '127.0.0.1:0'],
+          logFile,
+          startTimeoutMs: START_TIMEOUT_MS,
+        });
+        return new ClusterNode(name, proc, args, String(proc.serving.publicAddress), String(proc.serving.internalAddress), logFile);
+      }),
+    );
+    const coordinatorArgs = [
+      'coordinator',
+      '--conf', join(dir, 'cluster.yaml'),
+      '--file-clusters-status-path', join(dir, 'cluster-status.json'),
+      '--internal-addr', '127.0.0.1:0',
+      '--metrics-addr', '127.0.0.1:0',
+      // Faster than the defaults so that follower failures are noticed quickly; crashes are
+      // noticed at once anyway (the health watch breaks and the node refuses connections).
+      '--health-check-interval', '500ms',
+      '--health-check-timeout', '2s',
+      ...(options.coordinatorArgs ?? []),
+    ];
+    const cluster = new TestCluster(dir, nodes, namespaces, coordinatorArgs);
+    cluster.writeConfig(namespaces, nodes);
+    if (!options.withoutCoordinator) await cluster.startCoordinator();
+    return cluster;
+  }
+
+  /** Rewrites the cluster config (atomically, as editors and ConfigMap volumes do). */
+  writeConfig(namespaces: readonly NamespaceSpec[], nodes: readonly ClusterNode[] = this.nodes): void {
+    const ns = namespaces.map((n) => `  - name: ${n.name}\n    initialShardCount: ${n.shards}\n    replicationFactor: ${n.rf}\n`).join('');
+    const servers = nodes.map((n) => `  - name: ${n.name}\n    public: "${n.publicAddress}"\n    internal: "${n.internalAddress}"\n`).join('');
+    const temp = `${this.configPath}.tmp`;
+    writeFileSync(temp, `namespaces:\n${ns}servers:\n${servers}`);
+    renameSync(temp, this.configPath);
+  }
+
+  /** Starts a coordinator and waits for its "serving" line (rejects if it exits first). */
+  async startCoordinator(): Promise<RoleProcess> {
+    const name = `coordinator-${this.coordinators.length}`;
+    const proc = await launchRole({ name, args: this.coordinatorArgs, logFile: join(this.dir, `${name}.log`), startTimeoutMs: START_TIMEOUT_MS });
+    this.coordinators.push(proc);
+    return proc;
+  }
+
+  readStatus(): ClusterStatus {
+    return decodeStoredClusterStatus(readFileSync(this.statusPath, 'utf8')).status;
+  }
+
+  client(address: string): RawOxiaClient {
+    let c = this.clients.get(address);
+    if (!c) {
+      c = new RawOxiaClient(address);
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+
+  /**
+   * The shards of `namespace` as a running node hands them out, once every shard has a leader
+   * that is running (and not one of `notLeaders`).
+   */
+  async leaders(namespace = 'default', notLeaders: readonly string[] = [], timeoutMs = 60_000): Promise<ShardInfo[]> {
+    const expected = this.namespaces.find((n) => n.name === namespace)?.shards;
+    let result: ShardInfo[] = [];
+    await waitFor(
+      async () => {
+        const live = this.nodes.filter((n) => n.running);
+        for (const node of live) {
+          try {
+            const shards = await withTimeout(this.client(node.publicAddress).shards(namespace), 2_000);
+            const runningPublic = new Set(live.map((n) => n.publicAddress));
+            if (
+              (expected === undefined || shards.length === expected) &&
+              shards.every((s) => s.leader !== '' && runningPublic.has(s.leader) && !notLeaders.includes(s.leader))
+            ) {
+              result = shards;
+              return true;
+            }
+          } catch {
+            // that node is not answering: ask the next
+          }
+        }
+        return false;
+      },
+      `leaders for every shard of ${namespace}`,
+      timeoutMs,
+      100,
+    );
+    return result;
+  }
+
+  nodeByPublic(address: string): ClusterNode {
+    const n = this.nodes.find((x) => x.publicAddress === address);
+    if (!n) throw new Error(`no node with public address ${address}`);
+    return n;
+  }
+
+  /** All output of every process, for failure messages. */
+  logs(): string {
+    return [...this.nodes.map((n) => n.process), ...this.coordinators].map((p) => `--- ${p.name} ---\n${p.lines().slice(-80).join('\n')}`).join('\n');
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+    await Promise.all([...this.coordinators.map((c) => c.kill9()), ...this.nodes.map((n) => n.kill9())]);
+    rmSync(this.dir, { recursive: true, force: true });
+    ownedDirs.delete(this.dir);
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms))),
+  ]);
+}
