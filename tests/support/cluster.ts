@@ -80,9 +80,14 @@ export class TestCluster {
   private constructor(
     readonly dir: string,
     readonly nodes: ClusterNode[],
-    readonly namespaces: readonly NamespaceSpec[],
+    private declared: readonly NamespaceSpec[],
     private readonly coordinatorArgs: readonly string[],
   ) {}
+
+  /** The namespaces of the config as last written. */
+  get namespaces(): readonly NamespaceSpec[] {
+    return this.declared;
+  }
 
   get configPath(): string {
     return join(this.dir, 'cluster.yaml');
@@ -145,6 +150,7 @@ export class TestCluster {
 
   /** Rewrites the cluster config (atomically, as editors and ConfigMap volumes do). */
   writeConfig(namespaces: readonly NamespaceSpec[], nodes: readonly ClusterNode[] = this.nodes): void {
+    this.declared = namespaces;
     const ns = namespaces.map((n) => `  - name: ${n.name}\n    initialShardCount: ${n.shards}\n    replicationFactor: ${n.rf}\n`).join('');
     const servers = nodes.map((n) => `  - name: ${n.name}\n    public: "${n.publicAddress}"\n    internal: "${n.internalAddress}"\n`).join('');
     const temp = `${this.configPath}.tmp`;
