@@ -215,7 +215,7 @@ S('a stale leader cannot get a write acknowledged once the others are fenced; th
 
 S('the replication API refuses streams for unknown shards and of other terms', async () => {
   const Ctor = grpc.makeGenericClientConstructor(OxiaLogReplicationService, 'OxiaLogReplication');
-  const repl = new Ctor(n2.name, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, (...args: any[]) => any>;
+  const repl = new Ctor(n2.name, grpc.credentials.createInsecure()) as unknown as grpc.Client & { [K in keyof typeof OxiaLogReplicationService]: (...args: any[]) => any };
   const md = (shard: bigint, term: bigint): grpc.Metadata => {
     const m = new grpc.Metadata();
     m.set('namespace', 'default');
