@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import { builtinModules } from 'node:module';
 import { join, posix } from 'node:path';
 import ts from 'typescript';
-import { flagProblems } from './support/cli-help.js';
+import { assertNoProblems, flagProblems } from './support/cli-help.js';
 import { filesUnder, readRepoFile, repoRoot } from './support/deploy-files.js';
-import { loadKubernetesDeployment, objectsOfKind, workloadSpec } from './support/kubernetes-objects.js';
+import { kubernetesDir, loadKustomization, objectsOfKind, workloadSpec } from './support/kubernetes-objects.js';
 import { validateFlagValues } from './support/role-settings.js';
 
 const dockerfilePath = 'deploy/docker/Dockerfile';
@@ -145,7 +145,7 @@ test('the image offers what the manifests run: `oxia-ts` on the PATH, user 1000,
   assert.is(runtime.filter((i) => i.keyword === 'USER').at(-1)?.args, 'node');
 
   const exposed = new Set(runtime.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map(Number)));
-  const deployment = loadKubernetesDeployment();
+  const deployment = loadKustomization(kubernetesDir);
   for (const workload of [...objectsOfKind(deployment, 'StatefulSet'), ...objectsOfKind(deployment, 'Deployment')]) {
     const spec = workloadSpec(workload).template.spec;
     assert.is(spec.securityContext?.runAsUser, 1000, `${workload.metadata.name} runs as the image's user`);
@@ -162,8 +162,8 @@ test('the image\'s default command is a valid standalone server listening beyond
   const cmd = jsonArray(runtime.find((i) => i.keyword === 'CMD')?.args ?? '[]');
   const [subcommand = '', ...flags] = cmd;
   assert.is(subcommand, 'standalone');
-  assert.equal(flagProblems('CMD', subcommand, flags), []);
-  assert.equal(validateFlagValues('CMD', subcommand, flags), []);
+  assertNoProblems(flagProblems('CMD', subcommand, flags));
+  assertNoProblems(validateFlagValues('CMD', subcommand, flags));
   assert.ok(flags.includes('--public-addr=0.0.0.0:6648'), 'listens on every interface (loopback is unreachable from outside a container)');
   const volume = runtime.find((i) => i.keyword === 'VOLUME');
   const mount = volume ? jsonArray(volume.args)[0] : undefined;

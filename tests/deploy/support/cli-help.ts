@@ -103,3 +103,8 @@ export function flagValues(words: readonly string[]): Map<string, string> {
   }
   return values;
 }
+
+/** Fails with every problem listed (an empty-array comparison would show only a diff). */
+export function assertNoProblems(problems: readonly string[]): void {
+  if (problems.length > 0) throw new Error(`\n  ${problems.join('\n  ')}`);
+}

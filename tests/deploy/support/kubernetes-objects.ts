@@ -1,10 +1,13 @@
-// The Kubernetes objects of deploy/kubernetes as kustomize would produce them (the resources
-// the kustomization lists, with its namespace applied), typed as far as the tests read them.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// The Kubernetes objects of deploy/kubernetes as kustomize would produce them, typed as far
+// as the tests read them.
+import { existsSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { parse } from 'yaml';
 import { repoRoot, yamlDocuments } from './deploy-files.js';
 
 export const kubernetesDir = 'deploy/kubernetes';
+/** The kustomizations users apply: the default (static discovery) and the Kubernetes discovery variant. */
+export const KUSTOMIZATIONS = [kubernetesDir, `${kubernetesDir}/kubernetes-discovery`] as const;
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -104,39 +107,116 @@ export interface K8sObject {
 export interface Kustomization {
   readonly namespace?: string;
   readonly resources: readonly string[];
+  readonly labels?: readonly { readonly pairs: Labels; readonly includeSelectors?: boolean; readonly includeTemplates?: boolean }[];
   readonly images?: readonly { readonly name: string; readonly newName?: string; readonly newTag?: string }[];
+  readonly patches?: readonly { readonly target: { readonly kind: string; readonly name: string }; readonly patch: string }[];
 }
 
 /** Kinds that live outside namespaces (kustomize leaves them alone). */
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass']);
 
 export interface Deployment {
-  readonly kustomization: Kustomization;
-  /** With the kustomization's namespace applied to namespaced objects. */
+  /** The kustomization directory, relative to the repository root. */
+  readonly dir: string;
+  /** The namespace the objects end up in (the innermost kustomization that sets one). */
+  readonly namespace: string | undefined;
   readonly objects: readonly K8sObject[];
   /** Object -> the file it came from, for messages. */
   readonly sourceOf: ReadonlyMap<K8sObject, string>;
 }
 
-export function loadKubernetesDeployment(): Deployment {
-  const [kdoc] = yamlDocuments(`${kubernetesDir}/kustomization.yaml`);
-  const kustomization = kdoc?.content as Kustomization;
-  const objects: K8sObject[] = [];
-  const sourceOf = new Map<K8sObject, string>();
-  for (const resource of kustomization.resources) {
-    const file = `${kubernetesDir}/${resource}`;
-    if (!existsSync(join(repoRoot, file))) throw new Error(`kustomization.yaml lists ${resource}, which does not exist`);
-    for (const doc of yamlDocuments(file)) {
-      const raw = doc.content as K8sObject;
-      const object: K8sObject =
-        kustomization.namespace !== undefined && !CLUSTER_SCOPED.has(raw.kind)
-          ? { ...raw, metadata: { ...raw.metadata, namespace: kustomization.namespace } }
-          : raw;
-      objects.push(object);
-      sourceOf.set(object, file);
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** RFC 6902 add / replace / remove, the operations the overlays use; anything else is an error. */
+function applyJsonPatch(target: Json, ops: readonly { op: string; path: string; value?: Json }[], where: string): void {
+  for (const { op, path, value } of ops) {
+    const keys = path.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const last = keys.pop();
+    let parent: Json = target;
+    for (const key of keys) {
+      const next: Json | undefined = Array.isArray(parent) ? parent[Number(key)] : parent !== null && typeof parent === 'object' ? parent[key] : undefined;
+      if (next === undefined || next === null || typeof next !== 'object') throw new Error(`${where}: patch path ${path} does not exist`);
+      parent = next;
+    }
+    if (last === undefined || parent === null || typeof parent !== 'object') throw new Error(`${where}: patch path ${path} does not exist`);
+    if (Array.isArray(parent)) {
+      const index = last === '-' ? parent.length : Number(last);
+      if (!Number.isInteger(index) || index < 0 || index > parent.length) throw new Error(`${where}: patch path ${path}: no index ${last}`);
+      if (op === 'add') parent.splice(index, 0, value ?? null);
+      else if (op === 'replace' && index < parent.length) parent[index] = value ?? null;
+      else if (op === 'remove' && index < parent.length) parent.splice(index, 1);
+      else throw new Error(`${where}: patch op ${op} at ${path} not supported here`);
+    } else if (op === 'add' || (op === 'replace' && last in parent)) {
+      parent[last] = value ?? null;
+    } else if (op === 'remove' && last in parent) {
+      delete parent[last];
+    } else {
+      throw new Error(`${where}: patch op ${op} at ${path} not supported here`);
     }
   }
-  return { kustomization, objects, sourceOf };
+}
+
+/**
+ * The objects a kustomization directory produces, as `kubectl kustomize` would: resources
+ * (files, and directories holding a kustomization), then patches (JSON 6902 on a kind and
+ * name), images, labels (on metadata only) and the namespace. Only the features deploy/ uses
+ * are implemented; the test compares the result with kubectl's rendering where kubectl exists.
+ */
+export function loadKustomization(dir: string): Deployment {
+  const path = `${dir}/kustomization.yaml`;
+  if (!existsSync(join(repoRoot, path))) throw new Error(`${path} does not exist`);
+  const k = yamlDocuments(path)[0]?.content as Kustomization;
+  // Anything beyond what is implemented here would be silently ignored: refuse it instead.
+  const known = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'labels', 'images', 'patches']);
+  const unknown = Object.keys(k).filter((key) => !known.has(key));
+  if (unknown.length > 0) throw new Error(`${path}: tests/deploy does not implement ${unknown.join(', ')}`);
+  if ((k.labels ?? []).some((l) => l.includeSelectors === true || l.includeTemplates === true)) {
+    throw new Error(`${path}: tests/deploy implements labels on metadata only (includeSelectors/includeTemplates false)`);
+  }
+  const objects: Json[] = [];
+  const sources: string[] = [];
+  let innerNamespace: string | undefined;
+  for (const resource of k.resources) {
+    const target = posix.normalize(`${dir}/${resource}`);
+    if (!existsSync(join(repoRoot, target))) throw new Error(`${path} lists ${resource}, which does not exist`);
+    if (statSync(join(repoRoot, target)).isDirectory()) {
+      const inner = loadKustomization(target);
+      innerNamespace ??= inner.namespace;
+      for (const o of inner.objects) {
+        objects.push(structuredClone(o) as unknown as Json);
+        sources.push(inner.sourceOf.get(o) ?? target);
+      }
+    } else {
+      for (const doc of yamlDocuments(target)) {
+        objects.push(doc.content as Json);
+        sources.push(target);
+      }
+    }
+  }
+  const typed = (): K8sObject[] => objects as unknown as K8sObject[];
+  for (const patch of k.patches ?? []) {
+    const matches = typed().filter((o) => o.kind === patch.target.kind && o.metadata.name === patch.target.name);
+    if (matches.length !== 1) throw new Error(`${path}: patch target ${patch.target.kind} ${patch.target.name} matches ${matches.length} objects`);
+    const ops = parse(patch.patch) as { op: string; path: string; value?: Json }[];
+    applyJsonPatch(matches[0] as unknown as Json, ops, path);
+  }
+  for (const o of typed()) {
+    const spec = o.spec as { template?: { spec?: { containers?: { image: string }[] } } } | undefined;
+    for (const c of spec?.template?.spec?.containers ?? []) {
+      const [name, tag] = c.image.split(':');
+      const image = (k.images ?? []).find((i) => i.name === name);
+      if (image) c.image = `${image.newName ?? name}:${image.newTag ?? tag}`;
+    }
+    const meta = o.metadata as { labels?: Record<string, string>; namespace?: string };
+    for (const l of k.labels ?? []) meta.labels = { ...meta.labels, ...l.pairs };
+    if (k.namespace !== undefined && !CLUSTER_SCOPED.has(o.kind)) {
+      meta.namespace = k.namespace;
+      for (const s of (o.subjects ?? []) as unknown as { kind: string; namespace?: string }[]) if (s.kind === 'ServiceAccount') s.namespace = k.namespace;
+    }
+  }
+  const sourceOf = new Map<K8sObject, string>();
+  typed().forEach((o, i) => sourceOf.set(o, sources[i] ?? path));
+  return { dir, namespace: k.namespace ?? innerNamespace, objects: typed(), sourceOf };
 }
 
 export function theObject(deployment: Deployment, kind: string, name: string): K8sObject {

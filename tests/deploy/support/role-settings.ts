@@ -1,6 +1,8 @@
 // The values the deploy files pass to each oxia-ts role, validated by the role's own settings
 // parser (the one its CLI uses), and the time a role may take to stop after SIGTERM.
 import { readFileSync } from 'node:fs';
+import { COORDINATOR_OPTIONS, parseCoordinatorConfig } from '../../../src/bootstrap/config/coordinator-config.js';
+import type { CoordinatorRawOptions } from '../../../src/bootstrap/config/coordinator-config.js';
 import { parseServerConfig, SERVER_OPTIONS } from '../../../src/bootstrap/config/server-config.js';
 import type { ServerRawOptions } from '../../../src/bootstrap/config/server-config.js';
 import { ConfigError, parseStandaloneConfig, STANDALONE_OPTIONS } from '../../../src/bootstrap/config/standalone-config.js';
@@ -26,6 +28,7 @@ function rawSettings(words: readonly string[]): Record<string, unknown> {
 const VALIDATORS: Record<string, (raw: Record<string, unknown>) => unknown> = {
   standalone: (raw) => parseStandaloneConfig(raw as RawOptions),
   server: (raw) => parseServerConfig(raw as ServerRawOptions),
+  coordinator: (raw) => parseCoordinatorConfig(raw as CoordinatorRawOptions),
 };
 
 /** Problems with the values of `oxia-ts <command> <words>`, as the command would report them; empty when valid. */
@@ -44,6 +47,7 @@ export function validateFlagValues(where: string, command: string, words: readon
 const DEFAULTS: Record<string, ReadonlyMap<string, string | undefined>> = {
   standalone: new Map(STANDALONE_OPTIONS.map((o) => [o.name, o.default])),
   server: new Map(SERVER_OPTIONS.map((o) => [o.name, o.default])),
+  coordinator: new Map(COORDINATOR_OPTIONS.map((o) => [o.name, o.default])),
 };
 
 /**

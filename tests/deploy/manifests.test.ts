@@ -1,0 +1,533 @@
+// deploy/kubernetes checked for what would break a real deploy, in each kustomization users
+// apply (the default, and the Kubernetes discovery variant): the CLI flags the containers pass
+// (against the real `oxia-ts <cmd> --help`) and their values (the roles' own settings parsers),
+// ports that must agree between flags, containers, Services and probes, the cluster config
+// (the coordinator's own parser) naming exactly the StatefulSet's pods, the disruption budget
+// against the replication factor, and RBAC against the Kubernetes API calls that the adapters
+// in use make.
+import { suite, test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { parse } from 'yaml';
+import { CONFIG_KEY } from '../../src/adapters/cluster-config/configmap-cluster-config-source.js';
+import { parseClusterConfigYaml } from '../../src/adapters/cluster-config/cluster-config-yaml.js';
+import { parseClusterConfigLocation } from '../../src/adapters/cluster-config/config-location.js';
+import { PUBLIC_HEALTH_SERVICES } from '../../src/adapters/grpc/health-service.js';
+import { STATUS_KEY } from '../../src/adapters/status-configmap/configmap-cluster-status-store.js';
+import type { ClusterConfig } from '../../src/domain/cluster/cluster-config.js';
+import { assertNoProblems, cliSubcommands, flagProblems, flagValues } from './support/cli-help.js';
+import { deployDir, filesUnder, readRepoFile, repoRoot, yamlDocuments } from './support/deploy-files.js';
+import {
+  KUSTOMIZATIONS,
+  kubernetesDir,
+  loadKustomization,
+  memoryMiB,
+  objectsOfKind,
+  selects,
+  theObject,
+  workloadSpec,
+  type Container,
+  type Deployment,
+  type K8sObject,
+  type Kustomization,
+  type PodTemplate,
+  type PolicyRule,
+  type Probe,
+  type ServiceSpec,
+} from './support/kubernetes-objects.js';
+import { gracefulStopBudgetMs, validateFlagValues } from './support/role-settings.js';
+
+const BASE_DIR = `${kubernetesDir}/base`;
+const STORAGE_STATEFULSET = 'oxia-server';
+const COORDINATOR_DEPLOYMENT = 'oxia-coordinator';
+/** The flags that bind each named container port. */
+const PORT_FLAGS = { public: 'public-addr', internal: 'internal-addr', metrics: 'metrics-addr' } as const;
+
+function portOf(address: string | undefined): number | undefined {
+  const m = address === undefined ? null : /:(\d+)$/.exec(address);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+function hostOf(address: string): string {
+  return address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+}
+
+// ---- the files ----------------------------------------------------------------------------------
+
+test('every YAML file under deploy/ parses (no syntax errors, no duplicate keys)', () => {
+  const yamlFiles = filesUnder(deployDir).filter((f) => /\.ya?ml$/.test(f));
+  assert.ok(yamlFiles.length >= 10, `found ${yamlFiles.length} YAML files`);
+  for (const file of yamlFiles) {
+    const docs = yamlDocuments(file);
+    assert.ok(docs.length > 0 && docs.every((d) => d.content !== null && typeof d.content === 'object'), `${file} holds mappings`);
+  }
+});
+
+test('the base kustomization includes every manifest beside it', () => {
+  const manifests = readdirSync(join(repoRoot, BASE_DIR)).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
+  const base = yamlDocuments(`${BASE_DIR}/kustomization.yaml`)[0]?.content as Kustomization;
+  assert.equal([...base.resources].sort(), manifests.sort(), 'resources = the YAML files in base/');
+});
+
+test('every manifest is written for the namespace the base sets (the DNS names and flags embed it)', () => {
+  const base = yamlDocuments(`${BASE_DIR}/kustomization.yaml`)[0]?.content as Kustomization;
+  assert.type(base.namespace, 'string', 'base/kustomization.yaml sets a namespace');
+  for (const file of base.resources) {
+    for (const doc of yamlDocuments(`${BASE_DIR}/${file}`)) {
+      const o = doc.content as K8sObject;
+      assert.is(o.metadata.namespace, base.namespace, `${file}: ${o.kind} ${o.metadata.name} names namespace ${base.namespace}`);
+      for (const s of o.subjects ?? []) assert.is(s.namespace, base.namespace, `${file}: subject ${s.name}`);
+    }
+  }
+  assert.not.ok(
+    readdirSync(join(repoRoot, BASE_DIR)).some((f) => (yamlDocuments(`${BASE_DIR}/${f}`)[0]?.content as K8sObject).kind === 'Namespace'),
+    'no Namespace object: `kubectl delete -k` must not delete the volumes and the status with it',
+  );
+});
+
+test.run();
+
+// ---- each kustomization -------------------------------------------------------------------------
+
+interface RunningContainer {
+  readonly where: string;
+  readonly workload: K8sObject;
+  readonly template: PodTemplate;
+  readonly container: Container;
+  readonly subcommand: string;
+  readonly flags: readonly string[];
+  readonly values: Map<string, string>;
+}
+
+interface ApiNeed {
+  readonly resource: string;
+  readonly verb: string;
+  /** The one object the call is about, when it is always the same; undefined = any. */
+  readonly name: string | undefined;
+  readonly why: string;
+}
+
+const VERB_OF: Record<string, readonly string[]> = {
+  read: ['get'],
+  create: ['create'],
+  replace: ['update'],
+  patch: ['patch'],
+  delete: ['delete'],
+  // Every list in the adapters feeds a ResourceWatch, which then watches from the list's version.
+  list: ['list', 'watch'],
+};
+
+/** One rendered kustomization and the questions the checks ask of it. */
+class View {
+  readonly namespace: string | undefined;
+  readonly containers: readonly RunningContainer[];
+  readonly services: readonly { object: K8sObject; spec: ServiceSpec }[];
+
+  constructor(readonly d: Deployment) {
+    this.namespace = d.namespace;
+    this.containers = [...objectsOfKind(d, 'StatefulSet'), ...objectsOfKind(d, 'Deployment')].flatMap((workload) => {
+      const template = workloadSpec(workload).template;
+      return template.spec.containers.map((container) => {
+        const [subcommand = '', ...flags] = container.args ?? [];
+        const where = `${workload.kind} ${workload.metadata.name} container ${container.name}`;
+        return { where, workload, template, container, subcommand, flags, values: flagValues(flags) };
+      });
+    });
+    this.services = objectsOfKind(d, 'Service').map((object) => ({ object, spec: object.spec as ServiceSpec }));
+  }
+
+  containerOf(workloadName: string): RunningContainer {
+    const found = this.containers.filter((c) => c.workload.metadata.name === workloadName);
+    if (found.length !== 1) throw new Error(`expected one container in ${workloadName}, found ${found.length}`);
+    return found[0]!;
+  }
+
+  storage() {
+    const statefulSet = theObject(this.d, 'StatefulSet', STORAGE_STATEFULSET);
+    const spec = workloadSpec(statefulSet);
+    const headless = theObject(this.d, 'Service', spec.serviceName ?? '(no serviceName)');
+    return { statefulSet, spec, headless, headlessSpec: headless.spec as ServiceSpec, container: this.containerOf(STORAGE_STATEFULSET) };
+  }
+
+  coordinator() {
+    const object = theObject(this.d, 'Deployment', COORDINATOR_DEPLOYMENT);
+    return { object, spec: workloadSpec(object), container: this.containerOf(COORDINATOR_DEPLOYMENT) };
+  }
+
+  /** The cluster config ConfigMap the coordinator's --conf names, parsed as the coordinator parses it. */
+  clusterConfig(): { configMap: K8sObject; config: ClusterConfig } {
+    const conf = this.coordinator().container.values.get('conf');
+    assert.ok(conf, 'the coordinator is given --conf');
+    const location = parseClusterConfigLocation(conf);
+    if (location.kind !== 'configmap') throw new Error(`--conf=${conf} does not name a ConfigMap (configmap:<namespace>/<name>)`);
+    assert.is(location.namespace, this.namespace, '--conf names a ConfigMap in the deployment namespace');
+    const configMap = theObject(this.d, 'ConfigMap', location.name);
+    const text = configMap.data?.[CONFIG_KEY];
+    assert.type(text, 'string', `ConfigMap ${location.name} has the key ${CONFIG_KEY}`);
+    return { configMap, config: parseClusterConfigYaml(text ?? '', `ConfigMap ${location.name}`, { serversRequired: true }) };
+  }
+
+  kubernetesDiscovery(): boolean {
+    return this.coordinator().container.values.get('discovery') === 'kubernetes';
+  }
+
+  /**
+   * The Kubernetes API access the coordinator's flags switch on, derived from the adapters'
+   * CoreV1Api calls: a new call in an adapter changes what is needed without anyone editing a
+   * list here.
+   */
+  neededAccess(): ApiNeed[] {
+    const { values } = this.coordinator().container;
+    const conf = parseClusterConfigLocation(values.get('conf') ?? '');
+    // Adapter directory -> whether this deployment uses it, and the object it always addresses.
+    const adapters: Record<string, { used: boolean; name: string | undefined }> = {
+      'status-configmap': { used: values.get('metadata') === 'configmap', name: values.get('k8s-configmap-name') },
+      'cluster-config': { used: conf.kind === 'configmap', name: conf.kind === 'configmap' ? conf.name : undefined },
+      'discovery-kubernetes': { used: this.kubernetesDiscovery(), name: undefined },
+    };
+    const needs: ApiNeed[] = [];
+    for (const file of filesUnder(join(repoRoot, 'src/adapters')).filter((f) => f.endsWith('.ts'))) {
+      const source = readRepoFile(file);
+      const calls = [...source.matchAll(/\bthis\.api\.(\w+)\(/g)].map((m) => m[1] ?? '');
+      if (calls.length === 0 || !source.includes('CoreV1Api')) continue;
+      const dir = file.split('/')[2] ?? '';
+      const adapter = adapters[dir];
+      if (!adapter) throw new Error(`${file} calls the Kubernetes API but tests/deploy does not know when the coordinator uses ${dir}: add it to neededAccess()`);
+      if (!adapter.used) continue;
+      for (const call of calls) {
+        const m = /^(read|create|replace|patch|delete|list)Namespaced([A-Z]\w*)$/.exec(call);
+        if (!m?.[1] || !m[2]) throw new Error(`${file}: API call ${call} is not one tests/deploy can map to RBAC verbs`);
+        const kind = m[2].toLowerCase();
+        const resource = kind.endsWith('s') ? kind : `${kind}s`;
+        for (const verb of VERB_OF[m[1]] ?? []) needs.push({ resource, verb, name: adapter.name, why: `${file}: ${call}` });
+      }
+    }
+    return needs;
+  }
+
+  coordinatorRole(): { role: K8sObject; rules: readonly PolicyRule[] } {
+    const account = this.coordinator().spec.template.spec.serviceAccountName;
+    assert.ok(account, 'the coordinator runs under its own ServiceAccount');
+    theObject(this.d, 'ServiceAccount', account ?? '');
+    const bindings = objectsOfKind(this.d, 'RoleBinding').filter((b) => b.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === account));
+    assert.is(bindings.length, 1, `one RoleBinding for ServiceAccount ${account}`);
+    assert.is(objectsOfKind(this.d, 'ClusterRoleBinding').length, 0, 'no cluster-wide rights');
+    const roleRef = bindings[0]?.roleRef;
+    assert.is(roleRef?.kind, 'Role');
+    const role = theObject(this.d, 'Role', roleRef?.name ?? '');
+    return { role, rules: role.rules ?? [] };
+  }
+}
+
+function grants(rule: PolicyRule, need: ApiNeed): boolean {
+  const names = rule.resourceNames ?? [];
+  return (
+    (rule.apiGroups ?? []).includes('') &&
+    (rule.resources ?? []).includes(need.resource) &&
+    rule.verbs.includes(need.verb) &&
+    (names.length === 0 || (need.name !== undefined && names.includes(need.name)))
+  );
+}
+
+function kustomizationChecks(dir: string) {
+  const t = suite(dir);
+  let cached: View | undefined;
+  const view = (): View => (cached ??= new View(loadKustomization(dir)));
+
+  t('renders: each object once, in one namespace', () => {
+    const { d } = view();
+    const ids = d.objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.equal(ids.length, new Set(ids).size, `no object twice: ${ids.join(', ')}`);
+    assert.type(d.namespace, 'string', 'a namespace');
+    for (const o of d.objects) {
+      assert.ok(o.apiVersion && o.kind && o.metadata?.name, `${d.sourceOf.get(o)}: apiVersion, kind, metadata.name`);
+      assert.is(o.metadata.namespace, d.namespace, `${o.kind} ${o.metadata.name} in ${d.namespace}`);
+    }
+  });
+
+  t('containers run an oxia-ts subcommand with flags that `oxia-ts <cmd> --help` lists, and valid values', () => {
+    const v = view();
+    assert.ok(v.containers.length >= 2, 'a storage and a coordinator container');
+    const subcommands = cliSubcommands();
+    for (const c of v.containers) {
+      assert.equal(c.container.command, ['oxia-ts'], `${c.where}: command is the image's oxia-ts`);
+      assert.ok(subcommands.includes(c.subcommand), `${c.where}: "${c.subcommand}" is one of ${subcommands.join(', ')}`);
+      assertNoProblems(flagProblems(c.where, c.subcommand, c.flags));
+      assertNoProblems(validateFlagValues(c.where, c.subcommand, c.flags));
+    }
+    assert.is(v.storage().container.subcommand, 'server');
+    assert.is(v.coordinator().container.subcommand, 'coordinator');
+  });
+
+  t('ports agree: bind flags, named container ports, Services and probes', () => {
+    const v = view();
+    for (const c of v.containers) {
+      const ports = c.container.ports ?? [];
+      assert.ok(ports.length > 0, `${c.where}: declares its ports`);
+      for (const port of ports) {
+        const flag = PORT_FLAGS[port.name as keyof typeof PORT_FLAGS];
+        assert.ok(flag, `${c.where}: port ${port.name} is one of ${Object.keys(PORT_FLAGS).join(', ')}`);
+        const address = c.values.get(flag);
+        assert.ok(address, `${c.where}: port ${port.name} is bound by an explicit --${flag}`);
+        // In a pod, loopback is unreachable from anywhere else (peers, Services, the kubelet's probes).
+        assert.ok(['0.0.0.0', '::', ''].includes(hostOf(address)), `${c.where}: --${flag}=${address} listens on every interface`);
+        assert.is(portOf(address), port.containerPort, `${c.where}: --${flag} port = container port ${port.name}`);
+      }
+      for (const [name, flag] of Object.entries(PORT_FLAGS)) {
+        if (c.values.has(flag)) assert.ok(ports.some((p) => p.name === name), `${c.where}: --${flag} has a container port named ${name}`);
+      }
+    }
+    for (const { object, spec } of v.services) {
+      const selected = v.containers.filter((c) => selects(spec.selector, c.template.metadata.labels));
+      assert.ok(selected.length > 0, `Service ${object.metadata.name} selects a workload's pods`);
+      for (const port of spec.ports) {
+        for (const c of selected) {
+          const target = port.targetPort ?? port.port;
+          const found = (c.container.ports ?? []).find((p) => (typeof target === 'string' ? p.name === target : p.containerPort === target));
+          assert.ok(found, `Service ${object.metadata.name} port ${port.name}: target ${target} is a port of ${c.where}`);
+          assert.is(port.port, found?.containerPort, `Service ${object.metadata.name} port ${port.name} exposes the container's number`);
+        }
+      }
+    }
+  });
+
+  t('probes ask grpc.health.v1 on a gRPC port; readiness asks a service the server reports', () => {
+    const v = view();
+    for (const c of v.containers) {
+      const grpcPorts = new Map<number, string>();
+      for (const name of ['public', 'internal'] as const) {
+        const port = portOf(c.values.get(PORT_FLAGS[name]));
+        if (port !== undefined) grpcPorts.set(port, name);
+      }
+      assert.ok(c.container.readinessProbe && c.container.livenessProbe, `${c.where}: readiness and liveness probes`);
+      const probes: Array<[string, Probe | undefined]> = [
+        ['readinessProbe', c.container.readinessProbe],
+        ['livenessProbe', c.container.livenessProbe],
+        ['startupProbe', c.container.startupProbe],
+      ];
+      for (const [kind, probe] of probes) {
+        if (!probe) continue;
+        // An exec probe would start Node and tsx every few seconds; the kubelet speaks gRPC health itself.
+        assert.ok(probe.grpc, `${c.where} ${kind}: a native gRPC probe`);
+        const name = grpcPorts.get(probe.grpc?.port ?? -1);
+        assert.ok(name, `${c.where} ${kind}: port ${probe.grpc?.port} is a gRPC port the container binds (${[...grpcPorts.keys()].join(', ')})`);
+        const service = probe.grpc?.service ?? '';
+        if (name === 'public') assert.ok(PUBLIC_HEALTH_SERVICES.includes(service), `${c.where} ${kind}: "${service}" is a health service the server reports`);
+        else assert.is(service, '', `${c.where} ${kind}: the internal port is asked about the whole process`);
+      }
+    }
+    const { container } = v.storage();
+    assert.is(container.container.readinessProbe?.grpc?.service, 'oxia-readiness', "storage readiness: Oxia's readiness service");
+    assert.ok(container.container.startupProbe, 'storage nodes have a startup probe: WAL recovery must not be mistaken for a hang');
+  });
+
+  t('storage nodes: a headless Service that publishes not-ready pods, data and WAL on the per-pod volume', () => {
+    const { spec, headless, headlessSpec, container } = view().storage();
+    assert.is(headlessSpec.clusterIP, 'None', `Service ${headless.metadata.name} is headless`);
+    assert.is(headlessSpec.publishNotReadyAddresses, true, 'nodes are reachable by name before they are ready');
+    assert.ok(selects(headlessSpec.selector, spec.template.metadata.labels), 'the headless Service selects the StatefulSet pods');
+    assert.ok(selects(spec.selector.matchLabels, spec.template.metadata.labels), 'the StatefulSet selector matches its pods');
+    const claims = new Set((spec.volumeClaimTemplates ?? []).map((c) => c.metadata.name));
+    const mounts = (container.container.volumeMounts ?? []).filter((m) => claims.has(m.name));
+    for (const flag of ['data-dir', 'wal-dir']) {
+      const dir = container.values.get(flag);
+      assert.ok(dir && posix.isAbsolute(dir), `--${flag} is an absolute path`);
+      assert.ok(mounts.some((m) => dir === m.mountPath || dir.startsWith(`${m.mountPath.replace(/\/$/, '')}/`)), `--${flag}=${dir} is on a volumeClaimTemplate`);
+    }
+    assert.is(spec.template.spec.securityContext?.runAsNonRoot, true, 'storage nodes do not run as root');
+    assert.type(spec.template.spec.securityContext?.fsGroup, 'number', 'an fsGroup makes the volume writable for the non-root user');
+    const podSpec = spec.template.spec as { automountServiceAccountToken?: boolean };
+    assert.is(podSpec.automountServiceAccountToken, false, 'storage pods never call the Kubernetes API: no token');
+  });
+
+  t('a read-only root file system comes with a writable /tmp (tsx caches compiled sources there)', () => {
+    for (const c of view().containers) {
+      if (c.container.securityContext?.readOnlyRootFilesystem !== true) continue;
+      const tmp = (c.container.volumeMounts ?? []).find((m) => m.mountPath === '/tmp');
+      assert.ok(tmp, `${c.where}: /tmp is mounted`);
+      assert.ok(c.template.spec.volumes?.some((vol) => vol.name === tmp?.name && vol.emptyDir !== undefined), `${c.where}: /tmp is an emptyDir`);
+    }
+  });
+
+  t('the cluster config lists exactly the StatefulSet pods, by their stable DNS names', () => {
+    const v = view();
+    const { statefulSet, spec, headless, container } = v.storage();
+    const { config } = v.clusterConfig();
+    const replicas = spec.replicas ?? 1;
+    const publicPort = portOf(container.values.get('public-addr'));
+    const internalPort = portOf(container.values.get('internal-addr'));
+    const expected = Array.from({ length: replicas }, (_, i) => {
+      const pod = `${statefulSet.metadata.name}-${i}`;
+      const host = `${pod}.${headless.metadata.name}.${v.namespace}.svc.cluster.local`;
+      // The pod name is also the node's name under Kubernetes discovery: the same identity either way.
+      return { name: pod, public: `${host}:${publicPort}`, internal: `${host}:${internalPort}` };
+    });
+    assert.equal(config.servers, expected);
+    assert.ok(config.namespaces.length > 0, 'at least one namespace');
+    for (const ns of config.namespaces) {
+      assert.ok(ns.replicationFactor <= replicas, `namespace ${ns.name}: replicationFactor ${ns.replicationFactor} fits in ${replicas} replicas`);
+    }
+  });
+
+  t('Kubernetes discovery, when on, finds the StatefulSet pods under the headless Service', () => {
+    const v = view();
+    if (!v.kubernetesDiscovery()) return;
+    const { values } = v.coordinator().container;
+    const { spec, headless } = v.storage();
+    assert.is(values.get('k8s-discovery-service'), headless.metadata.name, '--k8s-discovery-service is the headless Service');
+    assert.is(values.get('k8s-namespace'), v.namespace, 'pods are looked for in this namespace');
+    const selector = Object.fromEntries(
+      (values.get('k8s-discovery-selector') ?? '').split(',').map((term) => {
+        const [k = '', val = ''] = term.split('=');
+        return [k.trim(), val.trim()];
+      }),
+    );
+    assert.ok(selects(selector, spec.template.metadata.labels), `--k8s-discovery-selector selects the storage pods (${JSON.stringify(selector)})`);
+    assert.not.ok(selects(selector, v.coordinator().spec.template.metadata.labels), '--k8s-discovery-selector does not select the coordinator');
+  });
+
+  t('clients may address the nodes through the client Service', () => {
+    const v = view();
+    const { config } = v.clusterConfig();
+    const { spec } = v.storage();
+    const clientServices = v.services.filter(({ spec: s }) => s.clusterIP !== 'None' && selects(s.selector, spec.template.metadata.labels));
+    assert.ok(clientServices.length > 0, 'a ClusterIP Service in front of the storage nodes');
+    for (const { object, spec: s } of clientServices) {
+      const port = s.ports.find((p) => p.targetPort === 'public');
+      assert.ok(port, `Service ${object.metadata.name} exposes the public port`);
+      const authority = `${object.metadata.name}.${v.namespace}.svc.cluster.local:${port?.port}`;
+      assert.ok(config.allowExtraAuthorities.includes(authority), `allowExtraAuthorities lists ${authority}`);
+    }
+  });
+
+  t("a voluntary disruption never takes a shard's majority; replicas never share a machine", () => {
+    const v = view();
+    const { spec, container } = v.storage();
+    const { config } = v.clusterConfig();
+    const pdbs = objectsOfKind(v.d, 'PodDisruptionBudget').filter((p) =>
+      selects((p.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels, spec.template.metadata.labels),
+    );
+    assert.is(pdbs.length, 1, 'one PodDisruptionBudget covers the storage pods');
+    const maxUnavailable = (pdbs[0]?.spec as { maxUnavailable?: number }).maxUnavailable;
+    const smallestFactor = Math.min(...config.namespaces.map((n) => n.replicationFactor));
+    assert.type(maxUnavailable, 'number', 'maxUnavailable as a number');
+    assert.ok((maxUnavailable ?? 0) >= 1, 'drains can proceed');
+    assert.ok((maxUnavailable ?? Infinity) <= Math.floor((smallestFactor - 1) / 2), `maxUnavailable ${maxUnavailable} leaves a majority of ${smallestFactor} replicas`);
+    const terms = spec.template.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    assert.ok(
+      terms.some((term) => term.topologyKey === 'kubernetes.io/hostname' && selects(term.labelSelector?.matchLabels, spec.template.metadata.labels)),
+      `${container.where}: required anti-affinity on kubernetes.io/hostname against its own pods`,
+    );
+  });
+
+  t('graceful shutdown fits in the termination grace period', () => {
+    for (const c of view().containers) {
+      const budgetMs = gracefulStopBudgetMs(c.subcommand, c.values);
+      const graceS = c.template.spec.terminationGracePeriodSeconds ?? 30;
+      assert.ok(graceS * 1000 >= budgetMs, `${c.where}: terminationGracePeriodSeconds ${graceS} s covers the ${budgetMs} ms the process may take to stop`);
+    }
+  });
+
+  t('resources: requests for CPU and memory, a memory limit, and a Node heap inside it', () => {
+    for (const c of view().containers) {
+      const { requests, limits } = c.container.resources ?? {};
+      assert.ok(requests?.cpu !== undefined && requests.memory !== undefined, `${c.where}: requests cpu and memory`);
+      assert.ok(limits?.memory !== undefined, `${c.where}: a memory limit`);
+      const limitMiB = memoryMiB(limits?.memory ?? 0);
+      assert.ok(limitMiB >= memoryMiB(requests?.memory ?? 0), `${c.where}: limit >= request`);
+      const nodeOptions = c.container.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+      const heap = /--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1];
+      assert.ok(heap, `${c.where}: NODE_OPTIONS bounds the heap (V8 sizes it from the machine, not the container)`);
+      assert.ok(Number(heap) <= limitMiB * 0.8, `${c.where}: heap ${heap} MiB leaves room under the ${limitMiB} MiB limit`);
+    }
+  });
+
+  t('the coordinator: one replica, status in its own ConfigMap in this namespace', () => {
+    const v = view();
+    const { spec, container } = v.coordinator();
+    assert.is(spec.replicas, 1);
+    assert.is(spec.strategy?.type, 'Recreate', 'an update does not run two coordinators side by side');
+    assert.is(container.values.get('metadata'), 'configmap', '--metadata=configmap');
+    assert.is(container.values.get('k8s-namespace'), v.namespace, '--k8s-namespace');
+    const statusName = container.values.get('k8s-configmap-name');
+    assert.ok(statusName, '--k8s-configmap-name');
+    // kubectl apply would reset a status the manifests declared (or prune it): the coordinator creates it.
+    assert.not.ok(v.d.objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === statusName), 'the status ConfigMap is not a manifest');
+    assert.not.ok(v.d.objects.some((o) => o.kind === 'ConfigMap' && o.data?.[STATUS_KEY] !== undefined), `no manifest carries a "${STATUS_KEY}" key`);
+    assert.is.not(statusName, v.clusterConfig().configMap.metadata.name, 'status and config are different ConfigMaps');
+  });
+
+  t("RBAC grants every API call the coordinator's Kubernetes adapters make", () => {
+    const v = view();
+    const { rules } = v.coordinatorRole();
+    const needs = v.neededAccess();
+    assert.ok(needs.length > 0, 'the deployment uses Kubernetes adapters');
+    for (const need of needs) {
+      assert.ok(rules.some((r) => grants(r, need)), `the Role grants ${need.verb} ${need.resource}${need.name ? ` ${need.name}` : ''} (${need.why})`);
+    }
+  });
+
+  t('RBAC grants nothing more: no wildcard, no verb or object nothing uses', () => {
+    const v = view();
+    const { rules } = v.coordinatorRole();
+    const needs = v.neededAccess();
+    for (const rule of rules) {
+      for (const field of [rule.apiGroups ?? [], rule.resources ?? [], rule.verbs, rule.resourceNames ?? []]) {
+        assert.not.ok(field.includes('*'), `no wildcard in ${JSON.stringify(rule)}`);
+      }
+      for (const resource of rule.resources ?? []) {
+        for (const verb of rule.verbs) {
+          const uses = needs.filter((n) => n.resource === resource && n.verb === verb);
+          assert.ok(uses.length > 0, `the Role grants ${verb} ${resource}, which no adapter in use calls`);
+          const names = rule.resourceNames ?? [];
+          for (const name of names) assert.ok(uses.some((n) => n.name === name), `the Role grants ${verb} on ${resource} ${name}, which nothing addresses`);
+          // create cannot be limited by name (the object does not exist yet); everything else can be.
+          if (names.length === 0 && verb !== 'create') {
+            assert.ok(uses.some((n) => n.name === undefined), `the Role grants ${verb} on every ${resource}; limit it with resourceNames to ${uses.map((n) => n.name).join(', ')}`);
+          }
+        }
+      }
+    }
+  });
+
+  t('a list/watch limited to a name works only with a metadata.name field selector: the adapter sends one', () => {
+    const v = view();
+    const { rules } = v.coordinatorRole();
+    const limited = rules.filter((r) => (r.resourceNames ?? []).length > 0 && r.verbs.some((verb) => verb === 'list' || verb === 'watch'));
+    for (const need of v.neededAccess().filter((n) => n.verb === 'list' && limited.some((r) => grants(r, n)))) {
+      const file = need.why.split(':')[0] ?? '';
+      assert.match(readRepoFile(file), /fieldSelector\s*=\s*`metadata\.name=\$\{/, `${file} lists with fieldSelector metadata.name=<name>`);
+    }
+  });
+
+  t('every container uses an image the kustomization maps (the one deploy/docker builds)', () => {
+    for (const c of view().containers) assert.is(c.container.image, 'oxia-ts:0.1.0', `${c.where}: the image`);
+  });
+
+  t('kubectl kustomize renders the same objects (when kubectl is installed)', () => {
+    const r = spawnSync('kubectl', ['kustomize', join(repoRoot, dir)], { encoding: 'utf8', timeout: 60_000 });
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.log(`  (kubectl not installed: ${dir} not rendered by kustomize)`);
+      return;
+    }
+    assert.is(r.status, 0, r.stderr);
+    const key = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const rendered = new Map(
+      r.stdout
+        .split(/^---$/m)
+        .filter((doc) => doc.trim() !== '')
+        .map((doc) => parse(doc) as K8sObject)
+        .map((o) => [key(o), o]),
+    );
+    const ours = view().d.objects;
+    assert.equal([...rendered.keys()].sort(), ours.map(key).sort(), 'the same objects');
+    // The tests check our rendering; it must be what kustomize produces.
+    for (const o of ours) assert.equal(o, rendered.get(key(o)), `${key(o)} as kustomize renders it`);
+  });
+
+  return t;
+}
+
+for (const dir of KUSTOMIZATIONS) kustomizationChecks(dir).run();

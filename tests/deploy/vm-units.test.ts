@@ -1,0 +1,240 @@
+// deploy/vm checked for what would break a real install: the systemd units' command lines
+// (expanded from their EnvironmentFile as systemd expands them) use flags and values the
+// real CLI accepts, every file they refer to ships in deploy/vm, the process may write where
+// its flags point, systemd waits long enough for a graceful stop, and the example cluster
+// config parses and agrees with the storage node's ports.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, posix } from 'node:path';
+import { parseClusterConfigYaml } from '../../src/adapters/cluster-config/cluster-config-yaml.js';
+import { parseClusterConfigLocation } from '../../src/adapters/cluster-config/config-location.js';
+import { EXIT_USAGE } from '../../src/bootstrap/cli/exit-codes.js';
+import { assertNoProblems, cliSubcommands, flagProblems, flagValues } from './support/cli-help.js';
+import {
+  expandExecStart,
+  parseEnvironmentFile,
+  parseSystemdUnit,
+  readRepoFile,
+  repoRoot,
+  unitValue,
+  type SystemdUnit,
+} from './support/deploy-files.js';
+import { gracefulStopBudgetMs, validateFlagValues } from './support/role-settings.js';
+
+const vmDir = 'deploy/vm';
+const vmFiles = readdirSync(join(repoRoot, vmDir));
+const unitFiles = vmFiles.filter((f) => f.endsWith('.service')).sort();
+const pkg = JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> };
+
+/** Where deploy/vm/README.md installs the checkout and Node. */
+const INSTALL_DIR = '/opt/oxia-ts';
+const NODE = '/usr/bin/node';
+/** Where the README copies the environment files and the cluster config. */
+const CONFIG_DIR = '/etc/oxia-ts';
+
+interface Unit {
+  readonly file: string;
+  readonly unit: SystemdUnit;
+  readonly envFile: string;
+  readonly env: Map<string, string>;
+  readonly subcommand: string;
+  readonly flags: readonly string[];
+  readonly values: Map<string, string>;
+  readonly referenced: Set<string>;
+  readonly undefinedVars: Set<string>;
+  readonly execStart: string;
+}
+
+function service(u: Unit, key: string): string | undefined {
+  return unitValue(u.unit, 'Service', key);
+}
+
+const units: Unit[] = unitFiles.map((file) => {
+  const unit = parseSystemdUnit(`${vmDir}/${file}`);
+  const envPath = unitValue(unit, 'Service', 'EnvironmentFile') ?? '';
+  const envFile = basename(envPath.replace(/^-/, ''));
+  const env = existsSync(join(repoRoot, vmDir, envFile)) ? parseEnvironmentFile(`${vmDir}/${envFile}`) : new Map<string, string>();
+  const execStart = unitValue(unit, 'Service', 'ExecStart') ?? '';
+  const { words, referenced, undefinedVars } = expandExecStart(execStart, env);
+  const [, , subcommand = '', ...flags] = words;
+  return { file, unit, envFile, env, subcommand, flags, values: flagValues(flags), referenced, undefinedVars, execStart };
+});
+
+function unitFor(subcommand: string): Unit {
+  const u = units.find((x) => x.subcommand === subcommand);
+  if (!u) throw new Error(`no unit runs oxia-ts ${subcommand}`);
+  return u;
+}
+
+/** systemd time spans: "45s", "1min 30s", "2m", "500ms", a bare number of seconds. */
+function systemdSpanMs(text: string): number {
+  const units: Record<string, number> = { ms: 1, msec: 1, s: 1000, sec: 1000, second: 1000, seconds: 1000, m: 60_000, min: 60_000, minute: 60_000, minutes: 60_000, h: 3_600_000, hr: 3_600_000, hour: 3_600_000, hours: 3_600_000 };
+  if (/^\d+$/.test(text.trim())) return Number(text) * 1000;
+  let total = 0;
+  for (const part of text.trim().split(/\s+/)) {
+    const m = /^(\d+)([a-z]+)$/.exec(part);
+    const factor = m?.[2] ? units[m[2]] : undefined;
+    if (!m?.[1] || factor === undefined) throw new Error(`not a systemd time span: ${text}`);
+    total += Number(m[1]) * factor;
+  }
+  return total;
+}
+
+function portOf(address: string | undefined): number | undefined {
+  const m = address === undefined ? null : /:(\d+)$/.exec(address);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+test('units for standalone, server and coordinator, each with an EnvironmentFile that ships beside it', () => {
+  assert.equal(units.map((u) => u.subcommand).sort(), ['coordinator', 'server', 'standalone']);
+  for (const u of units) {
+    const envPath = service(u, 'EnvironmentFile');
+    assert.ok(envPath, `${u.file}: EnvironmentFile=`);
+    // A leading "-" would make a missing file silently fine: it is not optional here.
+    assert.ok(envPath?.startsWith(`${CONFIG_DIR}/`), `${u.file}: EnvironmentFile under ${CONFIG_DIR}`);
+    assert.ok(vmFiles.includes(u.envFile), `${u.file}: ${u.envFile} exists in ${vmDir}`);
+    assert.is(u.unit.get('Install')?.get('WantedBy')?.[0], 'multi-user.target', `${u.file}: enabled with multi-user.target`);
+  }
+  assert.is(new Set(units.map((u) => u.envFile)).size, units.length, 'one environment file per unit');
+});
+
+test('ExecStart runs the package bin with flags `oxia-ts <cmd> --help` lists and values the role accepts', () => {
+  const subcommands = cliSubcommands();
+  for (const u of units) {
+    assert.not.match(u.execStart, /["']/, `${u.file}: no quoting in ExecStart (values come from the environment file)`);
+    const words = u.execStart.trim().split(/\s+/);
+    assert.is(words[0], NODE, `${u.file}: Node at ${NODE}`);
+    assert.is(words[1], posix.join(INSTALL_DIR, pkg.bin['oxia-ts'] ?? '(no bin)'), `${u.file}: the package's oxia-ts bin under ${INSTALL_DIR}`);
+    assert.ok(subcommands.includes(u.subcommand), `${u.file}: "${u.subcommand}" is one of ${subcommands.join(', ')}`);
+    assert.equal([...u.undefinedVars], [], `${u.file}: every variable ExecStart uses is set in ${u.envFile}`);
+    assertNoProblems(flagProblems(u.file, u.subcommand, u.flags));
+    assertNoProblems(validateFlagValues(u.file, u.subcommand, u.flags));
+  }
+});
+
+test('every variable of an environment file is used (a typo would otherwise be silently ignored)', () => {
+  for (const u of units) {
+    for (const name of u.env.keys()) {
+      // NODE_OPTIONS is read by Node itself.
+      if (name === 'NODE_OPTIONS') continue;
+      assert.ok(u.referenced.has(name), `${u.envFile}: ${name} is used by ${u.file}`);
+    }
+    assert.match(u.env.get('NODE_OPTIONS') ?? '', /--max-old-space-size=\d+/, `${u.envFile}: NODE_OPTIONS bounds the heap`);
+  }
+});
+
+test('hardening: user oxia, read-only system, writable only where the flags point', () => {
+  for (const u of units) {
+    const expect = (key: string, value: string): void => assert.is(service(u, key), value, `${u.file}: ${key}=${value}`);
+    expect('User', 'oxia');
+    expect('Group', 'oxia');
+    expect('ProtectSystem', 'strict');
+    expect('ProtectHome', 'yes');
+    expect('PrivateTmp', 'yes');
+    expect('NoNewPrivileges', 'yes');
+    expect('CapabilityBoundingSet', '');
+    // V8's JIT needs writable and executable memory: this setting would crash Node at start.
+    assert.not.ok(['yes', 'true', '1'].includes(service(u, 'MemoryDenyWriteExecute') ?? ''), `${u.file}: MemoryDenyWriteExecute stays off`);
+
+    const writable = (service(u, 'ReadWritePaths') ?? '').split(/\s+/).filter((p) => p !== '').map((p) => p.replace(/^-/, ''));
+    const stateDirs = (service(u, 'StateDirectory') ?? '').split(/\s+/).filter((p) => p !== '').map((d) => `/var/lib/${d}`);
+    assert.ok(writable.length > 0, `${u.file}: ReadWritePaths=`);
+    for (const path of writable) {
+      // A ReadWritePaths entry that does not exist stops the unit from starting; StateDirectory creates it.
+      assert.ok(stateDirs.some((d) => path === d || path.startsWith(`${d}/`)), `${u.file}: ReadWritePaths ${path} is created by StateDirectory (${stateDirs.join(', ')})`);
+    }
+    const written = [u.values.get('data-dir'), u.values.get('wal-dir'), u.values.get('file-clusters-status-path')?.replace(/\/[^/]+$/, '')].filter(
+      (p): p is string => p !== undefined,
+    );
+    assert.ok(written.length > 0, `${u.file}: writes somewhere`);
+    for (const path of written) {
+      assert.ok(posix.isAbsolute(path), `${u.file}: ${path} is absolute (the working directory is not the data directory)`);
+      assert.ok(writable.some((w) => path === w || path.startsWith(`${w}/`)), `${u.file}: ${path} is under ReadWritePaths (${writable.join(' ')})`);
+    }
+  }
+});
+
+test('restarts: on failure, but not after a usage error; enough file descriptors', () => {
+  for (const u of units) {
+    assert.is(service(u, 'Restart'), 'on-failure', `${u.file}: Restart=on-failure`);
+    const prevent = (service(u, 'RestartPreventExitStatus') ?? '').split(/\s+/);
+    assert.ok(prevent.includes(String(EXIT_USAGE)), `${u.file}: exit ${EXIT_USAGE} (bad flags) is not restarted`);
+    const nofile = Number(service(u, 'LimitNOFILE'));
+    assert.ok(nofile >= 65536, `${u.file}: LimitNOFILE ${service(u, 'LimitNOFILE')} >= 65536`);
+  }
+});
+
+test('systemd waits for the graceful stop before SIGKILL', () => {
+  for (const u of units) {
+    assert.is(service(u, 'KillSignal') ?? 'SIGTERM', 'SIGTERM', `${u.file}: SIGTERM starts the graceful stop`);
+    const timeout = service(u, 'TimeoutStopSec');
+    assert.ok(timeout, `${u.file}: TimeoutStopSec=`);
+    const budgetMs = gracefulStopBudgetMs(u.subcommand, u.values);
+    assert.ok(systemdSpanMs(timeout ?? '0') >= budgetMs, `${u.file}: TimeoutStopSec=${timeout} covers the ${budgetMs} ms oxia-ts ${u.subcommand} may take to stop`);
+  }
+});
+
+test('the example cluster config parses and names the storage nodes at the ports server.env binds', () => {
+  const coordinator = unitFor('coordinator');
+  const server = unitFor('server');
+  const conf = coordinator.values.get('conf') ?? '';
+  const location = parseClusterConfigLocation(conf);
+  assert.is(location.kind, 'file', 'on VMs the cluster config is a file');
+  if (location.kind !== 'file') return;
+  assert.ok(location.path.startsWith(`${CONFIG_DIR}/`), `--conf=${conf} under ${CONFIG_DIR}`);
+  const shipped = `${vmDir}/${basename(location.path)}`;
+  assert.ok(existsSync(join(repoRoot, shipped)), `${shipped} ships with the units`);
+  const config = parseClusterConfigYaml(readRepoFile(shipped), shipped, { serversRequired: true });
+  assert.is(config.servers.length, 3, 'a 3-node cluster');
+  for (const ns of config.namespaces) assert.ok(ns.replicationFactor <= config.servers.length, `namespace ${ns.name} fits`);
+  for (const s of config.servers) {
+    assert.is(portOf(s.public), portOf(server.values.get('public-addr')), `${s.public}: the public port of server.env`);
+    assert.is(portOf(s.internal), portOf(server.values.get('internal-addr')), `${s.internal}: the internal port of server.env`);
+  }
+  assert.is(coordinator.values.get('metadata'), 'file', 'the cluster status in a file');
+});
+
+test('the coordinator can share a machine with a storage node (no port in common)', () => {
+  const ports = (u: Unit): number[] => [...u.values.entries()].filter(([k]) => k.endsWith('-addr')).map(([, v]) => portOf(v) ?? -1);
+  const serverPorts = ports(unitFor('server'));
+  const coordinatorPorts = ports(unitFor('coordinator'));
+  assert.ok(serverPorts.length >= 3 && coordinatorPorts.length >= 1, 'addresses are given explicitly');
+  for (const p of coordinatorPorts) assert.not.ok(serverPorts.includes(p), `coordinator port ${p} is not a storage node port`);
+});
+
+test('deploy/vm/README.md names every file it ships, and the units point at it', () => {
+  const readme = readRepoFile(`${vmDir}/README.md`);
+  for (const f of vmFiles.filter((x) => x !== 'README.md')) assert.ok(readme.includes(f), `README.md mentions ${f}`);
+  for (const u of units) {
+    const doc = unitValue(u.unit, 'Unit', 'Documentation') ?? '';
+    assert.is(doc, `file:${INSTALL_DIR}/${vmDir}/README.md`, `${u.file}: Documentation= the README in the checkout`);
+  }
+});
+
+test('systemd-analyze verify accepts the units (when systemd is installed)', () => {
+  const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+  if (probe.error) {
+    console.log('  (systemd-analyze not installed: units not verified by systemd)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'oxia-units-'));
+  try {
+    // verify checks that the binary exists: point the copies at this Node.
+    const copies = unitFiles.map((f) => {
+      const p = join(dir, f);
+      writeFileSync(p, readRepoFile(`${vmDir}/${f}`).replaceAll(NODE, process.execPath));
+      return p;
+    });
+    const r = spawnSync('systemd-analyze', ['verify', ...copies], { encoding: 'utf8', timeout: 60_000 });
+    // systemd reports unknown keys and unparsable values as warnings with exit 0: any output is a finding.
+    assert.is(`${r.stdout}${r.stderr}`.trim(), '', 'no warnings');
+    assert.is(r.status, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
