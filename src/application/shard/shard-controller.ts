@@ -456,16 +456,21 @@ export class ShardController {
   }
 
   /**
-   * Where the follower's log stops agreeing with ours. Terms never decrease along a log,
-   * so the follower's head entry is in our log exactly when our last entry of a term not
-   * above the follower's head term is at or beyond its head offset with that very term.
-   * Otherwise the follower is truncated to that last shared entry.
+   * Where the follower's log stops agreeing with ours. Entries of our own term come only
+   * from us, so a head of our term is in our log. For an older term: terms never decrease
+   * along a log, so the follower's head entry is in our log exactly when our last entry of
+   * a term not above the follower's head term is at or beyond its head offset with that
+   * very term. Otherwise the follower is truncated to that last shared entry.
    */
   private async truncateFollowerIfNeeded(leader: Extract<Activity, { kind: 'leader' }>, name: string, head: EntryId): Promise<EntryId> {
     const ours = leader.electionHead;
     if (head.term === ours.term && head.offset <= ours.offset) return head;
-    if (head.term > ours.term) {
-      throw new OxiaError('InvalidTerm', `follower ${name} has an entry of term ${head.term}, newer than this leader's log (term ${ours.term})`);
+    if (head.term > leader.term) {
+      throw new OxiaError('InvalidTerm', `follower ${name} has an entry of term ${head.term}, newer than this leader's term ${leader.term}`);
+    }
+    if (head.term === leader.term) {
+      if (head.offset <= leader.shard.logPipeline.headEntryId.offset) return head;
+      throw new OxiaError('InvalidTerm', `follower ${name} has entries of term ${head.term} this leader never wrote`);
     }
     const shared = await this.lastEntryOfTermAtMost(head.term);
     if (head.term === shared.term && head.offset <= shared.offset) return head;
