@@ -320,7 +320,7 @@ function kustomizationChecks(dir: string) {
     }
     const { container } = v.storage();
     assert.is(container.container.readinessProbe?.grpc?.service, 'oxia-readiness', "storage readiness: Oxia's readiness service");
-    assert.ok(container.container.startupProbe, 'storage nodes have a startup probe: WAL recovery must not be mistaken for a hang');
+    assert.ok(container.container.startupProbe, 'storage nodes have a startup probe: a slow first start must not be mistaken for a hang');
   });
 
   t('storage nodes: a headless Service that publishes not-ready pods, data and WAL on the per-pod volume', () => {
