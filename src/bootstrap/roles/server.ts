@@ -50,7 +50,14 @@ export async function startServer(config: ServerConfig, overrides: ServerContain
   };
 
   try {
-    logger.info('starting', { kv: config.kv, dataDir: config.dataDir, walDir: config.walDir });
+    logger.info('starting', {
+      kv: config.kv,
+      dataDir: config.dataDir,
+      walDir: config.walDir,
+      walSyncData: config.walSyncData,
+      walSegmentSizeBytes: config.walSegmentSizeBytes,
+      walRetentionMs: config.walRetentionMs,
+    });
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();
