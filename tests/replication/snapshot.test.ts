@@ -22,8 +22,9 @@ function walFirstOffset(node: ClusterNode): bigint {
   return firsts.length === 0 ? -1n : firsts.reduce((a, b) => (a < b ? a : b));
 }
 
-test('a follower behind the first entry of the leader log is brought back by a snapshot', async () => {
+for (const kv of ['sqlite', 'level'] as const) test(`a follower behind the first entry of the leader log is brought back by a snapshot (--kv ${kv})`, async () => {
   const nodes = await startNodes(3, {
+    kv,
     extraArgs: ['--wal-segment-size-bytes', '4096', '--wal-retention-time', '1s', '--retention-check-interval', '100ms'],
   });
   const [n0, n1, n2] = nodes as [ClusterNode, ClusterNode, ClusterNode];
