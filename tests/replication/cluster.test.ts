@@ -5,6 +5,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { OxiaLogReplicationService } from '../../src/adapters/grpc/service-definitions.js';
 import { KeyComparisonType, NotificationType, Status } from '../../src/domain/wire/client.js';
 import { RawOxiaClient, errorInfo, expectGrpcError } from '../support/raw-client.js';
@@ -264,6 +266,14 @@ S('DeleteShard removes the shard; the node is no longer a member', async () => {
   const e = await expectGrpcError(client(n1).get(1n, '/x'), grpc.status.ABORTED);
   assert.is(errorInfo(e)?.reason, 'NODE_IS_NOT_MEMBER');
   await expectGrpcError(n1.coordination.getStatus(1n), grpc.status.ABORTED);
+  for (const n of nodes) {
+    assert.not.ok(existsSync(join(n.process.dataDir, 'wal', 'default', '1')), `${n.name}: the shard's WAL is gone`);
+    assert.not.ok(existsSync(join(n.process.dataDir, 'db', 'default', '1')), `${n.name}: the shard's store is gone`);
+    assert.ok(existsSync(join(n.process.dataDir, 'wal', 'default', '0')), `${n.name}: other shards stay`);
+  }
+  // An older term cannot delete.
+  const stale = await expectGrpcError(n1.coordination.deleteShard(0n, 1n), grpc.status.FAILED_PRECONDITION);
+  assert.is(errorInfo(stale)?.reason, 'INVALID_TERM');
 });
 
 S.run();
