@@ -10,6 +10,7 @@ import { coordinatorCommand } from './coordinator-command.js';
 import { clientCommand } from './client-command.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { healthCommand } from './health-command.js';
+import { perfCommand } from './perf-command.js';
 import { serverCommand } from './server-command.js';
 import { standaloneCommand } from './standalone-command.js';
 import type { CommandOutcome } from './standalone-command.js';
@@ -33,6 +34,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   program.addCommand(clusterCommand(outcome));
   program.addCommand(healthCommand(outcome));
   program.addCommand(clientCommand(outcome));
+  program.addCommand(perfCommand(outcome));
   return program;
 }
 

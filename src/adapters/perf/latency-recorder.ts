@@ -1,0 +1,77 @@
+import { build, type Histogram } from 'hdr-histogram-js';
+
+/** Latencies in microseconds up to this are recorded exactly enough (3 significant digits); longer ones are clamped. */
+const HIGHEST_TRACKABLE_US = 10 * 60 * 1_000_000;
+
+/** Figures of one kind of operation over a period; latencies in milliseconds. */
+export interface OperationFigures {
+  readonly ops: number;
+  readonly opsPerSec: number;
+  readonly failed: number;
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p95: number;
+    readonly p99: number;
+    readonly p999: number;
+    readonly max: number;
+    readonly mean: number;
+  };
+}
+
+/**
+ * Latencies of one kind of operation in two HDR histograms: one for the current
+ * reporting interval (reset at each report) and one for the whole run.
+ */
+export class LatencyRecorder {
+  private readonly interval: Histogram = newHistogram();
+  private readonly total: Histogram = newHistogram();
+  private intervalFailed = 0;
+  private totalFailed = 0;
+
+  record(latencyUs: number): void {
+    const v = Math.min(HIGHEST_TRACKABLE_US, Math.max(1, Math.round(latencyUs)));
+    this.interval.recordValue(v);
+    this.total.recordValue(v);
+  }
+
+  failed(): void {
+    this.intervalFailed++;
+    this.totalFailed++;
+  }
+
+  /** The interval's figures; starts the next interval. */
+  takeInterval(elapsedMs: number): OperationFigures {
+    const f = figures(this.interval, this.intervalFailed, elapsedMs);
+    this.interval.reset();
+    this.intervalFailed = 0;
+    return f;
+  }
+
+  /** The whole run's figures. */
+  totals(elapsedMs: number): OperationFigures {
+    return figures(this.total, this.totalFailed, elapsedMs);
+  }
+}
+
+function newHistogram(): Histogram {
+  return build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_TRACKABLE_US, numberOfSignificantValueDigits: 3 });
+}
+
+const ms = (us: number): number => Math.round(us) / 1000;
+
+function figures(h: Histogram, failed: number, elapsedMs: number): OperationFigures {
+  const ops = h.totalCount;
+  return {
+    ops,
+    opsPerSec: elapsedMs > 0 ? Math.round((ops / elapsedMs) * 1000 * 10) / 10 : 0,
+    failed,
+    latencyMs: {
+      p50: ms(ops === 0 ? 0 : h.getValueAtPercentile(50)),
+      p95: ms(ops === 0 ? 0 : h.getValueAtPercentile(95)),
+      p99: ms(ops === 0 ? 0 : h.getValueAtPercentile(99)),
+      p999: ms(ops === 0 ? 0 : h.getValueAtPercentile(99.9)),
+      max: ms(ops === 0 ? 0 : h.maxValue),
+      mean: ms(ops === 0 ? 0 : h.mean),
+    },
+  };
+}
