@@ -54,6 +54,13 @@ test('add follower needs the leader of the term', () => {
   assert.is(checkAddFollower({ kind: 'Follower', term: 1n }, 1n)?.kind, 'InvalidStatus');
 });
 
+test('a node that is not a member says so before any term check', () => {
+  assert.is(refusal(onReplicate(notMember, 5n)), 'NodeIsNotMember');
+  assert.is(refusal(onTruncate(notMember, 5n)), 'NodeIsNotMember');
+  assert.is(refusal(onBecomeLeader(notMember, 5n, 3)), 'NodeIsNotMember');
+  assert.is(checkAddFollower(notMember, 5n)?.kind, 'NodeIsNotMember');
+});
+
 test('delete shard unless the request is stale', () => {
   assert.equal(role(onDeleteShard({ kind: 'Follower', term: 3n }, 3n)), { kind: 'NotMember', term: 3n });
   assert.is(refusal(onDeleteShard({ kind: 'Follower', term: 3n }, 2n)), 'InvalidTerm');

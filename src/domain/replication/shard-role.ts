@@ -11,6 +11,8 @@ import { OxiaError } from '../errors/oxia-error.js';
  * Fencing is what makes elections safe: once a node accepted term T it refuses every
  * request of a lower term, so an old leader can no longer reach a quorum.
  * These functions only decide; the shard controller performs the I/O they imply.
+ * A node that never joined (NotMember) says so before any term check, so that callers
+ * learn to fence it first rather than to fix a term.
  */
 export type ShardRole =
   | { readonly kind: 'NotMember'; readonly term: bigint }
@@ -46,6 +48,7 @@ export function onNewTerm(role: ShardRole, term: bigint): Transition {
 
 /** BecomeLeader: only a replica fenced at exactly this term may lead it. */
 export function onBecomeLeader(role: ShardRole, term: bigint, replicationFactor: number): Transition {
+  if (role.kind === 'NotMember') return refuse(wrongStatus(role, 'become leader'));
   if (role.term !== term) return refuse(term < role.term ? staleTerm(role, term) : wrongTerm(role, term));
   if (role.kind !== 'Fenced') return refuse(wrongStatus(role, 'become leader'));
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
@@ -56,6 +59,7 @@ export function onBecomeLeader(role: ShardRole, term: bigint, replicationFactor:
 
 /** Truncate: the new leader trims a fenced replica's divergent tail; it becomes a follower. */
 export function onTruncate(role: ShardRole, term: bigint): Transition {
+  if (role.kind === 'NotMember') return refuse(wrongStatus(role, 'truncate'));
   if (role.term !== term) return refuse(term < role.term ? staleTerm(role, term) : wrongTerm(role, term));
   if (role.kind !== 'Fenced') return refuse(wrongStatus(role, 'truncate'));
   return accept({ kind: 'Follower', term });
@@ -63,6 +67,7 @@ export function onTruncate(role: ShardRole, term: bigint): Transition {
 
 /** A Replicate stream (or a snapshot) from the leader of `term`. */
 export function onReplicate(role: ShardRole, term: bigint): Transition {
+  if (role.kind === 'NotMember') return refuse(wrongStatus(role, 'accept replication'));
   if (role.term !== term) return refuse(term < role.term ? staleTerm(role, term) : wrongTerm(role, term));
   if (role.kind !== 'Fenced' && role.kind !== 'Follower') return refuse(wrongStatus(role, 'accept replication'));
   return accept({ kind: 'Follower', term });
@@ -70,6 +75,7 @@ export function onReplicate(role: ShardRole, term: bigint): Transition {
 
 /** AddFollower: only the leader of this term takes new followers. */
 export function checkAddFollower(role: ShardRole, term: bigint): OxiaError | undefined {
+  if (role.kind === 'NotMember') return wrongStatus(role, 'add a follower');
   if (role.term !== term) return term < role.term ? staleTerm(role, term) : wrongTerm(role, term);
   if (role.kind !== 'Leader') return wrongStatus(role, 'add a follower');
   return undefined;
