@@ -61,17 +61,19 @@ const ms = (us: number): number => Math.round(us) / 1000;
 
 function figures(h: Histogram, failed: number, elapsedMs: number): OperationFigures {
   const ops = h.totalCount;
+  // A percentile is reported as the top of its bucket, which can exceed the largest value recorded.
+  const at = (percentile: number): number => (ops === 0 ? 0 : ms(Math.min(h.getValueAtPercentile(percentile), h.maxValue)));
   return {
     ops,
     opsPerSec: elapsedMs > 0 ? Math.round((ops / elapsedMs) * 1000 * 10) / 10 : 0,
     failed,
     latencyMs: {
-      p50: ms(ops === 0 ? 0 : h.getValueAtPercentile(50)),
-      p95: ms(ops === 0 ? 0 : h.getValueAtPercentile(95)),
-      p99: ms(ops === 0 ? 0 : h.getValueAtPercentile(99)),
-      p999: ms(ops === 0 ? 0 : h.getValueAtPercentile(99.9)),
-      max: ms(ops === 0 ? 0 : h.maxValue),
-      mean: ms(ops === 0 ? 0 : h.mean),
+      p50: at(50),
+      p95: at(95),
+      p99: at(99),
+      p999: at(99.9),
+      max: ops === 0 ? 0 : ms(h.maxValue),
+      mean: ops === 0 ? 0 : ms(h.mean),
     },
   };
 }
