@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
-import { AcquireTimeoutError, Lock, OwnershipLostError, OxiaClient, type OxiaClientOptions } from '../../../src/adapters/client/index.js';
+import { AcquireTimeoutError, Lock, OwnershipLostError, OxiaClient, OxiaError, type OxiaClientOptions } from '../../../src/adapters/client/index.js';
 import { startStandalone, type StandaloneProcess } from '../../support/standalone.js';
 import { waitFor } from '../../support/wait.js';
 import { rejects } from '../support/fake-client.js';
@@ -98,7 +98,7 @@ S('giving up: timeout, abort and tryAcquire leave no record behind', async () =>
   const holder = new Lock(a!, name, { value: 'holder' });
   assert.is(await holder.tryAcquire(), true);
   assert.is(holder.isHeld, true);
-  assert.is(new TextDecoder().decode((await a!.get(holder.key!)).value), 'holder');
+  assert.is(new TextDecoder().decode((await a!.get(holder.key!, { partitionKey: name })).value), 'holder');
 
   const waiter = new Lock(b!, name);
   await rejects(() => waiter.acquire({ timeoutMs: 300 }), (e) => e instanceof AcquireTimeoutError, 'acquire with a timeout');
@@ -184,3 +184,27 @@ S('a holder process killed with SIGKILL: the next waiter gets the lock about one
 });
 
 S.run();
+
+const N = suite('Lock without notifications');
+let plain: StandaloneProcess;
+N.before(async () => {
+  plain = await startStandalone({ extraArgs: ['--no-notifications-enabled'] });
+});
+N.after(async () => {
+  await plain?.stop();
+});
+
+N('acquire fails at once with the typed error, and leaves no record', async () => {
+  const c = await OxiaClient.connect(plain.address, { logger: quiet });
+  try {
+    const name = fresh();
+    const lock = new Lock(c, name);
+    await rejects(() => lock.acquire({ timeoutMs: 30_000 }), (e) => e instanceof OxiaError && e.kind === 'NotificationsNotEnabled', 'acquire');
+    assert.is(lock.isHeld, false);
+    assert.equal(await c.list(`${name}/`, `${name}//`, { partitionKey: name }), []);
+  } finally {
+    await c.close();
+  }
+});
+
+N.run();

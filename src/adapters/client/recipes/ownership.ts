@@ -89,7 +89,8 @@ export class Ownership {
     } catch (e) {
       this.state = 'idle';
       await ticket?.leave().catch(() => {});
-      throw e;
+      // Before anything was held, a failure of the notifications (e.g. NotificationsNotEnabled) is that failure, not a loss.
+      throw e instanceof OwnershipLostError && e.cause instanceof OxiaError ? e.cause : e;
     }
     this.ticket = ticket;
     this.state = 'held';

@@ -210,6 +210,7 @@ export class Ticket implements HubListener {
   private readonly earlyDeletions = new Set<string>();
   private readonly stopListening: () => void;
   private readonly stopSessionListener: () => void;
+  private removal: Promise<void> | undefined;
 
   constructor(private readonly queue: TicketQueue) {
     this.stopSessionListener = queue.client.onSessionLost((e) => {
@@ -265,20 +266,23 @@ export class Ticket implements HubListener {
     signal.throwIfAborted();
   }
 
-  /** Ends the ticket by its owner's choice and deletes its record. */
+  /** Ends the ticket by its owner's choice (if it has not ended) and deletes its record. */
   async leave(): Promise<void> {
-    const wasLive = !this.ended.signal.aborted;
     this.end(new OxiaError('left the queue', { kind: 'Aborted' }));
-    if (!wasLive || this.keyValue === undefined) return;
-    const key = this.keyValue;
     try {
-      await this.queue.remove(key);
+      await this.removeRecord();
     } catch (e) {
       // After close() the session's end removes the record; anything else the caller must hear.
       if (!(e instanceof OxiaError && e.kind === 'Closed')) throw e;
-    } finally {
-      this.queue.disown(key);
     }
+  }
+
+  /** Deletes the record, once. */
+  private removeRecord(): Promise<void> {
+    const key = this.keyValue;
+    if (key === undefined) return Promise.resolve();
+    this.removal ??= this.queue.remove(key).finally(() => this.queue.disown(key));
+    return this.removal;
   }
 
   /** Ends the ticket (idempotent) and stops listening. */
@@ -291,14 +295,9 @@ export class Ticket implements HubListener {
 
   private lose(why: string, cause?: unknown): void {
     if (this.ended.signal.aborted) return;
-    const key = this.keyValue;
-    this.end(new OwnershipLostError(`${key ?? this.queue.prefix}: ${why}`, cause));
-    if (key === undefined) return;
+    this.end(new OwnershipLostError(`${this.keyValue ?? this.queue.prefix}: ${why}`, cause));
     // Whatever happened, the record must not block the queue.
-    void this.queue
-      .remove(key)
-      .catch(() => {})
-      .finally(() => this.queue.disown(key));
+    this.removeRecord().catch(() => {});
   }
 
   private async checkRecordExists(): Promise<void> {
