@@ -74,10 +74,10 @@ export function clientCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('--create-only', 'only if the record does not exist yet'))
     .addOption(new Option('-c, --std-in', 'read the value from standard input'))
     .addOption(new Option('-p, --partition-key <key>', 'partition key that overrides the shard routing'))
-    .addOption(new Option('-d, --sequence-keys-deltas <deltas>', 'sequence key deltas, comma separated; the server appends the sequence suffixes to KEY').argParser(collect).default([]))
+    .addOption(new Option('-d, --sequence-keys-deltas <deltas>', 'sequence key deltas, comma separated; the server appends the sequence suffixes to KEY').argParser(collect))
     .addOption(new Option('--ephemeral', "tie the record to this command's session: it lives until the command is interrupted"))
     .addOption(new Option('--session-timeout <duration>', 'session timeout of an ephemeral record').default('15s'))
-    .addOption(new Option('--index <name=key>', 'secondary index entry (repeatable)').argParser(collect).default([]))
+    .addOption(new Option('--index <name=key>', 'secondary index entry (repeatable)').argParser(collect))
     .action((key: string, value: string | undefined, o: PutFlags, cmd: Command) => execute(outcome, cmd, () => putOperation(key, value, o)));
 
   sub('get', 'get the record matching KEY')
@@ -214,10 +214,10 @@ interface PutFlags {
   createOnly?: boolean;
   stdIn?: boolean;
   partitionKey?: string;
-  sequenceKeysDeltas: string[];
+  sequenceKeysDeltas?: string[];
   ephemeral?: boolean;
   sessionTimeout: string;
-  index: string[];
+  index?: string[];
 }
 
 const COMPARISONS: Readonly<Record<string, ComparisonType>> = {
@@ -247,12 +247,12 @@ function putOperation(key: string, value: string | undefined, o: PutFlags): Oper
   if (value === undefined && o.stdIn !== true) throw new UsageError('no value given for the record (give VALUE, or -c to read it from standard input)');
   const expectedVersionId = parseVersion(o.expectedVersion);
   if (expectedVersionId !== undefined && o.createOnly === true) throw new UsageError('--expected-version and --create-only cannot both be given');
-  const deltas = o.sequenceKeysDeltas.flatMap((d) => d.split(',')).map((d) => {
+  const deltas = (o.sequenceKeysDeltas ?? []).flatMap((d) => d.split(',')).map((d) => {
     if (!/^\d+$/.test(d.trim())) throw new UsageError(`--sequence-keys-deltas: "${d}" is not a non-negative integer`);
     return Number(d.trim());
   });
   const secondaryIndexes: Record<string, string> = {};
-  for (const entry of o.index) {
+  for (const entry of o.index ?? []) {
     const eq = entry.indexOf('=');
     if (eq <= 0) throw new UsageError(`--index: must be NAME=KEY, got "${entry}"`);
     secondaryIndexes[entry.slice(0, eq)] = entry.slice(eq + 1);
