@@ -352,8 +352,9 @@ function rangeOptions(o: RangeFlags): { partitionKey?: string; useIndex?: string
   return { ...(o.partitionKey !== undefined ? { partitionKey: o.partitionKey } : {}), ...(o.index !== undefined ? { useIndex: o.index } : {}) };
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** Collects a repeatable option's values (commander passes undefined before the first). */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 async function readStdin(): Promise<Buffer> {
