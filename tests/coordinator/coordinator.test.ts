@@ -204,4 +204,25 @@ test('another writer of the status stops a running coordinator', async () => {
   }
 });
 
+test('leaders drift back to a node that returned and stayed up', async () => {
+  const h = new CoordinatorHarness();
+  const nodes = await startNodes(3);
+  try {
+    const balancer = 'loadBalancer:\n  scheduleInterval: 200ms\n  quarantineTime: 2s\n';
+    h.writeConfig([{ name: 'default', shards: 3, rf: 3 }], nodes.map((n) => n.address), balancer);
+    const c = await h.startCoordinator();
+    await waitFor(() => steady(c, 'default', 3), 'steady');
+    const ledBy = (n: FakeStorageNode) => [0n, 1n, 2n].filter((id) => shardOf(c.status(), 'default', id).leader?.internal === n.address.internal).length;
+    const victim = nodes.find((n) => ledBy(n) === 1)!;
+    victim.stop();
+    await waitFor(() => ledBy(victim) === 0 && steady(c, 'default', 3), 'its shard failed over');
+    assert.ok(nodes.some((n) => ledBy(n) === 2), 'a survivor leads two shards');
+    await victim.start();
+    await waitFor(() => nodes.every((n) => ledBy(n) === 1), 'one leader per node again', 15_000);
+  } finally {
+    await h.close();
+    nodes.forEach((n) => n.stop());
+  }
+});
+
 test.run();

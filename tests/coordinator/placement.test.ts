@@ -6,6 +6,7 @@ import { nodeId } from '../../src/domain/cluster/node-address.js';
 import { emptyClusterStatus } from '../../src/domain/cluster/cluster-status.js';
 import { encodeStoredClusterStatus } from '../../src/domain/cluster/cluster-status-codec.js';
 import { chooseEnsemble, chooseReplacement, type PlacementContext } from '../../src/domain/coordinator/ensemble-choice.js';
+import { bestLeaderMove } from '../../src/domain/coordinator/leader-balance.js';
 import { planEvacuations, shardsWithMovedNodes } from '../../src/domain/coordinator/membership.js';
 import { replicaCounts } from '../../src/domain/coordinator/node-load.js';
 import { createNamespaceShards } from '../../src/domain/coordinator/shard-creation.js';
@@ -154,6 +155,21 @@ test('a named node with a new address marks its shards for an election', () => {
   const moved = { name: 'a', public: 'elsewhere:1', internal: 'elsewhere:2' };
   assert.equal(shardsWithMovedNodes(status, [moved, node(1), node(2), node(3)]), [{ namespace: 'default', shard: 0n }]);
   assert.equal(shardsWithMovedNodes(status, [a, node(1), node(2), node(3)]), []);
+});
+
+test('leader balancing moves a leadership only when it narrows the gap by two or more', () => {
+  const all = () => true;
+  const ens = [node(0), node(1), node(2)];
+  const piled = statusOf({ default: { 0: steadyShard(ens, node(0)), 1: steadyShard(ens, node(0)), 2: steadyShard(ens, node(1)) } });
+  assert.equal(bestLeaderMove(piled, all, new Set()), { namespace: 'default', shard: 0n }, '2 vs 0: move one');
+  const even = statusOf({ default: { 0: steadyShard(ens, node(0)), 1: steadyShard(ens, node(1)), 2: steadyShard(ens, node(2)) } });
+  assert.is(bestLeaderMove(even, all, new Set()), undefined);
+  const mild = statusOf({ default: { 0: steadyShard(ens, node(0)), 1: steadyShard(ens, node(0)), 2: steadyShard(ens, node(1)), 3: steadyShard(ens, node(2)) } });
+  assert.is(bestLeaderMove(mild, all, new Set()), undefined, '2 vs 1 is not worth an election');
+  assert.is(bestLeaderMove(piled, (id) => id !== nodeId(node(2)), new Set()), undefined, 'a node not yet stable takes no leaders');
+  assert.equal(bestLeaderMove(piled, all, new Set(['default/0'])), { namespace: 'default', shard: 1n }, 'quarantined shards are skipped');
+  const forming = statusOf({ default: { 0: steadyShard(ens, node(0)), 1: steadyShard(ens, node(0)), 2: steadyShard(ens, undefined, -1n), 3: steadyShard(ens, undefined, -1n) } });
+  assert.is(bestLeaderMove(forming, all, new Set()), undefined, 'not while the cluster is still electing');
 });
 
 test.run();

@@ -23,6 +23,11 @@ export interface CoordinatorSettings {
    * only arbiter between coordinators).
    */
   readonly ownershipCheckIntervalMs: number;
+  /**
+   * How long a node that came back from a failure must stay up before leaders are moved back
+   * to it (Oxia: 5 min), so that a flapping node does not pull leaders around.
+   */
+  readonly leaderRebalanceStableMs: number;
 }
 export const CoordinatorSettings: ServiceIdentifier<CoordinatorSettings> = Symbol.for('oxia.CoordinatorSettings');
 
@@ -35,4 +40,5 @@ export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = Object.freeze({
   followerRetry: Object.freeze({ initialMs: 1_000, multiplier: 1.5, maxMs: 10_000, jitter: 0.5 }),
   streamRetry: Object.freeze({ initialMs: 250, multiplier: 2, maxMs: 5_000, jitter: 0.3 }),
   ownershipCheckIntervalMs: 5_000,
+  leaderRebalanceStableMs: 300_000,
 });

@@ -4,6 +4,7 @@ import { allShards } from '../../domain/cluster/cluster-status.js';
 import { nodeId, sameNodeAddress, type NodeAddress } from '../../domain/cluster/node-address.js';
 import { isStatusVersionConflict } from '../../domain/cluster/status-conflict.js';
 import { assignmentsFromStatus, sameAssignments } from '../../domain/coordinator/assignments-from-status.js';
+import { bestLeaderMove } from '../../domain/coordinator/leader-balance.js';
 import { planEvacuations, shardsWithMovedNodes } from '../../domain/coordinator/membership.js';
 import { leaderCounts } from '../../domain/coordinator/node-load.js';
 import { createNamespaceShards } from '../../domain/coordinator/shard-creation.js';
@@ -53,6 +54,9 @@ export class Coordinator {
   /** Shards whose re-election for a moved address is queued, so reconciling twice does not elect twice. */
   private readonly reelectionsQueued = new Set<string>();
   private readonly deletionsQueued = new Set<string>();
+  /** Shard label -> until when (monotonic ms) it is not moved again: its last leader move changed nothing. */
+  private readonly quarantinedShards = new Map<string, number>();
+  private movingLeader = false;
   private assignments: PublishedAssignments | undefined;
   private readonly stopping = new AbortController();
   private readonly unsubscribe: (() => void)[] = [];
@@ -101,7 +105,13 @@ export class Coordinator {
     this.unsubscribe.push(this.discovery.watch(() => this.requestReconcile('member nodes changed')));
     await this.requestReconcile('start');
     void this.every(() => this.settings.ownershipCheckIntervalMs, () => this.checkOwnership());
-    void this.every(() => this.configSource.current().loadBalancer.scheduleIntervalMs, () => this.requestReconcile('scheduled'));
+    void this.every(
+      () => this.configSource.current().loadBalancer.scheduleIntervalMs,
+      async () => {
+        await this.requestReconcile('scheduled');
+        await this.balanceLeaders();
+      },
+    );
   }
 
   /** The status as last stored (for tests and diagnostics). */
@@ -259,6 +269,36 @@ export class Coordinator {
       if (!controller?.readyForEnsembleChange) continue;
       this.log.info('moving a replica off a departed node', { shard: shardLabel(move.key), from: nodeId(move.from), to: nodeId(move.to) });
       void controller.changeEnsemble(move);
+    }
+  }
+
+  /**
+   * One leader move per run when leaders are uneven (bestLeaderMove), as Oxia's balancer: a
+   * node that failed gets leaders back only after leaderRebalanceStableMs up; a move that leaves
+   * the same leader (its members lag behind it) quarantines the shard for loadBalancer.quarantineTime.
+   */
+  private async balanceLeaders(): Promise<void> {
+    if (!this.acting || this.movingLeader) return;
+    const now = this.clock.monotonicMs();
+    for (const [label, until] of this.quarantinedShards) if (until <= now) this.quarantinedShards.delete(label);
+    const key = bestLeaderMove(
+      this.requireKeeper().current(),
+      (id) => this.monitors.get(id)?.stablyRunning(this.settings.leaderRebalanceStableMs) ?? false,
+      new Set(this.quarantinedShards.keys()),
+    );
+    const controller = key && this.shards.get(shardLabel(key));
+    if (!key || !controller) return;
+    const label = shardLabel(key);
+    const before = this.requireKeeper().current().namespaces.get(key.namespace)?.shards.get(key.shard)?.leader;
+    this.movingLeader = true;
+    try {
+      const after = await controller.moveLeader();
+      this.log.info('balanced leaders', { shard: label, from: before ? nodeId(before) : undefined, to: after });
+      if (before && after === nodeId(before)) {
+        this.quarantinedShards.set(label, this.clock.monotonicMs() + this.configSource.current().loadBalancer.quarantineTimeMs);
+      }
+    } finally {
+      this.movingLeader = false;
     }
   }
 

@@ -53,6 +53,9 @@ export interface NodeMonitorDeps {
  */
 export class NodeMonitor {
   private health: NodeHealth = INITIAL_NODE_HEALTH;
+  /** When the node last became Running (monotonic ms), and whether it was ever declared down. */
+  private runningSinceMs = 0;
+  private everDown = false;
   private readonly stop = new AbortController();
   private readonly log: Logger;
   private readonly label: Record<string, string>;
@@ -85,6 +88,15 @@ export class NodeMonitor {
     return this.health.state;
   }
 
+  /**
+   * Running, and either never declared down or running again for at least `windowMs`: only such
+   * nodes are given leaders back by the balancer.
+   */
+  stablyRunning(windowMs: number): boolean {
+    if (this.health.state !== 'Running') return false;
+    return !this.everDown || this.deps.clock.monotonicMs() - this.runningSinceMs >= windowMs;
+  }
+
   /** A new ShardAssignments was published: send it now if the stream is open. */
   assignmentsChanged(): void {
     this.sendLatest();
@@ -107,11 +119,13 @@ export class NodeMonitor {
     }
     this.health = health;
     if (event === 'available') {
+      this.runningSinceMs = this.deps.clock.monotonicMs();
       this.log.info('storage node is running');
       this.running.set(this.label, 1);
       for (const wake of [...this.streamWakers]) wake();
       this.deps.events.onAvailable(this.node);
     } else if (event === 'unavailable') {
+      this.everDown = true;
       this.log.warn('storage node is down', { observation, source });
       this.running.set(this.label, 0);
       this.deps.events.onUnavailable(this.node);

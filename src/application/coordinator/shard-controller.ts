@@ -142,6 +142,26 @@ export class ShardController {
     });
   }
 
+  /**
+   * A new election to move the leadership (leader balancing); resolves with the node id of the
+   * leader afterwards (the same one when nothing better was found), undefined when none.
+   */
+  moveLeader(): Promise<string | undefined> {
+    return new Promise<string | undefined>((resolve) => {
+      this.enqueue('leader move', async () => {
+        try {
+          const meta = this.metadata();
+          if (!meta || meta.status !== 'SteadyState') return;
+          this.log.info('electing again to balance leaders', { leader: meta.leader ? nodeId(meta.leader) : undefined });
+          await this.elect();
+        } finally {
+          const leader = this.metadata()?.leader;
+          resolve(leader ? nodeId(leader) : undefined);
+        }
+      });
+    });
+  }
+
   /** Whether an ensemble change can start now (Oxia refuses one while followers are catching up). */
   get readyForEnsembleChange(): boolean {
     return this.followersCaughtUp && !this.changeInProgress && !this.closing.signal.aborted;

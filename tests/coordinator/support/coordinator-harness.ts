@@ -25,6 +25,7 @@ export const FAST_SETTINGS: CoordinatorSettings = {
   followerRetry: { initialMs: 50, multiplier: 1.5, maxMs: 500, jitter: 0.2 },
   streamRetry: { initialMs: 50, multiplier: 2, maxMs: 500, jitter: 0.2 },
   ownershipCheckIntervalMs: 200,
+  leaderRebalanceStableMs: 300,
 };
 
 export interface NamespaceSpec {
@@ -33,10 +34,10 @@ export interface NamespaceSpec {
   rf: number;
 }
 
-export function clusterYaml(namespaces: readonly NamespaceSpec[], servers: readonly NodeAddress[]): string {
+export function clusterYaml(namespaces: readonly NamespaceSpec[], servers: readonly NodeAddress[], extra = ''): string {
   const ns = namespaces.map((n) => `  - name: ${n.name}\n    initialShardCount: ${n.shards}\n    replicationFactor: ${n.rf}\n`).join('');
   const sv = servers.map((s) => `  - public: "${s.public}"\n    internal: "${s.internal}"\n${s.name ? `    name: ${s.name}\n` : ''}`).join('');
-  return `namespaces:\n${ns || '  []\n'}servers:\n${sv}`;
+  return `namespaces:\n${ns || '  []\n'}servers:\n${sv}${extra}`;
 }
 
 export class CoordinatorHarness {
@@ -53,9 +54,9 @@ export class CoordinatorHarness {
   }
 
   /** Replaces the config file atomically (as editors and ConfigMap volumes do). */
-  writeConfig(namespaces: readonly NamespaceSpec[], servers: readonly NodeAddress[]): void {
+  writeConfig(namespaces: readonly NamespaceSpec[], servers: readonly NodeAddress[], extra = ''): void {
     const temp = `${this.configPath}.tmp`;
-    writeFileSync(temp, clusterYaml(namespaces, servers));
+    writeFileSync(temp, clusterYaml(namespaces, servers, extra));
     renameSync(temp, this.configPath);
   }
 
