@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { GrpcStorageNodeClient } from '../../src/adapters/coordination-client/grpc-storage-node-client.js';
 import { Status } from '../../src/domain/wire/client.js';
 import { TestCluster } from '../support/cluster.js';
 import { errorInfo, expectGrpcError, RawOxiaClient, type ShardInfo } from '../support/raw-client.js';
@@ -70,6 +71,16 @@ test('a node that does not lead a shard refuses it and names the leader', async 
   const info = errorInfo(e);
   assert.is(info?.reason, 'NODE_IS_NOT_LEADER');
   assert.is(info?.metadata.leader, s.leader);
+});
+
+test('the coordinator answers health checks on its internal address', async () => {
+  const probe = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  try {
+    const address = String(cluster.coordinator.serving.internalAddress);
+    assert.is(await probe.checkHealth({ public: address, internal: address }, 2_000), 'serving');
+  } finally {
+    await probe.close();
+  }
 });
 
 test('every node hands out the same assignments', async () => {

@@ -1,0 +1,53 @@
+// `oxia-ts coordinator` settings: Oxia's flags and defaults, errors that name the flag, usage
+// errors exit 2 before anything starts.
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { OXIA_TS_BIN } from '../../src/bootstrap/dev-cluster/role-process.js';
+import { ConfigError } from '../../src/bootstrap/config/standalone-config.js';
+import { parseCoordinatorConfig } from '../../src/bootstrap/config/coordinator-config.js';
+import { coordinatorSettingsOf } from '../../src/bootstrap/containers/coordinator-container.js';
+
+test('defaults as Oxia: file metadata at data/cluster-status.json, health checks 2 s / 5 s / 3, static discovery', () => {
+  const c = parseCoordinatorConfig({ conf: 'cluster.yaml' });
+  assert.equal(c.clusterConfig, { kind: 'file', path: 'cluster.yaml' });
+  assert.is(c.metadata, 'file');
+  assert.is(c.statusFilePath, 'data/cluster-status.json');
+  assert.is(c.k8sStatusConfigMap, 'oxia-cluster-status');
+  assert.is(c.discovery, 'static');
+  assert.equal([c.healthCheckIntervalMs, c.healthCheckTimeoutMs, c.healthCheckFailureThreshold], [2_000, 5_000, 3]);
+  const settings = coordinatorSettingsOf(parseCoordinatorConfig({ conf: 'x.yaml', 'health-check-interval': '500ms', 'health-check-failure-threshold': '5' }));
+  assert.equal([settings.healthCheckIntervalMs, settings.healthCheckFailureThreshold], [500, 5]);
+});
+
+test('a ConfigMap as the cluster config and as the status store', () => {
+  const c = parseCoordinatorConfig({ conf: 'configmap:oxia/cluster-config', metadata: 'configmap', 'k8s-namespace': 'oxia', 'k8s-configmap-name': 'status' });
+  assert.equal(c.clusterConfig, { kind: 'configmap', namespace: 'oxia', name: 'cluster-config' });
+  assert.equal([c.metadata, c.k8sNamespace, c.k8sStatusConfigMap], ['configmap', 'oxia', 'status']);
+});
+
+test('every problem names its flag', () => {
+  try {
+    parseCoordinatorConfig({ metadata: 'etcd', 'health-check-interval': 'soon', 'internal-addr': 'nowhere' });
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    const text = (e as ConfigError).message;
+    for (const flag of ['--conf', '--metadata', '--health-check-interval', '--internal-addr']) assert.match(text, flag);
+  }
+  assert.throws(() => parseCoordinatorConfig({ conf: 'configmap:only-a-namespace' }), /configmap:<namespace>\/<name>/);
+});
+
+test('the CLI refuses bad usage with exit 2 and a message naming the flag', () => {
+  const r = spawnSync(process.execPath, [OXIA_TS_BIN, 'coordinator', '--conf', 'x.yaml', '--discovery', 'dns'], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /--discovery: must be one of static, kubernetes/);
+  const missing = spawnSync(process.execPath, [OXIA_TS_BIN, 'coordinator', '--conf', '/nonexistent/cluster.yaml', '--internal-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.is(missing.status, 1, 'a config that cannot be read is a start failure');
+  assert.match(missing.stderr, /cluster config file \/nonexistent\/cluster.yaml does not exist/);
+});
+
+test.run();
