@@ -77,6 +77,7 @@ export class ShardController {
   /** Retry pauses to cut short when a node comes back. */
   private readonly wakers = new Set<() => void>();
   private followersCaughtUp = true;
+  private readonly pendingDownChecks = new Set<string>();
   private changeInProgress = false;
   private readonly log: Logger;
   private readonly labels: Record<string, string>;
@@ -109,7 +110,12 @@ export class ShardController {
 
   /** A node was declared down: if it leads this shard, elect a new leader. */
   nodeUnavailable(node: NodeAddress): void {
+    // One pending check per node is enough: it looks at the shard as it is when it runs.
+    const id = nodeId(node);
+    if (this.pendingDownChecks.has(id)) return;
+    this.pendingDownChecks.add(id);
     this.enqueue('node down', async () => {
+      this.pendingDownChecks.delete(id);
       const meta = this.metadata();
       if (!meta || meta.status === 'Deleting' || !meta.leader || nodeId(meta.leader) !== nodeId(node)) return;
       this.log.info('the leader is down: electing a new one', { leader: nodeId(node) });
