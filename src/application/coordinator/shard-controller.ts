@@ -164,7 +164,7 @@ export class ShardController {
           const leader = this.metadata()?.leader;
           resolve(leader ? nodeId(leader) : undefined);
         }
-      });
+      }, () => resolve(undefined));
     });
   }
 
@@ -194,6 +194,9 @@ export class ShardController {
           this.changeInProgress = false;
           resolve(false);
         }
+      }, () => {
+        this.changeInProgress = false;
+        resolve(false);
       });
     }).finally(() => this.ctx.onEnsembleChanged(this.key));
   }
@@ -216,9 +219,13 @@ export class ShardController {
     return findShard(this.ctx.keeper.current(), this.key);
   }
 
-  private enqueue(what: string, action: () => Promise<void>): void {
+  /** Queues `action`; `onSkipped` runs instead when the controller stopped before its turn. */
+  private enqueue(what: string, action: () => Promise<void>, onSkipped?: () => void): void {
     this.queue = this.queue.then(async () => {
-      if (this.closed) return;
+      if (this.closed) {
+        onSkipped?.();
+        return;
+      }
       try {
         await action();
       } catch (e) {
