@@ -8,10 +8,16 @@ import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import * as client from '../../domain/wire/client.js';
 import * as health from '../../domain/wire/health.js';
 import * as replication from '../../domain/wire/replication.js';
+import { encodeMessage, type MessageEncoder } from '../../domain/database/message-encoding.js';
 
-interface MessageCodec<T> {
-  encode(message: T): { finish(): Uint8Array };
+interface MessageCodec<T> extends MessageEncoder<T> {
   decode(input: Uint8Array): T;
+}
+
+/** The encoded bytes are fresh (see encodeMessage): wrapping them as a Buffer copies nothing. */
+function serialize<T>(codec: MessageCodec<T>, message: T): Buffer {
+  const bytes = encodeMessage(codec, message);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function method<Req, Res>(
@@ -25,9 +31,9 @@ function method<Req, Res>(
     path,
     requestStream,
     responseStream,
-    requestSerialize: (m: Req) => Buffer.from(req.encode(m).finish()),
+    requestSerialize: (m: Req) => serialize(req, m),
     requestDeserialize: (b: Buffer) => req.decode(b),
-    responseSerialize: (m: Res) => Buffer.from(res.encode(m).finish()),
+    responseSerialize: (m: Res) => serialize(res, m),
     responseDeserialize: (b: Buffer) => res.decode(b),
   };
 }

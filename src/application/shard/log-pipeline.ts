@@ -10,6 +10,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Wal } from '../ports/wal.js';
 import { applyBatch, type DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
+import { encodeMessage } from '../../domain/database/message-encoding.js';
 
 /** Entries handed to the WAL in one append: one fsync covers them all. */
 const APPEND_BATCH_ENTRIES_MAX = 1024;
@@ -188,7 +189,7 @@ export class LogPipeline {
       term: this.term,
       offset,
       timestamp: BigInt(Math.trunc(this.clock.nowMs())),
-      value: LogEntryValue.encode(value).finish(),
+      value: encodeMessage(LogEntryValue, value),
     };
     this.head = { term: this.term, offset };
     return new Promise<AppliedEntry>((resolve, reject) => {

@@ -4,6 +4,7 @@ import { NOTIFICATIONS_PREFIX, isInternalKey, notificationKey } from '../keys/in
 import { type Notification, NotificationBatch, NotificationType } from '../wire/client.js';
 import type { KvOp, KvReadView } from './kv-view.js';
 import { INTERNAL_ENCODER } from './records.js';
+import { encodeMessage } from './message-encoding.js';
 
 /**
  * Change notifications: each applied entry that changed user keys stores one
@@ -61,7 +62,7 @@ export function notificationBatchOp(batch: NotificationBatch): KvOp {
   return {
     type: 'put',
     key: INTERNAL_ENCODER.encode(notificationKey(batch.offset)),
-    value: NotificationBatch.encode(batch).finish(),
+    value: encodeMessage(NotificationBatch, batch),
   };
 }
 

@@ -4,6 +4,7 @@ import { keyEncoder } from '../keys/key-encoder.js';
 import type { Version } from '../wire/client.js';
 import { StorageEntry } from '../wire/storage.js';
 import type { KvOp, KvReadView } from './kv-view.js';
+import { encodeMessage } from './message-encoding.js';
 
 /**
  * How records and internal scalars are stored. Every record is a StorageEntry
@@ -20,7 +21,7 @@ export async function readRecord(view: KvReadView, encoded: Uint8Array): Promise
 }
 
 export function encodeRecord(entry: StorageEntry): Uint8Array {
-  return StorageEntry.encode(entry).finish();
+  return encodeMessage(StorageEntry, entry);
 }
 
 export function versionOf(entry: StorageEntry): Version {
