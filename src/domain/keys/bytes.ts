@@ -8,7 +8,21 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
+/** Strings up to this length try the ASCII loop first: keys are short and mostly ASCII. */
+const ASCII_FAST_PATH_CHARS_MAX = 128;
+
 export function utf8(text: string): Uint8Array {
+  const n = text.length;
+  if (n <= ASCII_FAST_PATH_CHARS_MAX) {
+    // TextEncoder's call into the runtime costs more than copying a short ASCII string.
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) return utf8Encoder.encode(text);
+      out[i] = c;
+    }
+    return out;
+  }
   return utf8Encoder.encode(text);
 }
 
