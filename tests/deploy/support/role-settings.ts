@@ -1,6 +1,5 @@
 // The values the deploy files pass to each oxia-ts role, validated by the role's own settings
 // parser (the one its CLI uses), and the time a role may take to stop after SIGTERM.
-import { readFileSync } from 'node:fs';
 import { COORDINATOR_OPTIONS, parseCoordinatorConfig } from '../../../src/bootstrap/config/coordinator-config.js';
 import type { CoordinatorRawOptions } from '../../../src/bootstrap/config/coordinator-config.js';
 import { parseServerConfig, SERVER_OPTIONS } from '../../../src/bootstrap/config/server-config.js';
@@ -8,6 +7,7 @@ import type { ServerRawOptions } from '../../../src/bootstrap/config/server-conf
 import { ConfigError, parseStandaloneConfig, STANDALONE_OPTIONS } from '../../../src/bootstrap/config/standalone-config.js';
 import type { RawOptions } from '../../../src/bootstrap/config/standalone-config.js';
 import { parseDurationMs } from '../../../src/bootstrap/config/values.js';
+import { HARD_STOP_MARGIN_MS } from '../../../src/bootstrap/cli/daemon.js';
 
 /** Flags that are not settings (they point at a settings file). */
 const NOT_SETTINGS = new Set(['config']);
@@ -50,24 +50,11 @@ const DEFAULTS: Record<string, ReadonlyMap<string, string | undefined>> = {
   coordinator: new Map(COORDINATOR_OPTIONS.map((o) => [o.name, o.default])),
 };
 
-/**
- * After --shutdown-timeout a role's CLI gives closing (shards, WAL, stores) HARD_STOP_MARGIN_MS
- * more before it exits on its own. Read from the command's source so that a change there shows
- * up here; the test fails if the constant moves.
- */
-function hardStopMarginMs(command: string): number {
-  const file = `src/bootstrap/cli/${command}-command.ts`;
-  const source = readFileSync(new URL(`../../../${file}`, import.meta.url), 'utf8');
-  const m = /const HARD_STOP_MARGIN_MS = ([\d_]+);/.exec(source);
-  if (!m?.[1]) throw new Error(`HARD_STOP_MARGIN_MS not found in ${file}`);
-  return Number(m[1].replaceAll('_', ''));
-}
-
 /** The longest a role may take between SIGTERM and exiting on its own, for the flags given. */
 export function gracefulStopBudgetMs(command: string, values: ReadonlyMap<string, string>): number {
   const text = values.get('shutdown-timeout') ?? DEFAULTS[command]?.get('shutdown-timeout');
   if (text === undefined) throw new Error(`no --shutdown-timeout known for oxia-ts ${command}`);
   const ms = parseDurationMs(text);
   if (ms === undefined) throw new Error(`--shutdown-timeout=${text} is not a duration`);
-  return ms + hardStopMarginMs(command);
+  return ms + HARD_STOP_MARGIN_MS;
 }

@@ -1,0 +1,135 @@
+/**
+ * What every long-running role's command shares: declaring its settings as flags,
+ * reading them (config file, then flags that were given), and serving until a signal
+ * with an ordered, bounded stop. One copy, so the roles cannot drift apart.
+ */
+import { Command, Option } from 'commander';
+import type { PinoLogger } from '../../adapters/logging/pino-logger.js';
+import { loadConfigFile } from '../config/config-file.js';
+import { ConfigError } from '../config/standalone-config.js';
+import type { OptionSpec } from '../config/standalone-config.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+
+/**
+ * After --shutdown-timeout (when gRPC cuts calls off) closing may take this much longer;
+ * should it hang past that (a bug, a dead disk), the process exits rather than linger
+ * half-stopped. Service managers' stop timeouts are set from it (deploy/).
+ */
+export const HARD_STOP_MARGIN_MS = 30_000;
+
+export interface CommandOutcome {
+  exitCode: number;
+}
+
+/** A started role, as far as the command needs it. */
+export interface RunningRole {
+  readonly logger: PinoLogger;
+  close(): Promise<void>;
+  /** Settles when the role stops acting on its own (e.g. a coordinator that lost the status). */
+  readonly failure?: Promise<Error>;
+}
+
+export interface DaemonSpec<C extends { shutdownTimeoutMs: number }> {
+  readonly name: string;
+  readonly description: string;
+  readonly options: readonly OptionSpec[];
+  parse(raw: Record<string, unknown>): C;
+  /** Loaded lazily by the caller's import: --help and usage errors need not load storage engines. */
+  start(config: C): Promise<RunningRole>;
+}
+
+/** A subcommand that reads the role's settings, starts it and serves until SIGTERM/SIGINT. */
+export function daemonCommand<C extends { shutdownTimeoutMs: number }>(spec: DaemonSpec<C>, outcome: CommandOutcome): Command {
+  const command = new Command(spec.name)
+    .description(spec.description)
+    .option('-c, --config <file>', 'YAML file with settings named like the flags (flags win over it)');
+  // Each option knows the config key it fills (flags are the config keys with "--").
+  const keys = new Map<string, string>();
+  for (const option of spec.options) {
+    const short = option.short ? `-${option.short}, ` : '';
+    if (option.valueName) {
+      const flag = new Option(`${short}--${option.name} <${option.valueName}>`, option.help);
+      if (option.default !== undefined) flag.default(option.default);
+      command.addOption(flag);
+      keys.set(flag.attributeName(), option.name);
+    } else {
+      // Booleans take Oxia's forms: --x, --x=false, --no-x.
+      const flag = new Option(`${short}--${option.name} [bool]`, option.help).default(option.default);
+      command.addOption(flag);
+      command.addOption(new Option(`--no-${option.name}`, `same as --${option.name}=false`));
+      keys.set(flag.attributeName(), option.name);
+    }
+  }
+
+  command.action(async (_options: unknown, cmd: Command) => {
+    const values = cmd.opts<Record<string, unknown>>();
+    let config: C;
+    try {
+      const raw: Record<string, unknown> = typeof values.config === 'string' ? { ...loadConfigFile(values.config) } : {};
+      for (const [attribute, key] of keys) {
+        if (cmd.getOptionValueSource(attribute) === 'cli') raw[key] = values[attribute];
+      }
+      config = spec.parse(raw);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      process.stderr.write(`oxia-ts ${spec.name}: ${error.message}\n`);
+      outcome.exitCode = EXIT_USAGE;
+      return;
+    }
+    outcome.exitCode = await serveUntilSignalled(spec, config);
+  });
+  return command;
+}
+
+async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(spec: DaemonSpec<C>, config: C): Promise<number> {
+  let running: RunningRole;
+  try {
+    running = await spec.start(config);
+  } catch (error) {
+    // The logger may not exist (bad address, unusable directory): say it plainly too.
+    process.stderr.write(`oxia-ts ${spec.name}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+  const { logger } = running;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (why: string, exitCode: number): void => {
+      if (stopping) {
+        logger.warn('second stop request; exiting without waiting', { why });
+        logger.flush();
+        process.exit(EXIT_FAILURE);
+      }
+      stopping = true;
+      logger.info('shutting down', { why });
+      const hardDeadlineMs = config.shutdownTimeoutMs + HARD_STOP_MARGIN_MS;
+      setTimeout(() => {
+        logger.error('shutdown did not finish in time; exiting', { hardDeadlineMs });
+        logger.flush();
+        process.exit(EXIT_FAILURE);
+      }, hardDeadlineMs).unref();
+      running.close().then(
+        () => resolve(exitCode),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error });
+          logger.flush();
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    void running.failure?.then((error) => {
+      logger.error(`the ${spec.name} stopped acting`, { error: error.message });
+      stop(error.message, EXIT_FAILURE);
+    });
+    process.on('SIGTERM', () => stop('SIGTERM', EXIT_OK));
+    process.on('SIGINT', () => stop('SIGINT', EXIT_OK));
+    // A bug must not leave a half-working process behind: log it, stop, fail.
+    process.on('uncaughtException', (error) => {
+      logger.error('uncaught exception', { error });
+      stop('uncaught exception', EXIT_FAILURE);
+    });
+    process.on('unhandledRejection', (error) => {
+      logger.error('unhandled promise rejection', { error });
+      stop('unhandled promise rejection', EXIT_FAILURE);
+    });
+  });
+}
