@@ -1,7 +1,7 @@
 // The Coordinator in-process, with its real adapters, against FakeStorageNodes on loopback:
 // first elections, persistence before NewTerm, failover with the highest head winning, followers
 // re-added when back, reconciliation after a restart, assignments pushed, conflicts.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeStoredClusterStatus } from '../../src/domain/cluster/cluster-status-codec.js';
@@ -186,17 +186,21 @@ test('another writer of the status stops a running coordinator', async () => {
     h.writeConfig([{ name: 'default', shards: 1, rf: 3 }], nodes.map((n) => n.address));
     const c1 = await h.startCoordinator();
     await waitFor(() => steady(c1, 'default', 1), 'steady');
-    // A second coordinator claims the status (as one started later would).
-    const c2 = await h.startCoordinator();
+    // Someone else writes the status behind c1's back (as a coordinator that took over would).
+    const stored = JSON.parse(readFileSync(h.statusPath, 'utf8')) as { version: string };
+    stored.version = String(BigInt(stored.version) + 100n);
+    writeFileSync(h.statusPath, JSON.stringify(stored));
     const why = await Promise.race([c1.failure, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
     assert.ok(why && isStatusVersionConflict(why), 'the first coordinator noticed the other writer');
+    // c1 writes no more heartbeats, so a newcomer takes the abandoned status over.
+    const c2 = await h.startCoordinator();
     const termsBefore = nodes.map((n) => n.callsOf('newTerm').length);
     // c1 acts no more: killing the leader is handled by c2 alone.
     const leader = nodes.find((n) => n.address.internal === shardOf(c2.status(), 'default', 0n).leader?.internal)!;
     leader.stop();
     await waitFor(() => shardOf(c2.status(), 'default', 0n).term === 1n && steady(c2, 'default', 1), 'c2 re-elects');
-    const stored = decodeStoredClusterStatus(readFileSync(h.statusPath, 'utf8')).status;
-    assert.is(shardOf(stored, 'default', 0n).term, 1n);
+    const after = decodeStoredClusterStatus(readFileSync(h.statusPath, 'utf8')).status;
+    assert.is(shardOf(after, 'default', 0n).term, 1n);
     assert.ok(nodes.map((n) => n.callsOf('newTerm').length).reduce((a, b) => a + b) - termsBefore.reduce((a, b) => a + b) <= 3, 'one election, not two');
   } finally {
     await h.close();

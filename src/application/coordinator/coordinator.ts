@@ -90,7 +90,10 @@ export class Coordinator {
     await this.configSource.start();
     await this.discovery.start();
     const keeper = new StatusKeeper(this.store, this.log, (conflict) => this.fail(conflict));
-    const { existed } = await keeper.start();
+    const { existed } = await keeper.start({
+      takeoverWaitMs: this.settings.takeoverWaitMs,
+      pause: (ms) => pause(this.clock, ms, this.stopping.signal),
+    });
     this.keeper = keeper;
     const status = keeper.current();
     this.log.info('coordinator started', {

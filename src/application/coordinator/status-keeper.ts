@@ -44,14 +44,35 @@ export class StatusKeeper {
   ) {}
 
   /**
-   * Loads the stored status and claims it: writes it back at once (compare-and-set on the
-   * version just read), so that of two coordinators started together only one gets past
-   * this point; the other gets StatusVersionConflict before it has told any node anything.
+   * Loads the stored status and claims it with a compare-and-set, so that of two coordinators
+   * started together only one gets past this point; the other gets StatusVersionConflict
+   * before it has told any node anything.
+   *
+   * A status that already exists may belong to a coordinator that is still running: a running
+   * coordinator rewrites it at least every ownership check (the heartbeat). So before claiming
+   * an existing status, wait `takeoverWaitMs` (longer than two heartbeats) and read it again:
+   * if it changed meanwhile, the incumbent is alive and this one gives up with a conflict;
+   * only a status nobody has written for that long is taken over. The incumbent always wins.
    */
-  async start(): Promise<{ readonly status: ClusterStatus; readonly existed: boolean }> {
+  async start(takeover: {
+    readonly takeoverWaitMs: number;
+    readonly pause: (ms: number) => Promise<void>;
+  }): Promise<{ readonly status: ClusterStatus; readonly existed: boolean }> {
     if (this.started) throw new Error('bug: StatusKeeper.start() called twice');
     this.started = true;
-    const loaded = await this.store.load();
+    let loaded = await this.store.load();
+    if (loaded !== undefined && takeover.takeoverWaitMs > 0) {
+      this.log.info('a cluster status exists: making sure no other coordinator is keeping it', {
+        version: loaded.version,
+        waitMs: takeover.takeoverWaitMs,
+      });
+      await takeover.pause(takeover.takeoverWaitMs);
+      const again = await this.store.load();
+      if (again?.version !== loaded.version) {
+        throw new StatusVersionConflict(loaded.version, again ? { version: again.version } : 'absent', 'the status store (another coordinator is active)');
+      }
+      loaded = again;
+    }
     const status = loaded?.status ?? emptyClusterStatus();
     const version = await this.store.store(status, loaded?.version);
     this.status = status;
@@ -78,7 +99,10 @@ export class StatusKeeper {
     return this.enqueue(edit);
   }
 
-  /** Re-reads the store: another writer since our last write counts as a conflict. */
+  /**
+   * The heartbeat: rewrites the status (compare-and-set on our last version). Another writer
+   * since our last write is a conflict; a newcomer watching the version sees that we are alive.
+   */
   async checkOwnership(): Promise<void> {
     await this.enqueue('check');
   }
@@ -130,14 +154,11 @@ export class StatusKeeper {
       }
     }
     try {
-      if (next !== this.status) {
+      // A heartbeat alone still writes (the unchanged status), so that the version moves.
+      if (next !== this.status || checks.length > 0) {
         const version = await this.store.store(next, this.version);
         this.status = next;
         this.version = version;
-      }
-      if (checks.length > 0) {
-        const stored = await this.store.load();
-        if (stored?.version !== this.version) throw new StatusVersionConflict(this.version, stored ? { version: stored.version } : 'absent', 'the status store');
       }
       for (const p of [...applied, ...checks]) p.resolve(this.status);
     } catch (e) {

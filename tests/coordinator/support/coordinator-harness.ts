@@ -25,6 +25,7 @@ export const FAST_SETTINGS: CoordinatorSettings = {
   followerRetry: { initialMs: 50, multiplier: 1.5, maxMs: 500, jitter: 0.2 },
   streamRetry: { initialMs: 50, multiplier: 2, maxMs: 500, jitter: 0.2 },
   ownershipCheckIntervalMs: 200,
+  takeoverWaitMs: 500,
   leaderRebalanceStableMs: 300,
 };
 
