@@ -9,14 +9,19 @@
 //   --shards N (1)  --kv sqlite|level (sqlite)  --duration 8s (per run)  --warmup 2s
 //   --batching on|off|both (both)  --read-write-percent 80,0 (one pair of runs per mix)
 //   --max-in-flight 1000  --value-size 128  --keys-cardinality 1000  --json
+//   --cluster N (0)  instead of a standalone server, a local cluster of N storage nodes and a
+//                    coordinator (replication factor min(3, N), --shards shards); clients connect
+//                    to the first node and follow the shard assignments to each leader
 import { parseArgs } from 'node:util';
 import { formatSummary, PERF_DEFAULTS, runPerf, type PerfConfig, type PerfSummary } from '../../src/adapters/perf/index.js';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
+import { TestCluster } from '../support/cluster.js';
 import { startStandalone } from '../support/standalone.js';
 
 const { values: flags } = parseArgs({
   options: {
     shards: { type: 'string', default: '1' },
+    cluster: { type: 'string', default: '0' },
     kv: { type: 'string', default: 'sqlite' },
     duration: { type: 'string', default: '8s' },
     warmup: { type: 'string', default: '2s' },
@@ -45,6 +50,7 @@ function duration(name: string, text: string): number {
 }
 
 const shards = integer('shards', flags.shards, 1);
+const clusterNodes = integer('cluster', flags.cluster, 0);
 const kv = flags.kv === 'sqlite' || flags.kv === 'level' ? flags.kv : usage(`--kv must be sqlite or level, got "${flags.kv}"`);
 const durationMs = duration('duration', flags.duration);
 const warmupMs = duration('warmup', flags.warmup);
@@ -73,7 +79,20 @@ interface Row {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-const server = await startStandalone({ shards, kv });
+/** The system under test: a standalone server, or a replicated cluster. */
+async function startTarget(): Promise<{ address: string; describe: string; stop(): Promise<unknown> }> {
+  if (clusterNodes === 0) {
+    const standalone = await startStandalone({ shards, kv });
+    return { address: standalone.address, describe: `oxia-ts standalone --shards ${shards} --kv ${kv}`, stop: () => standalone.stop() };
+  }
+  const rf = Math.min(3, clusterNodes);
+  const cluster = await TestCluster.start({ nodes: clusterNodes, kv, namespaces: [{ name: 'default', shards, rf }] });
+  await cluster.leaders();
+  const address = cluster.nodes[0]!.publicAddress;
+  return { address, describe: `a cluster of ${clusterNodes} oxia-ts server + coordinator, ${shards} shards, replication factor ${rf}, --kv ${kv}`, stop: () => cluster.close() };
+}
+
+const server = await startTarget();
 const rows: Row[] = [];
 try {
   const base = {
@@ -85,7 +104,7 @@ try {
     keysCardinality: integer('keys-cardinality', flags['keys-cardinality'], 1),
     reportIntervalMs: 60_000,
   } satisfies PerfConfig;
-  log(`bench: oxia-ts standalone --shards ${shards} --kv ${kv} at ${server.address}; ${durationMs / 1000} s per run at maximum rate, ${base.maxInFlight} in flight, ${base.valueSizeBytes} B values, ${base.keysCardinality} keys`);
+  log(`bench: ${server.describe} at ${server.address}; ${durationMs / 1000} s per run at maximum rate, ${base.maxInFlight} in flight, ${base.valueSizeBytes} B values, ${base.keysCardinality} keys`);
   if (warmupMs > 0) {
     log(`warm-up: ${warmupMs / 1000} s (writes every key, warms the JIT; not reported)`);
     await runPerf({ ...base, readPercentage: 0, durationMs: warmupMs });
@@ -113,6 +132,7 @@ if (flags.json) {
     `${JSON.stringify({
       shards,
       kv,
+      clusterNodes,
       durationMs,
       runs: rows.map((r) => ({
         variant: r.variant.name,
