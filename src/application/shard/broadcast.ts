@@ -13,6 +13,19 @@ export class Broadcast {
     for (const wake of woken) wake();
   }
 
+  /**
+   * Calls `wake` once, on the next notify(), unless the returned function is called
+   * first (which removes it). Lets a waiter listen to several broadcasts without an
+   * AbortController per wait: aborting one costs a DOMException, on a hot path.
+   */
+  subscribe(wake: () => void): () => void {
+    this.waiters.push(wake);
+    return () => {
+      const i = this.waiters.indexOf(wake);
+      if (i >= 0) this.waiters.splice(i, 1);
+    };
+  }
+
   /** Resolves on the next notify(), or when `signal` aborts (check signal.aborted after). */
   wait(signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {

@@ -221,17 +221,25 @@ export class FollowerCursor {
     }
   }
 
-  /** Waits for a new proposal or commit, an ack, the stream's end, or close(). */
-  private async waitForProgress(): Promise<void> {
-    const local = new AbortController();
-    const onStop = (): void => local.abort();
-    this.stopping.signal.addEventListener('abort', onStop, { once: true });
-    try {
-      await Promise.race([this.deps.pipeline.progress.wait(local.signal), this.acked.wait(local.signal)]);
-    } finally {
-      local.abort();
-      this.stopping.signal.removeEventListener('abort', onStop);
-    }
+  /**
+   * Waits for a new proposal or commit, an ack, the stream's end, or close() (which
+   * notifies `acked`). Runs once per entry or commit at the head, so it registers two
+   * plain callbacks rather than an AbortController and a Promise.race.
+   */
+  private waitForProgress(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const wake = (): void => {
+        if (settled) return;
+        settled = true;
+        offProgress();
+        offAcked();
+        resolve();
+      };
+      const offProgress = this.deps.pipeline.progress.subscribe(wake);
+      const offAcked = this.acked.subscribe(wake);
+    });
   }
 
   /**
