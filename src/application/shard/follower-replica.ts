@@ -1,7 +1,7 @@
 import type { DatabaseConfig } from '../../domain/database/api.js';
 import { readCommitState } from '../../domain/database/index.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
-import type { EntryId } from '../../domain/wal/log-entry.js';
+import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
 import { LogEntryValue } from '../../domain/wire/storage.js';
 import type { KvStore } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
@@ -13,6 +13,12 @@ import { Broadcast } from './broadcast.js';
 
 /** Entries applied to the store in one atomic write. */
 const APPLY_BATCH_ENTRIES_MAX = 256;
+/**
+ * Bounds on received entries kept in memory until applied. Beyond them (commits far
+ * behind, e.g. no quorum) new entries are applied from the WAL instead, as before.
+ */
+const KEPT_ENTRIES_MAX = 16_384;
+const KEPT_BYTES_MAX = 64 * 1024 * 1024;
 
 export interface FollowerReplicaDeps {
   readonly wal: Wal;
@@ -53,6 +59,13 @@ export class FollowerReplica {
   private stream: ActiveStream | undefined;
   private failure: OxiaError | undefined;
   private readonly idle = new Broadcast();
+  /**
+   * Entries received and not yet applied, by offset: applying takes them from here
+   * instead of reading back from the WAL what just arrived. Only ever a copy of what
+   * the WAL holds (cleared on truncation), so either source gives the same entries.
+   */
+  private readonly kept = new Map<bigint, LogEntry>();
+  private keptBytes = 0;
 
   private constructor(
     private readonly deps: FollowerReplicaDeps,
@@ -144,6 +157,7 @@ export class FollowerReplica {
       });
       offset = this.applied;
     }
+    this.forgetKept();
     await this.deps.wal.truncateAfter(offset);
     const head = this.headEntryId();
     this.lastAppended = head.offset;
@@ -191,6 +205,10 @@ export class FollowerReplica {
       throw new OxiaError('InvalidTerm', `entry ${entry.offset} has term ${entry.term}, newer than the stream's term ${term}`);
     }
     this.lastAppended = entry.offset;
+    if (this.kept.size < KEPT_ENTRIES_MAX && this.keptBytes + entry.value.length <= KEPT_BYTES_MAX) {
+      this.kept.set(entry.offset, entry);
+      this.keptBytes += entry.value.length;
+    }
     this.pendingAppends++;
     this.deps.wal.append([entry]).then(
       () => {
@@ -241,9 +259,15 @@ export class FollowerReplica {
         if (this.applied >= target || this.failure) return;
         const end = target < this.applied + BigInt(APPLY_BATCH_ENTRIES_MAX) ? target : this.applied + BigInt(APPLY_BATCH_ENTRIES_MAX);
         const batch: DecodedEntry[] = [];
-        for await (const entry of this.deps.wal.read(this.applied + 1n)) {
-          if (entry.offset > end) break;
-          batch.push({ entry, value: LogEntryValue.decode(entry.value) });
+        let next = this.applied + 1n;
+        for (let kept = this.kept.get(next); kept !== undefined && next <= end; kept = this.kept.get(++next)) {
+          batch.push({ entry: kept, value: LogEntryValue.decode(kept.value) });
+        }
+        if (next <= end) {
+          for await (const entry of this.deps.wal.read(next)) {
+            if (entry.offset > end) break;
+            batch.push({ entry, value: LogEntryValue.decode(entry.value) });
+          }
         }
         const last = batch[batch.length - 1];
         if (!last || last.entry.offset !== end) {
@@ -251,6 +275,9 @@ export class FollowerReplica {
         }
         await applyBatch(this.deps.kv, this.deps.config(), batch);
         this.applied = end;
+        for (const { entry } of batch) {
+          if (this.kept.delete(entry.offset)) this.keptBytes -= entry.value.length;
+        }
       }
     } catch (error) {
       this.deps.log.error('applying committed entries failed', { error: String(error) });
@@ -264,7 +291,13 @@ export class FollowerReplica {
   /** Something on disk failed: the replica stops taking entries until it is reopened (a new term). */
   private fail(error: OxiaError): void {
     this.failure ??= error;
+    this.forgetKept();
     this.stream?.abort.abort();
+  }
+
+  private forgetKept(): void {
+    this.kept.clear();
+    this.keptBytes = 0;
   }
 
   get failed(): OxiaError | undefined {
