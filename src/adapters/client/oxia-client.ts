@@ -32,6 +32,9 @@ import {
 } from './options.js';
 import { ComparisonType, type CloseableAsyncIterable, type GetResult, type Notification, type PutResult } from './types.js';
 
+/** Valid comparison types, built once (checked on every get). */
+const COMPARISON_TYPES: ReadonlySet<unknown> = new Set(Object.values(ComparisonType));
+
 export type { SessionLostEvent } from './internal/sessions.js';
 
 /** Batches outstanding per shard and direction; more only queue (see Batcher). */
@@ -222,7 +225,7 @@ export class OxiaClient {
     this.checkOpen(what);
     checkKey(key);
     const comparison = options.comparisonType ?? ComparisonType.EQUAL;
-    if (!Object.values(ComparisonType).includes(comparison)) {
+    if (!COMPARISON_TYPES.has(comparison)) {
       throw new InvalidOptionsError(`comparisonType must be one of ComparisonType's values, got ${String(comparison)}`);
     }
     const request: GetRequest = { key, includeValue: options.includeValue ?? true, comparisonType: comparison };
@@ -234,17 +237,15 @@ export class OxiaClient {
     const shards = singleShard ? [this.route(routingKey, what)] : this.rt.directory.all();
     const admitted = this.admit(sizeBytes, deadlineMs, what, shards.map((s) => s.id));
     if (admitted !== undefined) await admitted;
+    const submit = (shardId: bigint) =>
+      new Promise<GetResponse>((resolve, reject) => {
+        const op: GetOp = { request, sizeBytes, deadlineMs, routingKey: singleShard ? routingKey : undefined, resolve, reject };
+        this.rt.reads.submit(shardId, op);
+      });
     let responses: GetResponse[];
     try {
-      responses = await Promise.all(
-        shards.map(
-          (shard) =>
-            new Promise<GetResponse>((resolve, reject) => {
-              const op: GetOp = { request, sizeBytes, deadlineMs, routingKey: singleShard ? routingKey : undefined, resolve, reject };
-              this.rt.reads.submit(shard.id, op);
-            }),
-        ),
-      );
+      // The common case, one shard, skips Promise.all and its arrays (hot path of every get).
+      responses = shards.length === 1 ? [await submit(shards[0]!.id)] : await Promise.all(shards.map((shard) => submit(shard.id)));
     } catch (e) {
       throw publicError(e, what);
     } finally {
