@@ -10,7 +10,7 @@ import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
 import type { LogLevel } from '../../adapters/logging/pino-logger.js';
 import { parseClusterConfigLocation, type ClusterConfigLocation } from '../../adapters/cluster-config/config-location.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
-import { ConfigError } from './standalone-config.js';
+import { ConfigError, configErrorFrom } from './standalone-config.js';
 import type { OptionSpec } from './standalone-config.js';
 import { duration, hostPort, integer, nonEmptyText, oneOf } from './values.js';
 import type { HostPort } from './values.js';
@@ -90,13 +90,8 @@ const DEFAULTS: CoordinatorRawOptions = Object.fromEntries(COORDINATOR_OPTIONS.f
 export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorConfig {
   const result = schema.safeParse({ ...DEFAULTS, ...raw });
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => {
-        if (issue.code === 'unrecognized_keys') return `unknown setting(s): ${issue.keys.join(', ')}`;
-        const name = issue.path[0];
-        if (name === 'conf' && raw.conf === undefined) return '--conf: a cluster config file or configmap:<namespace>/<name> is required';
-        return name === undefined ? issue.message : `--${String(name)}: ${issue.message}`;
-      }),
+    throw configErrorFrom(result.error.issues, (name) =>
+      name === 'conf' && raw.conf === undefined ? '--conf: a cluster config file or configmap:<namespace>/<name> is required' : undefined,
     );
   }
   const o = result.data;

@@ -9,7 +9,7 @@ import { DEFAULT_REQUEST_LIMITS } from '../../domain/database/limits.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
 import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
 import type { LogLevel } from '../../adapters/logging/pino-logger.js';
-import { ConfigError, KV_BACKENDS } from './standalone-config.js';
+import { checkLimitsFitRequest, configErrorFrom, KV_BACKENDS } from './standalone-config.js';
 import type { KvBackend, OptionSpec } from './standalone-config.js';
 import { boolean, duration, hostPort, integer, nonEmptyText, oneOf } from './values.js';
 import type { HostPort } from './values.js';
@@ -79,13 +79,7 @@ const schema = z
     'log-level': oneOf(LOG_LEVELS),
     'shutdown-timeout': duration(0),
   })
-  .superRefine((o, ctx) => {
-    for (const name of ['key-size-bytes-max', 'value-size-bytes-max'] as const) {
-      if (o[name] > o['request-size-bytes-max']) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `must not exceed --request-size-bytes-max (${o['request-size-bytes-max']})` });
-      }
-    }
-  });
+  .superRefine(checkLimitsFitRequest);
 
 const DEFAULTS: ServerRawOptions = Object.fromEntries(SERVER_OPTIONS.filter((o) => o.default !== undefined).map((o) => [o.name, o.default]));
 
@@ -93,13 +87,7 @@ const DEFAULTS: ServerRawOptions = Object.fromEntries(SERVER_OPTIONS.filter((o) 
 export function parseServerConfig(raw: ServerRawOptions): ServerConfig {
   const result = schema.safeParse({ ...DEFAULTS, ...raw });
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => {
-        if (issue.code === 'unrecognized_keys') return `unknown setting(s): ${issue.keys.join(', ')}`;
-        const name = issue.path[0];
-        return name === undefined ? issue.message : `--${String(name)}: ${issue.message}`;
-      }),
-    );
+    throw configErrorFrom(result.error.issues);
   }
   const o = result.data;
   return {

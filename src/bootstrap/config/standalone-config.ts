@@ -108,20 +108,41 @@ const schema = z
     'log-level': oneOf(LOG_LEVELS),
     'shutdown-timeout': duration(0),
   })
-  .superRefine((o, ctx) => {
-    // A limit that can never be reached inside a request is a misconfiguration.
-    for (const name of ['key-size-bytes-max', 'value-size-bytes-max'] as const) {
-      if (o[name] > o['request-size-bytes-max']) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `must not exceed --request-size-bytes-max (${o['request-size-bytes-max']})` });
-      }
-    }
-  });
+  .superRefine(checkLimitsFitRequest);
 
 /** Invalid settings: every problem, each naming its flag. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * One line per zod issue, each naming its flag; `explain` may word an issue better for a role
+ * (return undefined to keep the default wording).
+ */
+export function configErrorFrom(issues: readonly z.core.$ZodIssue[], explain?: (name: PropertyKey | undefined) => string | undefined): ConfigError {
+  return new ConfigError(
+    issues.map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown setting(s): ${issue.keys.join(', ')}`;
+      const name = issue.path[0];
+      const explained = explain?.(name);
+      if (explained !== undefined) return explained;
+      return name === undefined ? issue.message : `--${String(name)}: ${issue.message}`;
+    }),
+  );
+}
+
+/** A per-item limit that can never be reached inside a request is a misconfiguration. */
+export function checkLimitsFitRequest(
+  o: { readonly 'key-size-bytes-max': number; readonly 'value-size-bytes-max': number; readonly 'request-size-bytes-max': number },
+  ctx: z.RefinementCtx,
+): void {
+  for (const name of ['key-size-bytes-max', 'value-size-bytes-max'] as const) {
+    if (o[name] > o['request-size-bytes-max']) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `must not exceed --request-size-bytes-max (${o['request-size-bytes-max']})` });
+    }
   }
 }
 
@@ -133,13 +154,7 @@ const DEFAULTS: RawOptions = Object.fromEntries(
 export function parseStandaloneConfig(raw: RawOptions): StandaloneConfig {
   const result = schema.safeParse({ ...DEFAULTS, ...raw });
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => {
-        if (issue.code === 'unrecognized_keys') return `unknown setting(s): ${issue.keys.join(', ')}`;
-        const name = issue.path[0];
-        return name === undefined ? issue.message : `--${String(name)}: ${issue.message}`;
-      }),
-    );
+    throw configErrorFrom(result.error.issues);
   }
   const o = result.data;
   return {
