@@ -11,6 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
+import { build } from '../src/bootstrap/cli/compiled-build.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -98,6 +99,17 @@ if (files.length === 0) {
   console.log('no test files matched');
   console.log('0 passed, 1 failed');
   process.exit(1);
+}
+// The processes the tests start (servers, coordinators, the CLI) run the compiled build, as
+// deployments do; a build that fails counts as a failure, and the bin then falls back to the
+// sources, so the tests still run.
+try {
+  const started = Date.now();
+  const outcome = build();
+  console.log(`ok   build: ${outcome === 'fresh' ? 'dist/ up to date' : 'compiled src/ into dist/'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+} catch (e) {
+  failed += 1;
+  console.log(`FAIL build\n${String(e instanceof Error ? e.message : e).split('\n').map((l) => '    ' + l).join('\n')}`);
 }
 await Promise.all(Array.from({ length: concurrency }, worker));
 if (passed + failed === 0) failed = 1;

@@ -1,6 +1,6 @@
 // `npm run bench`: what client batching buys, measured in one session against one
 // server. Starts `oxia-ts standalone` (temp dir, removed afterwards), warms it up, then
-// runs the perf engine at maximum rate (rate 0, closed loop with --max-in-flight
+// runs `oxia-ts perf` (a child process per run, as a user would) at maximum rate (rate 0, closed loop with --max-in-flight
 // outstanding operations) for each read/write mix twice: with the client's default
 // batching (linger 5 ms, up to 1000 requests per batch) and as a baseline with one
 // request per operation (linger 0, 1 request per batch). Prints a table with the
@@ -12,8 +12,10 @@
 //   --cluster N (0)  instead of a standalone server, a local cluster of N storage nodes and a
 //                    coordinator (replication factor min(3, N), --shards shards); clients connect
 //                    to the first node and follow the shard assignments to each leader
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { formatSummary, PERF_DEFAULTS, runPerf, type PerfConfig, type PerfSummary } from '../../src/adapters/perf/index.js';
+import { formatSummary, PERF_DEFAULTS, type PerfConfig, type PerfSummary } from '../../src/adapters/perf/index.js';
+import { OXIA_TS_BIN } from '../../src/bootstrap/dev-cluster/role-process.js';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
 import { TestCluster } from '../support/cluster.js';
 import { startStandalone } from '../support/standalone.js';
@@ -78,6 +80,43 @@ interface Row {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** One `oxia-ts perf --json` run in its own process; its summary line. */
+function runPerf(c: PerfConfig): Promise<PerfSummary> {
+  const args = [
+    OXIA_TS_BIN, 'perf', '--json',
+    '--service-address', c.serviceAddress,
+    '--namespace', c.namespace,
+    '--rate', String(c.rate),
+    '--read-write-percent', String(c.readPercentage),
+    '--keys-cardinality', String(c.keysCardinality),
+    '--value-size', String(c.valueSizeBytes),
+    '--batch-linger', `${c.batchLingerMs}ms`,
+    '--max-requests-per-batch', String(c.maxRequestsPerBatch),
+    '--request-timeout', `${c.requestTimeoutMs}ms`,
+    '--duration', `${c.durationMs}ms`,
+    '--max-in-flight', String(c.maxInFlight),
+    '--report-interval', `${c.reportIntervalMs}ms`,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        const parsed = JSON.parse(last) as { type?: string } & PerfSummary;
+        if (parsed.type === 'summary') return resolve(parsed);
+      } catch {
+        // Reported below with the process's output.
+      }
+      reject(new Error(`oxia-ts perf ended with ${code ?? signal}:\n${err}${out}`));
+    });
+  });
+}
 
 /** The system under test: a standalone server, or a replicated cluster. */
 async function startTarget(): Promise<{ address: string; describe: string; stop(): Promise<unknown> }> {

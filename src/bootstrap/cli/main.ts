@@ -4,19 +4,21 @@
  * client) join here as they are built.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { clusterCommand } from './cluster-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { clientCommand } from './client-command.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { healthCommand } from './health-command.js';
+import { packageRoot } from '../package-root.js';
 import { perfCommand } from './perf-command.js';
 import { serverCommand } from './server-command.js';
 import { standaloneCommand } from './standalone-command.js';
 import type { CommandOutcome } from './standalone-command.js';
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
   return pkg.version ?? 'unknown';
 }
 

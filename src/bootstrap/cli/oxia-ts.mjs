@@ -1,11 +1,18 @@
 #!/usr/bin/env node
-// The package's `bin`: plain JavaScript so that Node can start it without a build
-// step. It registers tsx's loader, then runs the TypeScript CLI. The project's own
-// tsconfig is named explicitly: tsx would otherwise read the one in the caller's
-// working directory (or none), and the sources need experimentalDecorators.
-import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
+// The package's `bin`: plain JavaScript so that Node can start it without a build step.
+// It runs the compiled CLI from dist/ when that build matches the sources (see
+// compiled-build.mjs), else the TypeScript sources through tsx's loader. For tsx the
+// project's own tsconfig is named explicitly: tsx would otherwise read the one in the
+// caller's working directory (or none), and the sources need experimentalDecorators.
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { COMPILED_MAIN, buildIsFresh } from './compiled-build.mjs';
 
-register({ tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)) });
-const { main } = await import('./main.ts');
+let main;
+if (buildIsFresh()) {
+  ({ main } = await import(pathToFileURL(COMPILED_MAIN).href));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register({ tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)) });
+  ({ main } = await import('./main.ts'));
+}
 process.exit(await main(process.argv.slice(2)));

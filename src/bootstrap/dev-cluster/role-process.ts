@@ -6,10 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
-/** The CLI entry point next to this file's CLI. */
-export const OXIA_TS_BIN = fileURLToPath(new URL('../cli/oxia-ts.mjs', import.meta.url));
+/** The package's CLI entry point (the bin, which picks the compiled build or the sources). */
+export const OXIA_TS_BIN = join(packageRoot(), 'src', 'bootstrap', 'cli', 'oxia-ts.mjs');
 
 /** Lines kept in memory per process (the log file keeps everything). */
 const LINES_KEPT_MAX = 5_000;
