@@ -7,8 +7,9 @@ import { assignmentsFromStatus, sameAssignments } from '../../domain/coordinator
 import { bestLeaderMove } from '../../domain/coordinator/leader-balance.js';
 import { planEvacuations, shardsWithMovedNodes } from '../../domain/coordinator/membership.js';
 import { leaderCounts } from '../../domain/coordinator/node-load.js';
+import { bestReplicaMove, type ReplicaMove } from '../../domain/coordinator/replica-balance.js';
 import { createNamespaceShards } from '../../domain/coordinator/shard-creation.js';
-import { nodesInStatus, shardLabel, unionNodes, type ShardKey } from '../../domain/coordinator/status-edit.js';
+import { containsNode, findShard, nodesInStatus, shardLabel, unionNodes, type ShardKey } from '../../domain/coordinator/status-edit.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { Clock } from '../ports/clock.js';
 import { ClusterConfigSource } from '../ports/cluster-config-source.js';
@@ -39,6 +40,13 @@ function describe(e: unknown): string {
  * - a member whose address changed (same name) gets its shards re-elected with the new address;
  * - replicas on nodes that are no longer members move to members, one ensemble change per
  *   shard at a time, re-planned after each change and on the load balancer's schedule;
+ * - on the load balancer's schedule, replicas are balanced (a server added to the cluster takes
+ *   its share of the existing shards): one replica moves at a time, from the available member
+ *   holding the most replicas to the least loaded one, through the same ensemble change, and
+ *   only when their counts differ by two or more (domain/coordinator/replica-balance.ts). A
+ *   move lasts until the new replica has caught up; the next one is chosen then. Evacuations
+ *   of departed nodes go first; a move that fails quarantines its shard for quarantineTime;
+ * - once replicas are balanced, leaders are: one leadership at a time (leader-balance.ts);
  * - every node is sent the new ShardAssignments whenever they change.
  *
  * If the status store reports that another coordinator wrote the status, this one stops
@@ -57,6 +65,10 @@ export class Coordinator {
   /** Shard label -> until when (monotonic ms) it is not moved again: its last leader move changed nothing. */
   private readonly quarantinedShards = new Map<string, number>();
   private movingLeader = false;
+  /** Shard label -> until when (monotonic ms) the balancer leaves its replicas alone: a move of it failed. */
+  private readonly replicaQuarantine = new Map<string, number>();
+  /** The replica move in progress: from its start until its shard may change its ensemble again. */
+  private replicaMove: ReplicaMove | undefined;
   private assignments: PublishedAssignments | undefined;
   private readonly stopping = new AbortController();
   private readonly unsubscribe: (() => void)[] = [];
@@ -112,6 +124,8 @@ export class Coordinator {
       () => this.configSource.current().loadBalancer.scheduleIntervalMs,
       async () => {
         await this.requestReconcile('scheduled');
+        // As Oxia's balancer: leaders are balanced once the replicas are (a replica move elects anyway).
+        if (this.balanceReplicas()) return;
         await this.balanceLeaders();
       },
     );
@@ -276,6 +290,88 @@ export class Coordinator {
   }
 
   /**
+   * Starts the next replica move when replicas are uneven (bestReplicaMove), unless one is in
+   * progress. A move is an ensemble change through an election, like an evacuation; it counts
+   * as in progress until its shard's followers have caught up (the new replica holds the data),
+   * when the next one is chosen at once (onReadyForEnsembleChange) rather than at the next run.
+   * The move is not awaited: an election that keeps failing must not hold up the schedule.
+   * True while replicas are being balanced (a move started or still in progress).
+   */
+  private balanceReplicas(): boolean {
+    if (!this.acting) return false;
+    if (this.replicaMoveInProgress()) return true;
+    const now = this.clock.monotonicMs();
+    for (const [label, until] of this.replicaQuarantine) if (until <= now) this.replicaQuarantine.delete(label);
+    // Shards still busy with an earlier change (or catching up after it) are not ready for another.
+    const skipped = new Set(this.replicaQuarantine.keys());
+    for (const [label, controller] of this.shards) if (!controller.readyForEnsembleChange) skipped.add(label);
+    const config = this.configSource.current();
+    const decision = bestReplicaMove({
+      status: this.requireKeeper().current(),
+      members: this.discovery.current(),
+      available: (id) => this.nodeAvailable(id),
+      skipped,
+      namespaces: new Map(config.namespaces.map((n) => [n.name, n])),
+      serverMetadata: config.serverMetadata,
+    });
+    if (decision.kind === 'none') {
+      this.log.debug('no replica to move', { reason: decision.reason });
+      return false;
+    }
+    const move = decision.move;
+    const label = shardLabel(move.key);
+    const controller = this.shards.get(label);
+    if (!controller?.readyForEnsembleChange) return false;
+    this.replicaMove = move;
+    this.log.info('balancing replicas: moving one', {
+      shard: label,
+      from: nodeId(move.from),
+      to: nodeId(move.to),
+      replicasOnFrom: move.fromReplicas,
+      replicasOnTo: move.toReplicas,
+    });
+    controller.changeEnsemble(move).then(
+      (changed) => this.replicaMoveEnded(move, changed),
+      (e: unknown) => this.log.warn('balancing replicas: the move failed', { shard: label, error: describe(e) }),
+    );
+    return true;
+  }
+
+  /** The election of a replica move is over: it counts until the new replica caught up, or quarantines its shard if it did not happen. */
+  private replicaMoveEnded(move: ReplicaMove, changed: boolean): void {
+    if (!this.acting) return;
+    const label = shardLabel(move.key);
+    const ensemble = findShard(this.requireKeeper().current(), move.key)?.ensemble ?? [];
+    if (changed && containsNode(ensemble, move.to) && !containsNode(ensemble, move.from)) {
+      this.log.info('balancing replicas: moved one; waiting for it to catch up', { shard: label, to: nodeId(move.to) });
+      return;
+    }
+    const quarantineMs = this.configSource.current().loadBalancer.quarantineTimeMs;
+    this.replicaQuarantine.set(label, this.clock.monotonicMs() + quarantineMs);
+    this.log.warn('balancing replicas: the move did not happen; the shard is quarantined', { shard: label, from: nodeId(move.from), to: nodeId(move.to), quarantineMs });
+    if (this.replicaMove === move) this.replicaMove = undefined;
+  }
+
+  /**
+   * Whether the replica move last started still runs: its election, then its new replica's
+   * catch-up. It stops counting if the new replica's node goes down (its shard then waits for
+   * it, not the whole balancer) or the shard is gone.
+   */
+  private replicaMoveInProgress(): boolean {
+    const move = this.replicaMove;
+    if (!move) return false;
+    const controller = this.shards.get(shardLabel(move.key));
+    if (controller && !controller.readyForEnsembleChange && this.nodeAvailable(nodeId(move.to))) return true;
+    this.replicaMove = undefined;
+    return false;
+  }
+
+  /** Up, and stably so after a failure (the same judgement for replica and leader moves). */
+  private nodeAvailable(id: string): boolean {
+    return this.monitors.get(id)?.stablyRunning(this.settings.leaderRebalanceStableMs) ?? false;
+  }
+
+  /**
    * One leader move per run when leaders are uneven (bestLeaderMove), as Oxia's balancer: a
    * node that failed gets leaders back only after leaderRebalanceStableMs up; a move that leaves
    * the same leader (its members lag behind it) quarantines the shard for loadBalancer.quarantineTime.
@@ -284,11 +380,7 @@ export class Coordinator {
     if (!this.acting || this.movingLeader) return;
     const now = this.clock.monotonicMs();
     for (const [label, until] of this.quarantinedShards) if (until <= now) this.quarantinedShards.delete(label);
-    const key = bestLeaderMove(
-      this.requireKeeper().current(),
-      (id) => this.monitors.get(id)?.stablyRunning(this.settings.leaderRebalanceStableMs) ?? false,
-      new Set(this.quarantinedShards.keys()),
-    );
+    const key = bestLeaderMove(this.requireKeeper().current(), (id) => this.nodeAvailable(id), new Set(this.quarantinedShards.keys()));
     const controller = key && this.shards.get(shardLabel(key));
     if (!key || !controller) return;
     const label = shardLabel(key);
@@ -352,6 +444,18 @@ export class Coordinator {
       onEnsembleChanged: () => {
         this.syncMonitors();
         this.planEnsembleChanges();
+      },
+      onReadyForEnsembleChange: (key) => {
+        try {
+          // A change this shard had to skip while it was catching up can go now.
+          this.planEnsembleChanges();
+          if (this.replicaMove && shardLabel(this.replicaMove.key) === shardLabel(key)) {
+            this.log.info('balancing replicas: the moved replica caught up', { shard: shardLabel(key), node: nodeId(this.replicaMove.to) });
+            this.balanceReplicas();
+          }
+        } catch (e) {
+          this.log.warn('planning moves after a catch-up failed', { shard: shardLabel(key), error: describe(e) });
+        }
       },
     };
   }

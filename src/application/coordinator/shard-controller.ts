@@ -49,6 +49,8 @@ export interface ShardControllerContext {
   onShardChanged(key: ShardKey): void;
   onShardDeleted(key: ShardKey): void;
   onEnsembleChanged(key: ShardKey): void;
+  /** Every follower caught up after an election: the shard may change its ensemble again. */
+  onReadyForEnsembleChange(key: ShardKey): void;
 }
 
 /** Errors after which the controller must stop: another coordinator wrote, or it is closing. */
@@ -426,6 +428,7 @@ export class ShardController {
     if (signal.aborted) return;
     this.followersCaughtUp = true;
     this.log.debug('followers caught up');
+    this.ctx.onReadyForEnsembleChange(this.key);
     await this.cleanUpRemovedNodes(signal, term);
   }
 
