@@ -67,8 +67,8 @@ export class Coordinator {
   private movingLeader = false;
   /** Shard label -> until when (monotonic ms) the balancer leaves its replicas alone: a move of it failed. */
   private readonly replicaQuarantine = new Map<string, number>();
-  /** The replica move in progress: from its start until its shard may change its ensemble again. */
-  private replicaMove: ReplicaMove | undefined;
+  /** The replica move in progress (from its start until its shard may change its ensemble again) and when it started (monotonic ms). */
+  private replicaMove: { readonly move: ReplicaMove; readonly startedMs: number } | undefined;
   private assignments: PublishedAssignments | undefined;
   private readonly stopping = new AbortController();
   private readonly unsubscribe: (() => void)[] = [];
@@ -322,7 +322,7 @@ export class Coordinator {
     const label = shardLabel(move.key);
     const controller = this.shards.get(label);
     if (!controller?.readyForEnsembleChange) return false;
-    this.replicaMove = move;
+    this.replicaMove = { move, startedMs: this.clock.monotonicMs() };
     this.log.info('balancing replicas: moving one', {
       shard: label,
       from: nodeId(move.from),
@@ -349,21 +349,31 @@ export class Coordinator {
     const quarantineMs = this.configSource.current().loadBalancer.quarantineTimeMs;
     this.replicaQuarantine.set(label, this.clock.monotonicMs() + quarantineMs);
     this.log.warn('balancing replicas: the move did not happen; the shard is quarantined', { shard: label, from: nodeId(move.from), to: nodeId(move.to), quarantineMs });
-    if (this.replicaMove === move) this.replicaMove = undefined;
+    if (this.replicaMove?.move === move) this.replicaMove = undefined;
   }
 
   /**
    * Whether the replica move last started still runs: its election, then its new replica's
-   * catch-up. It stops counting if the new replica's node goes down (its shard then waits for
-   * it, not the whole balancer) or the shard is gone.
+   * catch-up. It stops counting when the shard is gone, when the new replica's node goes down, or
+   * after quarantineTime (a node that answers health checks but cannot take the shard): its shard
+   * then waits for it, not the whole balancer (the shard is not ready, so it is not moved again).
    */
   private replicaMoveInProgress(): boolean {
-    const move = this.replicaMove;
-    if (!move) return false;
-    const controller = this.shards.get(shardLabel(move.key));
-    if (controller && !controller.readyForEnsembleChange && this.nodeAvailable(nodeId(move.to))) return true;
-    this.replicaMove = undefined;
-    return false;
+    if (!this.replicaMove) return false;
+    const { move, startedMs } = this.replicaMove;
+    const label = shardLabel(move.key);
+    const controller = this.shards.get(label);
+    if (!controller || controller.readyForEnsembleChange) {
+      this.replicaMove = undefined;
+      return false;
+    }
+    const elapsedMs = this.clock.monotonicMs() - startedMs;
+    if (!this.nodeAvailable(nodeId(move.to)) || elapsedMs >= this.configSource.current().loadBalancer.quarantineTimeMs) {
+      this.log.warn('balancing replicas: a moved replica has not caught up; moving on', { shard: label, to: nodeId(move.to), elapsedMs });
+      this.replicaMove = undefined;
+      return false;
+    }
+    return true;
   }
 
   /** Up, and stably so after a failure (the same judgement for replica and leader moves). */
@@ -449,8 +459,9 @@ export class Coordinator {
         try {
           // A change this shard had to skip while it was catching up can go now.
           this.planEnsembleChanges();
-          if (this.replicaMove && shardLabel(this.replicaMove.key) === shardLabel(key)) {
-            this.log.info('balancing replicas: the moved replica caught up', { shard: shardLabel(key), node: nodeId(this.replicaMove.to) });
+          const moving = this.replicaMove?.move;
+          if (moving && shardLabel(moving.key) === shardLabel(key)) {
+            this.log.info('balancing replicas: the moved replica caught up', { shard: shardLabel(key), node: nodeId(moving.to) });
             this.balanceReplicas();
           }
         } catch (e) {
