@@ -44,8 +44,9 @@ function describe(e: unknown): string {
  *   its share of the existing shards): one replica moves at a time, from the available member
  *   holding the most replicas to the least loaded one, through the same ensemble change, and
  *   only when their counts differ by two or more (domain/coordinator/replica-balance.ts). A
- *   move lasts until the new replica has caught up; the next one is chosen then. Evacuations
- *   of departed nodes go first; a move that fails quarantines its shard for quarantineTime;
+ *   move lasts until the new replica has caught up (at most quarantineTime); the next one is
+ *   chosen then. Evacuations of departed nodes go first; a move that fails quarantines its
+ *   shard for quarantineTime (ADR 0014);
  * - once replicas are balanced, leaders are: one leadership at a time (leader-balance.ts);
  * - every node is sent the new ShardAssignments whenever they change.
  *
