@@ -32,6 +32,45 @@ import {
 } from './options.js';
 import { ComparisonType, type CloseableAsyncIterable, type GetResult, type Notification, type PutResult } from './types.js';
 
+/** What a get is, for messages; built only when one is needed. */
+const describeGet = (key: string): string => `get '${key}'`;
+
+const NO_GET_OPTIONS: GetOptions = Object.freeze({});
+
+/**
+ * A single-shard get in a read batch. It settles the caller's promise itself: releases the
+ * admission slot, then resolves with the record or rejects with the public error.
+ */
+class PointGet implements GetOp {
+  constructor(
+    readonly request: GetRequest,
+    readonly sizeBytes: number,
+    readonly deadlineMs: number,
+    readonly routingKey: string,
+    private readonly admission: Admission,
+    private readonly settle: (result: GetResult) => void,
+    private readonly fail: (error: unknown) => void,
+  ) {}
+
+  resolve(response: GetResponse): void {
+    this.admission.release(this.sizeBytes);
+    if (response.status !== Status.OK) {
+      this.fail(statusError(response.status, describeGet(this.request.key)));
+      return;
+    }
+    try {
+      this.settle(toGetResult(response, this.request.key, describeGet(this.request.key)));
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  reject(error: unknown): void {
+    this.admission.release(this.sizeBytes);
+    this.fail(publicError(error, describeGet(this.request.key)));
+  }
+}
+
 /** Valid comparison types, built once (checked on every get). */
 const COMPARISON_TYPES: ReadonlySet<unknown> = new Set(Object.values(ComparisonType));
 
@@ -220,32 +259,62 @@ export class OxiaClient {
    * shard (unless a partition key is given) and pick the nearest match.
    * @throws KeyNotFoundError when nothing matches.
    */
-  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
-    const what = `get '${key}'`;
-    this.checkOpen(what);
-    checkKey(key);
-    const comparison = options.comparisonType ?? ComparisonType.EQUAL;
-    if (!COMPARISON_TYPES.has(comparison)) {
-      throw new InvalidOptionsError(`comparisonType must be one of ComparisonType's values, got ${String(comparison)}`);
+  get(key: string, options: GetOptions = NO_GET_OPTIONS): Promise<GetResult> {
+    try {
+      if (this.closing !== undefined) throw closedError(describeGet(key));
+      checkKey(key);
+      const comparison = options.comparisonType ?? ComparisonType.EQUAL;
+      if (!COMPARISON_TYPES.has(comparison)) {
+        throw new InvalidOptionsError(`comparisonType must be one of ComparisonType's values, got ${String(comparison)}`);
+      }
+      const request: GetRequest = { key, includeValue: options.includeValue ?? true, comparisonType: comparison };
+      if (options.useIndex !== undefined) request.secondaryIndexName = options.useIndex;
+      const singleShard = options.partitionKey !== undefined || (comparison === ComparisonType.EQUAL && options.useIndex === undefined);
+      if (!singleShard) return this.getFromAllShards(key, request, comparison);
+      // The common case, one shard and nothing to wait for, is the hot path of every read:
+      // no async frame; the batch's response settles the returned promise (PointGet).
+      const routingKey = options.partitionKey ?? key;
+      const shard = this.route(routingKey, describeGet(key)).id;
+      const sizeBytes = utf8Length(key);
+      const deadlineMs = monotonicMs() + this.rt.config.requestTimeoutMs;
+      const rt = this.rt;
+      if (rt.positioning.size === 0 && rt.admission.tryAcquire(sizeBytes)) {
+        return new Promise<GetResult>((resolve, reject) => {
+          rt.reads.submit(shard, new PointGet(request, sizeBytes, deadlineMs, routingKey, rt.admission, resolve, reject));
+        });
+      }
+      return this.getFromShardAfterAdmission(request, shard, routingKey, sizeBytes, deadlineMs);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const request: GetRequest = { key, includeValue: options.includeValue ?? true, comparisonType: comparison };
-    if (options.useIndex !== undefined) request.secondaryIndexName = options.useIndex;
-    const singleShard = options.partitionKey !== undefined || (comparison === ComparisonType.EQUAL && options.useIndex === undefined);
+  }
+
+  /** A single-shard get that must wait for admission (too much pending, or notifications positioning). */
+  private async getFromShardAfterAdmission(request: GetRequest, shard: bigint, routingKey: string, sizeBytes: number, deadlineMs: number): Promise<GetResult> {
+    await this.admit(sizeBytes, deadlineMs, describeGet(request.key), [shard]);
+    return new Promise<GetResult>((resolve, reject) => {
+      this.rt.reads.submit(shard, new PointGet(request, sizeBytes, deadlineMs, routingKey, this.rt.admission, resolve, reject));
+    });
+  }
+
+  /** A get every shard answers (nearest-key comparisons, index lookups): the nearest match wins. */
+  private async getFromAllShards(key: string, request: GetRequest, comparison: ComparisonType): Promise<GetResult> {
+    const what = describeGet(key);
     const sizeBytes = utf8Length(key);
     const deadlineMs = monotonicMs() + this.rt.config.requestTimeoutMs;
-    const routingKey = options.partitionKey ?? key;
-    const shards = singleShard ? [this.route(routingKey, what)] : this.rt.directory.all();
+    const shards = this.rt.directory.all();
     const admitted = this.admit(sizeBytes, deadlineMs, what, shards.map((s) => s.id));
     if (admitted !== undefined) await admitted;
-    const submit = (shardId: bigint) =>
-      new Promise<GetResponse>((resolve, reject) => {
-        const op: GetOp = { request, sizeBytes, deadlineMs, routingKey: singleShard ? routingKey : undefined, resolve, reject };
-        this.rt.reads.submit(shardId, op);
-      });
     let responses: GetResponse[];
     try {
-      // The common case, one shard, skips Promise.all and its arrays (hot path of every get).
-      responses = shards.length === 1 ? [await submit(shards[0]!.id)] : await Promise.all(shards.map((shard) => submit(shard.id)));
+      responses = await Promise.all(
+        shards.map(
+          (shard) =>
+            new Promise<GetResponse>((resolve, reject) => {
+              this.rt.reads.submit(shard.id, { request, sizeBytes, deadlineMs, routingKey: undefined, resolve, reject });
+            }),
+        ),
+      );
     } catch (e) {
       throw publicError(e, what);
     } finally {
