@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { xxh3 } from '@node-rs/xxhash';
 import { HASH_MAX, findByHash, splitHashRange } from '../../src/domain/sharding/hash-range.js';
 import { routingHash, routingKey } from '../../src/domain/sharding/hash.js';
 
@@ -7,6 +8,13 @@ test('routing hash is the low 32 bits of XXH3-64 (Oxia client vectors)', () => {
   assert.is(routingHash('foo'), 125730186);
   assert.is(routingHash('bar'), 2687685474);
   assert.is(routingHash('baz'), 862947621);
+});
+
+test('routing hash of a non-ASCII key hashes its UTF-8 bytes', () => {
+  for (const key of ['ключ/ü', '键-🔑', '']) {
+    const bytes = Buffer.from(key, 'utf8');
+    assert.is(routingHash(key), Number(xxh3.xxh64(bytes, 0n) & 0xffff_ffffn), key);
+  }
 });
 
 test('routing key is the partition key when given, even empty', () => {
