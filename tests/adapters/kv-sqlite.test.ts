@@ -39,8 +39,38 @@ test('sqlite: WAL journal, and the file is locked against other connections whil
     const raw = new Database(file, { readonly: true });
     try {
       assert.is(raw.pragma('journal_mode', { simple: true }), 'wal');
+      assert.is(raw.pragma('page_size', { simple: true }), 16384, 'a new file gets 16 KiB pages (ADR 0004)');
       assert.is(raw.pragma('integrity_check', { simple: true }), 'ok');
       assert.is(raw.prepare('SELECT count(*) FROM kv').pluck().get(), 1);
+    } finally {
+      raw.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: a file created with another page size keeps it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-sqlite-'));
+  const file = join(dir, 'default', '0', 'kv.sqlite');
+  try {
+    const factory = make(dir);
+    await (await factory.open({ namespace: 'default', shard: 0n })).close();
+    rmSync(file);
+    const old = new Database(file);
+    old.pragma('page_size = 4096');
+    old.exec('CREATE TABLE kv (key BLOB NOT NULL PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
+    old.prepare('INSERT INTO kv VALUES (?, ?)').run(Buffer.from([7]), Buffer.from([8]));
+    old.close();
+    const store = await factory.open({ namespace: 'default', shard: 0n });
+    try {
+      assert.equal(await store.get(new Uint8Array([7])), new Uint8Array([8]));
+    } finally {
+      await store.close();
+    }
+    const raw = new Database(file, { readonly: true });
+    try {
+      assert.is(raw.pragma('page_size', { simple: true }), 4096);
     } finally {
       raw.close();
     }

@@ -20,6 +20,16 @@ type Row = [key: Buffer, value: Buffer];
 const PAGE_CACHE_KIB = 16 * 1024;
 
 /**
+ * The page size of a new database file, in bytes (SQLite's default is 4 KiB; an existing file
+ * keeps the size it was created with). A WITHOUT ROWID table keeps at most about a quarter of a
+ * page of a row in its leaf and chains the rest through overflow pages: with 4 KiB pages every
+ * row over ~1 KiB overflows, and each write batch's notification record (the batch's keys, a
+ * kilobyte or more) does. Measured on this machine, a put batch with such a record costs 3x
+ * more per row with 4 KiB pages than with 16 KiB ones, and point reads in between 3x more too.
+ */
+const PAGE_SIZE_BYTES = 16 * 1024;
+
+/**
  * One shard's ordered map in a SQLite file: a single BLOB-keyed table WITHOUT ROWID, so
  * the primary key B-tree is the map and BLOB comparison (memcmp, then length) is the order.
  *
@@ -66,6 +76,8 @@ export class SqliteKvStore implements KvStore {
     try {
       // timeout 0: a file locked by another process is refused at once rather than waited for.
       db = new Database(`${dir}/${SQLITE_FILE}`, { timeout: 0 });
+      // Before anything is written: a page size applies only while the file is empty.
+      db.pragma(`page_size = ${PAGE_SIZE_BYTES}`);
       db.pragma('locking_mode = EXCLUSIVE');
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new Error(`SQLite refused WAL journal mode (got ${String(mode)})`);
