@@ -53,11 +53,12 @@ const SHARD: ShardRef = { namespace: 'default', shard: 0n };
 /** Well above any sensible page size (the default is 256), so scans cross page boundaries. */
 const MANY = 1500;
 
-export function kvStoreContract(name: string, makeFactory: (dir: string) => KvStoreFactory): void {
+/** `kind`: the backend the factory names (the suite's name unless the factory wraps another). */
+export function kvStoreContract(name: string, makeFactory: (dir: string) => KvStoreFactory, kind = name): void {
   const test = suite<Ctx>(`KvStore contract: ${name}`, { dir: '', factory: undefined as unknown as KvStoreFactory, open: [] });
 
   test.before.each((ctx) => {
-    ctx.dir = mkdtempSync(join(tmpdir(), `oxia-kv-${name}-`));
+    ctx.dir = mkdtempSync(join(tmpdir(), `oxia-kv-${kind}-`));
     ctx.factory = makeFactory(ctx.dir);
     ctx.open = [];
   });
@@ -74,7 +75,7 @@ export function kvStoreContract(name: string, makeFactory: (dir: string) => KvSt
   }
 
   test('kind names the backend', (ctx) => {
-    assert.is(ctx.factory.kind, name);
+    assert.is(ctx.factory.kind, kind);
   });
 
   test('get / put / del', async (ctx) => {

@@ -26,6 +26,8 @@ export interface ServerConfig {
   readonly dataDir: string;
   readonly walDir: string;
   readonly kv: KvBackend;
+  /** The node's cache of records read from the key-value stores (0: none). */
+  readonly dbCacheSizeBytes: number;
   readonly notificationsRetentionMs: number;
   readonly walSyncData: boolean;
   readonly walRetentionMs: number;
@@ -43,6 +45,7 @@ export const SERVER_OPTIONS = [
   { name: 'data-dir', valueName: 'dir', help: 'directory of the key-value stores', default: './data/db' },
   { name: 'wal-dir', valueName: 'dir', help: 'directory of the write-ahead logs', default: './data/wal' },
   { name: 'kv', valueName: 'backend', help: `key-value store backend: ${KV_BACKENDS.join(' | ')}`, default: 'sqlite' },
+  { name: 'db-cache-size-mb', valueName: 'MiB', help: "cache of records read from the key-value stores, shared by the node's shards (0: none)", default: '100' },
   { name: 'notifications-retention-time', valueName: 'duration', help: 'how long notifications are kept', default: '1h' },
   { name: 'wal-sync-data', help: 'fsync the write-ahead log before acknowledging entries', default: 'true' },
   { name: 'wal-retention-time', valueName: 'duration', help: 'how long applied write-ahead log entries are kept (followers further behind get a snapshot)', default: '1h' },
@@ -67,6 +70,7 @@ const schema = z
     'data-dir': nonEmptyText,
     'wal-dir': nonEmptyText,
     kv: oneOf(KV_BACKENDS),
+    'db-cache-size-mb': integer(0, 1024 * 1024),
     'notifications-retention-time': duration(1000),
     'wal-sync-data': boolean,
     'wal-retention-time': duration(1000),
@@ -97,6 +101,7 @@ export function parseServerConfig(raw: ServerRawOptions): ServerConfig {
     dataDir: o['data-dir'],
     walDir: o['wal-dir'],
     kv: o.kv,
+    dbCacheSizeBytes: o['db-cache-size-mb'] * MiB,
     notificationsRetentionMs: o['notifications-retention-time'],
     walSyncData: o['wal-sync-data'],
     walRetentionMs: o['wal-retention-time'],

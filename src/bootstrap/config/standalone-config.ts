@@ -32,6 +32,8 @@ export interface StandaloneConfig {
   readonly dataDir: string;
   readonly walDir: string;
   readonly kv: KvBackend;
+  /** The node's cache of records read from the key-value stores (0: none). */
+  readonly dbCacheSizeBytes: number;
   readonly keySorting: KeySorting;
   readonly notificationsEnabled: boolean;
   readonly notificationsRetentionMs: number;
@@ -64,6 +66,7 @@ export const STANDALONE_OPTIONS = [
   { name: 'data-dir', valueName: 'dir', help: 'directory of the key-value stores', default: './data/db' },
   { name: 'wal-dir', valueName: 'dir', help: 'directory of the write-ahead logs', default: './data/wal' },
   { name: 'kv', valueName: 'backend', help: `key-value store backend: ${KV_BACKENDS.join(' | ')}`, default: 'sqlite' },
+  { name: 'db-cache-size-mb', valueName: 'MiB', help: "cache of records read from the key-value stores, shared by the node's shards (0: none)", default: '100' },
   { name: 'key-sorting', valueName: 'order', help: `key order of the namespace: ${KEY_SORTINGS.join(' | ')}`, default: 'hierarchical' },
   { name: 'notifications-enabled', help: 'record change notifications for clients', default: 'true' },
   { name: 'notifications-retention-time', valueName: 'duration', help: 'how long notifications are kept', default: '1h' },
@@ -94,6 +97,7 @@ const schema = z
     'data-dir': nonEmptyText,
     'wal-dir': nonEmptyText,
     kv: oneOf(KV_BACKENDS),
+    'db-cache-size-mb': integer(0, 1024 * 1024),
     'key-sorting': oneOf(KEY_SORTINGS),
     'notifications-enabled': boolean,
     'notifications-retention-time': duration(1000),
@@ -165,6 +169,7 @@ export function parseStandaloneConfig(raw: RawOptions): StandaloneConfig {
     dataDir: o['data-dir'],
     walDir: o['wal-dir'],
     kv: o.kv,
+    dbCacheSizeBytes: o['db-cache-size-mb'] * MiB,
     keySorting: o['key-sorting'],
     notificationsEnabled: o['notifications-enabled'],
     notificationsRetentionMs: o['notifications-retention-time'],

@@ -81,7 +81,7 @@ export function createServerContainer(config: ServerConfig, overrides: ServerCon
     }),
     metricsModule({ bind: config.metricsAddr }),
     clockModule({ unrefTimers: true }),
-    kvModule(config.kv, { dataDir: config.dataDir }),
+    kvModule(config.kv, { dataDir: config.dataDir }, config.dbCacheSizeBytes),
     walModule({ dir: config.walDir, syncData: config.walSyncData, segmentSizeBytes: config.walSegmentSizeBytes }),
     grpcModule({
       name: 'public',

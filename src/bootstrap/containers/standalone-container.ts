@@ -78,7 +78,7 @@ export function createStandaloneContainer(config: StandaloneConfig, overrides: C
     metricsModule({ bind: config.metricsAddr }),
     // The listening sockets keep the process alive; housekeeping timers need not.
     clockModule({ unrefTimers: true }),
-    kvModule(config.kv, { dataDir: config.dataDir }),
+    kvModule(config.kv, { dataDir: config.dataDir }, config.dbCacheSizeBytes),
     walModule({ dir: config.walDir, syncData: config.walSyncData, segmentSizeBytes: config.walSegmentSizeBytes }),
     grpcModule({
       name: 'public',

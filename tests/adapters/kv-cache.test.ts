@@ -1,0 +1,100 @@
+// The read cache in front of the stores: the KvStore contract holds through it (both
+// backends, with a cache small enough to evict during the suite), the LRU keeps its byte
+// bound, and a read that overlaps a write never leaves the older value cached.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KvStore } from '../../src/application/ports/kv-store.js';
+import { CachedKvStore, CachedKvStoreFactory } from '../../src/adapters/kv-cache/cached-kv-store.js';
+import { KvReadCache } from '../../src/adapters/kv-cache/read-cache.js';
+import { LevelKvStoreFactory } from '../../src/adapters/kv-level/level-kv-store-factory.js';
+import { SqliteKvStoreFactory } from '../../src/adapters/kv-sqlite/sqlite-kv-store-factory.js';
+import { kvStoreContract } from '../contracts/kv-store.contract.js';
+
+kvStoreContract('sqlite behind the read cache', (dataDir) => new CachedKvStoreFactory(new SqliteKvStoreFactory({ dataDir }), new KvReadCache(4096)), 'sqlite');
+kvStoreContract('level behind the read cache', (dataDir) => new CachedKvStoreFactory(new LevelKvStoreFactory({ dataDir }), new KvReadCache(4096)), 'level');
+
+const bytes = (...b: number[]) => new Uint8Array(b);
+
+test('read cache: least recently used entries leave first, within the byte bound', () => {
+  const cache = new KvReadCache(3 * (1 + 10 + 96));
+  for (const k of ['a', 'b', 'c']) cache.set(k, new Uint8Array(10));
+  assert.is(cache.entryCount, 3);
+  cache.get('a'); // a is now the most recent: b goes first
+  cache.set('d', new Uint8Array(10));
+  assert.equal([cache.has('a'), cache.has('b'), cache.has('c'), cache.has('d')], [true, false, true, true]);
+  assert.ok(cache.sizeBytes <= cache.maxBytes);
+  cache.set('c', new Uint8Array(100)); // replaced by a larger value: others are evicted to fit
+  assert.ok(cache.sizeBytes <= cache.maxBytes, `${cache.sizeBytes} <= ${cache.maxBytes}`);
+  assert.is(cache.get('c')?.byteLength, 100);
+  cache.set('huge', new Uint8Array(cache.maxBytes)); // larger than the whole cache: not kept
+  assert.not.ok(cache.has('huge'));
+  cache.set('1/x', bytes(1));
+  cache.set('1/y', bytes(2));
+  cache.set('2/x', bytes(3));
+  cache.deletePrefix('1/');
+  assert.equal([cache.has('1/x'), cache.has('1/y'), cache.has('2/x')], [false, false, true]);
+  assert.throws(() => new KvReadCache(-1), /non-negative/);
+});
+
+test('read cache: writes replace or drop cached entries; keys only read are cached', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-cache-'));
+  const cache = new KvReadCache(1 << 20);
+  const factory = new CachedKvStoreFactory(new SqliteKvStoreFactory({ dataDir: dir }), cache);
+  const store = await factory.open({ namespace: 'default', shard: 0n });
+  try {
+    await store.write([{ type: 'put', key: bytes(1), value: bytes(10) }]);
+    assert.is(cache.entryCount, 0, 'a write alone caches nothing');
+    assert.equal(await store.get(bytes(1)), bytes(10));
+    assert.is(cache.entryCount, 1);
+    await store.write([{ type: 'put', key: bytes(1), value: bytes(11) }]);
+    assert.equal(await store.get(bytes(1)), bytes(11));
+    await store.write([{ type: 'del', key: bytes(1) }]);
+    assert.is(await store.get(bytes(1)), undefined);
+    assert.is(cache.entryCount, 0);
+    await store.write([{ type: 'put', key: bytes(2), value: bytes(20) }]);
+    await store.get(bytes(2));
+    await store.close();
+    assert.is(cache.entryCount, 0, 'a closed store leaves nothing in the cache');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('read cache: a read that overlaps a write does not cache the older value', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-cache-'));
+  const real = await new SqliteKvStoreFactory({ dataDir: dir }).open({ namespace: 'default', shard: 0n });
+  // The real store, with reads that complete only when the test says (as LevelDB's may, after a later write).
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const slowReads: KvStore = {
+    get: async (key) => {
+      const value = await real.get(key);
+      await gate;
+      return value;
+    },
+    range: (r) => real.range(r),
+    write: (ops) => real.write(ops),
+    sizeBytes: () => real.sizeBytes(),
+    close: () => real.close(),
+  };
+  const cache = new KvReadCache(1 << 20);
+  const store = new CachedKvStore(slowReads, cache, '1/');
+  try {
+    await store.write([{ type: 'put', key: bytes(1), value: bytes(1) }]);
+    const staleRead = store.get(bytes(1)); // reads the old value, completes after the write
+    await store.write([{ type: 'put', key: bytes(1), value: bytes(2) }]);
+    release();
+    assert.equal(await staleRead, bytes(1));
+    assert.equal(await store.get(bytes(1)), bytes(2), 'the newer value, not the raced read');
+  } finally {
+    release();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
