@@ -71,13 +71,51 @@ class PointGet implements GetOp {
   }
 }
 
+const describePut = (key: string): string => `put '${key}'`;
+
+const NO_PUT_OPTIONS: PutOptions = Object.freeze({});
+/** Shared by every put without sequence deltas or secondary indexes; never modified. */
+const NO_DELTAS: bigint[] = [];
+const NO_SECONDARY_INDEXES: PutRequest['secondaryIndexes'] = [];
+
+/** A plain (not ephemeral) put in a write batch; settles the caller's promise itself, like PointGet. */
+class PointPut implements PutOp {
+  readonly kind = 'put';
+  constructor(
+    readonly request: PutRequest,
+    readonly sizeBytes: number,
+    readonly deadlineMs: number,
+    private readonly admission: Admission,
+    private readonly settle: (result: PutResult) => void,
+    private readonly fail: (error: unknown) => void,
+  ) {}
+
+  resolve(response: PutResponse): void {
+    this.admission.release(this.sizeBytes);
+    if (response.status !== Status.OK) {
+      this.fail(statusError(response.status, describePut(this.request.key)));
+      return;
+    }
+    try {
+      this.settle({ key: response.key ?? this.request.key, version: toVersion(response.version, describePut(this.request.key)) });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  reject(error: unknown): void {
+    this.admission.release(this.sizeBytes);
+    this.fail(publicError(error, describePut(this.request.key)));
+  }
+}
+
 /** Valid comparison types, built once (checked on every get). */
 const COMPARISON_TYPES: ReadonlySet<unknown> = new Set(Object.values(ComparisonType));
 
 export type { SessionLostEvent } from './internal/sessions.js';
 
 /** Batches outstanding per shard and direction; more only queue (see Batcher). */
-const MAX_IN_FLIGHT_BATCHES_PER_SHARD = 16;
+const MAX_IN_FLIGHT_BATCHES_PER_SHARD = Number(process.env.OXIA_IFB ?? 16);
 
 /** Everything a connected client runs on; built by `openClient`. */
 interface ClientRuntime {
@@ -146,51 +184,71 @@ export class OxiaClient {
    * @throws SessionNotFoundError for an ephemeral put whose session was lost.
    * @throws InvalidOptionsError for options that do not fit together.
    */
-  async put(key: string, value: string | Uint8Array, options: PutOptions = {}): Promise<PutResult> {
-    const what = `put '${key}'`;
-    this.checkOpen(what);
-    checkKey(key);
-    checkVersionId(options.expectedVersionId);
-    const deltas = options.sequenceKeysDeltas;
-    if (deltas !== undefined) {
-      if (!Array.isArray(deltas) || deltas.length === 0) throw new InvalidOptionsError('sequenceKeysDeltas must be a non-empty array');
-      if (options.partitionKey === undefined) throw new InvalidOptionsError('sequenceKeysDeltas requires partitionKey');
-      if (options.expectedVersionId !== undefined) throw new InvalidOptionsError('sequenceKeysDeltas cannot be combined with expectedVersionId');
-      deltas.forEach((d, i) => {
-        if (!Number.isSafeInteger(d) || d < 0 || (i === 0 && d === 0)) {
-          throw new InvalidOptionsError(`sequenceKeysDeltas must be integers >= 0 with a first delta > 0, got [${deltas.join(', ')}]`);
-        }
-      });
+  put(key: string, value: string | Uint8Array, options: PutOptions = NO_PUT_OPTIONS): Promise<PutResult> {
+    try {
+      if (this.closing !== undefined) throw closedError(describePut(key));
+      checkKey(key);
+      checkVersionId(options.expectedVersionId);
+      const deltas = options.sequenceKeysDeltas;
+      if (deltas !== undefined) {
+        if (!Array.isArray(deltas) || deltas.length === 0) throw new InvalidOptionsError('sequenceKeysDeltas must be a non-empty array');
+        if (options.partitionKey === undefined) throw new InvalidOptionsError('sequenceKeysDeltas requires partitionKey');
+        if (options.expectedVersionId !== undefined) throw new InvalidOptionsError('sequenceKeysDeltas cannot be combined with expectedVersionId');
+        deltas.forEach((d, i) => {
+          if (!Number.isSafeInteger(d) || d < 0 || (i === 0 && d === 0)) {
+            throw new InvalidOptionsError(`sequenceKeysDeltas must be integers >= 0 with a first delta > 0, got [${deltas.join(', ')}]`);
+          }
+        });
+      }
+      const bytes = toValueBuffer(value);
+      const request: PutRequest = {
+        key,
+        value: bytes,
+        sequenceKeyDelta: deltas === undefined ? NO_DELTAS : deltas.map((d) => BigInt(d)),
+        secondaryIndexes:
+          options.secondaryIndexes === undefined
+            ? NO_SECONDARY_INDEXES
+            : Object.entries(options.secondaryIndexes).map(([indexName, secondaryKey]) => ({ indexName, secondaryKey })),
+      };
+      if (options.partitionKey !== undefined) request.partitionKey = options.partitionKey;
+      if (options.expectedVersionId !== undefined) request.expectedVersionId = BigInt(options.expectedVersionId);
+      const sizeBytes = utf8Length(key) + bytes.length;
+      const deadlineMs = monotonicMs() + this.rt.config.requestTimeoutMs;
+      const shard = this.route(options.partitionKey ?? key, describePut(key)).id;
+      const rt = this.rt;
+      // The common case, a plain put with nothing to wait for: no async frame; the batch's
+      // response settles the returned promise (PointPut). Ephemeral puts need their session first.
+      if (options.ephemeral !== true && rt.positioning.size === 0 && rt.admission.tryAcquire(sizeBytes)) {
+        return new Promise<PutResult>((resolve, reject) => {
+          rt.writes.submit(shard, new PointPut(request, sizeBytes, deadlineMs, rt.admission, resolve, reject));
+        });
+      }
+      return this.putAfterAdmission(request, shard, sizeBytes, deadlineMs, options.ephemeral === true);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const bytes = toValueBuffer(value);
-    const request: PutRequest = {
-      key,
-      value: bytes,
-      sequenceKeyDelta: (deltas ?? []).map((d) => BigInt(d)),
-      secondaryIndexes: Object.entries(options.secondaryIndexes ?? {}).map(([indexName, secondaryKey]) => ({ indexName, secondaryKey })),
-    };
-    if (options.partitionKey !== undefined) request.partitionKey = options.partitionKey;
-    if (options.expectedVersionId !== undefined) request.expectedVersionId = BigInt(options.expectedVersionId);
-    const sizeBytes = utf8Length(key) + bytes.length;
-    const deadlineMs = monotonicMs() + this.rt.config.requestTimeoutMs;
-    const shard = this.route(options.partitionKey ?? key, what);
-    const admitted = this.admit(sizeBytes, deadlineMs, what, [shard.id]);
+  }
+
+  /** A put that must wait: for admission, notification positioning, or its session (ephemeral). */
+  private async putAfterAdmission(request: PutRequest, shard: bigint, sizeBytes: number, deadlineMs: number, ephemeral: boolean): Promise<PutResult> {
+    const what = describePut(request.key);
+    const admitted = this.admit(sizeBytes, deadlineMs, what, [shard]);
     if (admitted !== undefined) await admitted;
     try {
-      if (options.ephemeral === true) {
-        const session = await this.rt.sessions.session(shard.id, deadlineMs);
+      if (ephemeral) {
+        const session = await this.rt.sessions.session(shard, deadlineMs);
         request.sessionId = session.sessionId;
         request.clientIdentity = this.rt.config.clientIdentifier;
       }
       const response = await new Promise<PutResponse>((resolve, reject) =>
-        this.rt.writes.submit(shard.id, { kind: 'put', request, sizeBytes, deadlineMs, resolve, reject }),
+        this.rt.writes.submit(shard, { kind: 'put', request, sizeBytes, deadlineMs, resolve, reject }),
       );
       if (response.status === Status.SESSION_DOES_NOT_EXIST && request.sessionId !== undefined) {
-        this.rt.sessions.sessionRejected(shard.id, request.sessionId);
+        this.rt.sessions.sessionRejected(shard, request.sessionId);
       }
       const failure = statusError(response.status, what);
       if (failure !== undefined) throw failure;
-      return { key: response.key ?? key, version: toVersion(response.version, what) };
+      return { key: response.key ?? request.key, version: toVersion(response.version, what) };
     } catch (e) {
       throw publicError(e, what);
     } finally {
