@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FakeCluster } from '../support/fake-transport.js';
-import { clientOn, waitFor } from '../support/fake-client.js';
+import { clientOn, gate, waitFor } from '../support/fake-client.js';
 
 const putsPerBatch = (c: FakeCluster) => c.writes.map((w) => w.request.puts.length);
 
@@ -50,6 +50,30 @@ test('a batch waits batchLingerMs for company, and no longer', async () => {
     assert.equal(putsPerBatch(cluster), [2], 'the put issued during the linger joined the batch');
     assert.ok(elapsedMs >= 75, `sent after the linger (${elapsedMs.toFixed(0)} ms)`);
   } finally {
+    await client.close();
+  }
+});
+
+test('while a batch is out, the next one fills: one batch in flight per shard', async () => {
+  const cluster = new FakeCluster(1);
+  const client = await clientOn(cluster, { batchLingerMs: 1 });
+  const server = gate();
+  try {
+    cluster.onWrite = async () => {
+      await server.promise;
+      return undefined;
+    };
+    const first = client.put('/a', 'v');
+    await waitFor(() => cluster.writes.length === 1, 2000, 'the first batch');
+    const rest = Array.from({ length: 5 }, (_, i) => client.put(`/b${i}`, 'v'));
+    // Long past the 1 ms linger, the five still wait for the first batch's answer.
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(putsPerBatch(cluster), [1]);
+    server.open();
+    await Promise.all([first, ...rest]);
+    assert.equal(putsPerBatch(cluster), [1, 5], 'the five went together');
+  } finally {
+    server.open();
     await client.close();
   }
 });
