@@ -1,6 +1,6 @@
 /**
  * The node's cache of point-read results, shared by every open store and bounded in bytes
- * (Oxia's `--db-cache-size-mb`, default 100). Least recently used entries go first.
+ * (Oxia's `--db-cache-size-mb`, default 100). Entries not read for a while go first.
  *
  * Why a cache above the stores when SQLite and LevelDB cache pages and blocks themselves:
  * a point read through better-sqlite3 costs 1.5-4 us of CPU (statement, B-tree walk, copy
@@ -9,8 +9,12 @@
  * often) is small.
  */
 export class KvReadCache {
-  /** Insertion order is recency order: a hit moves its entry to the end. */
-  private readonly entries = new Map<string, Uint8Array>();
+  /**
+   * Insertion order is the eviction queue (second chance, as the CLOCK algorithm): a hit only
+   * marks its entry, and an entry marked since it was queued goes back to the end instead of
+   * leaving. Hits, by far the most frequent operation, so never reorder the Map.
+   */
+  private readonly entries = new Map<string, CacheEntry>();
   private bytes = 0;
 
   constructor(readonly maxBytes: number) {
@@ -26,12 +30,10 @@ export class KvReadCache {
   }
 
   get(key: string): Uint8Array | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    return entry.value;
   }
 
   has(key: string): boolean {
@@ -42,25 +44,41 @@ export class KvReadCache {
     this.delete(key);
     const cost = entryCost(key, value);
     if (cost > this.maxBytes) return;
-    this.entries.set(key, value);
+    this.entries.set(key, { value, used: false });
     this.bytes += cost;
-    while (this.bytes > this.maxBytes) {
-      const oldest = this.entries.keys().next().value as string;
-      this.delete(oldest);
-    }
+    while (this.bytes > this.maxBytes) this.evictOne();
   }
 
   delete(key: string): void {
     const old = this.entries.get(key);
     if (old === undefined) return;
     this.entries.delete(key);
-    this.bytes -= entryCost(key, old);
+    this.bytes -= entryCost(key, old.value);
   }
 
   /** Drops every entry whose key starts with `prefix` (a closed store's). */
   deletePrefix(prefix: string): void {
     for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.delete(key);
   }
+
+  /** Evicts the oldest entry not used since it was queued; used ones get a second round. */
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key);
+      if (entry.used && this.entries.size > 0) {
+        entry.used = false;
+        this.entries.set(key, entry);
+        continue;
+      }
+      this.bytes -= entryCost(key, entry.value);
+      return;
+    }
+  }
+}
+
+interface CacheEntry {
+  readonly value: Uint8Array;
+  used: boolean;
 }
 
 /** Approximate heap bytes of an entry: the key string, the value and the objects around them. */

@@ -25,14 +25,15 @@ export function encodeRecord(entry: StorageEntry): Uint8Array {
 }
 
 export function versionOf(entry: StorageEntry): Version {
-  return {
+  const version: Version = {
     versionId: entry.versionId,
     modificationsCount: entry.modificationsCount,
     createdTimestamp: entry.creationTimestamp,
     modifiedTimestamp: entry.modificationTimestamp,
-    ...(entry.sessionId !== undefined ? { sessionId: entry.sessionId } : {}),
-    ...(entry.clientIdentity !== undefined ? { clientIdentity: entry.clientIdentity } : {}),
   };
+  if (entry.sessionId !== undefined) version.sessionId = entry.sessionId;
+  if (entry.clientIdentity !== undefined) version.clientIdentity = entry.clientIdentity;
+  return version;
 }
 
 const ASCII_INTEGER = /^\s*([+-]?\d+)/;
