@@ -217,6 +217,20 @@ test('a failing WriteRequest changes nothing; the other requests of the entry ap
   assert.equal(applied.notifications!.notifications.map((n) => n.key), ['/after', '/first']);
 });
 
+test('an entry of one failing WriteRequest changes nothing but the commit offset', async () => {
+  const db = new Db();
+  await db.putOne('/seq', 'x', { partitionKey: 'p', sequenceKeyDelta: [1n, 1n] });
+  const before = (await readCommitState(db.kv)).commitOffset;
+  const applied = await db.apply({ puts: [put('/doomed', 'x'), put('/seq', 'x', { partitionKey: 'p', sequenceKeyDelta: [1n] })] });
+  assert.is(applied.errors[0]?.kind, 'InvalidArgument');
+  assert.equal(applied.responses[0], { puts: [], deletes: [], deleteRanges: [] });
+  assert.equal(await db.userKeys(), ['/seq-00000000000000000001-00000000000000000001'], 'the put staged before the failure is gone');
+  assert.is(applied.notifications, undefined);
+  assert.is((await readCommitState(db.kv)).commitOffset, before + 1n);
+  const next = await db.apply({ puts: [put('/after', 'x')] });
+  assert.is(next.responses[0]!.puts[0]!.version!.versionId, 1n, 'the failed request consumed no version');
+});
+
 test('the commit offset is written by every entry, data or control', async () => {
   const db = new Db();
   assert.equal(await readCommitState(db.kv), { commitOffset: -1n, term: -1n });

@@ -53,7 +53,7 @@ import { decodeSessionMetadata } from './sessions.js';
  */
 export async function applyEntry(view: KvReadView, entry: EntryToApply, config: DatabaseConfig): Promise<AppliedEntry> {
   const encoder = keyEncoder(config.keySorting);
-  const entryView = new OverlayView(view);
+  let entryView = new OverlayView(view);
   const notifications = config.notificationsEnabled ? new NotificationCollector() : undefined;
   const responses: WriteResponse[] = [];
   const errors: Array<OxiaError | undefined> = [];
@@ -64,18 +64,23 @@ export async function applyEntry(view: KvReadView, entry: EntryToApply, config: 
 
   if (value?.$case === 'requests') {
     let versionId = await readAsciiLong(view, LAST_VERSION_ID_KEY, -1n);
+    // The common entry holds one WriteRequest (a client's batch for this shard): it is staged
+    // straight into the entry's overlay, which is replaced by an empty one if the request
+    // fails. Several requests each get their own overlay, so that one failing drops only its own.
+    const single = value.value.writes.length === 1;
     for (const write of value.value.writes) {
-      const tx = new WriteTransaction(new OverlayView(entryView), encoder, entry.timestampMs, versionId, notifications !== undefined);
+      const tx = new WriteTransaction(single ? entryView : new OverlayView(entryView), encoder, entry.timestampMs, versionId, notifications !== undefined);
       try {
         responses.push(await tx.apply(write));
       } catch (e) {
         if (!isOxiaError(e)) throw e;
+        if (single) entryView = new OverlayView(view);
         responses.push({ puts: [], deletes: [], deleteRanges: [] });
         errors.push(e);
         continue;
       }
       errors.push(undefined);
-      entryView.write(tx.view.pendingOps());
+      if (!single) entryView.write(tx.view.pendingOps());
       versionId = tx.versionId;
       if (notifications && tx.notifications) notifications.absorb(tx.notifications);
       for (const [prefix, key] of tx.sequenceUpdates) sequenceUpdates.set(prefix, key);
@@ -151,6 +156,7 @@ class WriteTransaction {
     let key = p.key;
     let existing: StorageEntry | undefined;
     let generatedKey: string | undefined;
+    let encodedKey: Uint8Array | undefined;
     if (p.sequenceKeyDelta.length > 0) {
       // All keys of a sequence must live on one shard for the suffixes to be atomic.
       if (p.partitionKey === undefined) {
@@ -161,7 +167,8 @@ class WriteTransaction {
       key = generatedKey;
       // The generated key is above every key of the sequence, hence new.
     } else {
-      existing = await readRecord(this.view, this.encoder.encode(key));
+      encodedKey = this.encoder.encode(key);
+      existing = await readRecord(this.view, encodedKey);
       if (!versionMatches(existing, p.expectedVersionId)) return { status: Status.UNEXPECTED_VERSION_ID };
     }
 
@@ -188,7 +195,7 @@ class WriteTransaction {
       secondaryIndexes: p.secondaryIndexes,
     };
     if (p.overrideModificationsCount !== undefined) record.modificationsCount = p.overrideModificationsCount;
-    this.view.put(this.encoder.encode(key), encodeRecord(record));
+    this.view.put(encodedKey ?? this.encoder.encode(key), encodeRecord(record));
     this.notifications?.modified(key, record.versionId, record.modificationsCount);
 
     const sessionId = parseSessionKey(key);
