@@ -9,8 +9,9 @@ import { toGetResult, toVersion } from './internal/convert.js';
 import { startDiscovery, type Discovery } from './internal/discovery.js';
 import { keyComparator } from '../../domain/keys/key-encoder.js';
 import { NotificationSubscription, type PositioningGate } from './internal/notifications.js';
+import { describeGet, describePut, PointGet, PointPut } from './internal/point-ops.js';
 import { publicError, statusError } from './internal/public-error.js';
-import { ReadPath, type GetOp } from './internal/read-path.js';
+import { ReadPath } from './internal/read-path.js';
 import { closedError, monotonicMs } from './internal/retry.js';
 import { mergeSorted, scanShard, type ScanContext } from './internal/scan.js';
 import { SequenceUpdatesSubscription } from './internal/sequence-updates.js';
@@ -32,82 +33,11 @@ import {
 } from './options.js';
 import { ComparisonType, type CloseableAsyncIterable, type GetResult, type Notification, type PutResult } from './types.js';
 
-/** What a get is, for messages; built only when one is needed. */
-const describeGet = (key: string): string => `get '${key}'`;
-
 const NO_GET_OPTIONS: GetOptions = Object.freeze({});
-
-/**
- * A single-shard get in a read batch. It settles the caller's promise itself: releases the
- * admission slot, then resolves with the record or rejects with the public error.
- */
-class PointGet implements GetOp {
-  constructor(
-    readonly request: GetRequest,
-    readonly sizeBytes: number,
-    readonly deadlineMs: number,
-    readonly routingKey: string,
-    private readonly admission: Admission,
-    private readonly settle: (result: GetResult) => void,
-    private readonly fail: (error: unknown) => void,
-  ) {}
-
-  resolve(response: GetResponse): void {
-    this.admission.release(this.sizeBytes);
-    if (response.status !== Status.OK) {
-      this.fail(statusError(response.status, describeGet(this.request.key)));
-      return;
-    }
-    try {
-      this.settle(toGetResult(response, this.request.key, describeGet(this.request.key)));
-    } catch (e) {
-      this.fail(e);
-    }
-  }
-
-  reject(error: unknown): void {
-    this.admission.release(this.sizeBytes);
-    this.fail(publicError(error, describeGet(this.request.key)));
-  }
-}
-
-const describePut = (key: string): string => `put '${key}'`;
-
 const NO_PUT_OPTIONS: PutOptions = Object.freeze({});
 /** Shared by every put without sequence deltas or secondary indexes; never modified. */
 const NO_DELTAS: bigint[] = [];
 const NO_SECONDARY_INDEXES: PutRequest['secondaryIndexes'] = [];
-
-/** A plain (not ephemeral) put in a write batch; settles the caller's promise itself, like PointGet. */
-class PointPut implements PutOp {
-  readonly kind = 'put';
-  constructor(
-    readonly request: PutRequest,
-    readonly sizeBytes: number,
-    readonly deadlineMs: number,
-    private readonly admission: Admission,
-    private readonly settle: (result: PutResult) => void,
-    private readonly fail: (error: unknown) => void,
-  ) {}
-
-  resolve(response: PutResponse): void {
-    this.admission.release(this.sizeBytes);
-    if (response.status !== Status.OK) {
-      this.fail(statusError(response.status, describePut(this.request.key)));
-      return;
-    }
-    try {
-      this.settle({ key: response.key ?? this.request.key, version: toVersion(response.version, describePut(this.request.key)) });
-    } catch (e) {
-      this.fail(e);
-    }
-  }
-
-  reject(error: unknown): void {
-    this.admission.release(this.sizeBytes);
-    this.fail(publicError(error, describePut(this.request.key)));
-  }
-}
 
 /** Valid comparison types, built once (checked on every get). */
 const COMPARISON_TYPES: ReadonlySet<unknown> = new Set(Object.values(ComparisonType));
@@ -350,7 +280,7 @@ export class OxiaClient {
       const rt = this.rt;
       if (rt.positioning.size === 0 && rt.admission.tryAcquire(sizeBytes)) {
         return new Promise<GetResult>((resolve, reject) => {
-          rt.reads.submit(shard, new PointGet(request, sizeBytes, deadlineMs, routingKey, rt.admission, resolve, reject));
+          rt.reads.submit(shard, new PointGet(request, routingKey, sizeBytes, deadlineMs, rt.admission, resolve, reject));
         });
       }
       return this.getFromShardAfterAdmission(request, shard, routingKey, sizeBytes, deadlineMs);
@@ -363,7 +293,7 @@ export class OxiaClient {
   private async getFromShardAfterAdmission(request: GetRequest, shard: bigint, routingKey: string, sizeBytes: number, deadlineMs: number): Promise<GetResult> {
     await this.admit(sizeBytes, deadlineMs, describeGet(request.key), [shard]);
     return new Promise<GetResult>((resolve, reject) => {
-      this.rt.reads.submit(shard, new PointGet(request, sizeBytes, deadlineMs, routingKey, this.rt.admission, resolve, reject));
+      this.rt.reads.submit(shard, new PointGet(request, routingKey, sizeBytes, deadlineMs, this.rt.admission, resolve, reject));
     });
   }
 
