@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { ConfigError } from './standalone-config.js';
+import { ConfigError } from './option-table.js';
 import type { RawOptions } from './standalone-config.js';
 
 export function loadConfigFile(path: string): RawOptions {

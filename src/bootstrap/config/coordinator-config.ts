@@ -10,8 +10,8 @@ import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
 import type { LogLevel } from '../../adapters/logging/pino-logger.js';
 import { parseClusterConfigLocation, type ClusterConfigLocation } from '../../adapters/cluster-config/config-location.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
-import { ConfigError, configErrorFrom } from './standalone-config.js';
-import type { OptionSpec } from './standalone-config.js';
+import { ConfigError, parseOptions } from './option-table.js';
+import type { OptionSpec } from './option-table.js';
 import { duration, hostPort, integer, nonEmptyText, oneOf } from './values.js';
 import type { HostPort } from './values.js';
 
@@ -84,17 +84,11 @@ const schema = z.strictObject({
   'shutdown-timeout': duration(0),
 });
 
-const DEFAULTS: CoordinatorRawOptions = Object.fromEntries(COORDINATOR_OPTIONS.filter((o) => o.default !== undefined).map((o) => [o.name, o.default]));
-
 /** Validates raw values (defaults fill what is missing) into a CoordinatorConfig, or throws ConfigError. */
 export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorConfig {
-  const result = schema.safeParse({ ...DEFAULTS, ...raw });
-  if (!result.success) {
-    throw configErrorFrom(result.error.issues, (name) =>
-      name === 'conf' && raw.conf === undefined ? '--conf: a cluster config file or configmap:<namespace>/<name> is required' : undefined,
-    );
-  }
-  const o = result.data;
+  const o = parseOptions(COORDINATOR_OPTIONS, schema, raw, (name) =>
+    name === 'conf' && raw.conf === undefined ? '--conf: a cluster config file or configmap:<namespace>/<name> is required' : undefined,
+  );
   let clusterConfig: ClusterConfigLocation;
   try {
     clusterConfig = parseClusterConfigLocation(o.conf);
