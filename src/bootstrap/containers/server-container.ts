@@ -7,7 +7,6 @@
  */
 import { Container, ContainerModule } from 'inversify';
 import type { ServiceIdentifier } from 'inversify';
-import type { DestinationStream } from 'pino';
 import { ClientApi } from '../../application/client-api.js';
 import { CoordinationApi, ReplicationApi } from '../../application/node/storage-node-api.js';
 import { StorageNodeConfig } from '../../application/node/storage-node-config.js';
@@ -19,29 +18,11 @@ import { InternalServiceHandlers } from '../../adapters/grpc/internal-server.js'
 import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
 import { GrpcReplicationClient } from '../../adapters/replication-client/grpc-replication-client.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { clockModule } from '../modules/clock-module.js';
-import { grpcModule } from '../modules/grpc-module.js';
-import { kvModule } from '../modules/kv-module.js';
-import { loggingModule } from '../modules/logging-module.js';
-import { metricsModule } from '../modules/metrics-module.js';
-import { walModule } from '../modules/wal-module.js';
-
-export interface ServerContainerOverrides {
-  /** Log lines go here instead of stdout (in-process tests). */
-  readonly logDestination?: DestinationStream;
-}
+import { grpcServerOptionsOf, storageNodeConfigOf, storageRoleModules } from './storage-role-modules.js';
+import type { ContainerOverrides } from './storage-role-modules.js';
 
 /** The internal gRPC server (the public one is GrpcServer itself, from grpcModule). */
 export const InternalGrpcServer: ServiceIdentifier<GrpcServer> = Symbol.for('oxia.InternalGrpcServer');
-
-export function storageNodeConfigOf(config: ServerConfig): StorageNodeConfig {
-  return {
-    limits: config.limits,
-    walRetentionMs: config.walRetentionMs,
-    notificationsRetentionMs: config.notificationsRetentionMs,
-    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
-  };
-}
 
 function storageNodeModule(config: ServerConfig): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -54,42 +35,13 @@ function storageNodeModule(config: ServerConfig): ContainerModule {
     bind(ReplicationApi).toService(StorageNode);
     bind(InternalServiceHandlers).toSelf().inSingletonScope();
     bind(InternalGrpcServer)
-      .toDynamicValue(
-        (ctx) =>
-          new GrpcServer(
-            {
-              name: 'internal',
-              bind: config.internalAddr,
-              receiveMessageSizeBytesMax: config.limits.requestSizeBytesMax,
-              shutdownTimeoutMs: config.shutdownTimeoutMs,
-            },
-            ctx.get(ServerCallTracker),
-            ctx.get(Logger),
-          ),
-      )
+      .toDynamicValue((ctx) => new GrpcServer(grpcServerOptionsOf('internal', config.internalAddr, config), ctx.get(ServerCallTracker), ctx.get(Logger)))
       .inSingletonScope();
   });
 }
 
-export function createServerContainer(config: ServerConfig, overrides: ServerContainerOverrides = {}): Container {
+export function createServerContainer(config: ServerConfig, overrides: ContainerOverrides = {}): Container {
   const container = new Container();
-  container.load(
-    loggingModule({
-      level: config.logLevel,
-      base: { role: 'server' },
-      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
-    }),
-    metricsModule({ bind: config.metricsAddr }),
-    clockModule({ unrefTimers: true }),
-    kvModule(config.kv, { dataDir: config.dataDir }, config.dbCacheSizeBytes),
-    walModule({ dir: config.walDir, syncData: config.walSyncData, segmentSizeBytes: config.walSegmentSizeBytes }),
-    grpcModule({
-      name: 'public',
-      bind: config.publicAddr,
-      receiveMessageSizeBytesMax: config.limits.requestSizeBytesMax,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    }),
-    storageNodeModule(config),
-  );
+  container.load(...storageRoleModules('server', config, overrides), storageNodeModule(config));
   return container;
 }

@@ -5,7 +5,6 @@
  */
 import { hostname } from 'node:os';
 import { Container, ContainerModule } from 'inversify';
-import type { DestinationStream } from 'pino';
 import { ClientApi } from '../../application/client-api.js';
 import { NodeConfig } from '../../application/node/node-config.js';
 import { StandaloneNode } from '../../application/node/standalone-node.js';
@@ -13,17 +12,10 @@ import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import type { HostPort } from '../../adapters/grpc/grpc-server.js';
 import { DEFAULT_NAMESPACE } from '../../domain/sharding/namespace.js';
 import type { StandaloneConfig } from '../config/standalone-config.js';
-import { clockModule } from '../modules/clock-module.js';
-import { grpcModule } from '../modules/grpc-module.js';
-import { kvModule } from '../modules/kv-module.js';
-import { loggingModule } from '../modules/logging-module.js';
-import { metricsModule } from '../modules/metrics-module.js';
-import { walModule } from '../modules/wal-module.js';
+import { storageNodeConfigOf, storageRoleModules } from './storage-role-modules.js';
+import type { ContainerOverrides } from './storage-role-modules.js';
 
-export interface ContainerOverrides {
-  /** Log lines go here instead of stdout (in-process tests). */
-  readonly logDestination?: DestinationStream;
-}
+export type { ContainerOverrides } from './storage-role-modules.js';
 
 /**
  * What clients are told to dial: the configured advertised address, else the bound
@@ -48,10 +40,7 @@ export function nodeConfigOf(config: StandaloneConfig, publicAddress: string): N
         notificationsEnabled: config.notificationsEnabled,
       },
     ],
-    limits: config.limits,
-    walRetentionMs: config.walRetentionMs,
-    notificationsRetentionMs: config.notificationsRetentionMs,
-    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+    ...storageNodeConfigOf(config),
   };
 }
 
@@ -69,24 +58,6 @@ function standaloneNodeModule(config: StandaloneConfig): ContainerModule {
 
 export function createStandaloneContainer(config: StandaloneConfig, overrides: ContainerOverrides = {}): Container {
   const container = new Container();
-  container.load(
-    loggingModule({
-      level: config.logLevel,
-      base: { role: 'standalone' },
-      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
-    }),
-    metricsModule({ bind: config.metricsAddr }),
-    // The listening sockets keep the process alive; housekeeping timers need not.
-    clockModule({ unrefTimers: true }),
-    kvModule(config.kv, { dataDir: config.dataDir }, config.dbCacheSizeBytes),
-    walModule({ dir: config.walDir, syncData: config.walSyncData, segmentSizeBytes: config.walSegmentSizeBytes }),
-    grpcModule({
-      name: 'public',
-      bind: config.publicAddr,
-      receiveMessageSizeBytesMax: config.limits.requestSizeBytesMax,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    }),
-    standaloneNodeModule(config),
-  );
+  container.load(...storageRoleModules('standalone', config, overrides), standaloneNodeModule(config));
   return container;
 }

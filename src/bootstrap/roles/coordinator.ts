@@ -17,6 +17,7 @@ import { StorageNodeClient } from '../../application/ports/storage-node-client.j
 import type { CoordinatorConfig } from '../config/coordinator-config.js';
 import { createCoordinatorContainer } from '../containers/coordinator-container.js';
 import type { CoordinatorContainerOverrides } from '../containers/coordinator-container.js';
+import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningCoordinator {
   readonly internalAddress: string;
@@ -31,16 +32,8 @@ export interface RunningCoordinator {
 export async function startCoordinator(config: CoordinatorConfig, overrides: CoordinatorContainerOverrides = {}): Promise<RunningCoordinator> {
   const container = createCoordinatorContainer(config, overrides);
   const logger = container.get(PinoLogger);
-  const stops: Array<{ name: string; run: () => Promise<void> }> = [];
-  const unwind = async (): Promise<void> => {
-    for (const step of stops.splice(0).reverse()) {
-      try {
-        await step.run();
-      } catch (error) {
-        logger.error('error while stopping', { step: step.name, error });
-      }
-    }
-  };
+  // The coordinator first, then its health endpoint; the adapters it uses to the end after it.
+  const stops = new StopSequence(logger, ['coordinator', 'grpc', 'storage node client', 'discovery', 'config source', 'status store', 'metrics']);
 
   try {
     logger.info('starting', {
@@ -52,32 +45,26 @@ export async function startCoordinator(config: CoordinatorConfig, overrides: Coo
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();
-    stops.push({ name: 'metrics', run: () => metricsServer.close() });
+    stops.set('metrics', () => metricsServer.close());
 
-    // Closed after the coordinator (reverse order), which uses them to the end.
+    // Closed after the coordinator, which uses them to the end.
     const store = container.get(ClusterStatusStore);
-    stops.push({ name: 'status store', run: () => store.close() });
+    stops.set('status store', () => store.close());
     const configSource = container.get(ClusterConfigSource);
-    stops.push({ name: 'config source', run: () => configSource.close() });
+    stops.set('config source', () => configSource.close());
     const discovery = container.get(NodeDiscovery);
-    stops.push({ name: 'discovery', run: () => discovery.close() });
+    stops.set('discovery', () => discovery.close());
     const client = container.get(StorageNodeClient);
-    stops.push({ name: 'storage node client', run: () => client.close() });
+    stops.set('storage node client', () => client.close());
 
     const health = container.get(HealthStatusBoard);
     const grpc = container.get(GrpcServer);
     grpc.addService(HealthService, container.get(HealthServiceHandlers).implementation());
     const bound = await grpc.listen();
-    stops.push({
-      name: 'grpc',
-      run: async () => {
-        health.setAll(ServingStatus.NOT_SERVING);
-        await grpc.close();
-      },
-    });
+    stops.set('grpc', stopServing(health, [grpc]));
 
     const coordinator = container.get(Coordinator);
-    stops.push({ name: 'coordinator', run: () => coordinator.close() });
+    stops.set('coordinator', () => coordinator.close());
     await coordinator.start();
     health.set(OVERALL_HEALTH_SERVICE, ServingStatus.SERVING);
 
@@ -86,24 +73,9 @@ export async function startCoordinator(config: CoordinatorConfig, overrides: Coo
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { internalAddress, metricsAddress });
 
-    let closing: Promise<void> | undefined;
-    return {
-      internalAddress,
-      metricsAddress,
-      logger,
-      failure: coordinator.failure,
-      close: () => {
-        closing ??= (async () => {
-          logger.info('stopping');
-          await unwind();
-          logger.info('stopped');
-          logger.flush();
-        })();
-        return closing;
-      },
-    };
+    return { internalAddress, metricsAddress, logger, failure: coordinator.failure, close: () => stops.close() };
   } catch (error) {
-    await unwind();
+    await stops.unwind();
     throw error;
   }
 }

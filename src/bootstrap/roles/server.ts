@@ -23,7 +23,8 @@ import { StorageNode } from '../../application/node/storage-node.js';
 import { ReplicationClient } from '../../application/ports/replication-client.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { createServerContainer, InternalGrpcServer } from '../containers/server-container.js';
-import type { ServerContainerOverrides } from '../containers/server-container.js';
+import type { ContainerOverrides } from '../containers/storage-role-modules.js';
+import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningServer {
   readonly publicAddress: string;
@@ -34,20 +35,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, overrides: ServerContainerOverrides = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, overrides: ContainerOverrides = {}): Promise<RunningServer> {
   const container = createServerContainer(config, overrides);
   const logger = container.get(PinoLogger);
-  const stops: Array<{ name: string; run: () => Promise<void> }> = [];
-  const unwind = async (): Promise<void> => {
-    // Registered in start order; stopped in reverse.
-    for (const step of stops.splice(0).reverse()) {
-      try {
-        await step.run();
-      } catch (error) {
-        logger.error('error while stopping', { step: step.name, error });
-      }
-    }
-  };
+  // First stop serving, then the node (shards stopped and closed), then the connections to
+  // followers it used to the end, then the metrics endpoint.
+  const stops = new StopSequence(logger, ['grpc', 'storage node', 'replication client', 'metrics']);
 
   try {
     logger.info('starting', {
@@ -61,13 +54,13 @@ export async function startServer(config: ServerConfig, overrides: ServerContain
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();
-    stops.push({ name: 'metrics', run: () => metricsServer.close() });
+    stops.set('metrics', () => metricsServer.close());
 
     const replicationClient = container.get(ReplicationClient);
-    stops.push({ name: 'replication client', run: () => replicationClient.close() });
+    stops.set('replication client', () => replicationClient.close());
 
     const node = container.get(StorageNode);
-    stops.push({ name: 'storage node', run: () => node.close() });
+    stops.set('storage node', () => node.close());
 
     const health = container.get(HealthStatusBoard);
     const healthHandlers = container.get(HealthServiceHandlers).implementation();
@@ -82,15 +75,10 @@ export async function startServer(config: ServerConfig, overrides: ServerContain
     publicGrpc.addService(OxiaClientService, publicHandlers);
     publicGrpc.addService(OxiaClientCompatService, publicHandlers);
 
+    // Set before listening: should the internal address be taken, the public listener is closed too.
+    stops.set('grpc', stopServing(health, [publicGrpc, internalGrpc]));
     const publicBound = await publicGrpc.listen();
     const internalBound = await internalGrpc.listen();
-    stops.push({
-      name: 'grpc',
-      run: async () => {
-        health.setAll(ServingStatus.NOT_SERVING);
-        await Promise.all([publicGrpc.close(), internalGrpc.close()]);
-      },
-    });
 
     node.start();
     health.setAll(ServingStatus.SERVING);
@@ -101,24 +89,9 @@ export async function startServer(config: ServerConfig, overrides: ServerContain
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, internalAddress, metricsAddress });
 
-    let closing: Promise<void> | undefined;
-    return {
-      publicAddress,
-      internalAddress,
-      metricsAddress,
-      logger,
-      close: () => {
-        closing ??= (async () => {
-          logger.info('stopping');
-          await unwind();
-          logger.info('stopped');
-          logger.flush();
-        })();
-        return closing;
-      },
-    };
+    return { publicAddress, internalAddress, metricsAddress, logger, close: () => stops.close() };
   } catch (error) {
-    await unwind();
+    await stops.unwind();
     throw error;
   }
 }

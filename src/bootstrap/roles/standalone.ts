@@ -14,7 +14,8 @@ import { NodeConfig } from '../../application/node/node-config.js';
 import { StandaloneNode } from '../../application/node/standalone-node.js';
 import type { StandaloneConfig } from '../config/standalone-config.js';
 import { createStandaloneContainer } from '../containers/standalone-container.js';
-import type { ContainerOverrides } from '../containers/standalone-container.js';
+import type { ContainerOverrides } from '../containers/storage-role-modules.js';
+import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningStandalone {
   /** Where clients connect (also the leader in shard assignments). */
@@ -28,23 +29,8 @@ export interface RunningStandalone {
 export async function startStandalone(config: StandaloneConfig, overrides: ContainerOverrides = {}): Promise<RunningStandalone> {
   const container = createStandaloneContainer(config, overrides);
   const logger = container.get(PinoLogger);
-  // Stop steps in the order they must run: first stop serving (refuse calls, end
-  // streams, drain), then close the shards, then the metrics endpoint.
-  const stops: { grpc?: () => Promise<void>; node?: () => Promise<void>; metrics?: () => Promise<void> } = {};
-  const unwind = async (): Promise<void> => {
-    const steps = [stops.grpc, stops.node, stops.metrics];
-    delete stops.grpc;
-    delete stops.node;
-    delete stops.metrics;
-    for (const step of steps) {
-      if (!step) continue;
-      try {
-        await step();
-      } catch (error) {
-        logger.error('error while stopping', { error });
-      }
-    }
-  };
+  // First stop serving (refuse calls, end streams, drain), then close the shards, then the metrics endpoint.
+  const stops = new StopSequence(logger, ['grpc', 'node', 'metrics']);
 
   try {
     logger.info('starting', {
@@ -58,20 +44,17 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();
-    stops.metrics = () => metricsServer.close();
+    stops.set('metrics', () => metricsServer.close());
 
     const health = container.get(HealthStatusBoard);
     const grpc = container.get(GrpcServer);
     grpc.addService(HealthService, container.get(HealthServiceHandlers).implementation());
     const bound = await grpc.listen();
-    stops.grpc = async () => {
-      health.setAll(ServingStatus.NOT_SERVING);
-      await grpc.close();
-    };
+    stops.set('grpc', stopServing(health, [grpc]));
 
     const node = container.get(StandaloneNode);
     // Set before start(): a start that fails halfway still closes what it opened.
-    stops.node = () => node.close();
+    stops.set('node', () => node.close());
     await node.start();
 
     const publicHandlers = container.get(PublicServiceHandlers).implementation();
@@ -84,23 +67,9 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, bindAddress: formatHostPort(bound), metricsAddress });
 
-    let closing: Promise<void> | undefined;
-    return {
-      publicAddress,
-      metricsAddress,
-      logger,
-      close: () => {
-        closing ??= (async () => {
-          logger.info('stopping');
-          await unwind();
-          logger.info('stopped');
-          logger.flush();
-        })();
-        return closing;
-      },
-    };
+    return { publicAddress, metricsAddress, logger, close: () => stops.close() };
   } catch (error) {
-    await unwind();
+    await stops.unwind();
     throw error;
   }
 }

@@ -1,0 +1,59 @@
+/**
+ * What the containers of the two storage roles (`standalone`, `server`) load alike, from the
+ * settings they share: logging tagged with the role, the metrics endpoint, the clock, the
+ * key-value stores behind the read cache, the write-ahead log and the public gRPC server.
+ * Each role's container adds the node that serves ClientApi (and whatever else it needs).
+ */
+import type { ContainerModule } from 'inversify';
+import type { DestinationStream } from 'pino';
+import type { StorageNodeConfig } from '../../application/node/storage-node-config.js';
+import type { GrpcServerOptions, HostPort } from '../../adapters/grpc/grpc-server.js';
+import type { StorageSettings } from '../config/storage-options.js';
+import { clockModule } from '../modules/clock-module.js';
+import { grpcModule } from '../modules/grpc-module.js';
+import { kvModule } from '../modules/kv-module.js';
+import { loggingModule } from '../modules/logging-module.js';
+import { metricsModule } from '../modules/metrics-module.js';
+import { walModule } from '../modules/wal-module.js';
+
+export interface ContainerOverrides {
+  /** Log lines go here instead of stdout (in-process tests). */
+  readonly logDestination?: DestinationStream;
+}
+
+/** A storage role's config as far as these modules need it. */
+export interface StorageRoleSettings extends StorageSettings {
+  readonly publicAddr: HostPort;
+  readonly metricsAddr: HostPort;
+}
+
+/** Every gRPC listener of a storage node takes the same request limit and shutdown bound. */
+export function grpcServerOptionsOf(name: string, bind: HostPort, settings: StorageSettings): GrpcServerOptions {
+  return { name, bind, receiveMessageSizeBytesMax: settings.limits.requestSizeBytesMax, shutdownTimeoutMs: settings.shutdownTimeoutMs };
+}
+
+/** The shards' limits and retention (a standalone node's NodeConfig carries them too). */
+export function storageNodeConfigOf(settings: StorageSettings): StorageNodeConfig {
+  return {
+    limits: settings.limits,
+    walRetentionMs: settings.walRetentionMs,
+    notificationsRetentionMs: settings.notificationsRetentionMs,
+    retentionCheckIntervalMs: settings.retentionCheckIntervalMs,
+  };
+}
+
+export function storageRoleModules(role: string, settings: StorageRoleSettings, overrides: ContainerOverrides): ContainerModule[] {
+  return [
+    loggingModule({
+      level: settings.logLevel,
+      base: { role },
+      ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
+    }),
+    metricsModule({ bind: settings.metricsAddr }),
+    // The listening sockets keep the process alive; housekeeping timers need not.
+    clockModule({ unrefTimers: true }),
+    kvModule(settings.kv, { dataDir: settings.dataDir }, settings.dbCacheSizeBytes),
+    walModule({ dir: settings.walDir, syncData: settings.walSyncData, segmentSizeBytes: settings.walSegmentSizeBytes }),
+    grpcModule(grpcServerOptionsOf('public', settings.publicAddr, settings)),
+  ];
+}
