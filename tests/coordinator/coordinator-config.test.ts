@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OXIA_TS_BIN } from '../../src/bootstrap/dev-cluster/role-process.js';
-import { ConfigError } from '../../src/bootstrap/config/standalone-config.js';
+import { ConfigError } from '../../src/bootstrap/config/option-table.js';
 import { parseCoordinatorConfig } from '../../src/bootstrap/config/coordinator-config.js';
 import { coordinatorSettingsOf } from '../../src/bootstrap/containers/coordinator-container.js';
 

@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { ConfigError } from '../config/standalone-config.js';
+import { ConfigError } from '../config/option-table.js';
 import { integer, nonEmptyText, oneOf } from '../config/values.js';
 import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';

@@ -6,8 +6,8 @@
 import { Command, Option } from 'commander';
 import type { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { loadConfigFile } from '../config/config-file.js';
-import { ConfigError } from '../config/standalone-config.js';
-import type { OptionSpec } from '../config/standalone-config.js';
+import { ConfigError } from '../config/option-table.js';
+import type { OptionSpec } from '../config/option-table.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 /**

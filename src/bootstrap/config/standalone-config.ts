@@ -14,10 +14,6 @@ import type { StorageSettings } from './storage-options.js';
 import { boolean, hostPort, integer, nonEmptyText, oneOf } from './values.js';
 import type { HostPort } from './values.js';
 
-// Importers outside config/ (cli/daemon.ts, cli/cluster-command.ts, tests) take these from here.
-export { ConfigError } from './option-table.js';
-export type { OptionSpec } from './option-table.js';
-
 export const KEY_SORTINGS = ['hierarchical', 'natural'] as const satisfies readonly KeySorting[];
 
 /** A bound on shards per node; each shard holds open files and a controller. */

@@ -4,7 +4,8 @@ import { COORDINATOR_OPTIONS, parseCoordinatorConfig } from '../../../src/bootst
 import type { CoordinatorRawOptions } from '../../../src/bootstrap/config/coordinator-config.js';
 import { parseServerConfig, SERVER_OPTIONS } from '../../../src/bootstrap/config/server-config.js';
 import type { ServerRawOptions } from '../../../src/bootstrap/config/server-config.js';
-import { ConfigError, parseStandaloneConfig, STANDALONE_OPTIONS } from '../../../src/bootstrap/config/standalone-config.js';
+import { ConfigError } from '../../../src/bootstrap/config/option-table.js';
+import { parseStandaloneConfig, STANDALONE_OPTIONS } from '../../../src/bootstrap/config/standalone-config.js';
 import type { RawOptions } from '../../../src/bootstrap/config/standalone-config.js';
 import { parseDurationMs } from '../../../src/bootstrap/config/values.js';
 import { HARD_STOP_MARGIN_MS } from '../../../src/bootstrap/cli/daemon.js';
