@@ -3,11 +3,17 @@
  * the `oxia-ts` end-to-end tests. The board starts NOT_SERVING for every known
  * service; bootstrap flips it to SERVING once the node has opened its shards and
  * back to NOT_SERVING when shutdown starts.
+ *
+ * Readiness (`oxia-readiness`) is SERVING only while the rest is and every condition
+ * registered through the ReadinessGate port is met: a storage node holds it back until
+ * the coordinator's first shard assignments arrived, as Oxia's data server does, so
+ * that clients are not sent to a node that cannot yet tell them where shards are.
  */
 import { status as GrpcCode } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { inject, injectable } from 'inversify';
 import { Logger } from '../../application/ports/logger.js';
+import type { ReadinessGate } from '../../application/ports/readiness.js';
 import { HealthCheckResponse_ServingStatus as ServingStatus } from '../../domain/wire/health.js';
 import type { HealthCheckRequest, HealthCheckResponse } from '../../domain/wire/health.js';
 import { OxiaClientCompatService, OxiaClientService } from './service-definitions.js';
@@ -35,17 +41,25 @@ function serviceName(methodPath: string): string {
 type Listener = (service: string, status: ServingStatus) => void;
 
 @injectable()
-export class HealthStatusBoard {
+export class HealthStatusBoard implements ReadinessGate {
   private readonly statuses = new Map<string, ServingStatus>(
     PUBLIC_HEALTH_SERVICES.map((s) => [s, ServingStatus.NOT_SERVING]),
   );
   private readonly listeners = new Set<Listener>();
+  /** What bootstrap last set for readiness; what is reported also waits for the conditions. */
+  private readinessWanted = ServingStatus.NOT_SERVING;
+  /** Unmet readiness conditions (one object per require(), so equal names do not collide). */
+  private readonly unmet = new Set<{ readonly condition: string }>();
 
   get(service: string): ServingStatus | undefined {
     return this.statuses.get(service);
   }
 
   set(service: string, status: ServingStatus): void {
+    if (service === READINESS_HEALTH_SERVICE) {
+      this.readinessWanted = status;
+      status = this.readiness();
+    }
     if (this.statuses.get(service) === status) return;
     this.statuses.set(service, status);
     for (const listener of [...this.listeners]) listener(service, status);
@@ -56,9 +70,27 @@ export class HealthStatusBoard {
     for (const service of [...this.statuses.keys()]) this.set(service, status);
   }
 
+  require(condition: string): () => void {
+    const token = { condition };
+    this.unmet.add(token);
+    this.set(READINESS_HEALTH_SERVICE, this.readinessWanted);
+    return () => {
+      if (this.unmet.delete(token)) this.set(READINESS_HEALTH_SERVICE, this.readinessWanted);
+    };
+  }
+
+  /** The readiness conditions not met yet, for logs and tests. */
+  unmetReadinessConditions(): string[] {
+    return [...this.unmet].map((u) => u.condition);
+  }
+
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private readiness(): ServingStatus {
+    return this.unmet.size === 0 ? this.readinessWanted : ServingStatus.NOT_SERVING;
   }
 }
 

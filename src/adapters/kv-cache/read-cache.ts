@@ -16,6 +16,9 @@ export class KvReadCache {
    */
   private readonly entries = new Map<string, CacheEntry>();
   private bytes = 0;
+  /** Lookups that found, and did not find, their key: plain counts, read by the metrics at scrape time. */
+  private hitCount = 0;
+  private missCount = 0;
 
   constructor(readonly maxBytes: number) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new Error(`cache size must be a non-negative integer, got ${maxBytes}`);
@@ -29,9 +32,21 @@ export class KvReadCache {
     return this.entries.size;
   }
 
+  get hits(): number {
+    return this.hitCount;
+  }
+
+  get misses(): number {
+    return this.missCount;
+  }
+
   get(key: string): Uint8Array | undefined {
     const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) {
+      this.missCount++;
+      return undefined;
+    }
+    this.hitCount++;
     entry.used = true;
     return entry.value;
   }

@@ -1,12 +1,14 @@
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { randomUUID } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Metrics } from '../../application/ports/metrics.js';
 import type { WalFactory } from '../../application/ports/wal.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { fsyncDir } from './file-io.js';
 import { FileWal } from './file-wal.js';
+import { WalMetrics } from './wal-metrics.js';
 import { WalFileOptions, resolveWalFileOptions, type ResolvedWalFileOptions } from './wal-file-options.js';
 
 /** Opens shards' logs under `<dir>/<namespace>/<shard>/`, at most one open log per shard. */
@@ -15,9 +17,11 @@ export class FileWalFactory implements WalFactory {
   private readonly options: ResolvedWalFileOptions;
   /** Two FileWals on one directory would interleave writes and corrupt the log. */
   private readonly openDirs = new Set<string>();
+  private readonly metrics: WalMetrics | undefined;
 
-  constructor(@inject(WalFileOptions) options: WalFileOptions) {
+  constructor(@inject(WalFileOptions) options: WalFileOptions, @inject(Metrics) @optional() metrics?: Metrics) {
     this.options = resolveWalFileOptions(options);
+    this.metrics = metrics ? new WalMetrics(metrics) : undefined;
   }
 
   /** The directory holding a shard's segment files. */
@@ -30,7 +34,7 @@ export class FileWalFactory implements WalFactory {
     if (this.openDirs.has(dir)) throw new OxiaError('ResourceConflict', `WAL of shard ${shard.namespace}/${shard.shard} is already open`);
     this.openDirs.add(dir);
     try {
-      return await FileWal.open(dir, this.options, () => this.openDirs.delete(dir));
+      return await FileWal.open(dir, this.options, () => this.openDirs.delete(dir), this.metrics?.forShard(shard));
     } catch (e) {
       this.openDirs.delete(dir);
       throw e;
@@ -51,6 +55,7 @@ export class FileWalFactory implements WalFactory {
     }
     if (this.options.syncData) await fsyncDir(dirname(dir));
     await rm(tombstone, { recursive: true, force: true });
+    this.metrics?.remove(shard);
   }
 }
 

@@ -10,6 +10,7 @@
 import { randomInt } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Wal } from '../../application/ports/wal.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { INVALID_ENTRY_ID, type EntryId, type LogEntry } from '../../domain/wal/log-entry.js';
@@ -28,6 +29,7 @@ import { recoverLog, type WalRecoveryCut } from './recovery.js';
 import { Segment } from './segment.js';
 import type { TermIndex } from './term-index.js';
 import { SEGMENT_SIZE_BYTES_MAX, type ResolvedWalFileOptions } from './wal-file-options.js';
+import type { WalRoundObserver } from './wal-metrics.js';
 
 /** Bounds on one group-commit round: enough to amortise the fsync, small enough to keep latency even. */
 const ROUND_BYTES_MAX = 16 * 1024 * 1024;
@@ -82,6 +84,7 @@ export class FileWal implements Wal {
     /** What opening cut off the log (a torn or corrupt tail), for the caller to log; undefined when the log was intact. */
     readonly recoveryCut: WalRecoveryCut | undefined,
     private readonly onClosed: () => void,
+    private readonly observer: WalRoundObserver | undefined,
   ) {
     this.segments = segments;
     const last = segments[segments.length - 1];
@@ -90,9 +93,14 @@ export class FileWal implements Wal {
   }
 
   /** Opens (creating when missing) the log in `dir`, recovering from a torn or corrupt tail. */
-  static async open(dir: string, options: ResolvedWalFileOptions, onClosed: () => void = () => undefined): Promise<FileWal> {
+  static async open(
+    dir: string,
+    options: ResolvedWalFileOptions,
+    onClosed: () => void = () => undefined,
+    observer?: WalRoundObserver,
+  ): Promise<FileWal> {
     const { segments, terms, cut } = await recoverLog(dir, options.syncData);
-    return new FileWal(dir, options, segments, terms, cut, onClosed);
+    return new FileWal(dir, options, segments, terms, cut, onClosed, observer);
   }
 
   /** fdatasyncs made so far to make appends durable (group commit makes this far below the append count). */
@@ -324,6 +332,7 @@ export class FileWal implements Wal {
 
   /** Writes a round's records (rolling to new segments as they fill), then makes them durable. */
   private async writeRound(round: readonly AppendCommand[]): Promise<void> {
+    const startedMs = this.observer ? performance.now() : 0;
     const touched: Segment[] = [];
     let i = 0;
     while (i < round.length) {
@@ -343,12 +352,25 @@ export class FileWal implements Wal {
       if (!touched.includes(seg)) touched.push(seg);
       i = end;
     }
-    if (!this.options.syncData) return;
-    for (const seg of touched) {
-      await seg.fh.datasync();
-      seg.dirty = false;
-      this.syncs++;
+    const writtenMs = this.observer ? performance.now() : 0;
+    if (this.options.syncData) {
+      for (const seg of touched) {
+        await seg.fh.datasync();
+        seg.dirty = false;
+        this.syncs++;
+      }
     }
+    if (this.observer) this.observeRound(round, writtenMs - startedMs, this.options.syncData ? performance.now() - writtenMs : undefined);
+  }
+
+  private observeRound(round: readonly AppendCommand[], writeMs: number, syncMs: number | undefined): void {
+    let entries = 0;
+    let bytes = 0;
+    for (const c of round) {
+      entries += c.count;
+      bytes += c.records.length;
+    }
+    this.observer?.roundWritten(entries, bytes, writeMs, syncMs);
   }
 
   private async writeToSegment(seg: Segment, cmds: readonly AppendCommand[]): Promise<void> {

@@ -26,9 +26,12 @@ import type { ClientApi } from '../client-api.js';
 import { Clock } from '../ports/clock.js';
 import { KvStoreFactory } from '../ports/kv-store.js';
 import { Logger } from '../ports/logger.js';
+import { Metrics } from '../ports/metrics.js';
 import { WalFactory } from '../ports/wal.js';
 import { LeaderShard } from '../shard/leader-shard.js';
+import { ShardMetrics } from '../shard/shard-metrics.js';
 import { NodeConfig } from './node-config.js';
+import { NodeMetrics, type GaugedShard } from './node-metrics.js';
 
 interface HostedShard {
   readonly namespace: string;
@@ -46,6 +49,7 @@ export class StandaloneNode implements ClientApi {
   private readonly placements = new Map<string, ShardPlacement[]>();
   private retentionTimer: (() => void) | undefined;
   private closed = false;
+  private readonly nodeMetrics: NodeMetrics;
 
   constructor(
     @inject(NodeConfig) private readonly config: NodeConfig,
@@ -53,7 +57,10 @@ export class StandaloneNode implements ClientApi {
     @inject(KvStoreFactory) private readonly kvFactory: KvStoreFactory,
     @inject(Clock) private readonly clock: Clock,
     @inject(Logger) private readonly log: Logger,
-  ) {}
+    @inject(Metrics) private readonly metrics: Metrics,
+  ) {
+    this.nodeMetrics = new NodeMetrics(metrics, clock, () => [...this.shards.values()].map(({ shard }) => gaugedLeader(shard)));
+  }
 
   async start(): Promise<void> {
     let nextShardId = 0n;
@@ -67,13 +74,20 @@ export class StandaloneNode implements ClientApi {
           ref,
           { keySorting: ns.keySorting, notificationsEnabled: ns.notificationsEnabled, shard: ref.shard },
           this.config.limits,
-          { wal, kv, clock: this.clock, log: this.log.child({ namespace: ns.name, shard: ref.shard.toString() }) },
+          {
+            wal,
+            kv,
+            clock: this.clock,
+            log: this.log.child({ namespace: ns.name, shard: ref.shard.toString() }),
+            metrics: ShardMetrics.of(this.metrics, ref),
+          },
         );
         this.shards.set(ref.shard, { namespace: ns.name, shard });
         placements.push({ shard: ref.shard, range, leader: this.config.publicAddress });
       }
       this.placements.set(ns.name, placements);
     }
+    this.nodeMetrics.start();
     this.scheduleRetention();
   }
 
@@ -81,6 +95,7 @@ export class StandaloneNode implements ClientApi {
     if (this.closed) return;
     this.closed = true;
     this.retentionTimer?.();
+    this.nodeMetrics.close();
     await Promise.all([...this.shards.values()].map((s) => s.shard.close()));
   }
 
@@ -158,4 +173,19 @@ export class StandaloneNode implements ClientApi {
       })();
     });
   }
+}
+
+/** A standalone shard always leads, alone: no followers. */
+function gaugedLeader(shard: LeaderShard): GaugedShard {
+  return {
+    gauges: () => ({
+      ref: shard.ref,
+      role: 'Leader',
+      headOffset: shard.logPipeline.headEntryId.offset,
+      commitOffset: shard.committedOffset,
+      sessions: shard.sessionCount,
+      followers: [],
+    }),
+    storeSizeBytes: () => shard.storeSizeBytes(),
+  };
 }

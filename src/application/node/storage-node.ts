@@ -45,11 +45,14 @@ import type { ClientApi } from '../client-api.js';
 import { Clock } from '../ports/clock.js';
 import { KvStoreFactory } from '../ports/kv-store.js';
 import { Logger } from '../ports/logger.js';
+import { Metrics } from '../ports/metrics.js';
+import { ReadinessGate } from '../ports/readiness.js';
 import { ReplicationClient, type AppendMessage, type ReplicationTarget, type SnapshotChunkMessage } from '../ports/replication-client.js';
 import { WalFactory } from '../ports/wal.js';
 import { Broadcast } from '../shard/broadcast.js';
 import type { LeaderShard } from '../shard/leader-shard.js';
 import { ShardController, type ShardControllerDeps } from '../shard/shard-controller.js';
+import { NodeMetrics } from './node-metrics.js';
 import type { CoordinationApi, ReplicationApi } from './storage-node-api.js';
 import { StorageNodeConfig } from './storage-node-config.js';
 
@@ -71,6 +74,9 @@ const SERVING_STATUS: Readonly<Record<ShardRoleKind, ServingStatus>> = {
  * Shards are opened when a protocol call first names them (as Oxia does): after a
  * restart, the coordinator's NewTerm or the leader's reconnecting Replicate stream
  * reopens each from its files, with the term it had persisted.
+ *
+ * The node is not ready (readiness probe) until the coordinator's first shard
+ * assignments arrived, as in Oxia: before that it cannot route a single client.
  */
 @injectable()
 export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
@@ -84,6 +90,8 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   private retentionTimer: (() => void) | undefined;
   private closed = false;
   private readonly deps: ShardControllerDeps;
+  private readonly nodeMetrics: NodeMetrics;
+  private readonly assigned: () => void;
 
   constructor(
     @inject(StorageNodeConfig) private readonly config: StorageNodeConfig,
@@ -92,11 +100,16 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     @inject(ReplicationClient) replication: ReplicationClient,
     @inject(Clock) private readonly clock: Clock,
     @inject(Logger) private readonly log: Logger,
+    @inject(Metrics) metrics: Metrics,
+    @inject(ReadinessGate) readiness: ReadinessGate,
   ) {
-    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits };
+    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics };
+    this.nodeMetrics = new NodeMetrics(metrics, clock, () => this.open.values());
+    this.assigned = readiness.require('the first shard assignments from the coordinator');
   }
 
   start(): void {
+    this.nodeMetrics.start();
     this.scheduleRetention();
   }
 
@@ -105,6 +118,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     if (this.closed) return;
     this.closed = true;
     this.retentionTimer?.();
+    this.nodeMetrics.close();
     this.assignmentsChanged.notify();
     const all = [...this.controllers.values()].map((p) =>
       p.then(
@@ -122,9 +136,11 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     for (const ns of Object.values(assignments.namespaces)) {
       for (const a of ns.assignments) if (a.leader !== '') leaders.set(a.shard, a.leader);
     }
+    if (this.assignments === undefined) this.log.info('first shard assignments received: ready');
     this.assignments = assignments;
     this.leaders = leaders;
     this.assignmentsChanged.notify();
+    this.assigned();
   }
 
   async newTerm(request: NewTermRequest): Promise<NewTermResponse> {

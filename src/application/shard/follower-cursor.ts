@@ -7,6 +7,7 @@ import type { ReplicateStream, ReplicationClient, ReplicationTarget, SnapshotSin
 import type { Wal } from '../ports/wal.js';
 import { Broadcast } from './broadcast.js';
 import type { LogPipeline } from './log-pipeline.js';
+import type { ShardMetrics } from './shard-metrics.js';
 import { SNAPSHOT_FORMAT_NAME, SnapshotEncoder } from './snapshot-format.js';
 
 /**
@@ -35,6 +36,7 @@ export interface FollowerCursorDeps {
   readonly client: ReplicationClient;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly metrics: ShardMetrics;
 }
 
 /** Why the streaming loop stopped without an error: the follower needs entries the log no longer has. */
@@ -258,6 +260,7 @@ export class FollowerCursor {
     let chunks = 0;
     let bytes = 0;
     let snapshotOffset = -1n;
+    const startedMs = this.deps.clock.monotonicMs();
     try {
       const resume = await pipeline.pauseApply();
       try {
@@ -280,12 +283,14 @@ export class FollowerCursor {
         resume();
       }
       const ackOffset = await sink.finish();
+      this.deps.metrics.snapshotCompleted('sent', bytes, this.deps.clock.monotonicMs() - startedMs);
       this.log.info('snapshot sent', { chunks, bytes, snapshotOffset: snapshotOffset.toString(), ackOffset: ackOffset.toString() });
       this.ackOffset = ackOffset;
       if (ackOffset >= 0n) pipeline.onFollowerDurable(this.deps.follower, ackOffset);
       this.backoffMs = BACKOFF_INITIAL_MS;
     } catch (error) {
       sink.cancel();
+      if (!this.stopped) this.deps.metrics.snapshotFailed('sent', bytes);
       throw error;
     } finally {
       this.cancelActive = undefined;

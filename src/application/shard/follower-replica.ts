@@ -3,6 +3,7 @@ import { readCommitState } from '../../domain/database/index.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
 import { LogEntryValue } from '../../domain/wire/storage.js';
+import type { Clock } from '../ports/clock.js';
 import type { KvStore } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { AppendMessage } from '../ports/replication-client.js';
@@ -10,6 +11,7 @@ import type { Wal } from '../ports/wal.js';
 import { untilAborted } from './abortable.js';
 import { applyBatch, type DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
+import type { ShardMetrics } from './shard-metrics.js';
 
 /** Entries applied to the store in one atomic write. */
 const APPLY_BATCH_ENTRIES_MAX = 256;
@@ -26,6 +28,8 @@ export interface FollowerReplicaDeps {
   /** The current term's database settings (NewTerm may change them between streams). */
   readonly config: () => DatabaseConfig;
   readonly log: Logger;
+  readonly clock: Clock;
+  readonly metrics: ShardMetrics;
 }
 
 interface ActiveStream {
@@ -273,7 +277,9 @@ export class FollowerReplica {
         if (!last || last.entry.offset !== end) {
           throw new Error(`committed entries ${this.applied + 1n}..${end} are not all in the WAL`);
         }
+        const applyStartedMs = this.deps.clock.monotonicMs();
         await applyBatch(this.deps.kv, this.deps.config(), batch);
+        this.deps.metrics.applied(this.deps.clock.monotonicMs() - applyStartedMs);
         this.applied = end;
         for (const { entry } of batch) {
           if (this.kept.delete(entry.offset)) this.keptBytes -= entry.value.length;

@@ -34,6 +34,7 @@ import type { ShardRef } from '../ports/shard-ref.js';
 import type { Wal } from '../ports/wal.js';
 import { LogPipeline } from './log-pipeline.js';
 import { SessionManager } from './session-manager.js';
+import type { ShardMetrics } from './shard-metrics.js';
 
 /** Keys per ListResponse message and records per RangeScanResponse/ReadResponse message. */
 const KEYS_PER_MESSAGE_MAX = 1000;
@@ -46,6 +47,7 @@ export interface LeaderShardDeps {
   readonly kv: KvStore;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly metrics: ShardMetrics;
 }
 
 /**
@@ -64,7 +66,7 @@ export class LeaderShard {
     private readonly limits: RequestLimits,
     private readonly deps: LeaderShardDeps,
   ) {
-    this.sessions = new SessionManager((build) => this.pipeline.propose(build), deps.clock, deps.log);
+    this.sessions = new SessionManager((build) => this.pipeline.propose(build), deps.clock, deps.log, deps.metrics);
   }
 
   /** Opens a shard that this node leads alone (replication factor 1): recovers the store from the WAL. */
@@ -106,6 +108,7 @@ export class LeaderShard {
       replicationFactor: election.replicationFactor,
       clock: deps.clock,
       log: deps.log,
+      metrics: deps.metrics,
       listener: { onApplied: (entries) => shard.onApplied(entries) },
     });
     return shard;
@@ -125,9 +128,20 @@ export class LeaderShard {
     return this.pipeline.committedOffset;
   }
 
+  /** Sessions alive on this leader, for metrics. */
+  get sessionCount(): number {
+    return this.sessions.liveCount;
+  }
+
+  /** The store's approximate size on disk, for metrics. */
+  storeSizeBytes(): Promise<bigint> {
+    return this.deps.kv.sizeBytes();
+  }
+
   async write(request: WriteRequest): Promise<WriteResponse> {
     this.assertServing();
     validateWriteRequest(request, this.limits, this.config);
+    const startedMs = this.deps.clock.monotonicMs();
     const applied = await this.pipeline.propose(() => ({
       value: { $case: 'requests', value: { writes: [request] } },
     }));
@@ -137,14 +151,17 @@ export class LeaderShard {
     if (refused) throw refused;
     const response = applied.responses[0];
     if (!response) throw new Error('bug: an applied write entry produced no response');
+    this.deps.metrics.wrote(request, this.deps.clock.monotonicMs() - startedMs);
     return response;
   }
 
   async *read(request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
     this.assertServing();
     validateReadRequest(request, this.limits);
+    const startedMs = this.deps.clock.monotonicMs();
     let gets: GetResponse[] = [];
     let bytes = 0;
+    let bytesSent = 0;
     for (const g of request.gets) {
       if (signal.aborted) return;
       const response = await get(this.deps.kv, g, this.config);
@@ -153,9 +170,12 @@ export class LeaderShard {
       if (gets.length >= RECORDS_PER_MESSAGE_MAX || bytes >= BYTES_PER_MESSAGE_MAX) {
         yield { gets };
         gets = [];
+        bytesSent += bytes;
         bytes = 0;
       }
     }
+    // Recorded before the last message goes out: that wait is the client's, not the read's.
+    this.deps.metrics.read(request.gets.length, bytesSent + bytes, this.deps.clock.monotonicMs() - startedMs);
     if (gets.length > 0 || request.gets.length === 0) yield { gets };
   }
 
@@ -171,6 +191,7 @@ export class LeaderShard {
         keys = [];
       }
     }
+    this.deps.metrics.listed();
     yield { keys };
   }
 
@@ -179,6 +200,7 @@ export class LeaderShard {
     const query = this.rangeQuery(request);
     let records: GetResponse[] = [];
     let bytes = 0;
+    let bytesSent = 0;
     for await (const record of rangeScan(this.deps.kv, query, this.config)) {
       if (signal.aborted) return;
       records.push(record);
@@ -186,9 +208,11 @@ export class LeaderShard {
       if (records.length >= RECORDS_PER_MESSAGE_MAX || bytes >= BYTES_PER_MESSAGE_MAX) {
         yield { records };
         records = [];
+        bytesSent += bytes;
         bytes = 0;
       }
     }
+    this.deps.metrics.scanned(bytesSent + bytes);
     yield { records };
   }
 

@@ -10,6 +10,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Wal } from '../ports/wal.js';
 import { applyBatch, type DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
+import type { ShardMetrics } from './shard-metrics.js';
 import { encodeMessage } from '../../domain/database/message-encoding.js';
 
 /** Entries handed to the WAL in one append: one fsync covers them all. */
@@ -69,6 +70,7 @@ export class LogPipeline {
     private readonly replicationFactor: number,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly metrics: ShardMetrics,
     private readonly listener: ApplyListener,
     appliedOffset: bigint,
   ) {
@@ -94,6 +96,7 @@ export class LogPipeline {
     replicationFactor: number;
     clock: Clock;
     log: Logger;
+    metrics: ShardMetrics;
     listener: ApplyListener;
   }): Promise<LogPipeline> {
     const { wal, kv, log } = args;
@@ -110,7 +113,7 @@ export class LogPipeline {
       walHead = wal.lastEntryId();
     }
     const pipeline = new LogPipeline(
-      wal, kv, args.config, args.term, args.replicationFactor, args.clock, log, args.listener, state.commitOffset,
+      wal, kv, args.config, args.term, args.replicationFactor, args.clock, log, args.metrics, args.listener, state.commitOffset,
     );
     if (walHead.offset >= 0n && wal.firstOffset() > state.commitOffset + 1n) {
       throw new Error(
@@ -273,7 +276,9 @@ export class LogPipeline {
           batch.push({ entry, value });
           proposals.push(proposal);
         }
+        const applyStartedMs = this.clock.monotonicMs();
         const results = await applyBatch(this.kv, this.config, batch);
+        this.metrics.applied(this.clock.monotonicMs() - applyStartedMs);
         this.appliedOffset = end;
         results.forEach((applied, i) => {
           const proposal = proposals[i];

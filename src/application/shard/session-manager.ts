@@ -6,6 +6,7 @@ import { Status, WriteRequest } from '../../domain/wire/client.js';
 import type { LogEntryValue } from '../../domain/wire/storage.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
+import type { ShardMetrics } from './shard-metrics.js';
 
 export const SESSION_TIMEOUT_MS_MIN = 2_000;
 export const SESSION_TIMEOUT_MS_MAX = 5 * 60_000;
@@ -34,6 +35,7 @@ export class SessionManager {
     private readonly propose: Propose,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly metrics: Pick<ShardMetrics, 'session'>,
   ) {}
 
   /** A new leader adopts the sessions recorded in the store, each with a full timeout. */
@@ -58,6 +60,7 @@ export class SessionManager {
     const status = applied.responses[0]?.puts[0]?.status;
     if (status !== Status.OK) throw new Error(`bug: registering session ${sessionId} answered status ${status}`);
     this.track(sessionId, timeoutMs);
+    this.metrics.session('created');
     return sessionId;
   }
 
@@ -71,6 +74,7 @@ export class SessionManager {
     const session = this.lookup(id);
     session.cancelExpiry();
     this.sessions.delete(id);
+    this.metrics.session('closed');
     await this.removeThroughLog(id);
   }
 
@@ -105,6 +109,7 @@ export class SessionManager {
   private async expire(id: bigint): Promise<void> {
     if (this.closed || !this.sessions.has(id)) return;
     this.sessions.delete(id);
+    this.metrics.session('expired');
     this.log.info('session expired', { sessionId: id.toString() });
     try {
       await this.removeThroughLog(id);

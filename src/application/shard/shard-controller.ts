@@ -18,6 +18,7 @@ import { INVALID_ENTRY_ID, type EntryId } from '../../domain/wal/log-entry.js';
 import type { Clock } from '../ports/clock.js';
 import type { KvStore, KvStoreFactory } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { AppendMessage, ReplicationClient, SnapshotChunkMessage } from '../ports/replication-client.js';
 import type { ShardRef } from '../ports/shard-ref.js';
 import type { Wal, WalFactory } from '../ports/wal.js';
@@ -26,6 +27,7 @@ import { FollowerCursor } from './follower-cursor.js';
 import { FollowerReplica } from './follower-replica.js';
 import { LeaderShard } from './leader-shard.js';
 import { Mutex } from './mutex.js';
+import { ShardMetrics } from './shard-metrics.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
 
 export interface ShardControllerDeps {
@@ -35,6 +37,7 @@ export interface ShardControllerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly limits: RequestLimits;
+  readonly metrics: Metrics;
 }
 
 /** What the replica is doing besides holding its files: following (or fenced), or leading. */
@@ -56,6 +59,18 @@ export interface ShardStatus {
   readonly headOffset: bigint;
   readonly commitOffset: bigint;
   readonly dbSizeBytes: bigint;
+}
+
+/** What the node's metrics read from a shard at each scrape: cheap, synchronous, no I/O. */
+export interface ShardGauges {
+  readonly ref: ShardRef;
+  readonly role: ShardRoleKind;
+  readonly headOffset: bigint;
+  readonly commitOffset: bigint;
+  /** Live sessions (on a leader; 0 otherwise). */
+  readonly sessions: number;
+  /** A leader's followers and the offset each acknowledged as durable. */
+  readonly followers: ReadonlyArray<{ readonly follower: string; readonly ackOffset: bigint }>;
 }
 
 /** How long Truncate may take before BecomeLeader gives up on that follower. */
@@ -89,6 +104,7 @@ export class ShardController {
     term: bigint,
     options: TermOptions | undefined,
     replica: FollowerReplica,
+    private readonly metrics: ShardMetrics,
   ) {
     this.log = deps.log;
     this.role = term >= 0n ? { kind: 'Fenced', term } : { kind: 'NotMember', term: -1n };
@@ -116,8 +132,9 @@ export class ShardController {
       const state = await readCommitState(kv);
       const options = await readTermOptions(kv);
       let created: ShardController | undefined;
-      const replica = await ShardController.newReplica(wal, kv, () => created!.databaseConfig(), deps.log);
-      const controller = new ShardController(ref, deps, wal, kv, state.term, options, replica);
+      const metrics = ShardMetrics.of(deps.metrics, ref);
+      const replica = await ShardController.newReplica(wal, kv, () => created!.databaseConfig(), deps, metrics);
+      const controller = new ShardController(ref, deps, wal, kv, state.term, options, replica, metrics);
       created = controller;
       deps.log.info('shard opened', {
         term: state.term.toString(),
@@ -133,8 +150,14 @@ export class ShardController {
     }
   }
 
-  private static newReplica(wal: Wal, kv: KvStore, config: () => DatabaseConfig, log: Logger): Promise<FollowerReplica> {
-    return FollowerReplica.open({ wal, kv, config, log });
+  private static newReplica(
+    wal: Wal,
+    kv: KvStore,
+    config: () => DatabaseConfig,
+    deps: Pick<ShardControllerDeps, 'log' | 'clock'>,
+    metrics: ShardMetrics,
+  ): Promise<FollowerReplica> {
+    return FollowerReplica.open({ wal, kv, config, log: deps.log, clock: deps.clock, metrics });
   }
 
   get roleKind(): ShardRoleKind {
@@ -195,7 +218,7 @@ export class ShardController {
         this.ref,
         this.databaseConfig(),
         this.deps.limits,
-        { wal: this.wal, kv: this.kv, clock: this.deps.clock, log: this.log },
+        { wal: this.wal, kv: this.kv, clock: this.deps.clock, log: this.log, metrics: this.metrics },
         { term, replicationFactor },
       );
       const activity: Extract<Activity, { kind: 'leader' }> = {
@@ -253,6 +276,29 @@ export class ShardController {
     return { term: this.role.term, role: this.role.kind, headOffset, commitOffset, dbSizeBytes: await this.kv.sizeBytes() };
   }
 
+  /** Offsets, role, sessions and followers as they are now, for the node's metrics. */
+  gauges(): ShardGauges {
+    const activity = this.activity;
+    if (activity.kind === 'replica') {
+      const replica = activity.replica;
+      return { ref: this.ref, role: this.role.kind, headOffset: replica.headOffset, commitOffset: replica.appliedOffset, sessions: 0, followers: [] };
+    }
+    const pipeline = activity.shard.logPipeline;
+    return {
+      ref: this.ref,
+      role: this.role.kind,
+      headOffset: pipeline.headEntryId.offset,
+      commitOffset: pipeline.committedOffset,
+      sessions: activity.shard.sessionCount,
+      followers: [...activity.cursors.values()].map((c) => ({ follower: c.follower, ackOffset: c.acknowledgedOffset })),
+    };
+  }
+
+  /** The store's approximate size on disk, for the node's metrics. */
+  storeSizeBytes(): Promise<bigint> {
+    return this.kv.sizeBytes();
+  }
+
   /** DeleteShard: forgets the shard for good (unless the request is from an older term). */
   delete(term: bigint): Promise<void> {
     this.installAbort?.abort();
@@ -263,6 +309,7 @@ export class ShardController {
       this.role = next;
       await this.deps.walFactory.delete(this.ref);
       await this.deps.kvFactory.delete(this.ref);
+      this.metrics.remove();
       this.log.info('shard deleted', { term: term.toString() });
     });
   }
@@ -327,6 +374,7 @@ export class ShardController {
       const iterator = chunks[Symbol.asyncIterator]();
       const nextChunk = (it: AsyncIterator<SnapshotChunkMessage>) =>
         untilAborted(it.next(), abort.signal, () => new OxiaError('Aborted', 'the snapshot install was aborted (new term, shutdown, or the leader left)'));
+      const startedMs = this.deps.clock.monotonicMs();
       try {
         const first = await nextChunk(iterator);
         if (first.done) throw new OxiaError('InvalidArgument', 'the snapshot stream held no chunk');
@@ -350,12 +398,16 @@ export class ShardController {
           throw error;
         } finally {
           this.options = await readTermOptions(this.kv);
-          this.activity = { kind: 'replica', replica: await ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.log) };
+          this.activity = { kind: 'replica', replica: await ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics) };
         }
         const state = await readCommitState(this.kv);
         this.role = term >= 0n ? { kind: 'Follower', term } : { kind: 'NotMember', term: -1n };
         this.log.info('snapshot installed', { term: term.toString(), chunks: loaded.chunks, bytes: loaded.bytes, commitOffset: state.commitOffset.toString() });
+        this.metrics.snapshotCompleted('received', loaded.bytes, this.deps.clock.monotonicMs() - startedMs);
         return state.commitOffset;
+      } catch (error) {
+        this.metrics.snapshotFailed('received', 0);
+        throw error;
       } finally {
         signal.removeEventListener('abort', onCallEnd);
         if (this.installAbort === abort) this.installAbort = undefined;
@@ -423,7 +475,7 @@ export class ShardController {
     }
     await Promise.all([...activity.cursors.values()].map((c) => c.close()));
     await activity.shard.stop(why);
-    this.activity = { kind: 'replica', replica: await ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.log) };
+    this.activity = { kind: 'replica', replica: await ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics) };
   }
 
   private async closeFiles(why: OxiaError): Promise<void> {
@@ -448,6 +500,7 @@ export class ShardController {
         client: this.deps.replication,
         clock: this.deps.clock,
         log: this.log,
+        metrics: this.metrics,
       },
       start.offset,
     );

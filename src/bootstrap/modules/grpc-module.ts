@@ -1,4 +1,5 @@
 import { ContainerModule } from 'inversify';
+import { ReadinessGate } from '../../application/ports/readiness.js';
 import { GrpcServer, GrpcServerOptions } from '../../adapters/grpc/grpc-server.js';
 import { HealthServiceHandlers, HealthStatusBoard } from '../../adapters/grpc/health-service.js';
 import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
@@ -7,6 +8,7 @@ import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
 /**
  * The public gRPC server and its handlers. PublicServiceHandlers needs a ClientApi,
  * which the role's container binds (the standalone node, later the storage server).
+ * The health board is also the ReadinessGate: what the node waits for before it is ready.
  */
 export function grpcModule(options: GrpcServerOptions): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -14,6 +16,7 @@ export function grpcModule(options: GrpcServerOptions): ContainerModule {
     bind(ServerCallTracker).toSelf().inSingletonScope();
     bind(GrpcServer).toSelf().inSingletonScope();
     bind(HealthStatusBoard).toSelf().inSingletonScope();
+    bind(ReadinessGate).toService(HealthStatusBoard);
     bind(HealthServiceHandlers).toSelf().inSingletonScope();
     bind(PublicServiceHandlers).toSelf().inSingletonScope();
   });

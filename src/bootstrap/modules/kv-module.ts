@@ -1,19 +1,21 @@
 import { ContainerModule, type ServiceIdentifier } from 'inversify';
 import { KvStoreFactory } from '../../application/ports/kv-store.js';
+import { Metrics } from '../../application/ports/metrics.js';
 import { CachedKvStoreFactory } from '../../adapters/kv-cache/cached-kv-store.js';
 import { KvReadCache } from '../../adapters/kv-cache/read-cache.js';
 import { KvOptions } from '../../adapters/kv-common/kv-options.js';
 import { LevelKvStoreFactory } from '../../adapters/kv-level/level-kv-store-factory.js';
+import { exportReadCacheMetrics } from '../../adapters/metrics/read-cache-metrics.js';
 import { SqliteKvStoreFactory } from '../../adapters/kv-sqlite/sqlite-kv-store-factory.js';
-
-export type KvBackend = 'sqlite' | 'level';
+import type { KvBackend } from '../config/storage-options.js';
 
 /** The chosen backend's own factory, before the read cache. */
 const BackendKvStoreFactory: ServiceIdentifier<KvStoreFactory> = Symbol.for('oxia.BackendKvStoreFactory');
 
 /**
  * KvStoreFactory -> the chosen backend, behind the node's read cache of `readCacheBytes`
- * (0: no cache); the rest of the node cannot tell which.
+ * (0: no cache); the rest of the node cannot tell which. The cache's counts are exported
+ * when the container also has Metrics.
  */
 export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes: number): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -23,7 +25,11 @@ export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes:
     bind(KvStoreFactory)
       .toDynamicValue((ctx) => {
         const factory = ctx.get(BackendKvStoreFactory);
-        return readCacheBytes > 0 ? new CachedKvStoreFactory(factory, new KvReadCache(readCacheBytes)) : factory;
+        if (readCacheBytes <= 0) return factory;
+        const cache = new KvReadCache(readCacheBytes);
+        const metrics = ctx.get(Metrics, { optional: true });
+        if (metrics) exportReadCacheMetrics(metrics, cache);
+        return new CachedKvStoreFactory(factory, cache);
       })
       .inSingletonScope();
   });

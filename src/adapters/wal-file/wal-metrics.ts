@@ -1,0 +1,55 @@
+/**
+ * What a shard's log reports per group-commit round (never per entry): how long writing the
+ * round's records and making them durable took, and how many entries and bytes it held.
+ */
+import type { BoundCounter, BoundHistogram, Metrics } from '../../application/ports/metrics.js';
+import type { ShardRef } from '../../application/ports/shard-ref.js';
+import { SHARD_LABELS, shardLabels } from '../../application/shard/shard-metrics.js';
+
+export interface WalRoundObserver {
+  /** A round is durable: `syncMs` is undefined when the log does not fsync (--wal-sync-data=false). */
+  roundWritten(entries: number, bytes: number, writeMs: number, syncMs: number | undefined): void;
+}
+
+export class WalMetrics {
+  private readonly appendLatency;
+  private readonly syncLatency;
+  private readonly appendBytes;
+  private readonly appendEntries;
+
+  constructor(metrics: Metrics) {
+    this.appendLatency = metrics.histogram(
+      'oxia_server_wal_append_latency_seconds',
+      "Time to write one group-commit round of entries into the shard's log files, before the fsync",
+      SHARD_LABELS,
+    );
+    this.syncLatency = metrics.histogram('oxia_server_wal_sync_latency_seconds', "Time to fsync one group-commit round of the shard's log", SHARD_LABELS);
+    this.appendBytes = metrics.counter('oxia_server_wal_append_bytes_total', "Bytes appended to the shard's log (records with their framing)", SHARD_LABELS);
+    this.appendEntries = metrics.counter('oxia_server_wal_appended_entries_total', "Entries appended to the shard's log", SHARD_LABELS);
+  }
+
+  forShard(ref: ShardRef): WalRoundObserver {
+    const labels = shardLabels(ref);
+    const appendLatency: BoundHistogram = this.appendLatency.bind(labels);
+    const syncLatency: BoundHistogram = this.syncLatency.bind(labels);
+    const appendBytes: BoundCounter = this.appendBytes.bind(labels);
+    const appendEntries: BoundCounter = this.appendEntries.bind(labels);
+    return {
+      roundWritten(entries, bytes, writeMs, syncMs) {
+        appendEntries.inc(entries);
+        appendBytes.inc(bytes);
+        appendLatency.observe(writeMs / 1000);
+        if (syncMs !== undefined) syncLatency.observe(syncMs / 1000);
+      },
+    };
+  }
+
+  /** The shard's log was deleted: its series are no longer exported. */
+  remove(ref: ShardRef): void {
+    const labels = shardLabels(ref);
+    this.appendLatency.remove(labels);
+    this.syncLatency.remove(labels);
+    this.appendBytes.remove(labels);
+    this.appendEntries.remove(labels);
+  }
+}

@@ -1,0 +1,58 @@
+// A real `oxia-ts standalone` is ready as soon as it serves (its shards are open: it needs
+// no coordinator), and its /metrics shows every shard as leader with the writes and reads
+// routed to it, its WAL and its store.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Status } from '../../src/domain/wire/client.js';
+import { HealthClient, ServingStatus as Health } from '../support/health-client.js';
+import { scrapeMetrics } from '../support/metrics-scrape.js';
+import { RawOxiaClient } from '../support/raw-client.js';
+import { startStandalone } from '../support/standalone.js';
+
+test('standalone: ready once serving; per-shard series count the writes and reads routed to each shard', async () => {
+  const server = await startStandalone({ shards: 2 });
+  const client = new RawOxiaClient(server.address);
+  const health = new HealthClient(server.address);
+  try {
+    assert.is(await health.check('oxia-readiness'), Health.SERVING, 'a standalone node is ready once its shards are open');
+    assert.is(await health.check(''), Health.SERVING);
+
+    const shards = await client.shards();
+    assert.is(shards.length, 2);
+    const writes = new Map<string, number>();
+    const gets = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const key = `/k/${i}`;
+      const shard = RawOxiaClient.shardFor(shards, key);
+      assert.is((await client.put(shard, { key, value: Buffer.from(`v${i}`) })).puts[0]?.status, Status.OK);
+      writes.set(shard.toString(), (writes.get(shard.toString()) ?? 0) + 1);
+      if (i % 3 === 0) {
+        assert.is((await client.get(shard, key)).status, Status.OK);
+        gets.set(shard.toString(), (gets.get(shard.toString()) ?? 0) + 1);
+      }
+    }
+    assert.is(writes.size, 2, 'both shards took writes');
+
+    const m = await scrapeMetrics(server.metricsAddress);
+    for (const { shard } of shards) {
+      const labels = { oxia_namespace: 'default', shard: shard.toString() };
+      const written = writes.get(shard.toString()) ?? 0;
+      assert.equal(m.all('oxia_server_shard_role', labels).map((s) => [s.labels.role, s.value]), [['leader', 1]], `shard ${shard} is led here`);
+      assert.is(m.value('oxia_server_write_requests_total', labels), written, `shard ${shard}: write requests`);
+      assert.is(m.value('oxia_server_write_ops_total', { ...labels, op: 'put' }), written, `shard ${shard}: puts`);
+      assert.is(m.value('oxia_server_read_ops_total', { ...labels, op: 'get' }), gets.get(shard.toString()) ?? 0, `shard ${shard}: gets`);
+      assert.is(m.value('oxia_server_commit_offset', labels), written - 1, `shard ${shard}: one entry per write, offsets from 0`);
+      assert.is(m.value('oxia_server_wal_appended_entries_total', labels), written, `shard ${shard}: WAL entries`);
+      assert.ok((m.value('oxia_server_kv_size_bytes', labels) ?? 0) > 0, `shard ${shard}: store size`);
+      assert.is(m.value('oxia_server_sessions_active', labels), 0, `shard ${shard}: no sessions`);
+    }
+    assert.equal(m.all('oxia_server_follower_lag_entries'), [], 'a standalone shard has no followers');
+    assert.ok(m.families().has('oxia_grpc_server_handled_total'), 'the gRPC series are still there');
+  } finally {
+    client.close();
+    health.close();
+    await server.stop();
+  }
+});
+
+test.run();
