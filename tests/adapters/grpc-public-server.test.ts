@@ -266,7 +266,7 @@ test('the compat service name (io.streamnative.oxia.proto) serves the same API',
   assert.is(response.puts[0]?.key, 'shard-9');
   const { body } = await h.metrics.exposition();
   assert.match(body, 'oxia_grpc_server_handled_total{service="OxiaClient",method="Write",code="OK"} 1');
-  assert.match(body, /oxia_grpc_server_unary_handling_ms_count\{service="OxiaClient",method="Write"\} 1/);
+  assert.match(body, /oxia_grpc_server_unary_handling_seconds_count\{service="OxiaClient",method="Write"\} 1/);
 });
 
 test('a client cancelling a stream aborts the signal the core got', async () => {

@@ -12,7 +12,7 @@ export class RpcMetrics {
     private readonly service: string,
   ) {
     this.handled = metrics.counter('oxia_grpc_server_handled_total', 'gRPC calls completed, by service, method and status code', ['service', 'method', 'code']);
-    this.latency = metrics.histogram('oxia_grpc_server_unary_handling_ms', 'Time from receiving a unary gRPC call to answering it', ['service', 'method']);
+    this.latency = metrics.histogram('oxia_grpc_server_unary_handling_seconds', 'Time from receiving a unary gRPC call to answering it', ['service', 'method']);
   }
 
   /** A start mark for `ended`. */
@@ -23,6 +23,6 @@ export class RpcMetrics {
   /** Counts a finished call; `startedMs` (from start()) also records unary latency. */
   ended(method: string, code: GrpcCode, startedMs?: number): void {
     this.handled.inc({ service: this.service, method, code: GrpcCode[code] ?? String(code) });
-    if (startedMs !== undefined) this.latency.observe({ service: this.service, method }, performance.now() - startedMs);
+    if (startedMs !== undefined) this.latency.observe({ service: this.service, method }, (performance.now() - startedMs) / 1000);
   }
 }

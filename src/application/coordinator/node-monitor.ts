@@ -74,7 +74,7 @@ export class NodeMonitor {
     this.log = deps.log.child({ component: 'node-monitor', node: nodeId(node) });
     this.label = { node: nodeId(node) };
     this.running = deps.metrics.gauge('oxia_coordinator_node_running', 'Whether the coordinator considers the storage node running', ['node']);
-    this.failedChecks = deps.metrics.counter('oxia_coordinator_node_health_checks_failed', 'Failed health checks of a storage node', ['node']);
+    this.failedChecks = deps.metrics.counter('oxia_coordinator_node_health_checks_failed_total', 'Failed health checks of a storage node', ['node']);
   }
 
   start(): void {

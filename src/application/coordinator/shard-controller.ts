@@ -95,13 +95,14 @@ export class ShardController {
     private readonly ctx: ShardControllerContext,
   ) {
     this.log = ctx.log.child({ component: 'shard-controller', namespace: key.namespace, shard: key.shard.toString() });
-    this.labels = { namespace: key.namespace, shard: key.shard.toString() };
+    // oxia_namespace, as Oxia's series: a Kubernetes scrape adds its own `namespace` label.
+    this.labels = { oxia_namespace: key.namespace, shard: key.shard.toString() };
     const m = ctx.metrics;
     this.metrics = {
-      elections: m.counter('oxia_coordinator_leader_elections', 'Completed leader elections', ['namespace', 'shard']),
-      electionsFailed: m.counter('oxia_coordinator_leader_election_failed', 'Failed leader election attempts', ['namespace', 'shard']),
-      electionLatency: m.histogram('oxia_coordinator_leader_election_latency_ms', 'Time to elect a leader, from the first attempt', ['namespace', 'shard']),
-      term: m.gauge('oxia_coordinator_term', 'The term of the shard', ['namespace', 'shard']),
+      elections: m.counter('oxia_coordinator_leader_elections_total', 'Completed leader elections', ['oxia_namespace', 'shard']),
+      electionsFailed: m.counter('oxia_coordinator_leader_election_failures_total', 'Failed leader election attempts', ['oxia_namespace', 'shard']),
+      electionLatency: m.histogram('oxia_coordinator_leader_election_latency_seconds', 'Time to elect a leader, from the first attempt', ['oxia_namespace', 'shard']),
+      term: m.gauge('oxia_coordinator_term', 'The term of the shard', ['oxia_namespace', 'shard']),
     };
   }
 
@@ -282,7 +283,7 @@ export class ShardController {
       try {
         await this.electOnce(change);
         this.metrics.elections.inc(this.labels);
-        this.metrics.electionLatency.observe(this.labels, this.ctx.clock.monotonicMs() - started);
+        this.metrics.electionLatency.observe(this.labels, (this.ctx.clock.monotonicMs() - started) / 1000);
         return true;
       } catch (e) {
         if (isFatal(e) || this.closed) return false;
