@@ -6,17 +6,14 @@
 // ends, and a deleted shard's series disappear.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { PutRequest, Status } from '../../src/domain/wire/client.js';
 import { HealthClient, ServingStatus as Health } from '../support/health-client.js';
 import { scrapeMetrics, type MetricSamples } from '../support/metrics-scrape.js';
 import { RawOxiaClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
-import { assignments, elect, NAMESPACE, ServingStatus, startNodes, stopNodes, waitForStatus, type ClusterNode } from './support/cluster.js';
+import { assignments, elect, NAMESPACE, ServingStatus, startNodes, stopNodes, waitForStatus, walFirstOffset, type ClusterNode } from './support/cluster.js';
 
 const SHARD = { oxia_namespace: NAMESPACE, shard: '0' };
-const SEGMENT_FILE = /^(\d{20})\.wal$/;
 
 let nodes: ClusterNode[] = [];
 let client: RawOxiaClient | undefined;
@@ -58,15 +55,6 @@ async function scrapeUntil(node: ClusterNode, what: string, check: (m: MetricSam
   return last!;
 }
 
-/** The first offset of the oldest WAL segment the node holds for shard 0. */
-function walFirstOffset(node: ClusterNode): bigint {
-  const dir = join(node.process.dataDir, 'wal', NAMESPACE, '0');
-  const firsts = readdirSync(dir)
-    .map((name) => SEGMENT_FILE.exec(name)?.[1])
-    .filter((m): m is string => m !== undefined)
-    .map((m) => BigInt(m));
-  return firsts.length === 0 ? -1n : firsts.reduce((a, b) => (a < b ? a : b));
-}
 
 test.before(async () => {
   // Tiny segments and a 1 s retention, so that the snapshot test can get the leader's log trimmed.

@@ -3,24 +3,12 @@
 // offset. Tiny WAL segments and a 1 s retention make the trimming happen within the test.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Status } from '../../src/domain/wire/client.js';
 import { RawOxiaClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
-import { assignments, elect, NAMESPACE, ServingStatus, startNodes, stopNodes, waitForStatus, type ClusterNode } from './support/cluster.js';
+import { assignments, elect, NAMESPACE, ServingStatus, startNodes, stopNodes, waitForStatus, walFirstOffset, type ClusterNode } from './support/cluster.js';
 
-const SEGMENT_FILE = /^(\d{20})\.wal$/;
 
-/** The first offset of the oldest WAL segment the node holds for shard 0, read from the file names. */
-function walFirstOffset(node: ClusterNode): bigint {
-  const dir = join(node.process.dataDir, 'wal', NAMESPACE, '0');
-  const firsts = readdirSync(dir)
-    .map((name) => SEGMENT_FILE.exec(name)?.[1])
-    .filter((m): m is string => m !== undefined)
-    .map((m) => BigInt(m));
-  return firsts.length === 0 ? -1n : firsts.reduce((a, b) => (a < b ? a : b));
-}
 
 for (const kv of ['sqlite', 'level'] as const) test(`a follower behind the first entry of the leader log is brought back by a snapshot (--kv ${kv})`, async () => {
   const nodes = await startNodes(3, {

@@ -3,6 +3,8 @@
 // BecomeLeader, AddFollower, GetStatus, DeleteShard, PushShardAssignments. Tests use it
 // to set up and fail over shards without a coordinator.
 import * as grpc from '@grpc/grpc-js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { OxiaCoordinationService } from '../../../src/adapters/grpc/service-definitions.js';
 import { shardAssignmentsMessage } from '../../../src/domain/sharding/assignments.js';
 import { splitHashRange } from '../../../src/domain/sharding/hash-range.js';
@@ -162,3 +164,15 @@ export async function waitForStatus(
 }
 
 export { ServingStatus };
+
+const SEGMENT_FILE = /^(\d{20})\.wal$/;
+
+/** The first offset of the oldest WAL segment the node holds for shard 0, read from the file names. */
+export function walFirstOffset(node: ClusterNode): bigint {
+  const dir = join(node.process.dataDir, 'wal', NAMESPACE, '0');
+  const firsts = readdirSync(dir)
+    .map((name) => SEGMENT_FILE.exec(name)?.[1])
+    .filter((m): m is string => m !== undefined)
+    .map((m) => BigInt(m));
+  return firsts.length === 0 ? -1n : firsts.reduce((a, b) => (a < b ? a : b));
+}
