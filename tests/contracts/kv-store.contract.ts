@@ -92,6 +92,23 @@ export function kvStoreContract(name: string, makeFactory: (dir: string) => KvSt
     assert.equal(await collect(s, {}), []);
   });
 
+  test('getNow reads synchronously what get reads', async (ctx) => {
+    const s = await open(ctx);
+    const getNow = s.getNow;
+    assert.type(getNow, 'function', 'both backends (and the read cache) read synchronously');
+    if (getNow === undefined) return;
+    assert.is(getNow(text('a')), undefined);
+    await s.write([put(text('a'), text('1'))]);
+    assert.equal(getNow(text('a')), text('1'));
+    await s.write([put(text('a'), text('2'))]);
+    assert.equal(getNow(text('a')), text('2'));
+    assert.equal(await s.get(text('a')), text('2'));
+    await s.write([del(text('a'))]);
+    assert.is(getNow(text('a')), undefined);
+    await s.close();
+    assert.throws(() => getNow(text('a')), /closed/);
+  });
+
   test('empty keys and values, and every byte value, round-trip', async (ctx) => {
     const s = await open(ctx);
     const all = new Uint8Array(256).map((_, i) => i);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { get } from '../../src/domain/database/index.js';
+import { get, getNow } from '../../src/domain/database/index.js';
 import { KeyComparisonType as Cmp, NotificationBatch, Status } from '../../src/domain/wire/client.js';
 import { Db, put } from './db-harness.js';
 
@@ -34,6 +34,21 @@ for (const sorting of ['hierarchical', 'natural'] as const) {
     assert.is(await at('/g', Cmp.HIGHER), 'not found');
   });
 }
+
+test('getNow answers point reads as get does, and declines what only get can answer', async () => {
+  for (const sorting of ['hierarchical', 'natural'] as const) {
+    const db = new Db(sorting);
+    await db.write({ puts: ['/a', '/a/b', 'c'].map((k) => put(k, `v${k}`)) });
+    const eq = (key: string, includeValue = true) => ({ key, includeValue, comparisonType: Cmp.EQUAL });
+    for (const request of [eq('/a'), eq('/a/b'), eq('c'), eq('/missing'), eq('/a', false), eq('__oxia/commit-offset'), eq('')]) {
+      assert.equal(getNow(db.kv, request, db.config), await get(db.kv, request, db.config), `${sorting} ${JSON.stringify(request)}`);
+    }
+    assert.is(getNow(db.kv, { ...eq('/a'), comparisonType: Cmp.FLOOR }, db.config), undefined, 'FLOOR needs a range read');
+    assert.is(getNow(db.kv, { ...eq('/a'), secondaryIndexName: 'idx' }, db.config), undefined, 'index lookups need a range read');
+    const asyncOnly = { get: (k: Uint8Array) => db.kv.get(k), range: (r: Parameters<typeof db.kv.range>[0]) => db.kv.range(r) };
+    assert.is(getNow(asyncOnly, eq('/a'), db.config), undefined, 'a view without getNow');
+  }
+});
 
 test('hierarchical neighbours are found level by level', async () => {
   const db = new Db('hierarchical');

@@ -19,13 +19,29 @@ const bytesKey = (bytes: Uint8Array): string => Buffer.prototype.latin1Slice.cal
  */
 export class CachedKvStore implements KvStore {
   private writes = 0;
+  /** Present when the store reads synchronously: a miss is then read and cached at once. */
+  readonly getNow: ((key: Uint8Array) => Uint8Array | undefined) | undefined;
 
   constructor(
     private readonly store: KvStore,
     private readonly cache: KvReadCache,
     /** Unique among the stores sharing the cache, for as long as the process lives. */
     private readonly prefix: string,
-  ) {}
+  ) {
+    const storeGetNow = store.getNow;
+    this.getNow =
+      storeGetNow === undefined
+        ? undefined
+        : (key) => {
+            const cacheKey = this.prefix + bytesKey(key);
+            const hit = this.cache.get(cacheKey);
+            if (hit !== undefined) return hit;
+            // Synchronous: no write can interleave, so the value is current.
+            const value = storeGetNow(key);
+            if (value !== undefined) this.cache.set(cacheKey, value);
+            return value;
+          };
+  }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const cacheKey = this.prefix + bytesKey(key);

@@ -63,6 +63,10 @@ export class LevelKvStore implements KvStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.getNow(key);
+  }
+
+  readonly getNow = (key: Uint8Array): Uint8Array | undefined => {
     this.assertOpen();
     try {
       const value = (this.db as unknown as SyncReads).getSync(key);
@@ -70,7 +74,7 @@ export class LevelKvStore implements KvStore {
     } catch (e) {
       throw this.closedOr(e);
     }
-  }
+  };
 
   async *range(range: KvRange): AsyncIterable<KvEntry> {
     const limit = rangeLimit(range.limit);

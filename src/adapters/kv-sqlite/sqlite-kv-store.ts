@@ -96,10 +96,14 @@ export class SqliteKvStore implements KvStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.getNow(key);
+  }
+
+  readonly getNow = (key: Uint8Array): Uint8Array | undefined => {
     this.assertOpen();
     const value = this.getStmt.get(key);
     return value === undefined ? undefined : plainBytes(value);
-  }
+  };
 
   async *range(range: KvRange): AsyncIterable<KvEntry> {
     let remaining = rangeLimit(range.limit);

@@ -1,6 +1,7 @@
 import type { AppliedEntry, DatabaseConfig } from '../../domain/database/api.js';
 import {
   get,
+  getNow,
   highestSequenceKey,
   list,
   notificationTrimOps,
@@ -164,7 +165,8 @@ export class LeaderShard {
     let bytesSent = 0;
     for (const g of request.gets) {
       if (signal.aborted) return;
-      const response = await get(this.deps.kv, g, this.config);
+      // Point reads are answered synchronously when the store can (no promise per key).
+      const response = getNow(this.deps.kv, g, this.config) ?? (await get(this.deps.kv, g, this.config));
       gets.push(response);
       bytes += response.value?.length ?? 0;
       if (gets.length >= RECORDS_PER_MESSAGE_MAX || bytes >= BYTES_PER_MESSAGE_MAX) {

@@ -15,7 +15,7 @@ export {
   readNotifications,
 } from './notifications.js';
 export { OverlayView } from './overlay-view.js';
-export { get, highestSequenceKey, list, rangeScan } from './reads.js';
+export { get, getNow, highestSequenceKey, list, rangeScan } from './reads.js';
 export { SEQUENCE_VALUE_MAX, sequencePart } from './sequences.js';
 export {
   decodeSessionMetadata,

@@ -19,6 +19,12 @@ export interface KvRange {
 
 export interface KvReadView {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /**
+   * The same point read, answered synchronously, for views that can (both stores read
+   * synchronously underneath, the read cache too): a read served this way costs no promise
+   * or async frame. Absent: use get().
+   */
+  readonly getNow?: ((key: Uint8Array) => Uint8Array | undefined) | undefined;
   /** Entries in bytewise key order (descending when reverse). */
   range(range: KvRange): AsyncIterable<KvEntry>;
 }

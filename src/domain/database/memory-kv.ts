@@ -16,6 +16,8 @@ export class MemoryKv implements KvReadView {
     return this.map.get(key);
   }
 
+  readonly getNow = (key: Uint8Array): Uint8Array | undefined => this.map.get(key);
+
   async *range(range: KvRange): AsyncIterable<KvEntry> {
     let left = range.limit ?? Infinity;
     if (left <= 0) return;

@@ -46,6 +46,17 @@ async function first(view: KvReadView, range: KvRange): Promise<KvEntry | undefi
   return undefined;
 }
 
+/**
+ * get() without waiting, for the common read (EQUAL, no index) on a view that reads
+ * synchronously (KvReadView.getNow); undefined when get() must be used.
+ */
+export function getNow(view: KvReadView, request: GetRequest, config: DatabaseConfig): GetResponse | undefined {
+  if (view.getNow === undefined || request.comparisonType !== KeyComparisonType.EQUAL || request.secondaryIndexName !== undefined) return undefined;
+  if (isReservedKey(request.key)) return notFound();
+  const bytes = view.getNow(keyEncoder(config.keySorting).encode(request.key));
+  return bytes === undefined ? notFound() : found(StorageEntry.decode(bytes), request.includeValue);
+}
+
 /** A point read: EQUAL, or the nearest user key by FLOOR / CEILING / LOWER / HIGHER (which report the key found). */
 export async function get(view: KvReadView, request: GetRequest, config: DatabaseConfig): Promise<GetResponse> {
   const encoder = keyEncoder(config.keySorting);
