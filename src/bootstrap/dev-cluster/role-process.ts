@@ -12,7 +12,7 @@ import { packageRoot } from '../package-root.js';
 /** The package's CLI entry point (the bin, which picks the compiled build or the sources). */
 export const OXIA_TS_BIN = join(packageRoot(), 'src', 'bootstrap', 'cli', 'oxia-ts.mjs');
 
-/** Lines kept in memory per process (the log file keeps everything). */
+/** Lines kept in memory per process by default (the log file keeps everything). */
 const LINES_KEPT_MAX = 5_000;
 
 export interface Exit {
@@ -30,6 +30,8 @@ export interface RoleProcessOptions {
   /** How long to wait for the "serving" line (tsx compiles the sources at start: be generous). */
   readonly startTimeoutMs: number;
   readonly cwd?: string;
+  /** Output lines kept in memory (default 5,000). */
+  readonly linesKeptMax?: number;
 }
 
 export interface RoleProcess {
@@ -46,6 +48,8 @@ export interface RoleProcess {
   stop(timeoutMs: number): Promise<Exit>;
   /** SIGKILL: a crash. */
   kill9(): Promise<Exit>;
+  /** Sends `signal` if the process still runs (e.g. SIGINT, or SIGTERM without the SIGKILL fallback). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /** Every child started here, so that an exiting parent never leaves one behind. */
@@ -85,6 +89,7 @@ export function launchRole(options: RoleProcessOptions): Promise<RoleProcess> {
   const log: WriteStream | undefined = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
   void exited.then(() => log?.end());
   const lines: string[] = [];
+  const linesKeptMax = options.linesKeptMax ?? LINES_KEPT_MAX;
 
   return new Promise<RoleProcess>((resolve, reject) => {
     let settled = false;
@@ -98,7 +103,7 @@ export function launchRole(options: RoleProcessOptions): Promise<RoleProcess> {
     const timer = setTimeout(() => fail(`logged no "serving" line within ${options.startTimeoutMs} ms`), options.startTimeoutMs);
     const onLine = (line: string): void => {
       lines.push(line);
-      if (lines.length > LINES_KEPT_MAX) lines.splice(0, lines.length - LINES_KEPT_MAX);
+      if (lines.length > linesKeptMax) lines.splice(0, lines.length - linesKeptMax);
       if (settled || !line.startsWith('{')) return;
       let entry: Record<string, unknown>;
       try {
@@ -131,6 +136,9 @@ export function launchRole(options: RoleProcessOptions): Promise<RoleProcess> {
       kill9: async () => {
         if (running) child.kill('SIGKILL');
         return exited;
+      },
+      signal: (signal) => {
+        if (running) child.kill(signal);
       },
     });
     for (const stream of [child.stdout!, child.stderr!]) {
