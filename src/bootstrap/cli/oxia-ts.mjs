@@ -4,15 +4,16 @@
 // compiled-build.mjs), else the TypeScript sources through tsx's loader. For tsx the
 // project's own tsconfig is named explicitly: tsx would otherwise read the one in the
 // caller's working directory (or none), and the sources need experimentalDecorators.
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { COMPILED_MAIN, buildIsFresh } from './compiled-build.mjs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { COMPILED_MAIN, PACKAGE_ROOT, buildIsFresh } from './compiled-build.mjs';
 
 let main;
 if (buildIsFresh()) {
   ({ main } = await import(pathToFileURL(COMPILED_MAIN).href));
 } else {
   const { register } = await import('tsx/esm/api');
-  register({ tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)) });
+  register({ tsconfig: join(PACKAGE_ROOT, 'tsconfig.json') });
   ({ main } = await import('./main.ts'));
 }
 process.exit(await main(process.argv.slice(2)));

@@ -53,8 +53,12 @@ async function first(view: KvReadView, range: KvRange): Promise<KvEntry | undefi
 export function getNow(view: KvReadView, request: GetRequest, config: DatabaseConfig): GetResponse | undefined {
   if (view.getNow === undefined || request.comparisonType !== KeyComparisonType.EQUAL || request.secondaryIndexName !== undefined) return undefined;
   if (isReservedKey(request.key)) return notFound();
-  const bytes = view.getNow(keyEncoder(config.keySorting).encode(request.key));
-  return bytes === undefined ? notFound() : found(StorageEntry.decode(bytes), request.includeValue);
+  return pointResponse(view.getNow(keyEncoder(config.keySorting).encode(request.key)), request.includeValue);
+}
+
+/** The answer to an EQUAL get from the stored bytes of its key. */
+function pointResponse(bytes: Uint8Array | undefined, includeValue: boolean): GetResponse {
+  return bytes === undefined ? notFound() : found(StorageEntry.decode(bytes), includeValue);
 }
 
 /** A point read: EQUAL, or the nearest user key by FLOOR / CEILING / LOWER / HIGHER (which report the key found). */
@@ -68,8 +72,7 @@ export async function get(view: KvReadView, request: GetRequest, config: Databas
   switch (request.comparisonType) {
     case KeyComparisonType.EQUAL: {
       if (isReservedKey(key)) return notFound();
-      const record = await readRecord(view, encoded);
-      return record ? found(record, includeValue) : notFound();
+      return pointResponse(await view.get(encoded), includeValue);
     }
     case KeyComparisonType.FLOOR:
       if (!isInternalKey(key)) {
