@@ -41,7 +41,11 @@ export interface OxiaClientOptions {
   maxPendingRequests?: number | undefined;
   /** Bytes of keys and values queued or in flight at once; further calls wait. Default 64 MiB. */
   maxPendingBytes?: number | undefined;
-  /** The namespace's key order, used to merge results from several shards. Default `hierarchical`. */
+  /**
+   * The namespace's key order, used to pick the nearest of the shards' answers to a non-EQUAL
+   * or index get. `list` and `rangeScan` merge shards by Oxia's CompareWithSlash, as the
+   * official clients do, whatever this says. Default `hierarchical`.
+   */
   keySorting?: 'hierarchical' | 'natural' | undefined;
   /** Receives warnings about background work. Default: `console.warn`. */
   logger?: ClientLogger | undefined;

@@ -8,6 +8,7 @@ import type { BatchLimits } from './internal/batcher.js';
 import { toGetResult, toVersion } from './internal/convert.js';
 import { startDiscovery, type Discovery } from './internal/discovery.js';
 import { keyComparator } from '../../domain/keys/key-encoder.js';
+import { compareWithSlash } from '../../domain/keys/slash-order.js';
 import { NotificationSubscription, type PositioningGate } from './internal/notifications.js';
 import { describeGet, describePut, PointGet, PointPut } from './internal/point-ops.js';
 import { publicError, statusError } from './internal/public-error.js';
@@ -69,7 +70,7 @@ interface ClientRuntime {
   readonly reads: ReadPath;
   readonly sessions: SessionManager;
   readonly admission: Admission;
-  /** The namespace's key order, to merge results of several shards. */
+  /** The namespace's key order, to pick the nearest of the shards' answers to a get. */
   readonly keyCompare: (a: string, b: string) => number;
   /** Aborted by close(): stops retries, streams and background loops. */
   readonly stop: AbortController;
@@ -337,8 +338,10 @@ export class OxiaClient {
   }
 
   /**
-   * The keys in [minKeyInclusive, maxKeyExclusive), merged from all shards (or the
-   * partition key's shard) in the namespace's key order.
+   * The keys in [minKeyInclusive, maxKeyExclusive) of all shards, sorted as the official
+   * Oxia clients sort them: by `compareWithSlash` (segment by segment, a key ending at a
+   * level before keys going deeper), whatever the namespace's key sorting (ADR 0006). The
+   * keys of a single shard (a partition key, or a one-shard namespace) come in its order.
    */
   async list(minKeyInclusive: string, maxKeyExclusive: string, options: ListOptions = {}): Promise<string[]> {
     const what = `list ['${minKeyInclusive}', '${maxKeyExclusive}')`;
@@ -378,15 +381,18 @@ export class OxiaClient {
         }),
       );
       if (perShard.length === 1) return perShard[0] as string[];
-      return perShard.flat().sort(this.rt.keyCompare);
+      return perShard.flat().sort(compareWithSlash);
     } catch (e) {
       throw publicError(e, what);
     }
   }
 
   /**
-   * The records in [minKeyInclusive, maxKeyExclusive) as an async iterable, merged from
-   * all shards (or the partition key's shard) in the namespace's key order. Records are
+   * The records in [minKeyInclusive, maxKeyExclusive) as an async iterable. The shards'
+   * streams are merged as the official Oxia clients merge them: each time the head with the
+   * smallest key by `compareWithSlash` is taken (ADR 0006). Each shard streams in its own key
+   * order, so unlike `list` the result is not sorted by `compareWithSlash` where that order
+   * and the namespace's disagree. A single shard's records come in its order. Records are
    * fetched as the iteration proceeds; leaving the loop early cancels the server streams.
    */
   rangeScan(minKeyInclusive: string, maxKeyExclusive: string, options: RangeScanOptions = {}): AsyncIterable<GetResult> {
@@ -420,7 +426,7 @@ export class OxiaClient {
         this.scanContext(),
       ),
     );
-    const merged = sources.length === 1 ? (sources[0] as AsyncIterable<GetResponse>) : mergeSorted(sources, (a, b) => this.compareRecords(a, b));
+    const merged = sources.length === 1 ? (sources[0] as AsyncIterable<GetResponse>) : mergeSorted(sources, (a, b) => compareWithSlash(a.key ?? '', b.key ?? ''));
     try {
       for await (const r of merged) yield toGetResult(r, r.key ?? '', what);
     } catch (e) {
@@ -567,7 +573,10 @@ export class OxiaClient {
     return { directory: this.rt.directory, requestTimeoutMs: this.rt.config.requestTimeoutMs, closed: this.rt.stop.signal };
   }
 
-  /** Order of records from different shards: by secondary key for index results, then by key. */
+  /**
+   * Which of the shards' answers to a get is nearer: by secondary key for index results,
+   * then by key, in the namespace's order (what a single shard holding all keys would answer).
+   */
   private compareRecords(a: GetResponse, b: GetResponse): number {
     if (a.secondaryIndexKey !== undefined && b.secondaryIndexKey !== undefined) {
       const c = this.rt.keyCompare(a.secondaryIndexKey, b.secondaryIndexKey);

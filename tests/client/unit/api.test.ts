@@ -11,6 +11,7 @@ import {
   Version,
 } from '../../../src/adapters/client/index.js';
 import type { OxiaClient } from '../../../src/adapters/client/oxia-client.js';
+import { keyComparator } from '../../../src/domain/keys/key-encoder.js';
 import { FakeCluster } from '../support/fake-transport.js';
 import { clientOn, rejects } from '../support/fake-client.js';
 
@@ -87,23 +88,58 @@ api('get with includeValue false returns metadata only', async ({ client }) => {
   assert.is(got.value, undefined);
 });
 
-api('list and rangeScan merge all shards in hierarchical order', async ({ client, cluster }) => {
+api('list sorts the keys of all shards by CompareWithSlash, as the official clients do', async ({ client, cluster }) => {
   const suffixes = ['/a', '/aa', '/a/b', '/a/b/c', '/aa/a', '/b', '/b/a', '/b/ab', '/c', '/d', '/e'];
   const keys = suffixes.map((s) => `/p${s}`);
   for (const k of keys) await client.put(k, k);
   assert.ok(new Set(keys.map((k) => cluster.shardOf(k).id)).size > 1, 'the keys live on several shards');
-  // Within a level '/' sorts after every other character: /p/aa/a before /p/a/b.
-  const expected = ['/p/a', '/p/aa', '/p/b', '/p/c', '/p/d', '/p/e', '/p/aa/a', '/p/a/b', '/p/b/a', '/p/b/ab', '/p/a/b/c'];
-  assert.not.equal([...keys].sort(), expected, 'hierarchical order differs from natural order here');
+  // A key ending at a level sorts before every key going deeper at that level.
+  const expected = ['/p/a', '/p/aa', '/p/b', '/p/c', '/p/d', '/p/e', '/p/a/b', '/p/a/b/c', '/p/aa/a', '/p/b/a', '/p/b/ab'];
+  assert.not.equal([...keys].sort(), expected, 'natural order differs here');
+  assert.not.equal([...keys].sort(keyComparator('hierarchical')), expected, 'the shards\' order differs here');
   assert.equal(await client.list('/p/', '/p/~/~/~'), expected);
+  assert.equal(await client.list('/p/b', '/p/d'), ['/p/b', '/p/c']);
+  assert.equal(await client.list('/q/', '/q/~'), []);
+});
+
+/** Partition keys that route to shards 0, 1 and 2 of the fake cluster, so a test decides where each record lives. */
+function partitionKeysPerShard(cluster: FakeCluster): string[] {
+  const found: string[] = [];
+  for (let i = 0; found.length < cluster.shards.size; i++) {
+    const pk = `pk-${i}`;
+    const shard = Number(cluster.shardOf(pk).id);
+    found[shard] ??= pk;
+  }
+  return found;
+}
+
+api('rangeScan takes the smallest head by CompareWithSlash each time, as the official clients do', async ({ client, cluster }) => {
+  const [x, y, z] = partitionKeysPerShard(cluster) as [string, string, string];
+  const placed: [string, string][] = [
+    ['/p/a', x], ['/p/aa/a', x], ['/p/a/b/c', x],
+    ['/p/aa', y], ['/p/a/b', y], ['/p/b/ab', y],
+    ['/p/b', z], ['/p/b/a', z],
+  ];
+  for (const [k, pk] of placed) await client.put(k, k, { partitionKey: pk });
   const scanned: string[] = [];
   for await (const r of client.rangeScan('/p/', '/p/~/~/~')) {
     assert.is(decode(r.value), r.key);
     scanned.push(r.key);
   }
-  assert.equal(scanned, expected);
-  assert.equal(await client.list('/p/b', '/p/d'), ['/p/b', '/p/c']);
-  assert.equal(await client.list('/q/', '/q/~'), []);
+  // Each shard streams in its own (hierarchical) order, x: /p/a, /p/aa/a, /p/a/b/c; when
+  // /p/aa/a heads x it is taken before /p/a/b/c is seen, though CompareWithSlash puts it after.
+  assert.equal(scanned, ['/p/a', '/p/aa', '/p/b', '/p/a/b', '/p/aa/a', '/p/a/b/c', '/p/b/a', '/p/b/ab']);
+  assert.equal(await client.list('/p/', '/p/~/~/~'), ['/p/a', '/p/aa', '/p/b', '/p/a/b', '/p/a/b/c', '/p/aa/a', '/p/b/a', '/p/b/ab']);
+});
+
+api('list and rangeScan of one shard keep the shard\'s order', async ({ client }) => {
+  const keys = ['/s/a/b/c', '/s/aa/a', '/s/b', '/s/a/b', '/s/a'];
+  for (const k of keys) await client.put(k, k, { partitionKey: 'one' });
+  const shardOrder = ['/s/a', '/s/b', '/s/aa/a', '/s/a/b', '/s/a/b/c'];
+  assert.equal(await client.list('/s/', '/s/~/~/~', { partitionKey: 'one' }), shardOrder);
+  const scanned: string[] = [];
+  for await (const r of client.rangeScan('/s/', '/s/~/~/~', { partitionKey: 'one' })) scanned.push(r.key);
+  assert.equal(scanned, shardOrder);
 });
 
 api('leaving a rangeScan early stops reading the shards', async ({ client, cluster }) => {

@@ -95,7 +95,10 @@ export async function* scanShard<Msg, Item>(spec: ScanSpec<Msg, Item>, ctx: Scan
 }
 
 /**
- * Merges ascending per-shard streams into one ascending stream. Each source is pulled
+ * Merges per-shard streams by taking, each time, the smallest head by `compare` (the
+ * first source's on ties). Sources ascending by `compare` give one ascending stream;
+ * sources in another order (rangeScan: each shard's key order, merged by CompareWithSlash)
+ * still give one definite result, the one the official clients give. Each source is pulled
  * only when its head was consumed; when the consumer stops early or a source fails,
  * every other source is closed (cancelling its server call).
  */
