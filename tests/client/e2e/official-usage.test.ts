@@ -1,5 +1,5 @@
 // The official Oxia Node client's documented usage (its README), run unchanged except for
-// the import, against oxia-ts standalone; and a namespace with natural key order.
+// the import, against oxia-ts standalone. (A natural-order namespace: shard-merge-order.test.ts.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -110,24 +110,6 @@ test('README usage: quick start, options, operations, sequences, notifications, 
       await c2.close();
     }
   } finally {
-    await server.stop();
-  }
-});
-
-test('a natural-order namespace: results from all shards merge in byte order', async () => {
-  const server = await startStandalone({ shards: 3, kv: 'level', extraArgs: ['--key-sorting', 'natural'] });
-  const client = await OxiaClient.connect(server.address, { keySorting: 'natural' });
-  try {
-    const keys = ['/a', '/a/b', '/a/b/c', '/aa', '/aa/a', '/b', '/b/a', '/b/ab', '/c', '/d'];
-    await Promise.all(keys.map((k) => client.put(k, k)));
-    assert.equal(await client.list('/', '/~'), [...keys].sort());
-    const scanned: string[] = [];
-    for await (const r of client.rangeScan('/', '/~')) scanned.push(r.key);
-    assert.equal(scanned, [...keys].sort());
-    assert.is((await client.get('/a/b/d', { comparisonType: ComparisonType.FLOOR })).key, '/a/b/c');
-    assert.is((await client.get('/a/c', { comparisonType: ComparisonType.CEILING })).key, '/aa');
-  } finally {
-    await client.close();
     await server.stop();
   }
 });
