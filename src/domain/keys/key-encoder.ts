@@ -201,8 +201,9 @@ export function keyEncoder(sorting: KeySorting): KeyEncoder {
 }
 
 /**
- * The namespace's key order, for merging results of several shards (List, RangeScan,
- * non-EQUAL gets) exactly as each shard returns them.
+ * The namespace's key order, the order each shard returns keys in; the client picks the
+ * nearest of the shards' answers to a non-EQUAL get by it. (List and RangeScan results of
+ * several shards are merged by `compareWithSlash` instead, as the official clients do.)
  */
 export function keyComparator(sorting: KeySorting): (a: string, b: string) => number {
   const e = keyEncoder(sorting);
