@@ -65,7 +65,7 @@ async function serve(api: ClientApi, shutdownTimeoutMs = 10_000): Promise<Harnes
   const logger = new PinoLogger({ level: 'error', destination: silent });
   const tracker = new ServerCallTracker();
   const metrics = new PromMetrics();
-  const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs, name: 'test' }, tracker, logger);
+  const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs, name: 'test' }, tracker, logger, metrics);
   const board = new HealthStatusBoard();
   const handlers = new PublicServiceHandlers(api, tracker, logger, metrics).implementation();
   server.addService(OxiaClientService, handlers);

@@ -70,7 +70,7 @@ const logSink = new Writable({
 const logger = new PinoLogger({ level: 'debug', destination: logSink });
 const tracker = new ServerCallTracker();
 const metrics = new PromMetrics();
-const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs: 5_000, name: 'test' }, tracker, logger);
+const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs: 5_000, name: 'test' }, tracker, logger, metrics);
 server.addService(OxiaClientService, new PublicServiceHandlers(api, tracker, logger, metrics).implementation());
 
 type Client = grpc.Client & { [K in keyof typeof OxiaClientService]: (...args: any[]) => any };

@@ -9,8 +9,11 @@ import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc
 import type { ServiceIdentifier } from 'inversify';
 import { inject, injectable } from 'inversify';
 import { Logger } from '../../application/ports/logger.js';
+import { Metrics, type BoundCounter } from '../../application/ports/metrics.js';
 import { rejectMalformedRequests, tolerantServerDefinition } from './malformed-request.js';
+import { guardAgainstResetLimit } from './reset-guard.js';
 import { ServerCallTracker } from './server-call-tracker.js';
+import { FINITE_SERVER_STREAM_PATHS } from './service-definitions.js';
 
 export interface HostPort {
   readonly host: string;
@@ -40,13 +43,18 @@ export class GrpcServer {
   private bound: HostPort | undefined;
   private closing: Promise<void> | undefined;
   private readonly log: Logger;
+  private readonly drainedConnections: BoundCounter;
 
   constructor(
     @inject(GrpcServerOptions) private readonly options: GrpcServerOptions,
     @inject(ServerCallTracker) private readonly calls: ServerCallTracker,
     @inject(Logger) logger: Logger,
+    @inject(Metrics) metrics: Metrics,
   ) {
     this.log = logger.child({ component: 'grpc-server', server: options.name });
+    this.drainedConnections = metrics
+      .counter('oxia_grpc_server_connections_drained_total', 'Client connections moved to a new connection before the HTTP/2 stream-reset limit would close them', ['server'])
+      .bind({ server: options.name });
     this.server = new Server({
       'grpc.max_receive_message_length': options.receiveMessageSizeBytesMax,
       'grpc.max_send_message_length': -1,
@@ -70,6 +78,13 @@ export class GrpcServer {
       );
     });
     this.bound = { host: this.options.bind.host, port };
+    const guarded = guardAgainstResetLimit(this.server, (path) => FINITE_SERVER_STREAM_PATHS.has(path), {
+      drained: (peer, estimatedResets) => {
+        this.drainedConnections.inc();
+        this.log.debug('moved a client to a new connection before the stream-reset limit', { peer, estimatedResets });
+      },
+    });
+    if (!guarded) this.log.warn('cannot watch HTTP/2 connections (grpc-js internals changed): clients that reset many streams may be disconnected');
     this.log.info('listening', { address: formatHostPort(this.bound) });
     return this.bound;
   }

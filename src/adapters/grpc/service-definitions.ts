@@ -61,6 +61,15 @@ export const OxiaClientService = oxiaClientService('io.oxia.proto.v1');
 export const OxiaClientCompatService = oxiaClientService('io.streamnative.oxia.proto');
 export type OxiaClientService = typeof OxiaClientService;
 
+/**
+ * Server-streaming calls that the server ends by itself once it has answered. A client
+ * may reset them right after the answer (the official Node client cancels each Read on
+ * its first message): reset-guard.ts counts those resets.
+ */
+export const FINITE_SERVER_STREAM_PATHS: ReadonlySet<string> = new Set(
+  [OxiaClientService, OxiaClientCompatService].flatMap((service) => [service.read.path, service.list.path, service.rangeScan.path]),
+);
+
 const coord = '/replication.OxiaCoordination/';
 export const OxiaCoordinationService = {
   pushShardAssignments: method(coord + 'PushShardAssignments', client.ShardAssignments, replication.CoordinationShardAssignmentsResponse, true, false),

@@ -11,6 +11,7 @@ import { ClientApi } from '../../application/client-api.js';
 import { CoordinationApi, ReplicationApi } from '../../application/node/storage-node-api.js';
 import { StorageNodeConfig } from '../../application/node/storage-node-config.js';
 import { StorageNode } from '../../application/node/storage-node.js';
+import { Metrics } from '../../application/ports/metrics.js';
 import { Logger } from '../../application/ports/logger.js';
 import { ReplicationClient } from '../../application/ports/replication-client.js';
 import { GrpcServer } from '../../adapters/grpc/grpc-server.js';
@@ -35,7 +36,7 @@ function storageNodeModule(config: ServerConfig): ContainerModule {
     bind(ReplicationApi).toService(StorageNode);
     bind(InternalServiceHandlers).toSelf().inSingletonScope();
     bind(InternalGrpcServer)
-      .toDynamicValue((ctx) => new GrpcServer(grpcServerOptionsOf('internal', config.internalAddr, config), ctx.get(ServerCallTracker), ctx.get(Logger)))
+      .toDynamicValue((ctx) => new GrpcServer(grpcServerOptionsOf('internal', config.internalAddr, config), ctx.get(ServerCallTracker), ctx.get(Logger), ctx.get(Metrics)))
       .inSingletonScope();
   });
 }

@@ -8,6 +8,7 @@ import {
   type Interceptor,
   type MethodDefinition,
 } from '@grpc/grpc-js';
+import { OXIA_TS_CLIENT_USER_AGENT } from '../../../domain/protocol/client-identity.js';
 import type {
   CloseSessionRequest,
   CreateSessionRequest,
@@ -40,6 +41,8 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2000,
   // Above the largest response an Oxia server sends (values up to 8 MiB, 16 MiB requests).
   'grpc.max_receive_message_length': 32 * 1024 * 1024,
+  // Tells servers this client never resets a finished stream (ADR 0017).
+  'grpc.primary_user_agent': OXIA_TS_CLIENT_USER_AGENT,
 };
 
 /** Asks `auth` for metadata before each call starts; a failure ends the call as UNAUTHENTICATED. */
