@@ -46,17 +46,18 @@ const COMPARISON_TYPES: ReadonlySet<unknown> = new Set(Object.values(ComparisonT
 export type { SessionLostEvent } from './internal/sessions.js';
 
 /**
- * Batches outstanding per shard and direction; more only queue (see Batcher). One: while a
- * batch is out, the next one fills (up to its count and byte bounds), so a busy shard gets
- * fewer, larger batches. Every batch costs the servers a log entry, a replication round and a
- * store transaction on each replica, whatever its size; measured against a 3-node cluster
- * (RF 3, 1,000 operations in flight), 16 outstanding batches gave about 23,000 writes/s at
- * 70 us of server CPU per write, 2 gave 25,500 at 65 us and 1 gave 28,000-29,000 at 57-59 us,
- * with reads unchanged. Latency did not suffer: at a steady 8,000 writes/s the median was
- * 10.6 ms with 1 against 16.3 ms with 16 (the servers had more CPU to spare), at 1,000 writes/s
- * 7.8 against 8.1 ms.
+ * Write batches outstanding per shard; more only queue (see Batcher). One: an idle shard
+ * sends a write at once, and while a batch is out the next one fills (up to its count and
+ * byte bounds), so a busy shard gets fewer, larger batches. Every batch costs the servers a
+ * log entry, a replication round and a store transaction on each replica, whatever its size;
+ * measured against a 3-node cluster (RF 3, 1,000 operations in flight), 16 outstanding
+ * batches gave about 23,000 writes/s at 70 us of server CPU per write, 2 gave 25,500 at
+ * 65 us and 1 gave 28,000-29,000 at 57-59 us. One also keeps a shard's batches in order
+ * across retries: a batch is resent before the next one goes.
  */
-const MAX_IN_FLIGHT_BATCHES_PER_SHARD = 1;
+const WRITE_BATCHES_IN_FLIGHT_PER_SHARD = 1;
+/** Read batches outstanding per shard: reads have no order to keep, and a second Read hides a round trip. */
+const READ_BATCHES_IN_FLIGHT_PER_SHARD = 2;
 /** With batchLingerMs 0 the caller asked for no batching delay: each operation goes at once. */
 const MAX_IN_FLIGHT_UNBATCHED_PER_SHARD = 16;
 
@@ -616,11 +617,11 @@ export async function openClient(transport: ClientTransport, config: ClientConfi
   // Every pending retry and admission wait listens to this signal; that many listeners are expected.
   setMaxListeners(0, stop.signal);
   const directory = new ShardDirectory();
-  const limits = (maxBytes: number): BatchLimits => ({
+  const limits = (maxBytes: number, batchesInFlight: number): BatchLimits => ({
     lingerMs: config.batchLingerMs,
     maxCount: config.maxRequestsPerBatch,
     maxBytes,
-    maxInFlight: config.batchLingerMs > 0 ? MAX_IN_FLIGHT_BATCHES_PER_SHARD : MAX_IN_FLIGHT_UNBATCHED_PER_SHARD,
+    maxInFlight: config.batchLingerMs > 0 ? batchesInFlight : MAX_IN_FLIGHT_UNBATCHED_PER_SHARD,
   });
   const reroute = (op: PutOp | DeleteOp): void => {
     try {
@@ -632,7 +633,12 @@ export async function openClient(transport: ClientTransport, config: ClientConfi
   const writes: WritePath = new WritePath(
     transport,
     directory,
-    { namespace: config.namespace, limits: limits(config.maxBatchSizeBytes), requestTimeoutMs: config.requestTimeoutMs },
+    {
+      namespace: config.namespace,
+      limits: limits(config.maxBatchSizeBytes, WRITE_BATCHES_IN_FLIGHT_PER_SHARD),
+      requestTimeoutMs: config.requestTimeoutMs,
+      unaryWrites: config.authentication !== undefined,
+    },
     stop.signal,
     reroute,
   );
@@ -640,7 +646,7 @@ export async function openClient(transport: ClientTransport, config: ClientConfi
     transport,
     directory,
     // Gets carry only keys; the byte bound still caps one Read request.
-    limits(config.maxBatchSizeBytes),
+    limits(config.maxBatchSizeBytes, READ_BATCHES_IN_FLIGHT_PER_SHARD),
     config.requestTimeoutMs,
     stop.signal,
     (op) => {

@@ -77,6 +77,8 @@ export class FakeCluster implements ClientTransport {
   readonly lists: RecordedCall<ListRequest>[] = [];
   readonly scans: RecordedCall<RangeScanRequest>[] = [];
   readonly writeStreamsOpened: { target: string; shard: bigint; namespace: string }[] = [];
+  /** Write calls made as unary Write (the rest went over WriteStreams). */
+  unaryWrites = 0;
   readonly sessions = new Map<bigint, { shard: bigint; timeoutMs: number; identity: string; heartbeats: number }>();
   onWrite: Hook<WriteRequest> | undefined;
   onRead: Hook<ReadRequest> | undefined;
@@ -198,6 +200,20 @@ export class FakeCluster implements ClientTransport {
     } finally {
       this.assignmentWatchers.delete(watcher);
     }
+  }
+
+  async write(target: string, request: WriteRequest, signal: AbortSignal): Promise<WriteResponse> {
+    const shard = request.shard ?? -1n;
+    const call = { target, shard, request };
+    this.writes.push(call);
+    this.unaryWrites++;
+    const apply = async (): Promise<WriteResponse> => {
+      this.checkTarget(target, shard);
+      const injected = await this.onWrite?.(call);
+      if (injected !== undefined) throw injected;
+      return this.applyWrite(shard, request);
+    };
+    return Promise.race([apply(), deferredSignal(signal)]);
   }
 
   openWriteStream(target: string, shard: bigint, namespace: string): DuplexCall<WriteRequest, WriteResponse> {

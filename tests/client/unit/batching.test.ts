@@ -1,4 +1,5 @@
-// Per-shard batching: flush on count, bytes and linger; write order kept; gets batched.
+// Per-shard batching: an idle shard sends at once; while batches are out the next one fills
+// (count and byte bounds, linger as the upper bound of its wait); write order kept; gets batched.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FakeCluster } from '../support/fake-transport.js';
@@ -6,17 +7,14 @@ import { clientOn, gate, waitFor } from '../support/fake-client.js';
 
 const putsPerBatch = (c: FakeCluster) => c.writes.map((w) => w.request.puts.length);
 
-test('a batch is sent when it reaches maxRequestsPerBatch', async () => {
+test('while a batch is out, operations form batches of at most maxRequestsPerBatch', async () => {
   const cluster = new FakeCluster(1);
   const client = await clientOn(cluster, { maxRequestsPerBatch: 10, batchLingerMs: 60_000 });
   try {
-    const puts = Array.from({ length: 25 }, (_, i) => client.put(`/k${i}`, 'v'));
-    await waitFor(() => cluster.writes.length >= 2, 5000, 'two full batches');
-    assert.equal(putsPerBatch(cluster), [10, 10], 'the 5 left wait for more (linger is a minute)');
-    const closing = client.close(); // flushes the rest
-    await Promise.all(puts);
-    await closing;
-    assert.equal(putsPerBatch(cluster), [10, 10, 5]);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => client.put(`/k${i}`, 'v')));
+    // The first goes at once (idle shard), full batches follow it one at a time, and the
+    // rest goes as soon as the shard is idle again: nobody waits out the minute of linger.
+    assert.equal(putsPerBatch(cluster), [1, 10, 10, 4]);
   } finally {
     await client.close();
   }
@@ -28,7 +26,7 @@ test('a batch is sent before it would exceed maxBatchSizeBytes', async () => {
   try {
     const value = 'x'.repeat(30); // 2-byte key + 30 bytes: three fit in 100 bytes, four do not
     await Promise.all(Array.from({ length: 7 }, (_, i) => client.put(`k${i}`, value)));
-    assert.equal(putsPerBatch(cluster), [3, 3, 1]);
+    assert.equal(putsPerBatch(cluster), [1, 3, 3], 'the first alone (idle shard), then what fits');
     // An operation larger than the limit still goes, alone.
     await client.put('big', 'y'.repeat(500));
     assert.equal(putsPerBatch(cluster).at(-1), 1);
@@ -37,19 +35,69 @@ test('a batch is sent before it would exceed maxBatchSizeBytes', async () => {
   }
 });
 
-test('a batch waits batchLingerMs for company, and no longer', async () => {
+test('an idle shard sends at once: one caller never waits for the linger', async () => {
   const cluster = new FakeCluster(1);
-  const client = await clientOn(cluster, { batchLingerMs: 80 });
+  const client = await clientOn(cluster, { batchLingerMs: 600_000, requestTimeoutMs: 900_000 });
   try {
-    const started = performance.now();
-    const first = client.put('/a', 'v');
-    await new Promise((r) => setTimeout(r, 20));
-    const second = client.put('/b', 'v');
-    await Promise.all([first, second]);
-    const elapsedMs = performance.now() - started;
-    assert.equal(putsPerBatch(cluster), [2], 'the put issued during the linger joined the batch');
-    assert.ok(elapsedMs >= 75, `sent after the linger (${elapsedMs.toFixed(0)} ms)`);
+    let done = 0;
+    const one = async () => {
+      await client.put('/a', 'v');
+      await client.get('/a');
+      done++;
+    };
+    // Ten minutes of linger: only sending at once lets these finish within the wait.
+    const all = Promise.all(Array.from({ length: 4 }, () => one()));
+    await waitFor(() => done === 4, 5000, 'four callers, each a put then a get');
+    await all;
   } finally {
+    await client.close();
+  }
+});
+
+test('with a Read out, the next gets wait for company up to the linger, then take the second slot', async () => {
+  const cluster = new FakeCluster(1);
+  const client = await clientOn(cluster, { batchLingerMs: 30 });
+  const server = gate();
+  try {
+    await client.put('/r', 'v');
+    cluster.onRead = async () => {
+      await server.promise;
+      return undefined;
+    };
+    const first = client.get('/r');
+    await waitFor(() => cluster.reads.length === 1, 2000, 'the first Read');
+    const next = [client.get('/r'), client.get('/r'), client.get('/r')];
+    // The first Read is still held: only the linger's bound can have sent the second.
+    await waitFor(() => cluster.reads.length === 2, 2000, 'the second Read, sent once the linger ran out');
+    assert.equal(cluster.reads.map((r) => r.request.gets.length), [1, 3], 'the three went together');
+    server.open();
+    await Promise.all([first, ...next]);
+  } finally {
+    server.open();
+    await client.close();
+  }
+});
+
+test('with a Read out and a long linger, the next gets go as soon as the shard is idle', async () => {
+  const cluster = new FakeCluster(1);
+  const client = await clientOn(cluster, { batchLingerMs: 600_000, requestTimeoutMs: 900_000 });
+  const server = gate();
+  try {
+    await client.put('/r', 'v');
+    cluster.onRead = async () => {
+      await server.promise;
+      return undefined;
+    };
+    const first = client.get('/r');
+    await waitFor(() => cluster.reads.length === 1, 2000, 'the first Read');
+    const next = [client.get('/r'), client.get('/r')];
+    await Promise.resolve();
+    assert.is(cluster.reads.length, 1, 'the second slot is free, but the batch waits for company');
+    server.open();
+    await Promise.all([first, ...next]);
+    assert.equal(cluster.reads.map((r) => r.request.gets.length), [1, 2]);
+  } finally {
+    server.open();
     await client.close();
   }
 });
@@ -89,12 +137,13 @@ test('with batchLingerMs 0 each operation is sent at once', async () => {
   }
 });
 
-test('the default linger (5 ms) batches a burst into one request per shard', async () => {
+test('with the defaults a burst takes two requests per shard: the first operation, then the rest', async () => {
   const cluster = new FakeCluster(3);
   const client = await clientOn(cluster);
   try {
     await Promise.all(Array.from({ length: 60 }, (_, i) => client.put(`/burst/${i}`, 'v')));
-    assert.is(cluster.writes.length, 3);
+    assert.is(cluster.writes.length, 6);
+    assert.ok(cluster.writes.every((w, i) => w.request.puts.length === 1 || i >= 3), 'each shard sent its first put alone');
     assert.is(putsPerBatch(cluster).reduce((a, b) => a + b, 0), 60);
     assert.is(cluster.writeStreamsOpened.length, 3, 'one WriteStream per shard');
     assert.ok(cluster.writeStreamsOpened.every((s) => s.namespace === 'default'));
@@ -134,8 +183,7 @@ test('gets to one shard are batched into one Read', async () => {
     for (let i = 0; i < 5; i++) await client.put(`/g${i}`, `v${i}`);
     const got = await Promise.all(Array.from({ length: 5 }, (_, i) => client.get(`/g${i}`)));
     assert.equal(got.map((g) => new TextDecoder().decode(g.value)), ['v0', 'v1', 'v2', 'v3', 'v4']);
-    assert.is(cluster.reads.length, 1);
-    assert.is(cluster.reads[0]?.request.gets.length, 5);
+    assert.equal(cluster.reads.map((r) => r.request.gets.length), [1, 4], 'the first at once, the others together');
   } finally {
     await client.close();
   }

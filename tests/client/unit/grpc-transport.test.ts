@@ -1,5 +1,5 @@
 // The gRPC transport against scripted servers on loopback: Oxia error details (reason,
-// leader hint) parsed from the status trailer, WriteStream metadata, credentials.
+// leader hint) parsed from the status trailer, WriteStream metadata, credentials per call.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
@@ -72,7 +72,7 @@ test('an Oxia error trailer becomes a typed RpcError with its leader hint', asyn
   }
 });
 
-test('a client follows a not-leader hint from one server to another over gRPC, with credentials and stream metadata', async () => {
+test('a client follows a not-leader hint from one server to another over gRPC, with WriteStream metadata', async () => {
   const seen: { metadata: Record<string, string>; request: WriteRequest }[] = [];
   const b = await serve({
     writeStream: ((call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) => {
@@ -90,7 +90,7 @@ test('a client follows a not-leader hint from one server to another over gRPC, w
       call.on('data', () => call.emit('error', oxiaStatus(grpc.status.ABORTED, 'NODE_IS_NOT_LEADER', 'not leader', { shard: '0', leader: b.address })));
     }) as grpc.UntypedHandleCall,
   });
-  const client = await OxiaClient.connect(a.address, { authentication: new TokenAuthentication(async () => 'secret'), logger: { warn: () => {} } });
+  const client = await OxiaClient.connect(a.address, { logger: { warn: () => {} } });
   try {
     const r = await client.put('/k', 'v');
     assert.is(r.version.versionId, 7);
@@ -98,12 +98,54 @@ test('a client follows a not-leader hint from one server to another over gRPC, w
     assert.is(seen.length, 1);
     assert.is(seen[0]?.metadata['shard-id'], '0');
     assert.is(seen[0]?.metadata['namespace'], 'default');
-    assert.is(seen[0]?.metadata['authorization'], 'Bearer secret');
+    assert.is(seen[0]?.metadata['authorization'], undefined);
     assert.is(seen[0]?.request.shard, 0n);
   } finally {
     await client.close();
     a.server.forceShutdown();
     b.server.forceShutdown();
+  }
+});
+
+test('with authentication, every operation asks for credentials: writes go as unary Write calls, one per batch', async () => {
+  const writes: { authorization: unknown; request: WriteRequest }[] = [];
+  const readsAuthorization: unknown[] = [];
+  const a = await serve({
+    getShardAssignments: assignmentsFor(() => a.address),
+    write: ((call: grpc.ServerUnaryCall<WriteRequest, WriteResponse>, cb: grpc.sendUnaryData<WriteResponse>) => {
+      writes.push({ authorization: call.metadata.get('authorization')[0], request: call.request });
+      cb(null, {
+        puts: call.request.puts.map(() => ({ status: Status.OK, version: okVersion })),
+        deletes: call.request.deletes.map(() => ({ status: Status.OK })),
+        deleteRanges: [],
+      });
+    }) as grpc.UntypedHandleCall,
+    read: ((call: grpc.ServerWritableStream<{ gets: unknown[] }, unknown>) => {
+      readsAuthorization.push(call.metadata.get('authorization')[0]);
+      call.write({ gets: call.request.gets.map(() => ({ status: Status.OK, version: okVersion, value: Buffer.from('v'), key: '/k' })) });
+      call.end();
+    }) as grpc.UntypedHandleCall,
+  });
+  let tokens = 0;
+  const client = await OxiaClient.connect(a.address, {
+    authentication: new TokenAuthentication(async () => `token-${++tokens}`),
+    logger: { warn: () => {} },
+  });
+  try {
+    const before = tokens; // the shard-assignments stream asked once
+    await client.put('/k', 'v1');
+    await client.get('/k');
+    await client.put('/k', 'v2');
+    await client.delete('/k');
+    assert.ok(tokens - before >= 4, `credentials asked ${tokens - before} times for 4 operations`);
+    assert.is(writes.length, 3, 'put, put and delete each a unary Write');
+    assert.is(readsAuthorization.length, 1);
+    assert.ok(writes.every((w) => typeof w.authorization === 'string' && w.authorization.startsWith('Bearer token-')));
+    assert.not.equal(writes[0]?.authorization, writes[1]?.authorization, 'a refreshed token is sent with the next call');
+    assert.is(writes[0]?.request.shard, 0n);
+  } finally {
+    await client.close();
+    a.server.forceShutdown();
   }
 });
 

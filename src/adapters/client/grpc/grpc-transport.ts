@@ -126,6 +126,10 @@ export class GrpcTransport implements ClientTransport {
     return this.serverStream(OxiaClientService.getShardAssignments, target, request, signal);
   }
 
+  write(target: string, request: WriteRequest, signal: AbortSignal): Promise<WriteResponse> {
+    return this.unary(OxiaClientService.write, target, request, signal);
+  }
+
   openWriteStream(target: string, shard: bigint, namespace: string): DuplexCall<WriteRequest, WriteResponse> {
     const def = OxiaClientService.writeStream;
     const metadata = new Metadata();

@@ -1,9 +1,15 @@
+import { monotonicMs } from './retry.js';
+
 export interface BatchLimits {
-  /** How long the first operation of a batch waits for company; 0 sends at once. */
+  /**
+   * The longest a batch waits for company while other batches of its shard are out
+   * and a slot is free; 0 sends whenever a slot is free. A shard with nothing in
+   * flight never waits.
+   */
   readonly lingerMs: number;
   readonly maxCount: number;
   readonly maxBytes: number;
-  /** Batches sent but not yet answered, per shard. */
+  /** Batches sent but not yet answered, per shard (the pipeline depth). */
   readonly maxInFlight: number;
 }
 
@@ -18,21 +24,33 @@ export interface BatchCompatibility<T> {
   reset(): void;
 }
 
+interface QueuedBatch<T> {
+  readonly items: T[];
+  /** When its first item arrived (monotonic ms). */
+  readonly sinceMs: number;
+}
+
 /**
- * Groups one shard's operations into batches. A batch is sent when it holds
- * `maxCount` operations or `maxBytes` bytes, or `lingerMs` after its first operation.
- * At most `maxInFlight` batches are outstanding; while that window is full the open
- * batch keeps growing (up to its limits) and full batches queue, so a slow server gets
- * fewer, larger batches. The queue is bounded by the client's admission control.
+ * Groups one shard's operations into batches without making anyone wait for nothing:
+ * - a shard with no batch in flight sends an operation at once;
+ * - while batches are out, operations gather in the open batch (up to `maxCount`
+ *   operations or `maxBytes`; full batches queue), which goes when a slot of the
+ *   `maxInFlight` frees and it is full, has waited `lingerMs`, or its shard has
+ *   nothing left in flight.
+ * So one caller pays no linger, and many callers get batches as large as the time a
+ * batch is out lets them grow: a slow server gets fewer, larger batches. The queue is
+ * bounded by the client's admission control. Batches go out in the order they formed.
  *
  * `send` must settle every operation of the batch itself and never reject.
  */
 export class Batcher<T extends BatchItem> {
   private open: T[] = [];
   private openBytes = 0;
+  private openSinceMs = 0;
+  private readonly full: QueuedBatch<T>[] = [];
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  private lingerExpired = false;
-  private readonly full: T[][] = [];
+  /** flush() asked for everything now: no batch waits for company until the shard is idle. */
+  private flushing = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -53,69 +71,84 @@ export class Batcher<T extends BatchItem> {
     ) {
       this.closeOpen();
     }
+    if (this.open.length === 0) this.openSinceMs = monotonicMs();
     this.open.push(item);
     this.openBytes += item.sizeBytes;
     this.compatibility?.added(item);
-    if (this.open.length >= this.limits.maxCount || this.openBytes >= this.limits.maxBytes) {
-      this.closeOpen();
-    } else if (this.limits.lingerMs <= 0) {
-      this.lingerExpired = true;
-    } else if (this.lingerTimer === undefined) {
-      this.lingerTimer = setTimeout(() => {
-        this.lingerTimer = undefined;
-        this.lingerExpired = true;
-        this.pump();
-      }, this.limits.lingerMs);
-    }
+    if (this.open.length >= this.limits.maxCount || this.openBytes >= this.limits.maxBytes) this.closeOpen();
     this.pump();
   }
 
   /** Sends everything now (ignoring linger) and resolves once all of it is answered. */
   flush(): Promise<void> {
-    this.lingerExpired = this.open.length > 0 || this.lingerExpired;
-    this.pump();
     if (this.isIdle()) return Promise.resolve();
+    this.flushing = true;
+    this.pump();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private closeOpen(): void {
     if (this.open.length === 0) return;
-    this.full.push(this.open);
-    this.resetOpen();
-  }
-
-  private resetOpen(): void {
+    this.full.push({ items: this.open, sinceMs: this.openSinceMs });
     this.open = [];
     this.openBytes = 0;
-    this.lingerExpired = false;
     this.compatibility?.reset();
-    if (this.lingerTimer !== undefined) {
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = undefined;
-    }
   }
 
   private pump(): void {
     while (this.inFlight < this.limits.maxInFlight) {
-      let batch = this.full.shift();
-      if (batch === undefined) {
-        if (!this.lingerExpired || this.open.length === 0) break;
-        batch = this.open;
-        this.resetOpen();
+      const queued = this.full[0];
+      if (queued !== undefined) {
+        this.full.shift();
+        this.dispatch(queued.items);
+        continue;
       }
-      this.inFlight++;
-      void this.send(batch)
-        .catch(() => {})
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-          if (this.isIdle()) {
-            const waiters = this.idleWaiters;
-            this.idleWaiters = [];
-            for (const w of waiters) w();
-          }
-        });
+      if (this.open.length === 0) break;
+      const waitMs = this.lingerLeftMs();
+      if (waitMs > 0) {
+        this.armLinger(waitMs);
+        break;
+      }
+      const batch = this.open;
+      this.open = [];
+      this.openBytes = 0;
+      this.compatibility?.reset();
+      this.dispatch(batch);
     }
+  }
+
+  /** How much longer the open batch may wait for company before it goes (0: now). */
+  private lingerLeftMs(): number {
+    if (this.inFlight === 0 || this.flushing || this.limits.lingerMs <= 0) return 0;
+    return this.openSinceMs + this.limits.lingerMs - monotonicMs();
+  }
+
+  private armLinger(waitMs: number): void {
+    if (this.lingerTimer !== undefined) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      this.pump();
+    }, Math.ceil(waitMs));
+  }
+
+  private dispatch(batch: T[]): void {
+    this.inFlight++;
+    void this.send(batch)
+      .catch(() => {})
+      .finally(() => {
+        this.inFlight--;
+        this.pump();
+        if (this.isIdle()) {
+          this.flushing = false;
+          if (this.lingerTimer !== undefined) {
+            clearTimeout(this.lingerTimer);
+            this.lingerTimer = undefined;
+          }
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      });
   }
 
   private isIdle(): boolean {

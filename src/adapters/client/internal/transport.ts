@@ -29,6 +29,8 @@ import type {
  */
 export interface ClientTransport {
   shardAssignments(target: string, request: ShardAssignmentsRequest, signal: AbortSignal): AsyncIterable<ShardAssignments>;
+  /** One unary Write call; the shard travels in the request. */
+  write(target: string, request: WriteRequest, signal: AbortSignal): Promise<WriteResponse>;
   /** Opens a WriteStream; the shard and namespace travel in the call metadata. */
   openWriteStream(target: string, shard: bigint, namespace: string): DuplexCall<WriteRequest, WriteResponse>;
   read(target: string, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse>;

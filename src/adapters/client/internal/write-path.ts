@@ -65,11 +65,17 @@ export interface WritePathConfig {
   readonly namespace: string;
   readonly limits: BatchLimits;
   readonly requestTimeoutMs: number;
+  /**
+   * Each batch as its own unary Write call instead of on the shard's WriteStream: with an
+   * authentication provider, so that credentials are asked for (and a refreshed token
+   * sent) per batch, as the official clients do per call, not once per long-lived stream.
+   */
+  readonly unaryWrites: boolean;
 }
 
 /**
- * Batches writes per shard and sends them over one long-lived WriteStream per shard,
- * retrying retryable failures (on a fresh stream, at the hinted leader) until the
+ * Batches writes per shard and sends them over one long-lived WriteStream per shard
+ * (or one unary Write per batch, see WritePathConfig.unaryWrites), retrying retryable failures (on a fresh stream, at the hinted leader) until the
  * earliest deadline in the batch.
  */
 export class WritePath {
@@ -128,7 +134,11 @@ export class WritePath {
     try {
       response = await withRetries(
         { deadlineMs, timeoutMs: this.config.requestTimeoutMs, closed: this.closed, what: `write of ${ops.length} operation(s) to shard ${shard}` },
-        (hint, signal) => untilAborted(this.stream(shard, shardTarget(this.directory, shard, hint)).send(request), signal),
+        (hint, signal) => {
+          const target = shardTarget(this.directory, shard, hint);
+          if (this.config.unaryWrites) return this.transport.write(target, request, signal);
+          return untilAborted(this.stream(shard, target).send(request), signal);
+        },
       );
       if (response.puts.length !== puts.length || response.deletes.length !== deletes.length || response.deleteRanges.length !== ranges.length) {
         throw new RpcError('Internal', `shard ${shard} answered a write of ${puts.length}/${deletes.length}/${ranges.length} puts/deletes/ranges with ${response.puts.length}/${response.deletes.length}/${response.deleteRanges.length}`);
