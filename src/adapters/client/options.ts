@@ -30,7 +30,11 @@ export interface OxiaClientOptions {
   /** Credentials attached to every call. */
   authentication?: Authentication | undefined;
 
-  /** How long a batch waits for more operations before it is sent; 0 sends at once. Default 5 ms. */
+  /**
+   * The longest a batch waits for more operations while another batch of its shard is
+   * out and a slot is free; 0 sends whenever a slot is free. An operation for a shard with
+   * nothing in flight is sent at once, whatever this is. Default 5 ms.
+   */
   batchLingerMs?: number | undefined;
   /** Operations per batch before it is sent. Default 1000. */
   maxRequestsPerBatch?: number | undefined;
