@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/bootstrap/config/option-table.js';
 import { callersAxis, escapeXml, formatCount, formatLatencyTick, linearAxis, logAxis, niceStep, renderChart, SYSTEM_COLOURS } from './compare/chart.js';
 import { COMPARE_DEFAULTS, parseCompareArgs, QUICK } from './compare/options.js';
 import type { CompareReport, PointResult } from './compare/results.js';
-import { formatMs, renderMarkdown, renderOperationTable, renderTables } from './compare/table.js';
+import { formatMs, renderCpuTable, renderMarkdown, renderOperationTable, renderTables } from './compare/table.js';
 
 const S = suite('bench --compare');
 
@@ -71,8 +71,8 @@ const REPORT: CompareReport = {
     { system: 'oxia-ts', status: 'ran', detail: 'oxia-ts 0.1.0, 3 nodes', settings: [] },
   ],
   points: [
-    point('etcd', 'put', 1, 740, 4.2),
-    point('etcd', 'put', 16, 2177.4, 20.08),
+    point('etcd', 'put', 1, 740, 4.2, { serverCpuPercent: 35, clientCpuPercent: 20 }),
+    point('etcd', 'put', 16, 2177.4, 20.08, { serverCpuPercent: 120 }),
     point('etcd', 'get', 1, 1256, 3.6),
     point('etcd', 'get', 16, 3187, 17.9),
     point('oxia-ts', 'put', 1, 122, 12.72),
@@ -90,6 +90,18 @@ S('a table per operation: a row per number of callers, each system side by side,
   assert.is(lines[3], '| 16 | 2,177 | 5.02 / 20.1 / 40.2 | – | – | 12,346 (3 failed) | 30.9 / 123 / 247 |');
   const gets = renderOperationTable(REPORT, 'get').split('\n');
   assert.is(gets[3], '| 16 | 3,187 | 4.47 / 17.9 / 35.8 | – | – | – | – |');
+});
+
+S('the CPU table: servers + load generator per system and operation, "?" for a figure not taken', () => {
+  const lines = renderCpuTable(REPORT)!.split('\n');
+  assert.is(lines[0], '| callers | etcd puts | etcd gets | ZooKeeper puts | ZooKeeper gets | oxia-ts puts | oxia-ts gets |');
+  assert.is(lines[2], '| 1 | 35% + 20% | ? + ? | – | – | ? + ? | ? + ? |');
+  assert.is(lines[3], '| 16 | 120% + ? | ? + ? | – | – | ? + ? | – |');
+  const withoutCpu = { ...REPORT, points: REPORT.points.map(({ serverCpuPercent: _s, clientCpuPercent: _c, ...p }) => p) };
+  assert.is(renderCpuTable(withoutCpu), undefined);
+  assert.not.ok(renderMarkdown(withoutCpu, 'chart.svg').includes('## CPU'));
+  assert.ok(renderMarkdown(REPORT, 'chart.svg').includes('## CPU'));
+  assert.ok(renderTables(REPORT).includes('CPU time during the measured time'));
 });
 
 S('latencies keep about three significant digits', () => {
@@ -127,6 +139,8 @@ S('axes: callers on log2, throughput from zero to a round top, p99 over whole de
 
   const log = logAxis([0.42, 123.4], 0, 300);
   assert.equal(log.ticks, [0.1, 1, 10, 100, 1000]);
+  assert.equal(log.minorTicks.length, 8);
+  assert.equal(log.minorTicks.slice(0, 2), [0.2, 0.5]);
   assert.is(log.yOf(1000), 0);
   assert.ok(Math.abs(log.yOf(1) - 225) < 1e-9);
   assert.equal(logAxis([5, 5], 0, 10).ticks, [1, 10]);

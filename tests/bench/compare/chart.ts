@@ -76,6 +76,10 @@ function panel(report: CompareReport, systems: readonly SystemName[], operation:
   const out: string[] = [`<g>`];
   out.push(text(x0 + MARGIN.left + plotW / 2, y0 + 20, `${OPERATION_NAMES[operation]}: ${metric.title}`, { anchor: 'middle', size: 13, weight: 'bold' }));
   out.push(`<rect x="${plotX}" y="${plotY}" width="${plotW}" height="${plotH}" fill="none" stroke="#999999"/>`);
+  for (const t of yAxis.minorTicks) {
+    const y = round(yAxis.yOf(t));
+    out.push(`<line x1="${plotX}" y1="${y}" x2="${plotX + plotW}" y2="${y}" stroke="#f2f2f2"/>`);
+  }
   for (const t of yAxis.ticks) {
     const y = round(yAxis.yOf(t));
     out.push(`<line x1="${plotX}" y1="${y}" x2="${plotX + plotW}" y2="${y}" stroke="#e5e5e5"/>`);
@@ -128,6 +132,8 @@ export function callersAxis(concurrencies: readonly number[], x: number, width: 
 
 interface YAxis {
   readonly ticks: readonly number[];
+  /** Unlabelled grid lines between the ticks. */
+  readonly minorTicks: readonly number[];
   readonly yOf: (v: number) => number;
 }
 
@@ -138,7 +144,7 @@ export function linearAxis(values: readonly number[], y: number, height: number)
   const top = Math.max(step, Math.ceil(max / step) * step);
   const ticks: number[] = [];
   for (let t = 0; t <= top + step / 2; t += step) ticks.push(t);
-  return { ticks, yOf: (v) => y + height - (v / top) * height };
+  return { ticks, minorTicks: [], yOf: (v) => y + height - (v / top) * height };
 }
 
 /** From the decade at or below the smallest value to the decade at or above the largest. */
@@ -148,7 +154,8 @@ export function logAxis(values: readonly number[], y: number, height: number): Y
   if (hi <= lo) hi = lo + 1;
   const ticks: number[] = [];
   for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
-  return { ticks, yOf: (v) => y + height - ((Math.log10(v) - lo) / (hi - lo)) * height };
+  const minorTicks = ticks.slice(0, -1).flatMap((t) => [2 * t, 5 * t]);
+  return { ticks, minorTicks, yOf: (v) => y + height - ((Math.log10(v) - lo) / (hi - lo)) * height };
 }
 
 /** 1, 2 or 5 times a power of ten, at least `raw`. */

@@ -17,7 +17,7 @@ import { PACKAGE_ROOT } from '../../../src/bootstrap/cli/compiled-build.mjs';
 import { renderChart } from './chart.js';
 import type { LoadPlan } from './load/load-generator.js';
 import { COMPARE_USAGE, parseCompareArgs, type CompareOptions, type SystemName } from './options.js';
-import { killAllChildren, track } from './processes.js';
+import { cpuSecondsOf, killAllChildren, track } from './processes.js';
 import { SYSTEM_LABELS, type CompareReport, type MachineInfo, type PointResult, type SystemTurn } from './results.js';
 import { etcdLauncher } from './systems/etcd.js';
 import { oxiaLauncher } from './systems/oxia-ts.js';
@@ -138,6 +138,7 @@ async function runTurn(launcher: SystemLauncher, onPoint: (p: PointResult) => vo
         warmupMs: options.warmupMs,
         durationMs: options.durationMs,
       },
+      system.pids,
       onPoint,
     );
     return { system: launcher.name, status: 'ran', detail: description, settings: launcher.settings };
@@ -152,8 +153,12 @@ async function runTurn(launcher: SystemLauncher, onPoint: (p: PointResult) => vo
   }
 }
 
-/** Runs the plan in its own Node process; each point as it is measured. */
-function runLoadGenerator(plan: LoadPlan, onPoint: (p: PointResult) => void): Promise<void> {
+/**
+ * Runs the plan in its own Node process; each point as it is measured, with the CPU time the
+ * servers used meanwhile.
+ */
+function runLoadGenerator(plan: LoadPlan, serverPids: readonly number[], onPoint: (p: PointResult) => void): Promise<void> {
+  let measuringSince: { readonly ms: number; readonly cpuSeconds: number | undefined } | undefined;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', GENERATOR, JSON.stringify(plan)], {
       cwd: PACKAGE_ROOT,
@@ -168,11 +173,23 @@ function runLoadGenerator(plan: LoadPlan, onPoint: (p: PointResult) => void): Pr
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
         const message = JSON.parse(line) as { type?: string; point?: PointResult };
-        if (message.type === 'point' && message.point !== undefined) onPoint(message.point);
+        if (message.type === 'measuring') measuringSince = { ms: performance.now(), cpuSeconds: cpuSecondsOf(serverPids) };
+        if (message.type === 'point' && message.point !== undefined) {
+          const point = { ...message.point, serverCpuPercent: serverCpuPercent() };
+          log(`[${plan.system}]   servers' CPU: ${point.serverCpuPercent ?? '?'}%`);
+          onPoint(point);
+        }
       } catch {
         log(`load generator: ${line}`);
       }
     });
+    const serverCpuPercent = (): number | undefined => {
+      const now = cpuSecondsOf(serverPids);
+      const since = measuringSince;
+      measuringSince = undefined;
+      if (since?.cpuSeconds === undefined || now === undefined) return undefined;
+      return Math.round(((now - since.cpuSeconds) / ((performance.now() - since.ms) / 1000)) * 100);
+    };
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       cleanups.delete(kill);

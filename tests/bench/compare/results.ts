@@ -15,6 +15,10 @@ export interface PointResult {
   readonly elapsedMs: number;
   /** The last failure's message, when any operation failed. */
   readonly lastError?: string | undefined;
+  /** CPU time of the load generator process over the measured time, in % of one CPU. */
+  readonly clientCpuPercent?: number | undefined;
+  /** CPU time of all the system's server processes over the measured time, in % of one CPU. */
+  readonly serverCpuPercent?: number | undefined;
 }
 
 /** How a system's turn went. */

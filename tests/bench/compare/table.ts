@@ -33,9 +33,36 @@ export function renderOperationTable(report: CompareReport, operation: Operation
 
 const latencies = (p: PointResult): string => `${formatMs(p.p50Ms)} / ${formatMs(p.p99Ms)} / ${formatMs(p.p999Ms)}`;
 
+/**
+ * Where the CPUs went during the measured time: per system and operation, the servers' CPU
+ * time and the load generator's, in % of one CPU. Undefined when no point has the figures.
+ */
+export function renderCpuTable(report: CompareReport): string | undefined {
+  if (!report.points.some((p) => p.serverCpuPercent !== undefined || p.clientCpuPercent !== undefined)) return undefined;
+  const systems = report.turns.map((t) => t.system);
+  const operations = report.workload.operations;
+  const header = ['callers', ...systems.flatMap((s) => operations.map((op) => `${SYSTEM_LABELS[s]} ${OPERATION_TITLES[op].toLowerCase()}`))];
+  const percent = (v: number | undefined) => (v === undefined ? '?' : `${v}%`);
+  const rows = report.workload.concurrencies.map((concurrency) => [
+    String(concurrency),
+    ...systems.flatMap((system) =>
+      operations.map((operation) => {
+        const p = report.points.find((x) => x.system === system && x.operation === operation && x.concurrency === concurrency);
+        return p === undefined ? '–' : `${percent(p.serverCpuPercent)} + ${percent(p.clientCpuPercent)}`;
+      }),
+    ),
+  ]);
+  return [header, header.map(() => '---:'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const CPU_TITLE = 'CPU time during the measured time, servers + load generator, in % of one CPU';
+
 /** The tables only, as the bench prints them at the end. */
 export function renderTables(report: CompareReport): string {
-  return report.workload.operations.map((op) => `${OPERATION_TITLES[op]}\n\n${renderOperationTable(report, op)}`).join('\n\n');
+  const tables = report.workload.operations.map((op) => `${OPERATION_TITLES[op]}\n\n${renderOperationTable(report, op)}`);
+  const cpu = renderCpuTable(report);
+  if (cpu !== undefined) tables.push(`${CPU_TITLE}\n\n${cpu}`);
+  return tables.join('\n\n');
 }
 
 /** The whole report: machine, workload, tables, the chart, each system's settings and turn. */
@@ -59,6 +86,18 @@ export function renderMarkdown(report: CompareReport, chartFile: string): string
   );
   for (const op of w.operations) out.push(`## ${OPERATION_TITLES[op]}`, '', renderOperationTable(report, op), '');
   out.push(`![throughput and p99 latency against callers](${chartFile})`, '');
+  const cpu = renderCpuTable(report);
+  if (cpu !== undefined) {
+    out.push(
+      '## CPU',
+      '',
+      `${CPU_TITLE} (all server processes of the system together; ${m.cpus} CPUs make ${m.cpus * 100}%; ` +
+        'other work on the machine is not included but competes for the same CPUs).',
+      '',
+      cpu,
+      '',
+    );
+  }
   out.push('## Systems', '');
   for (const t of report.turns) {
     out.push(`### ${SYSTEM_LABELS[t.system]} (${t.status})`, '', t.detail, '');

@@ -8,11 +8,14 @@ export interface LoopOutcome {
   readonly figures: OperationFigures;
   readonly elapsedMs: number;
   readonly lastError: string | undefined;
+  /** This process's CPU time over the loop, in % of one CPU. */
+  readonly cpuPercent: number;
 }
 
 export async function closedLoop(operation: (key: string) => Promise<void>, keys: readonly string[], callers: number, durationMs: number): Promise<LoopOutcome> {
   const recorder = new LatencyRecorder();
   let lastError: string | undefined;
+  const cpuStart = process.cpuUsage();
   const startMs = performance.now();
   // A deadline, not a timer: callers whose operations fail at once would never let a timer fire.
   const deadlineMs = startMs + durationMs;
@@ -32,7 +35,9 @@ export async function closedLoop(operation: (key: string) => Promise<void>, keys
   await Promise.all(Array.from({ length: callers }, caller));
   // Until the last operation issued before the deadline finished.
   const elapsedMs = performance.now() - startMs;
-  return { figures: recorder.totals(elapsedMs), elapsedMs, lastError };
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 100);
+  return { figures: recorder.totals(elapsedMs), elapsedMs, lastError, cpuPercent };
 }
 
 /** Writes every key once, `callers` at a time. */

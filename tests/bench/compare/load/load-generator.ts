@@ -2,7 +2,8 @@
  * The comparison's load generator, one process per system turn, apart from the servers so that
  * its CPU is not counted against them in-process: connects with the system's client, writes
  * every key, then per operation and number of callers runs a warm-up and a measured closed
- * loop. Prints one JSON line per measured point on stdout; progress goes to stderr.
+ * loop. Prints JSON lines on stdout, {type: 'measuring'} as a measured loop starts and
+ * {type: 'point'} with its figures when it ends; progress goes to stderr.
  *
  *   node --import tsx tests/bench/compare/load/load-generator.ts '<LoadPlan as JSON>'
  */
@@ -38,7 +39,9 @@ async function main(plan: LoadPlan): Promise<void> {
       const run = operationOf(driver, operation, value);
       for (const concurrency of plan.concurrencies) {
         if (plan.warmupMs > 0) await closedLoop(run, keys, concurrency, plan.warmupMs);
-        const { figures, elapsedMs, lastError } = await closedLoop(run, keys, concurrency, plan.durationMs);
+        // The bench samples the servers' CPU time between this line and the point's.
+        process.stdout.write(`${JSON.stringify({ type: 'measuring', operation, concurrency })}\n`);
+        const { figures, elapsedMs, lastError, cpuPercent } = await closedLoop(run, keys, concurrency, plan.durationMs);
         const point: PointResult = {
           system: plan.system,
           operation,
@@ -51,8 +54,9 @@ async function main(plan: LoadPlan): Promise<void> {
           p999Ms: figures.latencyMs.p999,
           elapsedMs: Math.round(elapsedMs),
           lastError,
+          clientCpuPercent: cpuPercent,
         };
-        log(`${operation} × ${concurrency}: ${Math.round(point.opsPerSec)} ops/s, p50 ${point.p50Ms} ms, p99 ${point.p99Ms} ms, p99.9 ${point.p999Ms} ms${point.failed > 0 ? `, ${point.failed} failed (${lastError})` : ''}`);
+        log(`${operation} × ${concurrency}: ${Math.round(point.opsPerSec)} ops/s, p50 ${point.p50Ms} ms, p99 ${point.p99Ms} ms, p99.9 ${point.p999Ms} ms, client CPU ${cpuPercent}%${point.failed > 0 ? `, ${point.failed} failed (${lastError})` : ''}`);
         process.stdout.write(`${JSON.stringify({ type: 'point', point })}\n`);
       }
     }

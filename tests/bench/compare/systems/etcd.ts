@@ -70,6 +70,7 @@ export const etcdLauncher: SystemLauncher = {
     return {
       endpoints: members.map((m) => `127.0.0.1:${m.client}`),
       description: `etcd ${etcdVersion(binary)} (${binary}), ${MEMBERS} members`,
+      pids: processes.flatMap((p) => (p.pid === undefined ? [] : [p.pid])),
       stop: () => (stopping ??= stopAll(processes)),
     };
   },

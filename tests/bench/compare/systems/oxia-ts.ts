@@ -37,6 +37,7 @@ export function oxiaLauncher(shards: number): SystemLauncher {
       return {
         endpoints: [cluster.clientAddress],
         description: `oxia-ts ${version} (${buildIsFresh() ? 'compiled build in dist/' : 'TypeScript sources through tsx'}), ${NODES} nodes + coordinator, ${shards} shards`,
+        pids: [...cluster.nodes, cluster.coordinator].flatMap((p) => (p.pid === undefined ? [] : [p.pid])),
         stop: () => cluster.stop(),
       };
     },

@@ -8,6 +8,8 @@ export interface RunningSystem {
   readonly endpoints: readonly string[];
   /** Version and shape, for the report: "etcd 3.4.23, 3 members". */
   readonly description: string;
+  /** The system's server processes (for their CPU time). */
+  readonly pids: readonly number[];
   /** Stops every process of the system; resolves once all have exited. Idempotent. */
   stop(): Promise<void>;
 }

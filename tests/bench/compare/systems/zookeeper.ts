@@ -94,6 +94,7 @@ export const zookeeperLauncher: SystemLauncher = {
     return {
       endpoints: members.map((m) => `127.0.0.1:${m.client}`),
       description: `ZooKeeper ${version} (${ZOOKEEPER_JAR}, ${java}), ${MEMBERS} members`,
+      pids: processes.flatMap((p) => (p.pid === undefined ? [] : [p.pid])),
       stop: () => (stopping ??= stopAll(processes)),
     };
   },
