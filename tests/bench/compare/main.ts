@@ -10,7 +10,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { ConfigError } from '../../../src/bootstrap/config/option-table.js';
 import { PACKAGE_ROOT } from '../../../src/bootstrap/cli/compiled-build.mjs';
@@ -25,7 +26,7 @@ import type { SystemLauncher } from './systems/system.js';
 import { zookeeperLauncher } from './systems/zookeeper.js';
 import { renderMarkdown, renderTables } from './table.js';
 
-const GENERATOR = join(dirname(new URL(import.meta.url).pathname), 'load', 'load-generator.ts');
+const GENERATOR = fileURLToPath(new URL('./load/load-generator.ts', import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 let options: CompareOptions;
