@@ -18,7 +18,8 @@ import { PACKAGE_ROOT } from '../../../src/bootstrap/cli/compiled-build.mjs';
 import { renderChart } from './chart.js';
 import type { LoadPlan } from './load/load-generator.js';
 import { COMPARE_USAGE, parseCompareArgs, type CompareOptions, type SystemName } from './options.js';
-import { cpuSecondsOf, killAllChildren, track } from './processes.js';
+import { cpuShares, sampleCpu, type CpuSample } from './cpu-time.js';
+import { killAllChildren, track } from './processes.js';
 import { SYSTEM_LABELS, type CompareReport, type MachineInfo, type PointResult, type SystemTurn } from './results.js';
 import { etcdLauncher } from './systems/etcd.js';
 import { oxiaLauncher } from './systems/oxia-ts.js';
@@ -156,10 +157,10 @@ async function runTurn(launcher: SystemLauncher, onPoint: (p: PointResult) => vo
 
 /**
  * Runs the plan in its own Node process; each point as it is measured, with the CPU time the
- * servers used meanwhile.
+ * servers and other processes used meanwhile.
  */
 function runLoadGenerator(plan: LoadPlan, serverPids: readonly number[], onPoint: (p: PointResult) => void): Promise<void> {
-  let measuringSince: { readonly ms: number; readonly cpuSeconds: number | undefined } | undefined;
+  let measuringSince: CpuSample | undefined;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', GENERATOR, JSON.stringify(plan)], {
       cwd: PACKAGE_ROOT,
@@ -174,23 +175,18 @@ function runLoadGenerator(plan: LoadPlan, serverPids: readonly number[], onPoint
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
         const message = JSON.parse(line) as { type?: string; point?: PointResult };
-        if (message.type === 'measuring') measuringSince = { ms: performance.now(), cpuSeconds: cpuSecondsOf(serverPids) };
+        if (message.type === 'measuring') measuringSince = sampleCpu(serverPids, child.pid);
         if (message.type === 'point' && message.point !== undefined) {
-          const point = { ...message.point, serverCpuPercent: serverCpuPercent() };
-          log(`[${plan.system}]   servers' CPU: ${point.serverCpuPercent ?? '?'}%`);
-          onPoint(point);
+          const now = sampleCpu(serverPids, child.pid);
+          const shares = measuringSince === undefined || now === undefined ? undefined : cpuShares(measuringSince, now);
+          measuringSince = undefined;
+          if (shares !== undefined) log(`[${plan.system}]   CPU: servers ${shares.serverCpuPercent}%, other processes ${shares.otherCpuPercent}%`);
+          onPoint({ ...message.point, ...shares });
         }
       } catch {
         log(`load generator: ${line}`);
       }
     });
-    const serverCpuPercent = (): number | undefined => {
-      const now = cpuSecondsOf(serverPids);
-      const since = measuringSince;
-      measuringSince = undefined;
-      if (since?.cpuSeconds === undefined || now === undefined) return undefined;
-      return Math.round(((now - since.cpuSeconds) / ((performance.now() - since.ms) / 1000)) * 100);
-    };
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       cleanups.delete(kill);

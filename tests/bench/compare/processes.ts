@@ -3,8 +3,8 @@
  * free loopback ports for them. Every child is tracked, so that the bench's exit, whether
  * normal, on an error or on Ctrl-C, never leaves a server running.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, createWriteStream } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import type { Exit } from '../../../src/bootstrap/dev-cluster/role-process.js';
@@ -150,36 +150,4 @@ export function onPath(command: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux unless told otherwise). */
-let clockTicks: number | undefined;
-function clockTicksPerSecond(): number {
-  if (clockTicks === undefined) {
-    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-    const v = Number(r.stdout?.trim());
-    clockTicks = r.status === 0 && v > 0 ? v : 100;
-  }
-  return clockTicks;
-}
-
-/**
- * User plus system CPU seconds used so far by these processes (all their threads), from
- * /proc/<pid>/stat; a process that is gone counts 0. Linux only; undefined elsewhere.
- */
-export function cpuSecondsOf(pids: readonly number[]): number | undefined {
-  if (process.platform !== 'linux') return undefined;
-  let ticks = 0;
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after "(comm)", which may hold spaces: state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[14 - 3]) + Number(fields[15 - 3]);
-  }
-  return ticks / clockTicksPerSecond();
 }

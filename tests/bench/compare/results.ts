@@ -19,6 +19,8 @@ export interface PointResult {
   readonly clientCpuPercent?: number | undefined;
   /** CPU time of all the system's server processes over the measured time, in % of one CPU. */
   readonly serverCpuPercent?: number | undefined;
+  /** CPU time of every other process on the machine over the measured time, in % of one CPU. */
+  readonly otherCpuPercent?: number | undefined;
 }
 
 /** How a system's turn went. */

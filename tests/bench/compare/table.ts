@@ -35,7 +35,8 @@ const latencies = (p: PointResult): string => `${formatMs(p.p50Ms)} / ${formatMs
 
 /**
  * Where the CPUs went during the measured time: per system and operation, the servers' CPU
- * time and the load generator's, in % of one CPU. Undefined when no point has the figures.
+ * time, the load generator's and that of other processes on the machine, in % of one CPU.
+ * Undefined when no point has the figures.
  */
 export function renderCpuTable(report: CompareReport): string | undefined {
   if (!report.points.some((p) => p.serverCpuPercent !== undefined || p.clientCpuPercent !== undefined)) return undefined;
@@ -48,14 +49,16 @@ export function renderCpuTable(report: CompareReport): string | undefined {
     ...systems.flatMap((system) =>
       operations.map((operation) => {
         const p = report.points.find((x) => x.system === system && x.operation === operation && x.concurrency === concurrency);
-        return p === undefined ? '–' : `${percent(p.serverCpuPercent)} + ${percent(p.clientCpuPercent)}`;
+        if (p === undefined) return '–';
+        const other = p.otherCpuPercent === undefined ? '' : ` (${p.otherCpuPercent}%)`;
+        return `${percent(p.serverCpuPercent)} + ${percent(p.clientCpuPercent)}${other}`;
       }),
     ),
   ]);
   return [header, header.map(() => '---:'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
-const CPU_TITLE = 'CPU time during the measured time, servers + load generator, in % of one CPU';
+const CPU_TITLE = 'CPU during the measured time in % of one CPU: servers + load generator (other processes on the machine)';
 
 /** The tables only, as the bench prints them at the end. */
 export function renderTables(report: CompareReport): string {
@@ -91,8 +94,8 @@ export function renderMarkdown(report: CompareReport, chartFile: string): string
     out.push(
       '## CPU',
       '',
-      `${CPU_TITLE} (all server processes of the system together; ${m.cpus} CPUs make ${m.cpus * 100}%; ` +
-        'other work on the machine is not included but competes for the same CPUs).',
+      `${CPU_TITLE}. The servers are all the system's server processes together; ${m.cpus} CPUs make ${m.cpus * 100}%. ` +
+        'Other processes (the machine is shared) compete for the same CPUs: a point with much of it is less trustworthy.',
       '',
       cpu,
       '',
