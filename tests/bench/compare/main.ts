@@ -30,6 +30,10 @@ import { renderMarkdown, renderTables } from './table.js';
 const GENERATOR = fileURLToPath(new URL('./load/load-generator.ts', import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+if (process.argv.includes('--help')) {
+  process.stdout.write(`${COMPARE_USAGE}\n`);
+  process.exit(0);
+}
 let options: CompareOptions;
 try {
   options = parseCompareArgs(process.argv.slice(2));

@@ -56,7 +56,8 @@ export const COMPARE_USAGE = `npm run bench -- --compare [flags]
   --keys 1000                        key space, written before the first point (default 1000)
   --value-size 128                   bytes per value (default 128)
   --oxia-shards 3                    shards of the oxia-ts namespace (default 3)
-  --out bench-results                results folder; each run writes <out>/<timestamp>/`;
+  --out bench-results                results folder; each run writes <out>/<timestamp>/
+  --help                             this text`;
 
 /**
  * Parses the flags after `npm run bench --`; `--compare` itself is accepted and ignored.
