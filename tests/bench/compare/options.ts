@@ -1,0 +1,142 @@
+/**
+ * The flags of `npm run bench -- --compare` and their defaults. Pure: the unit test and the
+ * bench share it.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../../../src/bootstrap/config/option-table.js';
+import { parseDurationMs } from '../../../src/bootstrap/config/values.js';
+
+/** The systems compared, in the order they run (each only for its own turn). */
+export const SYSTEMS = ['etcd', 'zookeeper', 'oxia-ts'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+export const OPERATIONS = ['put', 'get'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export interface CompareOptions {
+  readonly systems: readonly SystemName[];
+  readonly operations: readonly Operation[];
+  /** Callers, each awaiting its operation in a loop; one measured point per value. */
+  readonly concurrencies: readonly number[];
+  /** Measured time per point. */
+  readonly durationMs: number;
+  /** Unmeasured load before each point, at the same concurrency. */
+  readonly warmupMs: number;
+  /** Keys `key-0` .. `key-<n-1>`, all written before the first point. */
+  readonly keys: number;
+  readonly valueSizeBytes: number;
+  /** Shards of the oxia-ts namespace (replication factor 3 on 3 nodes). */
+  readonly oxiaShards: number;
+  /** Results go to `<outDir>/<timestamp>/`. */
+  readonly outDir: string;
+}
+
+export const COMPARE_DEFAULTS: CompareOptions = {
+  systems: SYSTEMS,
+  operations: OPERATIONS,
+  concurrencies: [1, 16, 64, 256],
+  durationMs: 8_000,
+  warmupMs: 2_000,
+  keys: 1_000,
+  valueSizeBytes: 128,
+  oxiaShards: 3,
+  outDir: 'bench-results',
+};
+
+/** `--quick`: for trying the bench out, not for figures worth keeping. */
+export const QUICK = { durationMs: 2_000, warmupMs: 500 } as const;
+
+export const COMPARE_USAGE = `npm run bench -- --compare [flags]
+  --systems etcd,zookeeper,oxia-ts   which systems, in this order (default all three)
+  --ops put,get                      operations measured (default both)
+  --concurrency 1,16,64,256          callers per point (default 1,16,64,256)
+  --duration 8s                      measured time per point (default 8s)
+  --warmup 2s                        unmeasured load before each point (default 2s)
+  --quick                            --duration ${QUICK.durationMs / 1000}s --warmup ${QUICK.warmupMs}ms unless those are given
+  --keys 1000                        key space, written before the first point (default 1000)
+  --value-size 128                   bytes per value (default 128)
+  --oxia-shards 3                    shards of the oxia-ts namespace (default 3)
+  --out bench-results                results folder; each run writes <out>/<timestamp>/
+  --help                             this text`;
+
+/**
+ * Parses the flags after `npm run bench --`; `--compare` itself is accepted and ignored.
+ * Throws ConfigError listing every problem.
+ */
+export function parseCompareArgs(argv: readonly string[]): CompareOptions {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    throw new ConfigError([e instanceof Error ? e.message : String(e)]);
+  }
+  const flags = parsed.values;
+  const problems: string[] = [];
+  const fail = <T>(message: string, fallback: T): T => {
+    problems.push(message);
+    return fallback;
+  };
+
+  const listOf = <T extends string>(name: string, text: string | undefined, allowed: readonly T[], fallback: readonly T[]): readonly T[] => {
+    if (text === undefined) return fallback;
+    const items = text.split(',').map((s) => s.trim());
+    const unknown = items.filter((s) => !(allowed as readonly string[]).includes(s));
+    if (unknown.length > 0 || items.length === 0) return fail(`--${name} takes ${allowed.join(', ')}; got "${text}"`, fallback);
+    // Kept in the canonical order whatever order they were given in, without repeats.
+    return allowed.filter((a) => items.includes(a));
+  };
+  const integer = (name: string, text: string | undefined, min: number, fallback: number): number => {
+    if (text === undefined) return fallback;
+    const v = Number(text);
+    return Number.isSafeInteger(v) && v >= min && text.trim() !== '' ? v : fail(`--${name} must be an integer >= ${min}, got "${text}"`, fallback);
+  };
+  const durationOf = (name: string, text: string | undefined, min: number, fallback: number): number => {
+    if (text === undefined) return fallback;
+    const v = parseDurationMs(text);
+    return v !== undefined && v >= min ? v : fail(`--${name} must be a duration of at least ${min} ms such as 8s or 500ms, got "${text}"`, fallback);
+  };
+
+  const quick = flags.quick === true;
+  const concurrencies = ((): readonly number[] => {
+    const text = flags.concurrency;
+    if (text === undefined) return COMPARE_DEFAULTS.concurrencies;
+    const values = text.split(',').map((s) => Number(s.trim()));
+    if (values.some((v) => !Number.isSafeInteger(v) || v < 1)) return fail(`--concurrency takes integers >= 1 separated by commas, got "${text}"`, []);
+    return [...new Set(values)].sort((a, b) => a - b);
+  })();
+
+  const options: CompareOptions = {
+    systems: listOf('systems', flags.systems, SYSTEMS, COMPARE_DEFAULTS.systems),
+    operations: listOf('ops', flags.ops, OPERATIONS, COMPARE_DEFAULTS.operations),
+    concurrencies,
+    durationMs: durationOf('duration', flags.duration, 100, quick ? QUICK.durationMs : COMPARE_DEFAULTS.durationMs),
+    warmupMs: durationOf('warmup', flags.warmup, 0, quick ? QUICK.warmupMs : COMPARE_DEFAULTS.warmupMs),
+    keys: integer('keys', flags.keys, 1, COMPARE_DEFAULTS.keys),
+    valueSizeBytes: integer('value-size', flags['value-size'], 1, COMPARE_DEFAULTS.valueSizeBytes),
+    oxiaShards: integer('oxia-shards', flags['oxia-shards'], 1, COMPARE_DEFAULTS.oxiaShards),
+    outDir: flags.out ?? COMPARE_DEFAULTS.outDir,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return options;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      compare: { type: 'boolean' },
+      systems: { type: 'string' },
+      ops: { type: 'string' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      quick: { type: 'boolean' },
+      keys: { type: 'string' },
+      'value-size': { type: 'string' },
+      'oxia-shards': { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+}

@@ -1,0 +1,121 @@
+/** The comparison as Markdown: one table per operation, the systems side by side. Pure. */
+import type { Operation } from './options.js';
+import { SYSTEM_LABELS, type CompareReport, type PointResult } from './results.js';
+
+const OPERATION_TITLES: Readonly<Record<Operation, string>> = { put: 'Puts', get: 'Gets' };
+
+/** Figures of a few significant digits: 0.42, 3.14, 27.5, 312. */
+export function formatMs(ms: number): string {
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 100) return ms.toFixed(1);
+  return ms.toFixed(0);
+}
+
+export function formatRate(opsPerSec: number): string {
+  return Math.round(opsPerSec).toLocaleString('en-US');
+}
+
+/** One Markdown table: a row per number of callers, per system its throughput and latencies. */
+export function renderOperationTable(report: CompareReport, operation: Operation): string {
+  const systems = report.turns.map((t) => t.system);
+  const header = ['callers', ...systems.flatMap((s) => [`${SYSTEM_LABELS[s]} ops/s`, `${SYSTEM_LABELS[s]} p50 / p99 / p99.9 ms`])];
+  const rows = report.workload.concurrencies.map((concurrency) => [
+    String(concurrency),
+    ...systems.flatMap((system) => {
+      const p = report.points.find((x) => x.system === system && x.operation === operation && x.concurrency === concurrency);
+      if (p === undefined) return ['–', '–'];
+      return [formatRate(p.opsPerSec) + (p.failed > 0 ? ` (${p.failed} failed)` : ''), latencies(p)];
+    }),
+  ]);
+  const align = header.map(() => '---:');
+  return [header, align, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const latencies = (p: PointResult): string => `${formatMs(p.p50Ms)} / ${formatMs(p.p99Ms)} / ${formatMs(p.p999Ms)}`;
+
+/**
+ * Where the CPUs went during the measured time: per system and operation, the servers' CPU
+ * time, the load generator's and that of other processes on the machine, in % of one CPU.
+ * Undefined when no point has the figures.
+ */
+export function renderCpuTable(report: CompareReport): string | undefined {
+  if (!report.points.some((p) => p.serverCpuPercent !== undefined || p.clientCpuPercent !== undefined)) return undefined;
+  const systems = report.turns.map((t) => t.system);
+  const operations = report.workload.operations;
+  const header = ['callers', ...systems.flatMap((s) => operations.map((op) => `${SYSTEM_LABELS[s]} ${OPERATION_TITLES[op].toLowerCase()}`))];
+  const percent = (v: number | undefined) => (v === undefined ? '?' : `${v}%`);
+  const rows = report.workload.concurrencies.map((concurrency) => [
+    String(concurrency),
+    ...systems.flatMap((system) =>
+      operations.map((operation) => {
+        const p = report.points.find((x) => x.system === system && x.operation === operation && x.concurrency === concurrency);
+        if (p === undefined) return '–';
+        const other = p.otherCpuPercent === undefined ? '' : ` (${p.otherCpuPercent}%)`;
+        return `${percent(p.serverCpuPercent)} + ${percent(p.clientCpuPercent)}${other}`;
+      }),
+    ),
+  ]);
+  return [header, header.map(() => '---:'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const CPU_TITLE = 'CPU during the measured time in % of one CPU: servers + load generator (other processes on the machine)';
+
+/** The tables only, as the bench prints them at the end. */
+export function renderTables(report: CompareReport): string {
+  const tables = report.workload.operations.map((op) => `${OPERATION_TITLES[op]}\n\n${renderOperationTable(report, op)}`);
+  const cpu = renderCpuTable(report);
+  if (cpu !== undefined) tables.push(`${CPU_TITLE}\n\n${cpu}`);
+  return tables.join('\n\n');
+}
+
+/** The whole report: machine, workload, tables, the chart, each system's settings and turn. */
+export function renderMarkdown(report: CompareReport, chartFile: string): string {
+  const m = report.machine;
+  const w = report.workload;
+  const out: string[] = [];
+  out.push('# etcd, ZooKeeper and oxia-ts: the same workload side by side', '');
+  out.push(
+    `Run ${m.date}${m.commit === undefined ? '' : ` at oxia-ts commit ${m.commit}`} on ${m.cpus} CPUs (${m.cpuModel}), ` +
+      `${m.memoryGiB} GiB memory, ${m.os}, Node ${m.node}; 1-minute load average ${m.loadAverageStart.toFixed(2)} at the start, ` +
+      `${m.loadAverageEnd.toFixed(2)} at the end. Servers and the load generator share these CPUs.`,
+    '',
+  );
+  out.push(
+    `Workload: 3 members / nodes per system on loopback; a closed loop of N callers in one client process, each awaiting ` +
+      `its operation before issuing the next; ${w.valueSizeBytes}-byte values over ${w.keys.toLocaleString('en-US')} keys ` +
+      `written before the first point; per point ${formatSeconds(w.warmupMs)} warm-up, then ${formatSeconds(w.durationMs)} measured. ` +
+      'Puts overwrite random existing keys; gets read random keys.',
+    '',
+  );
+  for (const op of w.operations) out.push(`## ${OPERATION_TITLES[op]}`, '', renderOperationTable(report, op), '');
+  out.push(`![throughput and p99 latency against callers](${chartFile})`, '');
+  const cpu = renderCpuTable(report);
+  if (cpu !== undefined) {
+    out.push(
+      '## CPU',
+      '',
+      `${CPU_TITLE}. The servers are all the system's server processes together; ${m.cpus} CPUs make ${m.cpus * 100}%. ` +
+        'Other processes (the machine is shared) compete for the same CPUs: a point with much of it is less trustworthy.',
+      '',
+      cpu,
+      '',
+    );
+  }
+  out.push('## Systems', '');
+  for (const t of report.turns) {
+    out.push(`### ${SYSTEM_LABELS[t.system]} (${t.status})`, '', t.detail, '');
+    for (const s of t.settings) out.push(`- ${s}`);
+    if (t.settings.length > 0) out.push('');
+  }
+  const failing = report.points.filter((p) => p.failed > 0);
+  if (failing.length > 0) {
+    out.push('## Failed operations', '');
+    for (const p of failing) out.push(`- ${SYSTEM_LABELS[p.system]} ${p.operation} × ${p.concurrency}: ${p.failed} failed, last: ${p.lastError ?? 'unknown'}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
