@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrpcStorageNodeClient } from '../../src/adapters/coordination-client/grpc-storage-node-client.js';
+import { PLAINTEXT } from '../../src/adapters/tls/grpc-channel-credentials.js';
 import { ServingStatus } from '../../src/domain/wire/replication.js';
 import { TestCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
@@ -48,7 +49,7 @@ test('kill -9 of a shard leader under load: a new leader within seconds, no ackn
   await victim.restart();
   const leaders = await cluster.leaders();
   const leaderOfShard = cluster.nodeByPublic(leaders.find((s) => s.shard === victimShard.shard)!.leader);
-  const probe = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  const probe = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
   try {
     await waitFor(
       async () => {

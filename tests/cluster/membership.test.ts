@@ -6,6 +6,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrpcStorageNodeClient } from '../../src/adapters/coordination-client/grpc-storage-node-client.js';
+import { PLAINTEXT } from '../../src/adapters/tls/grpc-channel-credentials.js';
 import type { ClusterStatus } from '../../src/domain/cluster/cluster-status.js';
 import { Status } from '../../src/domain/wire/client.js';
 import { ServingStatus } from '../../src/domain/wire/replication.js';
@@ -150,7 +151,7 @@ test('a server added to the config takes replicas of the existing shards; every 
   const namespaces = [{ name: 'default', shards: 4, rf: 3 }];
   // Four server processes, but the coordinator first knows only three: the fourth starts empty.
   const cluster = await TestCluster.start({ nodes: 4, namespaces, withoutCoordinator: true });
-  const probe = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  const probe = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
   let writer: Writer | undefined;
   try {
     const added = cluster.nodes[3]!;

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrpcStorageNodeClient } from '../../src/adapters/coordination-client/grpc-storage-node-client.js';
+import { PLAINTEXT } from '../../src/adapters/tls/grpc-channel-credentials.js';
 import { Status } from '../../src/domain/wire/client.js';
 import { TestCluster } from '../support/cluster.js';
 import { errorInfo, expectGrpcError, RawOxiaClient, type ShardInfo } from '../support/raw-client.js';
@@ -74,7 +75,7 @@ test('a node that does not lead a shard refuses it and names the leader', async 
 });
 
 test('the coordinator answers health checks on its internal address', async () => {
-  const probe = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  const probe = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
   try {
     const address = String(cluster.coordinator.serving.internalAddress);
     assert.is(await probe.checkHealth({ public: address, internal: address }, 2_000), 'serving');

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrpcStorageNodeClient } from '../../src/adapters/coordination-client/grpc-storage-node-client.js';
+import { PLAINTEXT } from '../../src/adapters/tls/grpc-channel-credentials.js';
 import { HealthService } from '../../src/adapters/grpc/service-definitions.js';
 import { isOxiaError } from '../../src/domain/errors/oxia-error.js';
 import { ServingStatus } from '../../src/domain/wire/replication.js';
@@ -14,7 +15,7 @@ const key = { namespace: 'default', shard: 3n };
 
 test('coordination calls reach the node and its refusals come back as typed errors', async () => {
   const node = await new FakeStorageNode('a').start();
-  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
   try {
     node.setHead(3n, 'default', { term: 1n, offset: 9n });
     const r = await client.newTerm(node.address, { ...key, term: 2n, options: { enableNotifications: true, keySorting: 2 } });
@@ -41,7 +42,7 @@ test('an unreachable node is ResourceUnavailable; an abandoned call is Aborted',
   const node = await new FakeStorageNode('b').start();
   const address = node.address;
   node.stop();
-  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
   try {
     const e = await client.getStatus(address, { shard: 0n }).catch((x: unknown) => x);
     assert.ok(isOxiaError(e, 'ResourceUnavailable'), String(e));
@@ -62,7 +63,7 @@ test('health checks tell serving, not serving, unreachable and slow apart', asyn
   const hungPort = await new Promise<number>((resolve, reject) =>
     hung.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
   try {
     assert.is(await client.checkHealth(node.address, 1_000), 'serving');
     node.setServing(false);
@@ -80,7 +81,7 @@ test('health checks tell serving, not serving, unreachable and slow apart', asyn
 
 test('the health watch reports changes and ends when the node goes away', async () => {
   const node = await new FakeStorageNode('d').start();
-  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
   const seen: string[] = [];
   let ended = false;
   try {
@@ -100,7 +101,7 @@ test('the health watch reports changes and ends when the node goes away', async 
 
 test('assignments stream: messages arrive in order; the end of the node ends the stream', async () => {
   const node = await new FakeStorageNode('e').start();
-  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+  const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
   let endedWith: Error | undefined;
   try {
     const stream = client.pushAssignments(node.address, (e) => (endedWith = e));

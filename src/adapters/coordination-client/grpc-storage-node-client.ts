@@ -2,7 +2,7 @@
  * The StorageNodeClient port over grpc-js: one channel per node internal address, shared by
  * the OxiaCoordination and grpc.health.v1 calls to that node, created on first use.
  */
-import { Client, credentials, Metadata, type ClientWritableStream, status as GrpcCode, type ChannelOptions, type MethodDefinition, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, type ClientWritableStream, status as GrpcCode, type ChannelOptions, type MethodDefinition, type ServiceError } from '@grpc/grpc-js';
 import type { ServiceIdentifier } from 'inversify';
 import { inject, injectable } from 'inversify';
 import type {
@@ -27,6 +27,7 @@ import type {
 } from '../../domain/wire/replication.js';
 import { HealthService, OxiaCoordinationService } from '../grpc/service-definitions.js';
 import { grpcErrorToOxiaError } from '../grpc/status-mapping.js';
+import { PeerChannelSecurity, type ChannelSecurity } from '../tls/grpc-channel-credentials.js';
 
 export interface StorageNodeClientOptions {
   /** Bound on each coordination call (Oxia: 30 s). */
@@ -52,7 +53,10 @@ export class GrpcStorageNodeClient implements StorageNodeClient {
   private readonly channels = new Map<string, Client>();
   private closed = false;
 
-  constructor(@inject(StorageNodeClientOptions) private readonly options: StorageNodeClientOptions) {}
+  constructor(
+    @inject(StorageNodeClientOptions) private readonly options: StorageNodeClientOptions,
+    @inject(PeerChannelSecurity) private readonly security: ChannelSecurity,
+  ) {}
 
   newTerm(node: NodeAddress, request: NewTermRequest, signal?: AbortSignal): Promise<NewTermResponse> {
     return this.unary(OxiaCoordinationService.newTerm, node, request, signal);
@@ -160,13 +164,14 @@ export class GrpcStorageNodeClient implements StorageNodeClient {
     this.closed = true;
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
+    this.security.close();
   }
 
   private channel(node: NodeAddress): Client {
     if (this.closed) throw new OxiaError('Closed', 'the storage node client is closed');
     let c = this.channels.get(node.internal);
     if (!c) {
-      c = new Client(node.internal, credentials.createInsecure(), CHANNEL_OPTIONS);
+      c = new Client(node.internal, this.security.credentials, { ...CHANNEL_OPTIONS, ...this.security.channelOptions });
       this.channels.set(node.internal, c);
     }
     return c;

@@ -14,6 +14,8 @@ import { rejectMalformedRequests, tolerantServerDefinition } from './malformed-r
 import { guardAgainstResetLimit } from './reset-guard.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 import { FINITE_SERVER_STREAM_PATHS } from './service-definitions.js';
+import { ReloadingServerCredentials } from '../tls/grpc-server-credentials.js';
+import type { ServerTlsSettings } from '../tls/tls-settings.js';
 
 export interface HostPort {
   readonly host: string;
@@ -29,6 +31,8 @@ export interface GrpcServerOptions {
   readonly shutdownTimeoutMs: number;
   /** A name for logs: 'public', 'internal', ... */
   readonly name: string;
+  /** TLS on this listener (certificates followed as they rotate); plaintext when absent. */
+  readonly tls?: ServerTlsSettings | undefined;
 }
 export const GrpcServerOptions: ServiceIdentifier<GrpcServerOptions> = Symbol.for('oxia.GrpcServerOptions');
 
@@ -42,6 +46,7 @@ export class GrpcServer {
   private readonly server: Server;
   private bound: HostPort | undefined;
   private closing: Promise<void> | undefined;
+  private tlsCredentials: ReloadingServerCredentials | undefined;
   private readonly log: Logger;
   private readonly drainedConnections: BoundCounter;
 
@@ -72,8 +77,11 @@ export class GrpcServer {
   async listen(): Promise<HostPort> {
     if (this.bound) return this.bound;
     const address = formatHostPort(this.options.bind);
+    // Reads the files now: a missing or bad one fails the start, naming the file.
+    const tls = this.options.tls;
+    if (tls && !this.tlsCredentials) this.tlsCredentials = new ReloadingServerCredentials(tls, this.log);
     const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (error, p) =>
+      this.server.bindAsync(address, this.tlsCredentials ?? ServerCredentials.createInsecure(), (error, p) =>
         error ? reject(new Error(`cannot listen on ${address}: ${error.message}`)) : resolve(p),
       );
     });
@@ -85,7 +93,7 @@ export class GrpcServer {
       },
     });
     if (!guarded) this.log.warn('cannot watch HTTP/2 connections (grpc-js internals changed): clients that reset many streams may be disconnected');
-    this.log.info('listening', { address: formatHostPort(this.bound) });
+    this.log.info('listening', { address: formatHostPort(this.bound), tls: tls !== undefined, ...(tls ? { clientAuth: tls.clientAuth } : {}) });
     return this.bound;
   }
 
@@ -102,6 +110,7 @@ export class GrpcServer {
   }
 
   private async shutdown(): Promise<void> {
+    this.tlsCredentials?.close();
     const graceful = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     // tryShutdown refuses new calls but waits for open ones: end the endless ones now.
     this.calls.shutdown();

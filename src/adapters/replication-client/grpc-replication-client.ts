@@ -3,7 +3,7 @@
  * internal addresses, one channel per address (pooled, reused by every shard's cursor),
  * Oxia's call metadata (namespace, shard-id, term) on the streams.
  */
-import { credentials, makeGenericClientConstructor, Metadata, status as GrpcCode } from '@grpc/grpc-js';
+import { makeGenericClientConstructor, Metadata, status as GrpcCode } from '@grpc/grpc-js';
 import type { Client, ClientDuplexStream, ClientWritableStream, ServiceError } from '@grpc/grpc-js';
 import { inject, injectable } from 'inversify';
 import { Logger } from '../../application/ports/logger.js';
@@ -21,6 +21,7 @@ import type { EntryId } from '../../domain/wal/log-entry.js';
 import type { Ack, Append, SnapshotChunk, SnapshotResponse, TruncateRequest, TruncateResponse } from '../../domain/wire/replication.js';
 import { OxiaLogReplicationService } from '../grpc/service-definitions.js';
 import { grpcErrorToOxiaError } from '../grpc/status-mapping.js';
+import { PeerChannelSecurity, type ChannelSecurity } from '../tls/grpc-channel-credentials.js';
 
 export const METADATA_NAMESPACE = 'namespace';
 export const METADATA_SHARD_ID = 'shard-id';
@@ -82,7 +83,10 @@ export class GrpcReplicationClient implements ReplicationClient {
   private closed = false;
   private readonly log: Logger;
 
-  constructor(@inject(Logger) logger: Logger) {
+  constructor(
+    @inject(Logger) logger: Logger,
+    @inject(PeerChannelSecurity) private readonly security: ChannelSecurity,
+  ) {
     this.log = logger.child({ component: 'replication-client' });
   }
 
@@ -177,13 +181,14 @@ export class GrpcReplicationClient implements ReplicationClient {
     this.closed = true;
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
+    this.security.close();
   }
 
   private client(address: string): ReplicationGrpcClient {
     if (this.closed) throw new OxiaError('Closed', 'the replication client is closed');
     let client = this.clients.get(address);
     if (!client) {
-      client = new ReplicationClientCtor(address, credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as ReplicationGrpcClient;
+      client = new ReplicationClientCtor(address, this.security.credentials, { ...CHANNEL_OPTIONS, ...this.security.channelOptions }) as unknown as ReplicationGrpcClient;
       this.clients.set(address, client);
       this.log.debug('connecting to follower', { address });
     }

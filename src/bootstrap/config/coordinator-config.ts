@@ -10,7 +10,20 @@ import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
 import type { LogLevel } from '../../adapters/logging/pino-logger.js';
 import { parseClusterConfigLocation, type ClusterConfigLocation } from '../../adapters/cluster-config/config-location.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
+import type { ClientTlsSettings, ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import { ConfigError, parseOptions } from './option-table.js';
+import {
+  listenerTlsOptions,
+  listenerTlsSettingsOf,
+  listenerTlsShape,
+  METRICS_TLS_OPTIONS,
+  METRICS_TLS_SHAPE,
+  metricsTlsSettingsOf,
+  PEER_TLS_OPTIONS,
+  PEER_TLS_SHAPE,
+  peerTlsSettingsOf,
+  type MetricsTlsSettings,
+} from './tls-options.js';
 import type { OptionSpec } from './option-table.js';
 import { duration, hostPort, integer, nonEmptyText, oneOf } from './values.js';
 import type { HostPort } from './values.js';
@@ -41,6 +54,11 @@ export interface CoordinatorConfig {
   readonly rpcTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
+  /** TLS of the internal listener (`--tls-*`, as Oxia names it for the coordinator). */
+  readonly internalTls: ServerTlsSettings | undefined;
+  /** TLS of the calls to the servers' internal listeners (`--peer-tls-*`). */
+  readonly peerTls: ClientTlsSettings | undefined;
+  readonly metricsTls: MetricsTlsSettings | undefined;
 }
 
 export const COORDINATOR_OPTIONS = [
@@ -60,6 +78,9 @@ export const COORDINATOR_OPTIONS = [
   { name: 'rpc-timeout', valueName: 'duration', help: 'bound on each call to a storage node', default: '30s' },
   { name: 'log-level', short: 'l', valueName: 'level', help: `log level: ${LOG_LEVELS.join(' | ')}`, default: 'info' },
   { name: 'shutdown-timeout', valueName: 'duration', help: 'how long a graceful shutdown may take', default: '10s' },
+  ...listenerTlsOptions('', 'internal gRPC listener'),
+  ...PEER_TLS_OPTIONS,
+  ...METRICS_TLS_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type CoordinatorOptionName = (typeof COORDINATOR_OPTIONS)[number]['name'];
@@ -82,6 +103,9 @@ const schema = z.strictObject({
   'rpc-timeout': duration(100),
   'log-level': oneOf(LOG_LEVELS),
   'shutdown-timeout': duration(0),
+  ...listenerTlsShape(''),
+  ...PEER_TLS_SHAPE,
+  ...METRICS_TLS_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a CoordinatorConfig, or throws ConfigError. */
@@ -96,7 +120,15 @@ export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorC
     if (e instanceof OxiaError) throw new ConfigError([e.message]);
     throw e;
   }
+  const problems: string[] = [];
+  const internalTls = listenerTlsSettingsOf(o, '', problems);
+  const peerTls = peerTlsSettingsOf(o, problems);
+  const metricsTls = metricsTlsSettingsOf(o, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
+    internalTls,
+    peerTls,
+    metricsTls,
     clusterConfig,
     metadata: o.metadata,
     statusFilePath: o['file-clusters-status-path'],

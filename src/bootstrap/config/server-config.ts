@@ -5,10 +5,23 @@
  * Flags and defaults follow `oxia server` where Oxia has the same setting (bind
  * addresses default to loopback here: listening on every interface is a choice).
  */
-import { parseOptions } from './option-table.js';
+import type { ClientTlsSettings, ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
+import { ConfigError, parseOptions } from './option-table.js';
 import type { OptionSpec } from './option-table.js';
 import { STORAGE_OPTIONS, storageRoleSchema, storageSettingsOf } from './storage-options.js';
 import type { StorageSettings } from './storage-options.js';
+import {
+  listenerTlsOptions,
+  listenerTlsSettingsOf,
+  listenerTlsShape,
+  METRICS_TLS_OPTIONS,
+  METRICS_TLS_SHAPE,
+  metricsTlsSettingsOf,
+  PEER_TLS_OPTIONS,
+  PEER_TLS_SHAPE,
+  peerTlsSettingsOf,
+  type MetricsTlsSettings,
+} from './tls-options.js';
 import { hostPort } from './values.js';
 import type { HostPort } from './values.js';
 
@@ -18,6 +31,13 @@ export interface ServerConfig extends StorageSettings {
   /** Coordination and replication (OxiaCoordination, OxiaLogReplication). */
   readonly internalAddr: HostPort;
   readonly metricsAddr: HostPort;
+  /** TLS of the public listener (`--tls-*`); plaintext when absent. */
+  readonly publicTls: ServerTlsSettings | undefined;
+  /** TLS of the internal listener (`--internal-tls-*`). */
+  readonly internalTls: ServerTlsSettings | undefined;
+  /** TLS of this server's calls to other servers' internal listeners (replication, `--peer-tls-*`). */
+  readonly peerTls: ClientTlsSettings | undefined;
+  readonly metricsTls: MetricsTlsSettings | undefined;
 }
 
 export const SERVER_OPTIONS = [
@@ -25,6 +45,10 @@ export const SERVER_OPTIONS = [
   { name: 'internal-addr', short: 'i', valueName: 'host:port', help: 'internal gRPC address (coordination and replication) to listen on (port 0: any free port)', default: '127.0.0.1:6649' },
   { name: 'metrics-addr', short: 'm', valueName: 'host:port', help: 'address of the Prometheus /metrics endpoint (port 0: any free port)', default: '127.0.0.1:8080' },
   ...STORAGE_OPTIONS,
+  ...listenerTlsOptions('', 'public gRPC listener'),
+  ...listenerTlsOptions('internal-', 'internal gRPC listener'),
+  ...PEER_TLS_OPTIONS,
+  ...METRICS_TLS_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type ServerOptionName = (typeof SERVER_OPTIONS)[number]['name'];
@@ -34,12 +58,26 @@ const schema = storageRoleSchema({
     'public-addr': hostPort,
     'internal-addr': hostPort,
     'metrics-addr': hostPort,
+    ...listenerTlsShape(''),
+    ...listenerTlsShape('internal-'),
+    ...PEER_TLS_SHAPE,
+    ...METRICS_TLS_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a ServerConfig, or throws ConfigError. */
 export function parseServerConfig(raw: ServerRawOptions): ServerConfig {
   const o = parseOptions(SERVER_OPTIONS, schema, raw);
+  const problems: string[] = [];
+  const publicTls = listenerTlsSettingsOf(o, '', problems);
+  const internalTls = listenerTlsSettingsOf(o, 'internal-', problems);
+  const peerTls = peerTlsSettingsOf(o, problems);
+  const metricsTls = metricsTlsSettingsOf(o, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
+    publicTls,
+    internalTls,
+    peerTls,
+    metricsTls,
     publicAddr: o['public-addr'],
     internalAddr: o['internal-addr'],
     metricsAddr: o['metrics-addr'],

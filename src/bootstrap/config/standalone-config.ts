@@ -7,10 +7,12 @@
  * Flags and defaults follow `oxia standalone` where Oxia has the same setting.
  */
 import type { KeySorting } from '../../domain/sharding/namespace.js';
-import { parseOptions } from './option-table.js';
+import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
+import { ConfigError, parseOptions } from './option-table.js';
 import type { OptionSpec } from './option-table.js';
 import { STORAGE_OPTIONS, storageRoleSchema, storageSettingsOf } from './storage-options.js';
 import type { StorageSettings } from './storage-options.js';
+import { listenerTlsOptions, listenerTlsSettingsOf, listenerTlsShape, METRICS_TLS_OPTIONS, METRICS_TLS_SHAPE, metricsTlsSettingsOf, type MetricsTlsSettings } from './tls-options.js';
 import { boolean, hostPort, integer, nonEmptyText, oneOf } from './values.js';
 import type { HostPort } from './values.js';
 
@@ -28,6 +30,9 @@ export interface StandaloneConfig extends StorageSettings {
   readonly metricsAddr: HostPort;
   readonly keySorting: KeySorting;
   readonly notificationsEnabled: boolean;
+  /** TLS of the public listener (`--tls-*`, our extension: Oxia's standalone has none). */
+  readonly publicTls: ServerTlsSettings | undefined;
+  readonly metricsTls: MetricsTlsSettings | undefined;
 }
 
 export const STANDALONE_OPTIONS = [
@@ -38,6 +43,8 @@ export const STANDALONE_OPTIONS = [
   { name: 'key-sorting', valueName: 'order', help: `key order of the namespace: ${KEY_SORTINGS.join(' | ')}`, default: 'hierarchical' },
   { name: 'notifications-enabled', help: 'record change notifications for clients', default: 'true' },
   ...STORAGE_OPTIONS,
+  ...listenerTlsOptions('', 'public gRPC listener'),
+  ...METRICS_TLS_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type StandaloneOptionName = (typeof STANDALONE_OPTIONS)[number]['name'];
@@ -51,12 +58,20 @@ const schema = storageRoleSchema({
     'metrics-addr': hostPort,
     'key-sorting': oneOf(KEY_SORTINGS),
     'notifications-enabled': boolean,
+    ...listenerTlsShape(''),
+    ...METRICS_TLS_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a StandaloneConfig, or throws ConfigError. */
 export function parseStandaloneConfig(raw: RawOptions): StandaloneConfig {
   const o = parseOptions(STANDALONE_OPTIONS, schema, raw);
+  const problems: string[] = [];
+  const publicTls = listenerTlsSettingsOf(o, '', problems);
+  const metricsTls = metricsTlsSettingsOf(o, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
+    publicTls,
+    metricsTls,
     shards: o.shards,
     publicAddr: o['public-addr'],
     advertisedAddr: o['advertised-addr'],

@@ -89,3 +89,25 @@ export const hostPort: z.ZodType<HostPort, unknown> = z.unknown().transform((val
   const host = m[1] ?? m[2] ?? '';
   return { host: host === '' ? '0.0.0.0' : host, port };
 });
+
+/** Oxia's TLS version codes (Go's tls.VersionTLS12 and VersionTLS13), as Node names them. */
+export const TLS_VERSION_CODES = { 771: 'TLSv1.2', 772: 'TLSv1.3' } as const;
+export type TlsVersionName = (typeof TLS_VERSION_CODES)[keyof typeof TLS_VERSION_CODES];
+
+/**
+ * A TLS version as Oxia's --tls-min-version/--tls-max-version take it: the uint16 code, in
+ * decimal or 0x hex (771 or 0x0303 is TLS 1.2, 772 or 0x0304 TLS 1.3); 0, Oxia's default,
+ * means "not set". Older versions are refused, as Oxia refuses them.
+ */
+export const tlsVersion: z.ZodType<TlsVersionName | undefined, unknown> = z.unknown().transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const code = /^(?:0x[0-9a-f]{1,4}|\d{1,5})$/i.test(text) ? Number(text) : NaN;
+  if (code === 0) return undefined;
+  const name = (TLS_VERSION_CODES as Record<number, TlsVersionName>)[code];
+  if (name === undefined) {
+    ctx.addIssue({ code: 'custom', message: `must be a TLS version code: 771 (TLS 1.2) or 772 (TLS 1.3), got ${shown(value)}` });
+    return z.NEVER;
+  }
+  return name;
+});

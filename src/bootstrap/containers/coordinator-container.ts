@@ -29,6 +29,7 @@ import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
 import { loggingModule } from '../modules/logging-module.js';
 import { metricsModule } from '../modules/metrics-module.js';
+import { peerChannelSecurityModule } from '../modules/peer-tls-module.js';
 
 export interface CoordinatorContainerOverrides {
   /** Log lines go here instead of stdout (in-process tests). */
@@ -104,14 +105,16 @@ export function createCoordinatorContainer(config: CoordinatorConfig, overrides:
       base: { role: 'coordinator' },
       ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
     }),
-    metricsModule({ bind: config.metricsAddr }),
+    metricsModule({ bind: config.metricsAddr, tls: config.metricsTls }),
     clockModule({ unrefTimers: true }),
     grpcModule({
       name: 'internal',
       bind: config.internalAddr,
       receiveMessageSizeBytesMax: INTERNAL_RECEIVE_BYTES_MAX,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      tls: config.internalTls,
     }),
+    peerChannelSecurityModule(config.peerTls),
     coordinatorModule(config),
   );
   return container;

@@ -18,6 +18,7 @@ import { GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import { InternalServiceHandlers } from '../../adapters/grpc/internal-server.js';
 import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
 import { GrpcReplicationClient } from '../../adapters/replication-client/grpc-replication-client.js';
+import { peerChannelSecurityModule } from '../modules/peer-tls-module.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { grpcServerOptionsOf, storageNodeConfigOf, storageRoleModules } from './storage-role-modules.js';
 import type { ContainerOverrides } from './storage-role-modules.js';
@@ -36,13 +37,13 @@ function storageNodeModule(config: ServerConfig): ContainerModule {
     bind(ReplicationApi).toService(StorageNode);
     bind(InternalServiceHandlers).toSelf().inSingletonScope();
     bind(InternalGrpcServer)
-      .toDynamicValue((ctx) => new GrpcServer(grpcServerOptionsOf('internal', config.internalAddr, config), ctx.get(ServerCallTracker), ctx.get(Logger), ctx.get(Metrics)))
+      .toDynamicValue((ctx) => new GrpcServer(grpcServerOptionsOf('internal', config.internalAddr, config.internalTls, config), ctx.get(ServerCallTracker), ctx.get(Logger), ctx.get(Metrics)))
       .inSingletonScope();
   });
 }
 
 export function createServerContainer(config: ServerConfig, overrides: ContainerOverrides = {}): Container {
   const container = new Container();
-  container.load(...storageRoleModules('server', config, overrides), storageNodeModule(config));
+  container.load(...storageRoleModules('server', config, overrides), peerChannelSecurityModule(config.peerTls), storageNodeModule(config));
   return container;
 }

@@ -8,6 +8,8 @@ import type { ContainerModule } from 'inversify';
 import type { DestinationStream } from 'pino';
 import type { StorageNodeConfig } from '../../application/node/storage-node-config.js';
 import type { GrpcServerOptions, HostPort } from '../../adapters/grpc/grpc-server.js';
+import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
+import type { MetricsTlsSettings } from '../config/tls-options.js';
 import type { StorageSettings } from '../config/storage-options.js';
 import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
@@ -25,11 +27,13 @@ export interface ContainerOverrides {
 export interface StorageRoleSettings extends StorageSettings {
   readonly publicAddr: HostPort;
   readonly metricsAddr: HostPort;
+  readonly publicTls: ServerTlsSettings | undefined;
+  readonly metricsTls: MetricsTlsSettings | undefined;
 }
 
 /** Every gRPC listener of a storage node takes the same request limit and shutdown bound. */
-export function grpcServerOptionsOf(name: string, bind: HostPort, settings: StorageSettings): GrpcServerOptions {
-  return { name, bind, receiveMessageSizeBytesMax: settings.limits.requestSizeBytesMax, shutdownTimeoutMs: settings.shutdownTimeoutMs };
+export function grpcServerOptionsOf(name: string, bind: HostPort, tls: ServerTlsSettings | undefined, settings: StorageSettings): GrpcServerOptions {
+  return { name, bind, tls, receiveMessageSizeBytesMax: settings.limits.requestSizeBytesMax, shutdownTimeoutMs: settings.shutdownTimeoutMs };
 }
 
 /** The shards' limits and retention (a standalone node's NodeConfig carries them too). */
@@ -49,11 +53,11 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
       base: { role },
       ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
     }),
-    metricsModule({ bind: settings.metricsAddr }),
+    metricsModule({ bind: settings.metricsAddr, tls: settings.metricsTls }),
     // The listening sockets keep the process alive; housekeeping timers need not.
     clockModule({ unrefTimers: true }),
     kvModule(settings.kv, { dataDir: settings.dataDir }, settings.dbCacheSizeBytes),
     walModule({ dir: settings.walDir, syncData: settings.walSyncData, segmentSizeBytes: settings.walSegmentSizeBytes }),
-    grpcModule(grpcServerOptionsOf('public', settings.publicAddr, settings)),
+    grpcModule(grpcServerOptionsOf('public', settings.publicAddr, settings.publicTls, settings)),
   ];
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { SystemClock } from '../../../src/adapters/clock/system-clock.js';
 import { FileClusterConfigSource } from '../../../src/adapters/cluster-config/file-cluster-config-source.js';
 import { GrpcStorageNodeClient } from '../../../src/adapters/coordination-client/grpc-storage-node-client.js';
+import { PLAINTEXT } from '../../../src/adapters/tls/grpc-channel-credentials.js';
 import { StaticNodeDiscovery } from '../../../src/adapters/discovery-static/static-node-discovery.js';
 import { PromMetrics } from '../../../src/adapters/metrics/prom-metrics.js';
 import { FileClusterStatusStore } from '../../../src/adapters/status-file/file-cluster-status-store.js';
@@ -67,7 +68,7 @@ export class CoordinatorHarness {
     const store = new FileClusterStatusStore({ path: this.statusPath, syncData: false }, logger);
     const config = new FileClusterConfigSource({ path: this.configPath, serversRequired: true, pollIntervalMs: 100 }, logger);
     const discovery = new StaticNodeDiscovery(config, logger);
-    const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 });
+    const client = new GrpcStorageNodeClient({ rpcTimeoutMs: 2_000 }, PLAINTEXT);
     const coordinator = new Coordinator(store, config, discovery, client, new SystemClock({ unrefTimers: false }), logger, new PromMetrics(), settings);
     const close = async (): Promise<void> => {
       await coordinator.close();
