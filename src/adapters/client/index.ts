@@ -6,6 +6,7 @@
 export { OxiaClient, type SessionLostEvent } from './oxia-client.js';
 export type {
   ClientLogger,
+  ClientTlsOptions,
   DeleteOptions,
   DeleteRangeOptions,
   GetOptions,

@@ -10,6 +10,23 @@ export interface ClientLogger {
 }
 
 /**
+ * TLS to the servers (PEM contents, as read from files). Without `ca` the server certificate
+ * must come from a CA the system trusts; `cert` and `key` make it mutual TLS.
+ */
+export interface ClientTlsOptions {
+  /** CA certificates (PEM) the servers' certificates must come from. Default: the system's roots. */
+  ca?: string | Buffer | undefined;
+  /** Client certificate (PEM) for servers that require one; with `key`. */
+  cert?: string | Buffer | undefined;
+  /** Private key (PEM) of `cert`. */
+  key?: string | Buffer | undefined;
+  /** Name the servers' certificates must carry (and the SNI sent) instead of the host dialled. */
+  serverName?: string | undefined;
+  /** Accept any server certificate: testing only. */
+  insecureSkipVerify?: boolean | undefined;
+}
+
+/**
  * Options of `OxiaClient.connect`. The first group mirrors the official Oxia Node client;
  * the batching group carries the Oxia (Go) client's knobs and defaults; the rest bound
  * the client's memory.
@@ -29,6 +46,8 @@ export interface OxiaClientOptions {
   requestTimeoutMs?: number | undefined;
   /** Credentials attached to every call. */
   authentication?: Authentication | undefined;
+  /** Connect over TLS (every server the client is sent to, too). Default: plaintext. */
+  tls?: ClientTlsOptions | undefined;
 
   /**
    * The longest a batch waits for more operations while another batch of its shard is
@@ -114,6 +133,7 @@ export interface ClientConfig {
   readonly clientIdentifier: string;
   readonly requestTimeoutMs: number;
   readonly authentication: Authentication | undefined;
+  readonly tls: ClientTlsOptions | undefined;
   readonly batchLingerMs: number;
   readonly maxRequestsPerBatch: number;
   readonly maxBatchSizeBytes: number;
@@ -143,6 +163,17 @@ function checkNumber(name: string, value: number | undefined, min: number): void
   }
 }
 
+function checkTls(tls: ClientTlsOptions | undefined): void {
+  if (tls === undefined) return;
+  if (typeof tls !== 'object' || tls === null) throw new InvalidOptionsError('tls must be an object');
+  for (const name of ['ca', 'cert', 'key'] as const) {
+    const v = tls[name];
+    if (v !== undefined && typeof v !== 'string' && !Buffer.isBuffer(v)) throw new InvalidOptionsError(`tls.${name} must be PEM text or a Buffer`);
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new InvalidOptionsError('tls.cert and tls.key go together');
+  if (tls.serverName !== undefined && (typeof tls.serverName !== 'string' || tls.serverName === '')) throw new InvalidOptionsError('tls.serverName must be a non-empty string');
+}
+
 export function resolveOptions(serviceAddress: string, o: OxiaClientOptions = {}): ClientConfig {
   if (typeof serviceAddress !== 'string' || serviceAddress.trim() === '') {
     throw new InvalidOptionsError('serviceAddress must be a non-empty "host:port" string');
@@ -165,6 +196,7 @@ export function resolveOptions(serviceAddress: string, o: OxiaClientOptions = {}
   if (o.keySorting !== undefined && o.keySorting !== 'hierarchical' && o.keySorting !== 'natural') {
     throw new InvalidOptionsError(`keySorting must be 'hierarchical' or 'natural', got ${String(o.keySorting)}`);
   }
+  checkTls(o.tls);
   const requestTimeoutMs = o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
   return {
     serviceAddress: serviceAddress.trim(),
@@ -175,6 +207,7 @@ export function resolveOptions(serviceAddress: string, o: OxiaClientOptions = {}
     clientIdentifier: o.clientIdentifier ?? randomUUID(),
     requestTimeoutMs,
     authentication: o.authentication,
+    tls: o.tls,
     batchLingerMs: o.batchLingerMs ?? DEFAULTS.batchLingerMs,
     maxRequestsPerBatch: Math.floor(o.maxRequestsPerBatch ?? DEFAULTS.maxRequestsPerBatch),
     maxBatchSizeBytes: o.maxBatchSizeBytes ?? DEFAULTS.maxBatchSizeBytes,

@@ -119,7 +119,7 @@ export class OxiaClient {
    */
   static async connect(serviceAddress: string, options: OxiaClientOptions = {}): Promise<OxiaClient> {
     const config = resolveOptions(serviceAddress, options);
-    return openClient(new GrpcTransport(config.authentication), config);
+    return openClient(new GrpcTransport(config.authentication, config.tls), config);
   }
 
   /**

@@ -2,6 +2,8 @@
  * Settings of a perf run. Names and defaults follow Oxia's `oxia perf`; `durationMs`,
  * `maxInFlight`, `reportIntervalMs` and "rate 0 = as fast as possible" are additions.
  */
+import type { ClientTlsOptions } from '../client/options.js';
+
 export interface PerfConfig {
   readonly serviceAddress: string;
   readonly namespace: string;
@@ -23,6 +25,8 @@ export interface PerfConfig {
   readonly maxInFlight: number;
   /** How often the live figures are reported. */
   readonly reportIntervalMs: number;
+  /** TLS to the servers; plaintext when absent. */
+  readonly tls?: ClientTlsOptions | undefined;
 }
 
 export const PERF_DEFAULTS: PerfConfig = {

@@ -47,6 +47,7 @@ export async function runPerf(config: PerfConfig, hooks: PerfHooks = {}): Promis
     requestTimeoutMs: config.requestTimeoutMs,
     // The client's own admission bound must not be the one that limits the run.
     maxPendingRequests: Math.max(config.maxInFlight, 1),
+    ...(config.tls ? { tls: config.tls } : {}),
     logger: { warn: () => {} },
   });
   try {

@@ -8,6 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { TlsFileError } from '../../adapters/tls/tls-files.js';
+import { ConfigError } from '../config/option-table.js';
+import { addClientTlsFlags, clientTlsOf, type ClientTlsFlags } from './client-tls-flags.js';
 import {
   ComparisonType,
   EXPECTED_RECORD_DOES_NOT_EXIST,
@@ -35,7 +38,7 @@ const RECORD_SEPARATOR = `${'-'.repeat(79)}\n`;
 /** A mistake in the command line, found before anything is sent: exit 2. */
 class UsageError extends Error {}
 
-interface GlobalOptions {
+interface GlobalOptions extends ClientTlsFlags {
   serviceAddress: string;
   namespace: string;
   requestTimeout: string;
@@ -60,6 +63,7 @@ export function clientCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('--auth-token <token>', 'bearer token for authenticated requests'))
     .addOption(new Option('--auth-token-file <file>', 'path to a bearer token file for authenticated requests'))
     .addOption(new Option('--json', 'print JSON (one object per line) instead of human output'));
+  addClientTlsFlags(client);
 
   const sub = (name: string, description: string): Command => {
     const c = new Command(name).description(description).exitOverride().showHelpAfterError(`(oxia-ts client ${name} --help lists the options)`);
@@ -331,9 +335,18 @@ function clientOptions(g: GlobalOptions, sessionTimeoutMs: number | undefined): 
       throw new UsageError(`--auth-token-file: cannot read ${g.authTokenFile}: ${(e as Error).message}`);
     }
   }
+  let tls;
+  try {
+    tls = clientTlsOf(g);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.problems.join('; '));
+    if (e instanceof TlsFileError) throw new UsageError(e.message);
+    throw e;
+  }
   return {
     namespace: g.namespace,
     requestTimeoutMs,
+    ...(tls !== undefined ? { tls } : {}),
     ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
     ...(token !== undefined ? { authentication: new TokenAuthentication(token) } : {}),
     // Background warnings (reconnects) would only clutter a one-shot command's output.

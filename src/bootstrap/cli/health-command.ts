@@ -3,9 +3,13 @@
  * exit 0 when SERVING, 1 otherwise. For scripts and container probes.
  */
 import { Command, Option } from 'commander';
-import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { makeGenericClientConstructor } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { HealthService } from '../../adapters/grpc/service-definitions.js';
+import { channelSecurityFromPem, PLAINTEXT, type ChannelSecurity } from '../../adapters/tls/grpc-channel-credentials.js';
+import { TlsFileError } from '../../adapters/tls/tls-files.js';
+import { ConfigError } from '../config/option-table.js';
+import { addClientTlsFlags, clientTlsOf, type ClientTlsFlags } from './client-tls-flags.js';
 import { HealthCheckResponse_ServingStatus as ServingStatus } from '../../domain/wire/health.js';
 import type { HealthCheckRequest, HealthCheckResponse } from '../../domain/wire/health.js';
 import { parseDurationMs } from '../config/values.js';
@@ -17,20 +21,30 @@ type HealthClient = Client & {
 };
 
 export function healthCommand(outcome: CommandOutcome): Command {
-  return new Command('health')
+  return addClientTlsFlags(new Command('health'))
     .description('check the health of a running server (exit 0 when SERVING)')
     .addOption(new Option('-a, --address <host:port>', 'server to ask').default('127.0.0.1:6648'))
     .addOption(new Option('--service <name>', 'service to ask about ("" is the whole server)').default(''))
     .addOption(new Option('--timeout <duration>', 'how long to wait for the answer').default('5s'))
-    .action(async (options: { address: string; service: string; timeout: string }) => {
+    .action(async (options: { address: string; service: string; timeout: string } & ClientTlsFlags) => {
       const timeoutMs = parseDurationMs(options.timeout);
       if (timeoutMs === undefined) {
         process.stderr.write(`oxia-ts health: --timeout: must be a duration such as 500ms, 30s or 1m, got "${options.timeout}"\n`);
         outcome.exitCode = EXIT_USAGE;
         return;
       }
+      let security: ChannelSecurity;
+      try {
+        const tls = clientTlsOf(options);
+        security = tls ? channelSecurityFromPem(tls, tls) : PLAINTEXT;
+      } catch (e) {
+        if (!(e instanceof ConfigError || e instanceof TlsFileError)) throw e;
+        process.stderr.write(`oxia-ts health: ${e instanceof ConfigError ? e.problems.join('; ') : e.message}\n`);
+        outcome.exitCode = EXIT_USAGE;
+        return;
+      }
       const Ctor = makeGenericClientConstructor(HealthService, 'Health');
-      const client = new Ctor(options.address, credentials.createInsecure()) as unknown as HealthClient;
+      const client = new Ctor(options.address, security.credentials, security.channelOptions) as unknown as HealthClient;
       try {
         const response = await new Promise<HealthCheckResponse>((resolve, reject) =>
           client.check({ service: options.service }, { deadline: new Date(Date.now() + timeoutMs) }, (error, r) =>

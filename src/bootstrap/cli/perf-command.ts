@@ -11,8 +11,10 @@ import { formatInterval, formatSummary, perfConfigProblems, PERF_DEFAULTS, runPe
 import { parseDurationMs } from '../config/values.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import type { CommandOutcome } from './standalone-command.js';
+import { addClientTlsFlags, clientTlsOf, type ClientTlsFlags } from './client-tls-flags.js';
+import { ConfigError } from '../config/option-table.js';
 
-interface PerfFlags {
+interface PerfFlags extends ClientTlsFlags {
   serviceAddress: string;
   namespace: string;
   rate: string;
@@ -32,7 +34,7 @@ interface PerfFlags {
 const d = PERF_DEFAULTS;
 
 export function perfCommand(outcome: CommandOutcome): Command {
-  return new Command('perf')
+  return addClientTlsFlags(new Command('perf'))
     .description('basic performance test: random reads and writes against a cluster, with latency percentiles')
     .addOption(new Option('-a, --service-address <host:port>', 'service address').default(d.serviceAddress))
     .addOption(new Option('-n, --namespace <namespace>', 'the Oxia namespace to use').default(d.namespace))
@@ -93,6 +95,16 @@ function describe(c: PerfConfig): string {
   return `${c.serviceAddress} namespace ${c.namespace}, ${rate}, ${c.readPercentage}% reads, ${c.keysCardinality} keys, ${c.valueSizeBytes} B values, batch linger ${c.batchLingerMs} ms, ${c.maxRequestsPerBatch} requests per batch, at most ${c.maxInFlight} in flight${c.durationMs > 0 ? `, for ${c.durationMs / 1000} s` : ''}`;
 }
 
+/** The TLS flags as the client takes them; their problems as one usage error. */
+function tlsOf(f: PerfFlags) {
+  try {
+    return clientTlsOf(f);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new Error(e.problems.join('; '));
+    throw e;
+  }
+}
+
 function parseFlags(f: PerfFlags): PerfConfig {
   const number = (flag: string, text: string): number => {
     const v = Number(text);
@@ -118,6 +130,7 @@ function parseFlags(f: PerfFlags): PerfConfig {
     durationMs: duration('duration', f.duration),
     maxInFlight: number('max-in-flight', f.maxInFlight),
     reportIntervalMs: duration('report-interval', f.reportInterval),
+    tls: tlsOf(f),
   };
   const problems = perfConfigProblems(config);
   if (problems.length > 0) throw new Error(problems.join('; '));

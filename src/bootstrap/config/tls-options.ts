@@ -152,3 +152,15 @@ export function metricsTlsSettingsOf(o: z.output<z.ZodObject<typeof METRICS_TLS_
   }
   return { certFile, keyFile };
 }
+
+/**
+ * The flags of the commands that call a server (`client`, `perf`, `health`): Oxia's client-side
+ * names without a prefix. TLS when any is given.
+ */
+export const CLIENT_TLS_OPTIONS = [
+  { name: 'tls-cert-file', valueName: 'file', help: 'client certificate (PEM), for servers that require one (mutual TLS)', default: undefined },
+  { name: 'tls-key-file', valueName: 'file', help: 'private key (PEM) of that certificate', default: undefined },
+  { name: 'tls-trusted-ca-file', valueName: 'file', help: "CA certificates (PEM) the server's certificate must come from (default: the system's); TLS when given", default: undefined },
+  { name: 'tls-server-name', valueName: 'name', help: "name the server's certificate must carry, instead of the host dialled", default: undefined },
+  { name: 'tls-insecure-skip-verify', help: 'TLS, accepting any server certificate (testing only)', default: undefined },
+] as const satisfies readonly OptionSpec[];

@@ -1,6 +1,5 @@
 import {
   Client,
-  credentials,
   InterceptingCall,
   Metadata,
   status as GrpcStatus,
@@ -30,7 +29,9 @@ import type {
   WriteResponse,
 } from '../../../domain/wire/client.js';
 import { OxiaClientService } from '../../grpc/service-definitions.js';
+import { channelSecurityFromPem, PLAINTEXT, type ChannelSecurity } from '../../tls/grpc-channel-credentials.js';
 import type { Authentication } from '../auth.js';
+import type { ClientTlsOptions } from '../options.js';
 import type { ClientTransport, DuplexCall } from '../internal/transport.js';
 import { rpcErrorOf } from './grpc-errors.js';
 
@@ -65,21 +66,26 @@ function authInterceptor(auth: Authentication): Interceptor {
   };
 }
 
+const bufferOf = (pem: string | Buffer | undefined): Buffer | undefined => (pem === undefined ? undefined : Buffer.isBuffer(pem) ? pem : Buffer.from(pem));
+const pemOf = (tls: ClientTlsOptions) => ({ ca: bufferOf(tls.ca), cert: bufferOf(tls.cert), key: bufferOf(tls.key) });
+
 /** The client transport over grpc-js: one channel per server address, created on first use. */
 export class GrpcTransport implements ClientTransport {
   private readonly clients = new Map<string, Client>();
   private readonly interceptors: Interceptor[];
   private closed = false;
+  private readonly security: ChannelSecurity;
 
-  constructor(authentication?: Authentication) {
+  constructor(authentication?: Authentication, tls?: ClientTlsOptions) {
     this.interceptors = authentication === undefined ? [] : [authInterceptor(authentication)];
+    this.security = tls === undefined ? PLAINTEXT : channelSecurityFromPem(pemOf(tls), tls);
   }
 
   private client(target: string): Client {
     if (this.closed) throw rpcErrorOf(new Error('transport is closed'), target);
     let c = this.clients.get(target);
     if (c === undefined) {
-      c = new Client(target, credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: this.interceptors });
+      c = new Client(target, this.security.credentials, { ...CHANNEL_OPTIONS, ...this.security.channelOptions, interceptors: this.interceptors });
       this.clients.set(target, c);
     }
     return c;
