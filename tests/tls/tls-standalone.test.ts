@@ -74,6 +74,9 @@ S('server TLS: a client trusting the CA works; plaintext and a foreign CA are re
   assert.match(ok.stdout, /SERVING/);
   const plain = await runCli(['health', '-a', node.address, '--timeout', '2s']);
   assert.is(plain.code, 1, 'health over plaintext to a TLS port must fail');
+  const perf = await runCli(['perf', '-a', node.address, '--tls-trusted-ca-file', ca.certFile, '--rate', '50', '--duration', '1s', '--json']);
+  assert.is(perf.code, 0, perf.stderr);
+  assert.match(perf.stdout, /"type":"summary"/);
 
   const body = await new Promise<string>((resolve, reject) => {
     const [host, port] = [node!.metricsAddress.slice(0, node!.metricsAddress.lastIndexOf(':')), node!.metricsAddress.slice(node!.metricsAddress.lastIndexOf(':') + 1)];
