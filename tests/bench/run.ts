@@ -18,7 +18,7 @@
 // node's memory through it all. Flags:
 //   --keys 1000000  --cluster 3  --shards 3  --kv sqlite  --value-size 128
 //   --max-in-flight 256 (callers of the put and get loads)  --duration 20s (each load)
-//   --wal-retention 30s (the servers' --wal-retention-time)  --json
+//   --json
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
 import { runBatchingBench } from './batching.js';
@@ -28,7 +28,6 @@ const { values: flags } = parseArgs({
   options: {
     scale: { type: 'boolean', default: false },
     keys: { type: 'string', default: '1000000' },
-    'wal-retention': { type: 'string', default: '30s' },
     shards: { type: 'string' },
     cluster: { type: 'string' },
     kv: { type: 'string', default: 'sqlite' },
@@ -66,8 +65,6 @@ const maxInFlight = integer('max-in-flight', flags['max-in-flight'] ?? (scale ? 
 const valueSizeBytes = integer('value-size', flags['value-size'], 0);
 
 if (scale) {
-  const walRetentionMs = duration('wal-retention', flags['wal-retention']);
-  if (walRetentionMs < 1000) usage(`--wal-retention must be at least 1s, got "${flags['wal-retention']}"`);
   await runScaleBench({
     keys: integer('keys', flags.keys, 1),
     nodes: integer('cluster', flags.cluster ?? '3', 3),
@@ -76,7 +73,6 @@ if (scale) {
     valueSizeBytes,
     callers: maxInFlight,
     loadDurationMs: durationMs,
-    walRetentionMs,
     json: flags.json,
   });
 } else {

@@ -7,15 +7,14 @@
 //   - a storage node restarted after SIGKILL and after SIGTERM: until it logs "serving", until
 //     its readiness probe says SERVING, until every shard it holds has applied what its leader
 //     committed, and how long a write to each shard waited meanwhile;
-//   - the same node with its data directories wiped: an empty follower catching up, by
-//     snapshot when the leaders' logs no longer reach back to the start (the servers keep
-//     `--wal-retention` of log in 8 MiB segments, so a loaded cluster has trimmed its logs);
+//   - the same node with its data directories wiped: an empty follower, which catches up by
+//     a snapshot of each shard's store;
 //   - every node's resident memory (VmRSS) after each phase and its peak (VmHWM, reset at
 //     the start of each phase) during it, with the JS heap from the node's metrics.
 // Absolute figures depend on the machine and on what else runs on it: the load average is
 // printed with each phase.
 import { randomFillSync } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PERF_DEFAULTS, type PerfSummary } from '../../src/adapters/perf/index.js';
@@ -38,15 +37,11 @@ export interface ScaleOptions {
   readonly callers: number;
   /** Length of each of the put and get loads. */
   readonly loadDurationMs: number;
-  /** The servers' --wal-retention-time. */
-  readonly walRetentionMs: number;
   readonly json: boolean;
 }
 
 /** Puts outstanding while loading (the client's default admission bound). */
 const LOAD_IN_FLIGHT = 10_000;
-/** Log segments small enough that retention can trim a loaded shard's log (default 64 MiB). */
-const WAL_SEGMENT_BYTES = 8 * 1024 * 1024;
 const NAMESPACE = 'default';
 const CATCH_UP_TIMEOUT_MS = 10 * 60_000;
 const MiB = 1024 * 1024;
@@ -100,7 +95,6 @@ export async function runScaleBench(o: ScaleOptions): Promise<void> {
     nodes: o.nodes,
     kv: o.kv,
     namespaces: [{ name: NAMESPACE, shards: o.shards, rf: Math.min(3, o.nodes) }],
-    serverArgs: ['--wal-retention-time', `${o.walRetentionMs}ms`, '--retention-check-interval', '1s', '--wal-segment-size-bytes', String(WAL_SEGMENT_BYTES)],
   });
   const { module: clientLib, compiled } = await loadClientModule();
   const memory: MemoryRow[] = [];
@@ -160,10 +154,6 @@ export async function runScaleBench(o: ScaleOptions): Promise<void> {
         restarts.push(await restart(cluster, victim, how, client, probes, value));
         memory.push(await p.end(`${how} restart of ${victim.name}`));
       }
-      // A wiped node: the other nodes' logs must no longer reach back to offset 0, or the
-      // catch-up replays the log instead of taking a snapshot.
-      const trimmed = await waitForTrimmedLogs(cluster, victim, o.walRetentionMs);
-      if (!trimmed) log('the leaders still hold their whole logs: the wiped node catches up from the log, not by snapshot');
       const p = beginPhase(cluster);
       restarts.push(await restart(cluster, victim, 'wiped', client, probes, value));
       memory.push(await p.end(`${victim.name} wiped, caught up`));
@@ -346,31 +336,6 @@ async function snapshotsSent(cluster: TestCluster, victim: ClusterNode): Promise
     bytes += m.sum('oxia_server_snapshot_bytes_total', { direction: 'sent' });
   }
   return { count, bytes };
-}
-
-/**
- * Waits until, on every node but `victim`, the oldest log segment of every shard starts after
- * offset 0 (segment files are named by their first offset). False if that does not happen
- * within twice the retention and a minute.
- */
-async function waitForTrimmedLogs(cluster: TestCluster, victim: ClusterNode, retentionMs: number): Promise<boolean> {
-  const trimmed = (): boolean =>
-    cluster.nodes
-      .filter((n) => n !== victim)
-      .every((n) => {
-        const nsDir = join(cluster.dir, n.name, 'wal', NAMESPACE);
-        return readdirSync(nsDir).every((shard) => {
-          const first = readdirSync(join(nsDir, shard)).filter((f) => f.endsWith('.wal')).sort()[0];
-          return first !== undefined && BigInt(first.slice(0, -'.wal'.length)) > 0n;
-        });
-      });
-  log(`waiting for the logs to be trimmed (retention ${retentionMs / 1000} s) ...`);
-  try {
-    await waitFor(trimmed, 'trimmed logs', 2 * retentionMs + 60_000, 500);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const mib = (bytes: number): string => (bytes / MiB).toFixed(0);
