@@ -38,8 +38,10 @@ interface ScanStop {
 /**
  * Scans `dir` (created when missing) and returns its valid segments, open for
  * reading and appending. `syncData` false skips fsyncs, as everywhere in the adapter.
+ * Only the newest `sealedIndexesKept` sealed segments keep their index in memory, so
+ * opening a long log never holds all of its indexes at once.
  */
-export async function recoverLog(dir: string, syncData: boolean): Promise<RecoveredLog> {
+export async function recoverLog(dir: string, syncData: boolean, sealedIndexesKept: number): Promise<RecoveredLog> {
   await makeDirDurably(dir, syncData);
   const names = (await readdir(dir))
     .map((name) => ({ name, first: parseSegmentFileName(name) }))
@@ -89,7 +91,9 @@ export async function recoverLog(dir: string, syncData: boolean): Promise<Recove
       }
       segment.dirty = false;
       lastTerm = terms.termAt(segment.lastOffset());
+      segments[segments.length - 1]?.seal();
       segments.push(segment);
+      segments[segments.length - 2 - sealedIndexesKept]?.dropIndex();
       if (stop !== undefined) {
         cut = { segment, name, atByte: stop.atByte, fileBytes, firstLostOffset: segment.lastOffset() + 1n, reason: stop.reason };
       }
