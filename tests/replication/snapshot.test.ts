@@ -1,5 +1,5 @@
 // A follower that was down while the leader's WAL was trimmed past its head catches up by
-// snapshot (SendSnapshot, chunks of at most 1 MiB), then by streaming from the snapshot's
+// snapshot (SendSnapshot, chunks of at most 256 KiB), then by streaming from the snapshot's
 // offset. Tiny WAL segments and a 1 s retention make the trimming happen within the test.
 // A follower that lost all its data gets a snapshot too, even from a leader whose log is whole.
 import { rmSync } from 'node:fs';

@@ -21,6 +21,7 @@ import type { EntryId } from '../../domain/wal/log-entry.js';
 import type { Ack, Append, SnapshotChunk, SnapshotResponse, TruncateRequest, TruncateResponse } from '../../domain/wire/replication.js';
 import { OxiaLogReplicationService } from '../grpc/service-definitions.js';
 import { grpcErrorToOxiaError } from '../grpc/status-mapping.js';
+import { QUEUED_MESSAGES_MAX } from '../grpc/stream-writes.js';
 
 export const METADATA_NAMESPACE = 'namespace';
 export const METADATA_SHARD_ID = 'shard-id';
@@ -152,17 +153,24 @@ export class GrpcReplicationClient implements ReplicationClient {
     return {
       send: (chunk: SnapshotChunkMessage) => {
         if (failure) return Promise.reject(failure);
-        const writable = call.write({ ...chunk, content: asBuffer(chunk.content) });
-        if (writable) return Promise.resolve();
+        // As the public streams (stream-writes.ts): beyond a couple of queued chunks, wait until this
+        // one went out, rather than letting grpc-js queue 16 chunks per transfer.
+        let sent = false;
+        let wake: (() => void) | undefined;
+        const accepted = call.write({ ...chunk, content: asBuffer(chunk.content) }, () => {
+          sent = true;
+          wake?.();
+        });
+        if (accepted && call.writableLength < QUEUED_MESSAGES_MAX) return Promise.resolve();
+        if (sent) return Promise.resolve();
         return new Promise<void>((resolve, reject) => {
           const done = (): void => {
-            call.removeListener('drain', done);
             wakeOnFailure.delete(done);
             if (failure) reject(failure);
             else resolve();
           };
+          wake = done;
           wakeOnFailure.add(done);
-          call.once('drain', done);
         });
       },
       finish: () => {
