@@ -18,7 +18,7 @@
 // node's memory through it all. Flags:
 //   --keys 1000000  --cluster 3  --shards 3  --kv sqlite  --value-size 128
 //   --max-in-flight 256 (callers of the put and get loads)  --duration 20s (each load)
-//   --json
+//   --down-time 10s (a stopped node stays down this long, under a put load)  --json
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
 import { runBatchingBench } from './batching.js';
@@ -28,6 +28,7 @@ const { values: flags } = parseArgs({
   options: {
     scale: { type: 'boolean', default: false },
     keys: { type: 'string', default: '1000000' },
+    'down-time': { type: 'string', default: '10s' },
     shards: { type: 'string' },
     cluster: { type: 'string' },
     kv: { type: 'string', default: 'sqlite' },
@@ -73,6 +74,7 @@ if (scale) {
     valueSizeBytes,
     callers: maxInFlight,
     loadDurationMs: durationMs,
+    downTimeMs: duration('down-time', flags['down-time']),
     json: flags.json,
   });
 } else {

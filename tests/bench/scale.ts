@@ -4,9 +4,10 @@
 //   - list and rangeScan throughput over the whole namespace and over one prefix;
 //   - a closed-loop put load and get load (`oxia-ts perf`, --max-in-flight callers each
 //     awaiting its operation) over the loaded keys;
-//   - a storage node restarted after SIGKILL and after SIGTERM: until it logs "serving", until
-//     its readiness probe says SERVING, until every shard it holds has applied what its leader
-//     committed, and how long a write to each shard waited meanwhile;
+//   - a storage node restarted after SIGKILL and after SIGTERM, with a put load (as above) on the
+//     others while it is down (--down-time): until it logs "serving", until its readiness probe
+//     says SERVING, until every shard it holds has applied what its leader committed, and how long
+//     a write to each shard issued at the signal waited;
 //   - the same node with its data directories wiped: an empty follower, which catches up by
 //     a snapshot of each shard's store;
 //   - every node's resident memory (VmRSS) after each phase and its peak (VmHWM, reset at
@@ -37,6 +38,8 @@ export interface ScaleOptions {
   readonly callers: number;
   /** Length of each of the put and get loads. */
   readonly loadDurationMs: number;
+  /** How long a stopped node stays down, under a put load, before it starts again. */
+  readonly downTimeMs: number;
   readonly json: boolean;
 }
 
@@ -52,7 +55,12 @@ interface NodeMemory {
   /** Peak resident set during the phase (since the process started, for a process started in it). */
   readonly peakBytes: number;
   readonly heapUsedBytes: number | undefined;
+  /** V8's heap as committed (used plus its headroom). */
+  readonly heapTotalBytes: number | undefined;
+  /** Memory of ArrayBuffers and Buffers outside the V8 heap. */
   readonly externalBytes: number | undefined;
+  /** What the node's read cache holds, as it counts it (--db-cache-size-mb bounds it). */
+  readonly readCacheBytes: number | undefined;
 }
 
 interface MemoryRow {
@@ -72,6 +80,8 @@ interface RestartRow {
   readonly how: string;
   /** From the signal to the process's exit. */
   readonly stopMs: number;
+  /** Writes the other nodes took while it was down. */
+  readonly writesWhileDown: number;
   /** From the launch to the "serving" line. */
   readonly servingMs: number;
   /** From the launch to readiness SERVING. */
@@ -128,10 +138,8 @@ export async function runScaleBench(o: ScaleOptions): Promise<void> {
       memory.push(await scanPhase.end('scans'));
 
       // Closed-loop put and get loads.
-      for (const [what, readPercentage] of [['put', 0], ['get', 100]] as const) {
-        const p = beginPhase(cluster);
-        log(`${what} load: ${o.callers} callers for ${o.loadDurationMs / 1000} s ...`);
-        const summary = await runPerfProcess({
+      const perfLoad = (readPercentage: number, durationMs: number): Promise<PerfSummary> =>
+        runPerfProcess({
           ...PERF_DEFAULTS,
           serviceAddress: address,
           namespace: NAMESPACE,
@@ -139,24 +147,29 @@ export async function runScaleBench(o: ScaleOptions): Promise<void> {
           readPercentage,
           keysCardinality: o.keys,
           valueSizeBytes: o.valueSizeBytes,
-          durationMs: o.loadDurationMs,
+          durationMs,
           maxInFlight: o.callers,
           reportIntervalMs: 60_000,
         });
-        loads.push({ what, summary });
+      for (const [what, readPercentage] of [['put', 0], ['get', 100]] as const) {
+        const p = beginPhase(cluster);
+        log(`${what} load: ${o.callers} callers for ${o.loadDurationMs / 1000} s ...`);
+        loads.push({ what, summary: await perfLoad(readPercentage, o.loadDurationMs) });
         memory.push(await p.end(`${what} load`));
       }
 
-      // Restarts of one node.
+      // Restarts of one node, which misses the writes of a put load while it is down.
       const probes = probeKeys(await cluster.leaders(NAMESPACE));
-      for (const how of ['SIGKILL', 'SIGTERM'] as const) {
+      const whileDown = async (): Promise<number> => {
+        if (o.downTimeMs === 0) return 0;
+        const summary = await perfLoad(0, o.downTimeMs);
+        return summary.write.ops;
+      };
+      for (const how of ['SIGKILL', 'SIGTERM', 'wiped'] as const) {
         const p = beginPhase(cluster);
-        restarts.push(await restart(cluster, victim, how, client, probes, value));
-        memory.push(await p.end(`${how} restart of ${victim.name}`));
+        restarts.push(await restart(cluster, victim, how, client, probes, value, whileDown));
+        memory.push(await p.end(how === 'wiped' ? `${victim.name} wiped, caught up` : `${how} restart of ${victim.name}`));
       }
-      const p = beginPhase(cluster);
-      restarts.push(await restart(cluster, victim, 'wiped', client, probes, value));
-      memory.push(await p.end(`${victim.name} wiped, caught up`));
     } finally {
       await client.close();
     }
@@ -188,7 +201,9 @@ function beginPhase(cluster: TestCluster): { end(name: string): Promise<MemoryRo
           rssBytes: m.rssBytes,
           peakBytes: m.peakBytes,
           heapUsedBytes: metrics?.value('nodejs_heap_size_used_bytes'),
+          heapTotalBytes: metrics?.value('nodejs_heap_size_total_bytes'),
           externalBytes: metrics?.value('nodejs_external_memory_bytes'),
+          readCacheBytes: metrics?.value('oxia_server_read_cache_size_bytes'),
         });
       }
       log(`memory, ${name}: ${nodes.map((n) => `${n.node} ${mib(n.rssBytes)} (peak ${mib(n.peakBytes)}) MiB`).join(', ')}`);
@@ -264,6 +279,7 @@ async function restart(
   client: Client,
   probes: readonly string[],
   value: Buffer,
+  whileDown: () => Promise<number>,
 ): Promise<RestartRow> {
   log(`restart of ${victim.name} (${how}) ...`);
   const snapshotsBefore = await snapshotsSent(cluster, victim);
@@ -273,6 +289,7 @@ async function restart(
   if (how === 'SIGKILL') await victim.kill9();
   else await victim.stop();
   const stopMs = now() - signalled;
+  const writesWhileDown = await whileDown();
   if (how === 'wiped') {
     for (const dir of ['db', 'wal']) rmSync(join(cluster.dir, victim.name, dir), { recursive: true, force: true });
   }
@@ -297,6 +314,7 @@ async function restart(
   const row: RestartRow = {
     how,
     stopMs,
+    writesWhileDown,
     servingMs,
     readyMs,
     caughtUpMs,
@@ -304,7 +322,7 @@ async function restart(
     snapshotsSent: snapshotsAfter.count - snapshotsBefore.count,
     snapshotBytes: snapshotsAfter.bytes - snapshotsBefore.bytes,
   };
-  log(`  stopped in ${ms(stopMs)}, serving after ${ms(servingMs)}, ready after ${ms(readyMs)}, caught up after ${ms(caughtUpMs)}; writes waited up to ${ms(writeGapMs)}; ${row.snapshotsSent} snapshots sent (${mib(row.snapshotBytes)} MiB)`);
+  log(`  stopped in ${ms(stopMs)}, ${writesWhileDown} writes while down; serving after ${ms(servingMs)}, ready after ${ms(readyMs)}, caught up after ${ms(caughtUpMs)}; writes waited up to ${ms(writeGapMs)}; ${row.snapshotsSent} snapshots sent (${mib(row.snapshotBytes)} MiB)`);
   return row;
 }
 
@@ -375,22 +393,25 @@ function formatReport(r: {
   );
   out += '\n';
   out += table(
-    ['restart', 'stop', 'serving', 'ready', 'caught up', 'write gap', 'snapshots', 'MiB sent'],
-    r.restarts.map((x) => [x.how, ms(x.stopMs), ms(x.servingMs), ms(x.readyMs), ms(x.caughtUpMs), ms(x.writeGapMs), String(x.snapshotsSent), mib(x.snapshotBytes)]),
+    ['restart', 'stop', 'writes missed', 'serving', 'ready', 'caught up', 'write gap', 'snapshots', 'MiB sent'],
+    r.restarts.map((x) => [x.how, ms(x.stopMs), String(x.writesWhileDown), ms(x.servingMs), ms(x.readyMs), ms(x.caughtUpMs), ms(x.writeGapMs), String(x.snapshotsSent), mib(x.snapshotBytes)]),
   );
-  out += '"serving", "ready", "caught up": from the launch; "stop" and "write gap" (the longest wait of a write to each shard issued at the signal): from the signal.\n\n';
+  out += '"writes missed": puts the other nodes took while the node was down; "serving", "ready", "caught up": from the launch;\n';
+  out += '"stop" and "write gap" (the longest wait of a write to each shard issued at the signal): from the signal.\n\n';
   const names = [...new Set(r.memory.flatMap((m) => m.nodes.map((n) => n.node)))];
   out += table(
-    ['memory (MiB): rss / peak / heap', ...names, 'load avg'],
+    ['memory (MiB): rss / peak / heap / cache', ...names, 'load avg'],
     r.memory.map((m) => [
       m.phase,
       ...names.map((name) => {
         const n = m.nodes.find((x) => x.node === name);
-        return n ? `${mib(n.rssBytes)} / ${mib(n.peakBytes)} / ${n.heapUsedBytes === undefined ? '-' : mib(n.heapUsedBytes)}` : '-';
+        const opt = (v: number | undefined): string => (v === undefined ? '-' : mib(v));
+        return n ? `${mib(n.rssBytes)} / ${mib(n.peakBytes)} / ${opt(n.heapUsedBytes)} / ${opt(n.readCacheBytes)}` : '-';
       }),
       m.loadAverage.join(' '),
     ]),
   );
-  out += 'rss: VmRSS at the end of the phase; peak: VmHWM during it (reset at its start); heap: V8 heap used, from the node\'s metrics.\n';
+  out += 'rss: VmRSS at the end of the phase; peak: VmHWM during it (reset at its start); heap: V8 heap used and cache: what the read cache\n';
+  out += 'holds (--db-cache-size-mb bounds it), from the node\'s metrics.\n';
   return out;
 }
