@@ -18,7 +18,8 @@
 // node's memory through it all. Flags:
 //   --keys 1000000  --cluster 3  --shards 3  --kv sqlite  --value-size 128
 //   --max-in-flight 256 (callers of the put and get loads)  --duration 20s (each load)
-//   --down-time 10s (a stopped node stays down this long, under a put load)  --json
+//   --down-time 10s (a stopped node stays down this long, under a put load)
+//   --db-cache-size-mb N (the servers' default unless given)  --json
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
 import { runBatchingBench } from './batching.js';
@@ -29,6 +30,7 @@ const { values: flags } = parseArgs({
     scale: { type: 'boolean', default: false },
     keys: { type: 'string', default: '1000000' },
     'down-time': { type: 'string', default: '10s' },
+    'db-cache-size-mb': { type: 'string' },
     shards: { type: 'string' },
     cluster: { type: 'string' },
     kv: { type: 'string', default: 'sqlite' },
@@ -75,6 +77,7 @@ if (scale) {
     callers: maxInFlight,
     loadDurationMs: durationMs,
     downTimeMs: duration('down-time', flags['down-time']),
+    dbCacheSizeMb: flags['db-cache-size-mb'] === undefined ? undefined : integer('db-cache-size-mb', flags['db-cache-size-mb'], 0),
     json: flags.json,
   });
 } else {

@@ -40,6 +40,8 @@ export interface ScaleOptions {
   readonly loadDurationMs: number;
   /** How long a stopped node stays down, under a put load, before it starts again. */
   readonly downTimeMs: number;
+  /** The servers' --db-cache-size-mb; undefined leaves their default. */
+  readonly dbCacheSizeMb: number | undefined;
   readonly json: boolean;
 }
 
@@ -100,11 +102,13 @@ const loadAverage = (): number[] => loadavg().map((l) => Math.round(l * 100) / 1
 
 export async function runScaleBench(o: ScaleOptions): Promise<void> {
   const startedLoad = loadAverage();
-  log(`scale bench: ${o.keys} keys of ${o.valueSizeBytes} B, ${o.nodes} nodes, ${o.shards} shards, RF ${Math.min(3, o.nodes)}, --kv ${o.kv}; load average ${startedLoad.join(' ')}`);
+  const cache = o.dbCacheSizeMb === undefined ? '' : `, --db-cache-size-mb ${o.dbCacheSizeMb}`;
+  log(`scale bench: ${o.keys} keys of ${o.valueSizeBytes} B, ${o.nodes} nodes, ${o.shards} shards, RF ${Math.min(3, o.nodes)}, --kv ${o.kv}${cache}; load average ${startedLoad.join(' ')}`);
   const cluster = await TestCluster.start({
     nodes: o.nodes,
     kv: o.kv,
     namespaces: [{ name: NAMESPACE, shards: o.shards, rf: Math.min(3, o.nodes) }],
+    serverArgs: o.dbCacheSizeMb === undefined ? [] : ['--db-cache-size-mb', String(o.dbCacheSizeMb)],
   });
   const { module: clientLib, compiled } = await loadClientModule();
   const memory: MemoryRow[] = [];
@@ -178,7 +182,7 @@ export async function runScaleBench(o: ScaleOptions): Promise<void> {
   }
 
   const endedLoad = loadAverage();
-  const report = { keys: o.keys, valueSizeBytes: o.valueSizeBytes, nodes: o.nodes, shards: o.shards, kv: o.kv, compiledClient: compiled, loadAverage: { start: startedLoad, end: endedLoad }, loading, scans, loads, restarts, memory };
+  const report = { keys: o.keys, valueSizeBytes: o.valueSizeBytes, nodes: o.nodes, shards: o.shards, kv: o.kv, dbCacheSizeMb: o.dbCacheSizeMb ?? null, compiledClient: compiled, loadAverage: { start: startedLoad, end: endedLoad }, loading, scans, loads, restarts, memory };
   if (o.json) {
     process.stdout.write(`${JSON.stringify(report, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`);
     return;
@@ -371,6 +375,7 @@ function formatReport(r: {
   nodes: number;
   shards: number;
   kv: string;
+  dbCacheSizeMb: number | null;
   compiledClient: boolean;
   loadAverage: { start: readonly number[]; end: readonly number[] };
   loading: { seconds: number; keysPerSec: number; failed: number } | undefined;
@@ -379,7 +384,7 @@ function formatReport(r: {
   restarts: readonly RestartRow[];
   memory: readonly MemoryRow[];
 }): string {
-  let out = `\n${r.keys} keys of ${r.valueSizeBytes} B; ${r.nodes} nodes, ${r.shards} shards, --kv ${r.kv}; client ${r.compiledClient ? 'compiled' : 'from sources (tsx)'}\n`;
+  let out = `\n${r.keys} keys of ${r.valueSizeBytes} B; ${r.nodes} nodes, ${r.shards} shards, --kv ${r.kv}${r.dbCacheSizeMb === null ? '' : `, --db-cache-size-mb ${r.dbCacheSizeMb}`}; client ${r.compiledClient ? 'compiled' : 'from sources (tsx)'}\n`;
   out += `load average at start ${r.loadAverage.start.join(' ')}, at end ${r.loadAverage.end.join(' ')}\n\n`;
   if (r.loading) out += `loading: ${r.loading.seconds.toFixed(1)} s, ${r.loading.keysPerSec.toFixed(0)} keys/s, ${r.loading.failed} failed\n\n`;
   out += table(['scan', 'keys', 'seconds', 'keys/s'], r.scans.map((s) => [s.what, String(s.keys), s.seconds.toFixed(2), s.keysPerSec.toFixed(0)]));
