@@ -90,7 +90,7 @@ interface RestartRow {
   readonly readyMs: number;
   /** From the launch to every shard on the node applied up to its leader's commit offset. */
   readonly caughtUpMs: number;
-  /** From the signal to a write to each shard (issued then) succeeding: the longest of them. */
+  /** From the signal to a write to each shard (issued then) succeeding: the longest of them (NaN: one failed). */
   readonly writeGapMs: number;
   readonly snapshotsSent: number;
   readonly snapshotBytes: number;
@@ -289,7 +289,17 @@ async function restart(
   const snapshotsBefore = await snapshotsSent(cluster, victim);
   const signalled = now();
   // Writes issued at the signal: each waits (the client retries) until its shard has a leader again.
-  const writes = Promise.all(probes.map((key) => client.put(key, value).then(() => now() - signalled, () => Number.NaN)));
+  const writes = Promise.all(
+    probes.map((key) =>
+      client.put(key, value).then(
+        () => now() - signalled,
+        (e: unknown) => {
+          log(`  the write to ${key} issued at the signal failed: ${String(e)}`);
+          return Number.NaN;
+        },
+      ),
+    ),
+  );
   if (how === 'SIGKILL') await victim.kill9();
   else await victim.stop();
   const stopMs = now() - signalled;
