@@ -9,20 +9,24 @@ import type { Writable } from 'node:stream';
 export const QUEUED_MESSAGES_MAX = 2;
 
 /**
- * Writes `message`; when the stream then holds QUEUED_MESSAGES_MAX messages or more (or its
- * buffer is full), waits until this message was handed on, the stream closes or `signal`
- * aborts. Callers write the next message only after this resolves, so at most a few
- * responses are ever held per call.
+ * Writes `message` and says whether the writer may go on at once: false when the stream now
+ * holds QUEUED_MESSAGES_MAX messages or more (or its buffer is full). `onSent` runs once the
+ * message was handed on (also when the stream failed), never before this returns.
+ */
+export function writeBounded(stream: Writable, message: unknown, onSent: () => void): boolean {
+  const accepted = stream.write(message, () => onSent());
+  return accepted && stream.writableLength < QUEUED_MESSAGES_MAX;
+}
+
+/**
+ * Writes `message`; when the stream then holds too many messages (writeBounded), waits until
+ * this one was handed on, the stream closes or `signal` aborts. Callers write the next message
+ * only after this resolves, so at most a few responses are ever held per call.
  */
 export async function writeRespectingBackpressure(stream: Writable, message: unknown, signal: AbortSignal): Promise<void> {
-  let sent = false;
   let wake: (() => void) | undefined;
-  const accepted = stream.write(message, () => {
-    sent = true;
-    wake?.();
-  });
-  if (accepted && stream.writableLength < QUEUED_MESSAGES_MAX) return;
-  if (sent || signal.aborted || stream.destroyed || stream.writableEnded) return;
+  if (writeBounded(stream, message, () => wake?.())) return;
+  if (signal.aborted || stream.destroyed || stream.writableEnded) return;
   await new Promise<void>((resolve) => {
     const done = (): void => {
       stream.removeListener('close', done);

@@ -21,7 +21,7 @@ import type { EntryId } from '../../domain/wal/log-entry.js';
 import type { Ack, Append, SnapshotChunk, SnapshotResponse, TruncateRequest, TruncateResponse } from '../../domain/wire/replication.js';
 import { OxiaLogReplicationService } from '../grpc/service-definitions.js';
 import { grpcErrorToOxiaError } from '../grpc/status-mapping.js';
-import { QUEUED_MESSAGES_MAX } from '../grpc/stream-writes.js';
+import { writeBounded } from '../grpc/stream-writes.js';
 
 export const METADATA_NAMESPACE = 'namespace';
 export const METADATA_SHARD_ID = 'shard-id';
@@ -153,16 +153,10 @@ export class GrpcReplicationClient implements ReplicationClient {
     return {
       send: (chunk: SnapshotChunkMessage) => {
         if (failure) return Promise.reject(failure);
-        // As the public streams (stream-writes.ts): beyond a couple of queued chunks, wait until this
-        // one went out, rather than letting grpc-js queue 16 chunks per transfer.
-        let sent = false;
+        // Beyond a couple of queued chunks, wait until this one went out, rather than letting
+        // grpc-js queue 16 chunks per transfer.
         let wake: (() => void) | undefined;
-        const accepted = call.write({ ...chunk, content: asBuffer(chunk.content) }, () => {
-          sent = true;
-          wake?.();
-        });
-        if (accepted && call.writableLength < QUEUED_MESSAGES_MAX) return Promise.resolve();
-        if (sent) return Promise.resolve();
+        if (writeBounded(call, { ...chunk, content: asBuffer(chunk.content) }, () => wake?.())) return Promise.resolve();
         return new Promise<void>((resolve, reject) => {
           const done = (): void => {
             wakeOnFailure.delete(done);
