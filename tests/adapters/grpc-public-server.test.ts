@@ -22,6 +22,7 @@ import { HealthService, OxiaClientCompatService, OxiaClientService } from '../..
 import { GrpcServer } from '../../src/adapters/grpc/grpc-server.js';
 import { HealthServiceHandlers, HealthStatusBoard } from '../../src/adapters/grpc/health-service.js';
 import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js';
+import { QUEUED_MESSAGES_MAX, writeRespectingBackpressure } from '../../src/adapters/grpc/stream-writes.js';
 import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
 import { parseGrpcError } from '../../src/adapters/grpc/status-mapping.js';
 import { PinoLogger } from '../../src/adapters/logging/pino-logger.js';
@@ -324,6 +325,27 @@ test('a slow reader holds the producer back (write() returning false is respecte
   call.resume();
   await done;
   assert.is(received, total);
+});
+
+test('a writer waits once a stream holds a couple of messages, not its whole 16-message buffer', async () => {
+  // An object-mode stream as grpc-js's, whose messages go out only when the test says so.
+  const sending: Array<() => void> = [];
+  const stream = new Writable({ objectMode: true, write: (_m, _e, sent) => void sending.push(sent) });
+  const signal = new AbortController().signal;
+  const settled: boolean[] = [];
+  const write = (i: number): Promise<void> => writeRespectingBackpressure(stream, i, signal).then(() => void (settled[i] = true));
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < QUEUED_MESSAGES_MAX; i++) writes.push(write(i));
+  await turn();
+  assert.equal(settled.slice(0, QUEUED_MESSAGES_MAX - 1), Array(QUEUED_MESSAGES_MAX - 1).fill(true), 'below the bound a write returns at once');
+  assert.not.ok(settled[QUEUED_MESSAGES_MAX - 1], `with ${QUEUED_MESSAGES_MAX} messages held, the writer waits`);
+  sending.shift()!();
+  await turn();
+  assert.not.ok(settled[QUEUED_MESSAGES_MAX - 1], 'an earlier message going out is not enough');
+  while (sending.length > 0) sending.shift()!();
+  await Promise.all(writes);
+  assert.is(stream.writableLength, 0);
 });
 
 test('health: NOT_SERVING until set, unknown services NOT_FOUND, Watch follows changes', async () => {

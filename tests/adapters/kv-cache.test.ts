@@ -1,6 +1,9 @@
 // The read cache in front of the stores: the KvStore contract holds through it (both
 // backends, with a cache small enough to evict during the suite), the LRU keeps its byte
-// bound, and a read that overlaps a write never leaves the older value cached.
+// bound, the bytes it counts cover what its entries hold in memory, and a read that overlaps
+// a write never leaves the older value cached.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KvStore } from '../../src/application/ports/kv-store.js';
 import { CachedKvStore, CachedKvStoreFactory } from '../../src/adapters/kv-cache/cached-kv-store.js';
-import { KvReadCache } from '../../src/adapters/kv-cache/read-cache.js';
+import { KvReadCache, READ_CACHE_ENTRY_OVERHEAD_BYTES } from '../../src/adapters/kv-cache/read-cache.js';
 import { LevelKvStoreFactory } from '../../src/adapters/kv-level/level-kv-store-factory.js';
 import { SqliteKvStoreFactory } from '../../src/adapters/kv-sqlite/sqlite-kv-store-factory.js';
 import { kvStoreContract } from '../contracts/kv-store.contract.js';
@@ -19,7 +22,7 @@ kvStoreContract('level behind the read cache', (dataDir) => new CachedKvStoreFac
 const bytes = (...b: number[]) => new Uint8Array(b);
 
 test('read cache: least recently used entries leave first, within the byte bound', () => {
-  const cache = new KvReadCache(3 * (1 + 10 + 96));
+  const cache = new KvReadCache(3 * (1 + 10 + READ_CACHE_ENTRY_OVERHEAD_BYTES));
   for (const k of ['a', 'b', 'c']) cache.set(k, new Uint8Array(10));
   assert.is(cache.entryCount, 3);
   cache.get('a'); // a is now the most recent: b goes first
@@ -60,6 +63,41 @@ test('read cache: writes replace or drop cached entries; keys only read are cach
     assert.is(cache.entryCount, 0, 'a closed store leaves nothing in the cache');
   } finally {
     await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('read cache: the bytes it counts cover the heap and buffers its entries hold', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-cache-'));
+  const factory = new SqliteKvStoreFactory({ dataDir: dir });
+  const keys = 20_000;
+  const keyOf = (i: number) => Buffer.from(`/records/${i}`);
+  const value = new Uint8Array(128).fill(7);
+  try {
+    const plain = await factory.open({ namespace: 'default', shard: 0n });
+    for (let i = 0; i < keys; i += 1000) {
+      await plain.write(Array.from({ length: 1000 }, (_, j) => ({ type: 'put' as const, key: keyOf(i + j), value })));
+    }
+    await plain.close();
+    const cache = new KvReadCache(1 << 30);
+    const store = await new CachedKvStoreFactory(factory, cache).open({ namespace: 'default', shard: 0n });
+    try {
+      const held = (): number => {
+        gc();
+        const m = process.memoryUsage();
+        return m.heapUsed + m.arrayBuffers;
+      };
+      const before = held();
+      for (let i = 0; i < keys; i++) store.getNow!(keyOf(i));
+      const grown = held() - before;
+      assert.is(cache.entryCount, keys);
+      assert.ok(grown <= cache.sizeBytes, `${keys} entries hold ${grown} bytes of heap and buffers, the cache counts ${cache.sizeBytes}`);
+    } finally {
+      await store.close();
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, t
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileWalFactory } from '../../src/adapters/wal-file/file-wal-factory.js';
-import type { FileWal } from '../../src/adapters/wal-file/file-wal.js';
+import { SEALED_INDEXES_KEPT, type FileWal } from '../../src/adapters/wal-file/file-wal.js';
 import { RECORD_OVERHEAD_BYTES, SEGMENT_HEADER_BYTES, encodeSegmentHeader, segmentFileName } from '../../src/adapters/wal-file/record-format.js';
 import type { WalFileOptions } from '../../src/adapters/wal-file/wal-file-options.js';
 import type { ShardRef } from '../../src/application/ports/shard-ref.js';
@@ -290,6 +290,41 @@ walTest('segment rollover: files named by first offset, none past the size limit
   assert.is(expectedFirst, 60n);
   assert.equal(await readAll(wal, 0n), entries(0n, 59n, 1n, 300));
   assert.equal(await readAll(wal, 31n), entries(31n, 59n, 1n, 300));
+}, { segmentSizeBytes: 4096 });
+
+walTest('sealed segments beyond the newest few drop their index; a read rebuilds it from the file', async (ctx) => {
+  let wal = await openWal(ctx);
+  // 12 records of 300 bytes per 4 KiB segment: 10 segments.
+  await appendInSteps(wal, 0n, 119n, 1n, 300, 3n);
+  assert.is(wal.segmentFiles().length, 10);
+  assert.is(wal.indexedSegmentCount(), SEALED_INDEXES_KEPT + 1, 'the active segment and the newest sealed ones');
+  assert.equal(await readAll(wal, 0n), entries(0n, 119n, 1n, 300), 'every segment read back, indexes rebuilt on the way');
+  assert.is(wal.indexedSegmentCount(), SEALED_INDEXES_KEPT + 1, 'the bound holds after reading them all');
+  assert.equal(await readAll(wal, 5n), entries(5n, 119n, 1n, 300));
+
+  // Opening the log keeps the same bound, and truncating into a segment without its index works.
+  await wal.close();
+  wal = await openWal(ctx);
+  assert.is(wal.indexedSegmentCount(), SEALED_INDEXES_KEPT + 1);
+  assert.equal(await wal.truncateAfter(14n), { term: 1n, offset: 14n });
+  await wal.append(entries(15n, 20n, 2n, 300));
+  assert.equal(await readAll(wal, 0n), [...entries(0n, 14n, 1n, 300), ...entries(15n, 20n, 2n, 300)]);
+  await wal.close();
+  wal = await openWal(ctx);
+  assert.is(wal.recoveryCut, undefined);
+  assert.equal(await readAll(wal, 0n), [...entries(0n, 14n, 1n, 300), ...entries(15n, 20n, 2n, 300)]);
+}, { segmentSizeBytes: 4096 });
+
+walTest('a segment whose file changed while its index was dropped is not read', async (ctx) => {
+  const wal = await openWal(ctx);
+  await appendInSteps(wal, 0n, 119n, 1n, 300, 3n);
+  const file = join(ctx.shardDir, segmentFileName(0n));
+  const bytes = readFileSync(file);
+  const at = SEGMENT_HEADER_BYTES + 5 * (RECORD_OVERHEAD_BYTES + 300) + RECORD_OVERHEAD_BYTES + 2; // in entry 5's value
+  bytes[at] = bytes[at]! ^ 0x80;
+  writeFileSync(file, bytes);
+  await rejects(readAll(wal, 0n), (e) => e instanceof Error && /no longer holds the 12 records/.test(e.message), 'rebuilding the index of a changed file');
+  assert.equal(await readAll(wal, 12n), entries(12n, 119n, 1n, 300), 'the other segments read as before');
 }, { segmentSizeBytes: 4096 });
 
 walTest('truncateAfter drops later entries across segments and reports the new head', async (ctx) => {

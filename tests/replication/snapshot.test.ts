@@ -1,13 +1,15 @@
 // A follower that was down while the leader's WAL was trimmed past its head catches up by
-// snapshot (SendSnapshot, chunks of at most 1 MiB), then by streaming from the snapshot's
+// snapshot (SendSnapshot, chunks of at most 256 KiB), then by streaming from the snapshot's
 // offset. Tiny WAL segments and a 1 s retention make the trimming happen within the test.
+// A follower that lost all its data gets a snapshot too, even from a leader whose log is whole.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Status } from '../../src/domain/wire/client.js';
 import { RawOxiaClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
 import { assignments, elect, NAMESPACE, ServingStatus, startNodes, stopNodes, waitForStatus, walFirstOffset, type ClusterNode } from './support/cluster.js';
-
 
 
 for (const kv of ['sqlite', 'level'] as const) test(`a follower behind the first entry of the leader log is brought back by a snapshot (--kv ${kv})`, async () => {
@@ -83,6 +85,32 @@ for (const kv of ['sqlite', 'level'] as const) test(`a follower behind the first
     } finally {
       c2.close();
     }
+  } finally {
+    client.close();
+    await stopNodes(nodes);
+  }
+});
+
+test('a follower whose data was wiped is brought back by a snapshot, also when the leader still holds its whole log', async () => {
+  const nodes = await startNodes(3);
+  const [n0, n1, n2] = nodes as [ClusterNode, ClusterNode, ClusterNode];
+  const client = new RawOxiaClient(n0.publicAddress);
+  try {
+    await elect(0n, 1n, n0, [n1, n2]);
+    for (const n of nodes) n.coordination.pushAssignments(assignments([n0.publicAddress]));
+    await waitFor(async () => (await client.get(0n, '/probe').then(() => true, () => false)), 'n0 to serve');
+    for (let i = 0; i < 20; i++) assert.is((await client.put(0n, { key: `/k/${i}`, value: Buffer.from(`v-${i}`) })).puts[0]?.status, Status.OK);
+    const leaderStatus = await n0.coordination.getStatus(0n);
+    await waitForStatus(n2, 0n, { commitAtLeast: leaderStatus.commitOffset }, 'n2 to hold the writes');
+
+    // Restarted empty: it answers the leader's stream as not a member of the shard (it never joined
+    // as far as it knows), while the leader's log still starts at offset 0.
+    await n2.process.kill9();
+    for (const dir of ['db', 'wal']) rmSync(join(n2.process.dataDir, dir), { recursive: true, force: true });
+    assert.is(walFirstOffset(n0), 0n, "the leader's log is whole");
+    await n2.process.restart();
+    await waitForStatus(n2, 0n, { status: ServingStatus.FOLLOWER, commitAtLeast: leaderStatus.commitOffset }, 'the wiped n2 to catch up', 30_000);
+    assert.ok(n2.process.logs().some((l) => l.includes('snapshot installed')), 'n2 installed a snapshot');
   } finally {
     client.close();
     await stopNodes(nodes);

@@ -22,6 +22,7 @@ import type { Ack, Append, SnapshotChunk, SnapshotResponse, TruncateRequest, Tru
 import { OxiaLogReplicationService } from '../grpc/service-definitions.js';
 import { grpcErrorToOxiaError } from '../grpc/status-mapping.js';
 import { PeerChannelSecurity, type ChannelSecurity } from '../tls/grpc-channel-credentials.js';
+import { writeBounded } from '../grpc/stream-writes.js';
 
 export const METADATA_NAMESPACE = 'namespace';
 export const METADATA_SHARD_ID = 'shard-id';
@@ -156,17 +157,18 @@ export class GrpcReplicationClient implements ReplicationClient {
     return {
       send: (chunk: SnapshotChunkMessage) => {
         if (failure) return Promise.reject(failure);
-        const writable = call.write({ ...chunk, content: asBuffer(chunk.content) });
-        if (writable) return Promise.resolve();
+        // Beyond a couple of queued chunks, wait until this one went out, rather than letting
+        // grpc-js queue 16 chunks per transfer.
+        let wake: (() => void) | undefined;
+        if (writeBounded(call, { ...chunk, content: asBuffer(chunk.content) }, () => wake?.())) return Promise.resolve();
         return new Promise<void>((resolve, reject) => {
           const done = (): void => {
-            call.removeListener('drain', done);
             wakeOnFailure.delete(done);
             if (failure) reject(failure);
             else resolve();
           };
+          wake = done;
           wakeOnFailure.add(done);
-          call.once('drain', done);
         });
       },
       finish: () => {

@@ -36,6 +36,13 @@ const ROUND_BYTES_MAX = 16 * 1024 * 1024;
 const ROUND_APPENDS_MAX = 1024;
 /** Bytes a reader fetches per file read (a larger record is read whole). */
 const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Sealed segments whose index stays in memory besides the active one's, most recently
+ * sealed or read first: enough for followers catching up and applies reading back what was
+ * just written, while a log that retains many segments keeps the rest on disk only (an
+ * index costs 8 bytes per entry; a reader of an older segment rebuilds it by a scan).
+ */
+export const SEALED_INDEXES_KEPT = 2;
 const MIN_TIMESTAMP = -(2n ** 63n);
 
 interface Waiter {
@@ -59,6 +66,8 @@ type CommandBody<C = Command> = C extends Command ? Omit<C, keyof Waiter> : neve
 export class FileWal implements Wal {
   /** Segments in offset order; the last one takes appends. Only the worker changes this list. */
   private segments: Segment[];
+  /** Sealed segments whose index is in memory, least recently used first (at most SEALED_INDEXES_KEPT). */
+  private readonly sealedIndexed: Segment[] = [];
   // The accepted view: what the log will be once the queue is drained.
   private head: EntryId;
   private acceptedFirst: bigint;
@@ -90,6 +99,7 @@ export class FileWal implements Wal {
     const last = segments[segments.length - 1];
     this.head = last === undefined ? INVALID_ENTRY_ID : { term: terms.termAt(last.lastOffset()), offset: last.lastOffset() };
     this.acceptedFirst = segments[0]?.firstOffset ?? -1n;
+    for (const seg of segments.slice(0, -1)) if (seg.indexed) this.useIndex(seg);
   }
 
   /** Opens (creating when missing) the log in `dir`, recovering from a torn or corrupt tail. */
@@ -99,7 +109,7 @@ export class FileWal implements Wal {
     onClosed: () => void = () => undefined,
     observer?: WalRoundObserver,
   ): Promise<FileWal> {
-    const { segments, terms, cut } = await recoverLog(dir, options.syncData);
+    const { segments, terms, cut } = await recoverLog(dir, options.syncData, SEALED_INDEXES_KEPT);
     return new FileWal(dir, options, segments, terms, cut, onClosed, observer);
   }
 
@@ -111,6 +121,11 @@ export class FileWal implements Wal {
   /** Segment files currently making up the log, oldest first. */
   segmentFiles(): string[] {
     return this.segments.map((s) => s.name);
+  }
+
+  /** How many segments hold their index in memory (at most SEALED_INDEXES_KEPT + 1 once no read is in progress). */
+  indexedSegmentCount(): number {
+    return this.segments.filter((s) => s.indexed).length;
   }
 
   firstOffset(): bigint {
@@ -177,32 +192,39 @@ export class FileWal implements Wal {
       }
       if (next > newest.lastOffset()) return;
       const seg = segmentHolding(segments, next);
-      const i = Number(next - seg.firstOffset);
-      const start = seg.positionOf(i);
-      let j = i;
-      while (j + 1 < seg.count && seg.endOf(j + 1) - start <= READ_CHUNK_BYTES) j++;
-      const end = seg.endOf(j);
-      const epoch = this.layoutEpoch;
-      let buf: Buffer;
+      const entries: LogEntry[] = [];
+      let j: number;
+      // Held from here: the file stays open and the index loaded until the records are checked.
       seg.acquire();
       try {
-        buf = await readFully(seg.fh, start, end - start);
+        if (!seg.indexed) {
+          await seg.loadIndex();
+          // The log may have changed meanwhile (trimmed, truncated): look again.
+          continue;
+        }
+        if (seg !== newest) this.useIndex(seg);
+        const i = Number(next - seg.firstOffset);
+        const start = seg.positionOf(i);
+        j = i;
+        while (j + 1 < seg.count && seg.endOf(j + 1) - start <= READ_CHUNK_BYTES) j++;
+        const end = seg.endOf(j);
+        const epoch = this.layoutEpoch;
+        const buf = await readFully(seg.fh, start, end - start);
+        // A truncation during the read may have rewritten these bytes: look again.
+        if (epoch !== this.layoutEpoch) continue;
+        let prevCrc = seg.crcBefore(i);
+        for (let k = i; k <= j; k++) {
+          const pos = seg.positionOf(k) - start;
+          const offset = seg.firstOffset + BigInt(k);
+          const check = checkRecord(buf, pos, prevCrc, offset);
+          if (!check.ok || check.crc !== seg.crcOf(k)) {
+            throw new Error(`WAL ${seg.path}: record of offset ${offset} at byte ${seg.positionOf(k)} is corrupt (${check.ok ? 'CRC differs from when written' : check.reason})`);
+          }
+          entries.push(decodeRecord(buf, pos, check.size));
+          prevCrc = check.crc;
+        }
       } finally {
         seg.release();
-      }
-      // A truncation during the read may have rewritten these bytes: look again.
-      if (epoch !== this.layoutEpoch) continue;
-      const entries: LogEntry[] = [];
-      let prevCrc = seg.crcBefore(i);
-      for (let k = i; k <= j; k++) {
-        const pos = seg.positionOf(k) - start;
-        const offset = seg.firstOffset + BigInt(k);
-        const check = checkRecord(buf, pos, prevCrc, offset);
-        if (!check.ok || check.crc !== seg.crcOf(k)) {
-          throw new Error(`WAL ${seg.path}: record of offset ${offset} at byte ${seg.positionOf(k)} is corrupt (${check.ok ? 'CRC differs from when written' : check.reason})`);
-        }
-        entries.push(decodeRecord(buf, pos, check.size));
-        prevCrc = check.crc;
       }
       for (const e of entries) yield e;
       next = seg.firstOffset + BigInt(j) + 1n;
@@ -403,7 +425,12 @@ export class FileWal implements Wal {
     }
     const seg = new Segment(fh, path, name, firstOffset, header.crc, SEGMENT_HEADER_BYTES);
     seg.dirty = true;
+    const sealed = this.segments[this.segments.length - 1];
     this.segments.push(seg);
+    if (sealed !== undefined) {
+      sealed.seal();
+      this.useIndex(sealed);
+    }
     return seg;
   }
 
@@ -446,7 +473,17 @@ export class FileWal implements Wal {
     // Only a trim racing ahead of this truncation can get here with the whole log after `offset`.
     if (offset < segments[0]!.firstOffset) return this.removeAll();
     const seg = segmentHolding(segments, offset);
+    if (!seg.indexed) {
+      seg.acquire();
+      try {
+        await seg.loadIndex();
+      } finally {
+        seg.release();
+      }
+    }
     const doomed = segments.splice(segments.indexOf(seg) + 1);
+    // The cut segment takes appends again: its index stays.
+    this.forgetIndexUse(seg);
     seg.truncateIndex(Number(offset - seg.firstOffset) + 1);
     this.layoutEpoch++;
     // Newest first, so that a crash part way leaves a contiguous log.
@@ -458,6 +495,7 @@ export class FileWal implements Wal {
 
   private async removeAll(): Promise<void> {
     const doomed = this.segments.splice(0);
+    this.sealedIndexed.length = 0;
     this.layoutEpoch++;
     await this.removeFiles(doomed.reverse());
   }
@@ -468,6 +506,7 @@ export class FileWal implements Wal {
    */
   private async removeOldest(): Promise<void> {
     const seg = this.segments.shift()!;
+    this.forgetIndexUse(seg);
     await seg.retire();
     await unlink(seg.path);
     if (this.options.syncData) await fsyncDir(this.dir);
@@ -476,11 +515,24 @@ export class FileWal implements Wal {
 
   private async removeFiles(doomed: readonly Segment[]): Promise<void> {
     if (doomed.length === 0) return;
+    for (const seg of doomed) this.forgetIndexUse(seg);
     for (const seg of doomed) {
       await seg.retire();
       await unlink(seg.path);
     }
     if (this.options.syncData) await fsyncDir(this.dir);
+  }
+
+  /** A sealed segment's index was just used (sealed, read, recovered): it stays; the least recently used beyond the bound is dropped. */
+  private useIndex(seg: Segment): void {
+    this.forgetIndexUse(seg);
+    this.sealedIndexed.push(seg);
+    while (this.sealedIndexed.length > SEALED_INDEXES_KEPT) this.sealedIndexed.shift()!.dropIndex();
+  }
+
+  private forgetIndexUse(seg: Segment): void {
+    const at = this.sealedIndexed.indexOf(seg);
+    if (at >= 0) this.sealedIndexed.splice(at, 1);
   }
 }
 

@@ -4,17 +4,9 @@
 import { mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncDir, readFully } from './file-io.js';
-import {
-  RECORD_HEADER_BYTES,
-  SEGMENT_HEADER_BYTES,
-  checkRecord,
-  decodeSegmentHeader,
-  parseSegmentFileName,
-  recordSizeAt,
-  recordTerm,
-  recordTimestamp,
-} from './record-format.js';
+import { SEGMENT_HEADER_BYTES, decodeSegmentHeader, parseSegmentFileName } from './record-format.js';
 import { Segment } from './segment.js';
+import { scanSegmentRecords } from './segment-scan.js';
 import { TermIndex } from './term-index.js';
 
 /** What recovery removed, for the caller to log. */
@@ -38,9 +30,6 @@ export interface RecoveredLog {
   readonly cut: WalRecoveryCut | undefined;
 }
 
-/** Bytes read at a time while scanning; a larger record is read whole. */
-const SCAN_CHUNK_BYTES = 1024 * 1024;
-
 interface ScanStop {
   readonly atByte: number;
   readonly reason: string;
@@ -49,8 +38,10 @@ interface ScanStop {
 /**
  * Scans `dir` (created when missing) and returns its valid segments, open for
  * reading and appending. `syncData` false skips fsyncs, as everywhere in the adapter.
+ * Only the newest `sealedIndexesKept` sealed segments keep their index in memory, so
+ * opening a long log never holds all of its indexes at once.
  */
-export async function recoverLog(dir: string, syncData: boolean): Promise<RecoveredLog> {
+export async function recoverLog(dir: string, syncData: boolean, sealedIndexesKept: number): Promise<RecoveredLog> {
   await makeDirDurably(dir, syncData);
   const names = (await readdir(dir))
     .map((name) => ({ name, first: parseSegmentFileName(name) }))
@@ -100,7 +91,9 @@ export async function recoverLog(dir: string, syncData: boolean): Promise<Recove
       }
       segment.dirty = false;
       lastTerm = terms.termAt(segment.lastOffset());
+      segments[segments.length - 1]?.seal();
       segments.push(segment);
+      segments[segments.length - 2 - sealedIndexesKept]?.dropIndex();
       if (stop !== undefined) {
         cut = { segment, name, atByte: stop.atByte, fileBytes, firstLostOffset: segment.lastOffset() + 1n, reason: stop.reason };
       }
@@ -139,59 +132,20 @@ export async function recoverLog(dir: string, syncData: boolean): Promise<Recove
  * chunks. Returns where and why it stopped early, or undefined at a clean end of file.
  */
 async function scanRecords(segment: Segment, fileBytes: number, terms: TermIndex, lastTermBefore: bigint): Promise<ScanStop | undefined> {
-  let buf: Buffer = Buffer.alloc(0);
-  let bufStart = SEGMENT_HEADER_BYTES; // file position of buf[0]
-  let pos = SEGMENT_HEADER_BYTES;
-  let prevCrc = segment.headerCrc;
   let lastTerm = lastTermBefore;
-  let staged = 0;
   let maxTimestamp = -(2n ** 63n);
-  // Makes buf cover [from, from + length); length never goes past the end of the file.
-  const cover = async (from: number, length: number) => {
-    if (from >= bufStart && from + length <= bufStart + buf.length) return;
-    buf = await readFully(segment.fh, from, Math.min(Math.max(length, SCAN_CHUNK_BYTES), fileBytes - from));
-    bufStart = from;
-  };
-  const commitStaged = () => {
-    segment.commit(staged, pos, maxTimestamp);
-    staged = 0;
-  };
-
-  while (pos < fileBytes) {
-    const remaining = fileBytes - pos;
-    const offset = segment.firstOffset + BigInt(segment.count + staged);
-    if (remaining < RECORD_HEADER_BYTES) {
-      commitStaged();
-      return { atByte: pos, reason: `torn record header (${remaining} bytes)` };
-    }
-    await cover(pos, RECORD_HEADER_BYTES);
-    const size = recordSizeAt(buf, pos - bufStart);
-    if (size > remaining) {
-      commitStaged();
-      return { atByte: pos, reason: `torn record (${remaining} of ${size} bytes)` };
-    }
-    await cover(pos, size);
-    const check = checkRecord(buf.subarray(0, pos - bufStart + size), pos - bufStart, prevCrc, offset);
-    if (!check.ok) {
-      commitStaged();
-      return { atByte: pos, reason: check.reason };
-    }
-    const term = recordTerm(buf, pos - bufStart);
-    if (term < lastTerm) {
-      commitStaged();
-      return { atByte: pos, reason: `term ${term} after term ${lastTerm}` };
-    }
+  let staged = 0;
+  const scan = await scanSegmentRecords(segment.fh, segment.firstOffset, segment.headerCrc, fileBytes, (index, position, crc, term, timestamp) => {
+    if (term < lastTerm) return `term ${term} after term ${lastTerm}`;
     lastTerm = term;
-    terms.note(offset, term);
-    const ts = recordTimestamp(buf, pos - bufStart);
-    if (ts > maxTimestamp) maxTimestamp = ts;
-    segment.stage(staged, pos, check.crc);
+    terms.note(segment.firstOffset + BigInt(index), term);
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    segment.stage(index, position, crc);
     staged++;
-    prevCrc = check.crc;
-    pos += size;
-  }
-  commitStaged();
-  return undefined;
+    return undefined;
+  });
+  segment.commit(staged, scan.end, maxTimestamp);
+  return scan.stop === undefined ? undefined : { atByte: scan.end, reason: scan.stop };
 }
 
 /** mkdir -p, then fsync each parent of a newly created directory so the path survives a crash. */

@@ -47,7 +47,8 @@ class SnapshotNeeded extends Error {}
  * the follower's head onward, pipelined (no round trip per entry, at most
  * IN_FLIGHT_BYTES_MAX unacknowledged), whose cumulative acks feed the quorum. Entries
  * come from memory while the leader still holds them, else from the WAL; when the
- * follower needs entries the WAL no longer has, it first gets a snapshot of the store.
+ * follower is empty or needs entries the WAL no longer has, it first gets a snapshot of
+ * the store.
  * A broken stream is reopened with backoff from the last acknowledged offset.
  */
 export class FollowerCursor {
@@ -121,7 +122,14 @@ export class FollowerCursor {
     return first >= 0n ? first : this.deps.pipeline.headEntryId.offset + 1n;
   }
 
+  /**
+   * A follower that holds nothing while this leader has committed entries gets the store, as in
+   * Oxia: a wiped node answers NodeIsNotMember to log entries (it has no term to check them
+   * against) and would otherwise wait for the next election, and the store is what the whole
+   * log would rebuild anyway. Otherwise only a follower behind the log's first entry needs one.
+   */
   private needsSnapshot(): boolean {
+    if (this.ackOffset === -1n && this.deps.pipeline.committedOffset >= 0n) return true;
     return this.ackOffset + 1n < this.firstAvailableOffset();
   }
 
@@ -251,7 +259,7 @@ export class FollowerCursor {
    */
   private async sendSnapshot(): Promise<void> {
     const { pipeline, target } = this.deps;
-    this.log.info('follower is behind the first entry of the log; sending a snapshot', {
+    this.log.info('follower is empty or behind the first entry of the log; sending a snapshot', {
       ackOffset: this.ackOffset.toString(),
       firstOffset: this.deps.wal.firstOffset().toString(),
     });

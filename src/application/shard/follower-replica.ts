@@ -17,10 +17,13 @@ import type { ShardMetrics } from './shard-metrics.js';
 const APPLY_BATCH_ENTRIES_MAX = 256;
 /**
  * Bounds on received entries kept in memory until applied. Beyond them (commits far
- * behind, e.g. no quorum) new entries are applied from the WAL instead, as before.
+ * behind, e.g. no quorum, or a catch-up whose appends outrun its applies) new entries
+ * are applied from the WAL instead, as before. Applying takes 256 entries at a time, so
+ * 16 MiB is ample lookahead; it is also what every shard replica of a node catching up
+ * may hold at once.
  */
 const KEPT_ENTRIES_MAX = 16_384;
-const KEPT_BYTES_MAX = 64 * 1024 * 1024;
+const KEPT_BYTES_MAX = 16 * 1024 * 1024;
 
 export interface FollowerReplicaDeps {
   readonly wal: Wal;

@@ -8,11 +8,12 @@ import { OxiaError } from '../../domain/errors/oxia-error.js';
  *   [key length: u32 big-endian][key][value length: u32 big-endian][value]
  *
  * cut into chunks of at most SNAPSHOT_CHUNK_BYTES_MAX bytes at arbitrary points (so a
- * value larger than a chunk simply spans several). Chunks are numbered from 0; every
+ * value larger than a chunk simply spans several). A receiving gRPC stream buffers up to 16
+ * messages whatever their size: 256 KiB chunks keep that at 4 MiB per transfer. Chunks are numbered from 0; every
  * chunk but the last says chunk_count 0 ("more follow"), the last says the total, so
  * the receiver can tell a complete snapshot from one cut short.
  */
-export const SNAPSHOT_CHUNK_BYTES_MAX = 1024 * 1024;
+export const SNAPSHOT_CHUNK_BYTES_MAX = 256 * 1024;
 /** The chunk name: says which format the content is in. */
 export const SNAPSHOT_FORMAT_NAME = 'oxia-ts/kv-records/v1';
 /** A sanity bound on one record, far above the request limits, so garbage cannot make us allocate without end. */
