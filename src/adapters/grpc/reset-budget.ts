@@ -7,7 +7,9 @@
  * added streamResetBurst/streamResetRate), so the server keeps its own estimate and
  * moves a client to a new connection before the bucket runs dry (ADR 0017).
  *
- * Pure functions over a plain value, so the arithmetic is tested without sockets.
+ * Pure functions over a plain value, so the arithmetic is tested without sockets. The
+ * whole seconds here are not nghttp2's (its clock starts elsewhere): the mirror may
+ * refill one second early, 33 tokens, which the guard's margin covers.
  */
 
 /** nghttp2's NGHTTP2_DEFAULT_STREAM_RESET_BURST. */
