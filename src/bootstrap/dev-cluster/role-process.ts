@@ -20,6 +20,15 @@ export interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** SIGTERM, then SIGKILL if `child` is still running after `timeoutMs`; resolves with its exit. */
+export async function stopChild(child: ChildProcess, exited: Promise<Exit>, timeoutMs: number): Promise<Exit> {
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exit = await exited;
+  clearTimeout(killer);
+  return exit;
+}
+
 export interface RoleProcessOptions {
   /** For messages: node-0, coordinator, ... */
   readonly name: string;
@@ -125,14 +134,7 @@ export function launchRole(options: RoleProcessOptions): Promise<RoleProcess> {
         return running;
       },
       lines: () => lines,
-      stop: async (timeoutMs) => {
-        if (!running) return exited;
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-        const exit = await exited;
-        clearTimeout(killer);
-        return exit;
-      },
+      stop: async (timeoutMs) => (running ? stopChild(child, exited, timeoutMs) : exited),
       kill9: async () => {
         if (running) child.kill('SIGKILL');
         return exited;

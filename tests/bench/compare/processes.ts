@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, createWriteStream } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createServer, type Server } from 'node:net';
-import type { Exit } from '../../../src/bootstrap/dev-cluster/role-process.js';
+import { stopChild, type Exit } from '../../../src/bootstrap/dev-cluster/role-process.js';
 
 export interface ServerProcess {
   readonly name: string;
@@ -93,14 +93,7 @@ export function spawnServer(options: SpawnOptions): ServerProcess {
       return running;
     },
     tail: () => lines.join('\n'),
-    stop: async (timeoutMs) => {
-      if (!running) return exited;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const exit = await exited;
-      clearTimeout(killer);
-      return exit;
-    },
+    stop: async (timeoutMs) => (running ? stopChild(child, exited, timeoutMs) : exited),
   };
 }
 
