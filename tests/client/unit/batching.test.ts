@@ -54,18 +54,24 @@ test('an idle shard sends at once: one caller never waits for the linger', async
   }
 });
 
+/** Writes /r, then sends a get of it whose Read the server holds until `server` opens; resolves once that Read is out, with the get's result still pending. */
+async function holdFirstRead(cluster: FakeCluster, client: Awaited<ReturnType<typeof clientOn>>, server: ReturnType<typeof gate>) {
+  await client.put('/r', 'v');
+  cluster.onRead = async () => {
+    await server.promise;
+    return undefined;
+  };
+  const first = client.get('/r');
+  await waitFor(() => cluster.reads.length === 1, 2000, 'the first Read');
+  return { first };
+}
+
 test('with a Read out, the next gets wait for company up to the linger, then take the second slot', async () => {
   const cluster = new FakeCluster(1);
   const client = await clientOn(cluster, { batchLingerMs: 30 });
   const server = gate();
   try {
-    await client.put('/r', 'v');
-    cluster.onRead = async () => {
-      await server.promise;
-      return undefined;
-    };
-    const first = client.get('/r');
-    await waitFor(() => cluster.reads.length === 1, 2000, 'the first Read');
+    const { first } = await holdFirstRead(cluster, client, server);
     const next = [client.get('/r'), client.get('/r'), client.get('/r')];
     // The first Read is still held: only the linger's bound can have sent the second.
     await waitFor(() => cluster.reads.length === 2, 2000, 'the second Read, sent once the linger ran out');
@@ -83,13 +89,7 @@ test('with a Read out and a long linger, the next gets go as soon as the shard i
   const client = await clientOn(cluster, { batchLingerMs: 600_000, requestTimeoutMs: 900_000 });
   const server = gate();
   try {
-    await client.put('/r', 'v');
-    cluster.onRead = async () => {
-      await server.promise;
-      return undefined;
-    };
-    const first = client.get('/r');
-    await waitFor(() => cluster.reads.length === 1, 2000, 'the first Read');
+    const { first } = await holdFirstRead(cluster, client, server);
     const next = [client.get('/r'), client.get('/r')];
     await Promise.resolve();
     assert.is(cluster.reads.length, 1, 'the second slot is free, but the batch waits for company');

@@ -74,9 +74,9 @@ export interface WritePathConfig {
 }
 
 /**
- * Batches writes per shard and sends them over one long-lived WriteStream per shard
- * (or one unary Write per batch, see WritePathConfig.unaryWrites), retrying retryable failures (on a fresh stream, at the hinted leader) until the
- * earliest deadline in the batch.
+ * Batches writes per shard and sends them over one long-lived WriteStream per shard (or
+ * one unary Write per batch, see WritePathConfig.unaryWrites), retrying retryable failures
+ * (on a fresh stream, at the hinted leader) until the earliest deadline in the batch.
  */
 export class WritePath {
   private readonly batchers = new Map<bigint, Batcher<WriteOp>>();
