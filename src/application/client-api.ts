@@ -18,6 +18,7 @@ import type {
   WriteRequest,
   WriteResponse,
 } from '../domain/wire/client.js';
+import type { KeySorting } from '../domain/sharding/namespace.js';
 
 /**
  * The public data API as a use case: what the gRPC adapter calls for each RPC of
@@ -35,8 +36,17 @@ export interface ClientApi {
   rangeScan(shard: bigint, request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse>;
   sequenceUpdates(request: GetSequenceUpdatesRequest, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse>;
   notifications(request: NotificationsRequest, signal: AbortSignal): AsyncIterable<NotificationBatch>;
-  createSession(request: CreateSessionRequest): Promise<CreateSessionResponse>;
-  keepAlive(request: SessionHeartbeat): Promise<void>;
-  closeSession(request: CloseSessionRequest): Promise<void>;
+  /** `owner`: the authenticated principal's name, undefined when the server checks no credentials. */
+  createSession(request: CreateSessionRequest, owner?: string): Promise<CreateSessionResponse>;
+  /** `caller` must be the session's owner when it has one (PermissionDenied otherwise). */
+  keepAlive(request: SessionHeartbeat, caller?: string): Promise<void>;
+  closeSession(request: CloseSessionRequest, caller?: string): Promise<void>;
+  /** The namespace owning a shard this node leads, and its key order; throws as the data calls would. */
+  shardNamespace(shard: bigint, namespace?: string): ShardNamespace;
+}
+
+export interface ShardNamespace {
+  readonly namespace: string;
+  readonly keySorting: KeySorting;
 }
 export const ClientApi: ServiceIdentifier<ClientApi> = Symbol.for('oxia.ClientApi');

@@ -21,6 +21,9 @@ import { HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckRes
 import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../src/adapters/grpc/service-definitions.js';
 import { GrpcServer } from '../../src/adapters/grpc/grpc-server.js';
 import { HealthServiceHandlers, HealthStatusBoard } from '../../src/adapters/grpc/health-service.js';
+import { NO_ACCESS_POLICY } from '../../src/application/ports/access-policy-source.js';
+import { AccessControlledApi } from '../../src/application/security/access-controlled-api.js';
+import { OpenAuthenticator } from '../../src/application/security/open-authenticator.js';
 import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js';
 import { QUEUED_MESSAGES_MAX, writeRespectingBackpressure } from '../../src/adapters/grpc/stream-writes.js';
 import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
@@ -47,6 +50,7 @@ function fakeApi(parts: Partial<ClientApi>): ClientApi {
     createSession: notUsed,
     keepAlive: notUsed,
     closeSession: notUsed,
+    shardNamespace: (_shard, namespace) => ({ namespace: namespace ?? 'default', keySorting: 'hierarchical' }),
     ...parts,
   };
 }
@@ -68,7 +72,7 @@ async function serve(api: ClientApi, shutdownTimeoutMs = 10_000): Promise<Harnes
   const metrics = new PromMetrics();
   const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs, name: 'test' }, tracker, logger, metrics);
   const board = new HealthStatusBoard();
-  const handlers = new PublicServiceHandlers(api, tracker, logger, metrics).implementation();
+  const handlers = new PublicServiceHandlers(new AccessControlledApi(api, NO_ACCESS_POLICY), new OpenAuthenticator(), tracker, logger, metrics).implementation();
   server.addService(OxiaClientService, handlers);
   server.addService(OxiaClientCompatService, handlers);
   server.addService(HealthService, new HealthServiceHandlers(board, tracker, logger).implementation());

@@ -11,6 +11,9 @@ import { ErrorInfo, Status as RpcStatus } from '../../src/domain/wire/rpc_status
 import { ReadRequest, WriteRequest, type ReadResponse, type WriteResponse } from '../../src/domain/wire/client.js';
 import { OxiaClientService } from '../../src/adapters/grpc/service-definitions.js';
 import { GrpcServer } from '../../src/adapters/grpc/grpc-server.js';
+import { NO_ACCESS_POLICY } from '../../src/application/ports/access-policy-source.js';
+import { AccessControlledApi } from '../../src/application/security/access-controlled-api.js';
+import { OpenAuthenticator } from '../../src/application/security/open-authenticator.js';
 import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js';
 import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
 import { parseGrpcError, grpcErrorToOxiaError } from '../../src/adapters/grpc/status-mapping.js';
@@ -35,6 +38,8 @@ const EXPECTED: Record<OxiaErrorKind, { code: grpc.status; reason: string; readB
   InvalidArgument: { code: grpc.status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', readBack: 'InvalidArgument' },
   LimitExceeded: { code: grpc.status.INVALID_ARGUMENT, reason: 'LIMIT_EXCEEDED', readBack: 'LimitExceeded' },
   Closed: { code: grpc.status.UNAVAILABLE, reason: 'RESOURCE_UNAVAILABLE', readBack: 'ResourceUnavailable' },
+  Unauthenticated: { code: grpc.status.UNAUTHENTICATED, reason: 'UNAUTHENTICATED', readBack: 'Unauthenticated' },
+  PermissionDenied: { code: grpc.status.PERMISSION_DENIED, reason: 'PERMISSION_DENIED', readBack: 'PermissionDenied' },
 };
 
 // The fake core: what it throws is set per test.
@@ -56,6 +61,7 @@ const api: ClientApi = {
   sequenceUpdates: notCalled,
   notifications: notCalled,
   createSession: notCalled,
+  shardNamespace: () => ({ namespace: 'default', keySorting: 'hierarchical' }),
   keepAlive: notCalled,
   closeSession: notCalled,
 };
@@ -71,7 +77,7 @@ const logger = new PinoLogger({ level: 'debug', destination: logSink });
 const tracker = new ServerCallTracker();
 const metrics = new PromMetrics();
 const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs: 5_000, name: 'test' }, tracker, logger, metrics);
-server.addService(OxiaClientService, new PublicServiceHandlers(api, tracker, logger, metrics).implementation());
+server.addService(OxiaClientService, new PublicServiceHandlers(new AccessControlledApi(api, NO_ACCESS_POLICY), new OpenAuthenticator(), tracker, logger, metrics).implementation());
 
 type Client = grpc.Client & { [K in keyof typeof OxiaClientService]: (...args: any[]) => any };
 let client: Client;

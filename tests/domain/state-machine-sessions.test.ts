@@ -12,9 +12,9 @@ import { Db, del, put } from './db-harness.js';
 /** Registers a session the way the leader does: its id is the entry's offset. */
 async function openSession(db: Db, timeoutMs = 5_000, identity = 'client-1'): Promise<bigint> {
   const id = db.nextOffset;
-  const applied = await db.apply({ puts: [sessionPutRequest(id, { timeoutMs, identity })] });
+  const applied = await db.apply({ puts: [sessionPutRequest(id, { timeoutMs, identity, owner: '' })] });
   assert.is(applied.responses[0]!.puts[0]!.status, Status.OK);
-  assert.equal([...applied.sessionsCreated], [[id, { timeoutMs, identity }]]);
+  assert.equal([...applied.sessionsCreated], [[id, { timeoutMs, identity, owner: '' }]]);
   return id;
 }
 
@@ -28,8 +28,8 @@ test('a session record registers the session; readSessions lists it (not its sha
   await db.putOne('/e', 'v', { sessionId: s1 });
   const sessions = await readSessions(db.kv);
   assert.equal([...sessions].sort((x, y) => Number(x[0] - y[0])), [
-    [s1, { timeoutMs: 3_000, identity: 'a' }],
-    [s2, { timeoutMs: 9_000, identity: 'b' }],
+    [s1, { timeoutMs: 3_000, identity: 'a', owner: '' }],
+    [s2, { timeoutMs: 9_000, identity: 'b', owner: '' }],
   ]);
   assert.is(sessionKey(s2), `__oxia/session/${s2.toString(16).padStart(16, '0')}`);
 });
@@ -106,7 +106,7 @@ test('deleting an ephemeral record (by key or range) removes its shadow', async 
 test('a session created and closed in one entry is reported removed only', async () => {
   const db = new Db();
   const id = db.nextOffset;
-  const applied = await db.apply({ puts: [sessionPutRequest(id, { timeoutMs: 2_000, identity: '' })] }, { deletes: [sessionDeleteRequest(id)] });
+  const applied = await db.apply({ puts: [sessionPutRequest(id, { timeoutMs: 2_000, identity: '', owner: '' })] }, { deletes: [sessionDeleteRequest(id)] });
   assert.equal([...applied.sessionsCreated], []);
   assert.equal(applied.sessionsRemoved, [id]);
   assert.equal((await readSessions(db.kv)).size, 0);

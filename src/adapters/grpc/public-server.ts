@@ -13,8 +13,9 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { inject, injectable } from 'inversify';
-import { ClientApi } from '../../application/client-api.js';
+import { Authenticator } from '../../application/ports/authenticator.js';
 import { Logger } from '../../application/ports/logger.js';
+import { AccessControlledApi } from '../../application/security/access-controlled-api.js';
 import { Metrics } from '../../application/ports/metrics.js';
 import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
 import type {
@@ -39,11 +40,13 @@ import type {
   WriteRequest,
   WriteResponse,
 } from '../../domain/wire/client.js';
+import { callCredentialsOf } from './call-credentials.js';
 import { readNamespaceMetadata, readShardIdMetadata } from './call-metadata.js';
 import { MalformedRequest } from './malformed-request.js';
 import { RpcMetrics } from './rpc-metrics.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 import type { TrackedCall } from './server-call-tracker.js';
+import type { Principal } from '../../domain/security/principal.js';
 import { errorToStatus, oxiaErrorToStatus } from './status-mapping.js';
 import type { GrpcStatusError } from './status-mapping.js';
 import { writeRespectingBackpressure } from './stream-writes.js';
@@ -76,7 +79,8 @@ export class PublicServiceHandlers {
   private readonly rpcMetrics: RpcMetrics;
 
   constructor(
-    @inject(ClientApi) private readonly api: ClientApi,
+    @inject(AccessControlledApi) private readonly api: AccessControlledApi,
+    @inject(Authenticator) private readonly authenticator: Authenticator,
     @inject(ServerCallTracker) private readonly calls: ServerCallTracker,
     @inject(Logger) logger: Logger,
     @inject(Metrics) metrics: Metrics,
@@ -89,47 +93,54 @@ export class PublicServiceHandlers {
   implementation(): UntypedServiceImplementation {
     return {
       getShardAssignments: (call: ServerWritableStream<ShardAssignmentsRequest, ShardAssignments>) =>
-        void this.serveStream(call, 'GetShardAssignments', (signal) => this.api.watchAssignments(call.request.namespace, signal)),
+        void this.serveStream(call, 'GetShardAssignments', (caller, signal) => this.api.watchAssignments(caller, call.request.namespace, signal)),
       write: (call: ServerUnaryCall<WriteRequest, WriteResponse>, callback: sendUnaryData<WriteResponse>) =>
-        void this.serveUnary(call, callback, 'Write', () => this.api.write(requireShard(call.request.shard), call.request)),
+        void this.serveUnary(call, callback, 'Write', (caller) => this.api.write(caller, requireShard(call.request.shard), call.request)),
       writeStream: (call: ServerDuplexStream<WriteRequest, WriteResponse>) => this.serveWriteStream(call),
       read: (call: ServerWritableStream<ReadRequest, ReadResponse>) =>
-        void this.serveStream(call, 'Read', (signal) => this.api.read(requireShard(call.request.shard), call.request, signal)),
+        void this.serveStream(call, 'Read', (caller, signal) => this.api.read(caller, requireShard(call.request.shard), call.request, signal)),
       list: (call: ServerWritableStream<ListRequest, ListResponse>) =>
-        void this.serveStream(call, 'List', (signal) => this.api.list(requireShard(call.request.shard), call.request, signal)),
+        void this.serveStream(call, 'List', (caller, signal) => this.api.list(caller, requireShard(call.request.shard), call.request, signal)),
       rangeScan: (call: ServerWritableStream<RangeScanRequest, RangeScanResponse>) =>
-        void this.serveStream(call, 'RangeScan', (signal) => this.api.rangeScan(requireShard(call.request.shard), call.request, signal)),
+        void this.serveStream(call, 'RangeScan', (caller, signal) => this.api.rangeScan(caller, requireShard(call.request.shard), call.request, signal)),
       getSequenceUpdates: (call: ServerWritableStream<GetSequenceUpdatesRequest, GetSequenceUpdatesResponse>) =>
-        void this.serveStream(call, 'GetSequenceUpdates', (signal) => this.api.sequenceUpdates(call.request, signal)),
+        void this.serveStream(call, 'GetSequenceUpdates', (caller, signal) => this.api.sequenceUpdates(caller, call.request, signal)),
       getNotifications: (call: ServerWritableStream<NotificationsRequest, NotificationBatch>) =>
-        void this.serveStream(call, 'GetNotifications', (signal) => this.api.notifications(call.request, signal)),
+        void this.serveStream(call, 'GetNotifications', (caller, signal) => this.api.notifications(caller, call.request, signal)),
       createSession: (call: ServerUnaryCall<CreateSessionRequest, CreateSessionResponse>, callback: sendUnaryData<CreateSessionResponse>) =>
-        void this.serveUnary(call, callback, 'CreateSession', () => this.api.createSession(call.request)),
+        void this.serveUnary(call, callback, 'CreateSession', (caller) => this.api.createSession(caller, call.request)),
       keepAlive: (call: ServerUnaryCall<SessionHeartbeat, KeepAliveResponse>, callback: sendUnaryData<KeepAliveResponse>) =>
-        void this.serveUnary(call, callback, 'KeepAlive', async () => {
-          await this.api.keepAlive(call.request);
+        void this.serveUnary(call, callback, 'KeepAlive', async (caller) => {
+          await this.api.keepAlive(caller, call.request);
           return {};
         }),
       closeSession: (call: ServerUnaryCall<CloseSessionRequest, CloseSessionResponse>, callback: sendUnaryData<CloseSessionResponse>) =>
-        void this.serveUnary(call, callback, 'CloseSession', async () => {
-          await this.api.closeSession(call.request);
+        void this.serveUnary(call, callback, 'CloseSession', async (caller) => {
+          await this.api.closeSession(caller, call.request);
           return {};
         }),
     };
+  }
+
+  /** The caller of a call: the Authenticator's principal, or an Unauthenticated error. */
+  private authenticate(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): Promise<Principal> {
+    return Promise.resolve().then(() => this.authenticator.authenticate(callCredentialsOf(call)));
   }
 
   private async serveUnary<Req, Res>(
     call: ServerUnaryCall<Req, Res>,
     callback: sendUnaryData<Res>,
     method: string,
-    run: () => Promise<Res>,
+    run: (caller: Principal) => Promise<Res>,
   ): Promise<void> {
     const started = this.rpcMetrics.start();
+    let caller: Principal | undefined;
     try {
-      callback(null, await run());
+      caller = await this.authenticate(call);
+      callback(null, await run(caller));
       this.rpcMetrics.ended(method, GrpcCode.OK, started);
     } catch (error) {
-      const status = this.statusOf(error, method, call.getPeer());
+      const status = this.statusOf(error, method, call.getPeer(), caller);
       callback(status);
       this.rpcMetrics.ended(method, status.code, started);
     }
@@ -139,17 +150,19 @@ export class PublicServiceHandlers {
   private async serveStream<Req, Res>(
     call: ServerWritableStream<Req, Res>,
     method: string,
-    produce: (signal: AbortSignal) => AsyncIterable<Res>,
+    produce: (caller: Principal, signal: AbortSignal) => AsyncIterable<Res>,
   ): Promise<void> {
     const tracked = this.calls.track(call);
+    let caller: Principal | undefined;
     try {
-      for await (const message of produce(tracked.signal)) {
+      caller = await this.authenticate(call);
+      for await (const message of produce(caller, tracked.signal)) {
         if (tracked.signal.aborted) break;
         await writeRespectingBackpressure(call, message, tracked.signal);
       }
       this.finish(call, tracked, method);
     } catch (error) {
-      this.finish(call, tracked, method, error);
+      this.finish(call, tracked, method, error, caller);
     } finally {
       tracked.release();
     }
@@ -160,7 +173,13 @@ export class PublicServiceHandlers {
    * shutdown reads as Closed (UNAVAILABLE, so clients reconnect); otherwise OK or the
    * mapped error.
    */
-  private finish(call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, tracked: TrackedCall, method: string, error?: unknown): void {
+  private finish(
+    call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+    tracked: TrackedCall,
+    method: string,
+    error?: unknown,
+    caller?: Principal,
+  ): void {
     const reason = tracked.reason();
     if (reason === 'cancelled') {
       if (error !== undefined) this.log.debug('stream ended after the client cancelled', { method, error: String(error) });
@@ -177,7 +196,7 @@ export class PublicServiceHandlers {
       this.rpcMetrics.ended(method, GrpcCode.OK);
       return;
     }
-    const status = this.statusOf(error, method, call.getPeer());
+    const status = this.statusOf(error, method, call.getPeer(), caller);
     call.emit('error', status);
     this.rpcMetrics.ended(method, status.code);
   }
@@ -201,6 +220,9 @@ export class PublicServiceHandlers {
       return;
     }
     const tracked = this.calls.track(call);
+    // Requests that arrive before the credentials are verified wait for them.
+    const authenticated = settle(this.authenticate(call));
+    let caller: Principal | undefined;
     let inFlight = 0;
     let ended = false; // a status was sent (or the client is gone): nothing more to do
     let answers: Promise<void> = Promise.resolve();
@@ -209,7 +231,7 @@ export class PublicServiceHandlers {
       if (ended) return;
       ended = true;
       call.removeListener('data', onRequest);
-      this.finish(call, tracked, 'WriteStream', error);
+      this.finish(call, tracked, 'WriteStream', error, caller);
       tracked.release();
     };
     const onRequest = (request: WriteRequest | MalformedRequest): void => {
@@ -219,7 +241,10 @@ export class PublicServiceHandlers {
       const result = settle(
         request instanceof MalformedRequest
           ? Promise.reject(new OxiaError('InvalidArgument', `malformed request message: ${request.reason}`))
-          : Promise.resolve().then(() => this.api.write(shard, request, namespace)),
+          : authenticated.then((who) => {
+              if (!who.ok) throw who.error;
+              return this.api.write(who.value, shard, request, namespace);
+            }),
       );
       answers = answers.then(async () => {
         const outcome = await result;
@@ -231,6 +256,11 @@ export class PublicServiceHandlers {
         if (call.isPaused() && inFlight < WRITE_STREAM_IN_FLIGHT_MAX && !tracked.signal.aborted) call.resume();
       });
     };
+    void authenticated.then((who) => {
+      if (who.ok) caller = who.value;
+      // Refused: end now rather than when the first request comes.
+      else answers = answers.then(() => end(who.error));
+    });
     call.on('data', onRequest);
     // grpc-js reports a bad request frame on the call itself; the call is over then.
     call.on('error', (error: unknown) => {
@@ -247,12 +277,20 @@ export class PublicServiceHandlers {
     });
   }
 
-  private statusOf(error: unknown, method: string, peer: string): GrpcStatusError {
-    if (error instanceof OxiaError) this.log.debug('request failed', { method, peer, kind: error.kind, message: error.message });
+  private statusOf(error: unknown, method: string, peer: string, caller?: Principal): GrpcStatusError {
+    const principal = caller?.name;
+    if (error instanceof OxiaError) {
+      // Refused rights are what an operator audits: logged at info. (Refused tokens stay at
+      // debug: a client with an expired token retries, and would flood the log.)
+      const fields = { method, peer, principal, kind: error.kind, message: error.message };
+      if (error.kind === 'PermissionDenied') this.log.info('request refused', fields);
+      else this.log.debug('request failed', fields);
+    }
     return errorToStatus(error, (unexpected) =>
       this.log.error('unexpected error in a gRPC handler', {
         method,
         peer,
+        principal,
         error: unexpected instanceof Error ? (unexpected.stack ?? unexpected.message) : String(unexpected),
       }),
     );

@@ -36,6 +36,8 @@ interface WireForm {
  * - Closed: UNAVAILABLE with Oxia's RESOURCE_UNAVAILABLE reason, so that Oxia's clients
  *   treat a shard or server shutting down as retryable, which it is. Read back it
  *   is therefore ResourceUnavailable: for a caller both mean "retry, maybe elsewhere".
+ * - Unauthenticated, PermissionDenied: the standard gRPC codes (Oxia answers a bad
+ *   token with a bare UNAUTHENTICATED); the ErrorInfo only keeps the kind for our client.
  */
 const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   Aborted: { code: GrpcCode.ABORTED, reason: 'ABORTED' },
@@ -54,6 +56,8 @@ const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   InvalidArgument: { code: GrpcCode.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT' },
   LimitExceeded: { code: GrpcCode.INVALID_ARGUMENT, reason: 'LIMIT_EXCEEDED' },
   Closed: { code: GrpcCode.UNAVAILABLE, reason: 'RESOURCE_UNAVAILABLE' },
+  Unauthenticated: { code: GrpcCode.UNAUTHENTICATED, reason: 'UNAUTHENTICATED' },
+  PermissionDenied: { code: GrpcCode.PERMISSION_DENIED, reason: 'PERMISSION_DENIED' },
 };
 
 /** Reason -> kind; where two kinds share a reason (Closed), Oxia's kind wins. */

@@ -22,7 +22,7 @@ import type {
   WriteRequest,
   WriteResponse,
 } from '../../domain/wire/client.js';
-import type { ClientApi } from '../client-api.js';
+import type { ClientApi, ShardNamespace } from '../client-api.js';
 import { Clock } from '../ports/clock.js';
 import { KvStoreFactory } from '../ports/kv-store.js';
 import { Logger } from '../ports/logger.js';
@@ -135,17 +135,22 @@ export class StandaloneNode implements ClientApi {
     return this.shard(request.shard).notifications(request.startOffsetExclusive, signal);
   }
 
-  async createSession(request: CreateSessionRequest): Promise<CreateSessionResponse> {
-    const sessionId = await this.shard(request.shard).createSession(request.sessionTimeoutMs, request.clientIdentity);
+  async createSession(request: CreateSessionRequest, owner?: string): Promise<CreateSessionResponse> {
+    const sessionId = await this.shard(request.shard).createSession(request.sessionTimeoutMs, request.clientIdentity, owner);
     return { sessionId };
   }
 
-  async keepAlive(request: SessionHeartbeat): Promise<void> {
-    this.shard(request.shard).keepAlive(request.sessionId);
+  async keepAlive(request: SessionHeartbeat, caller?: string): Promise<void> {
+    this.shard(request.shard).keepAlive(request.sessionId, caller);
   }
 
-  closeSession(request: CloseSessionRequest): Promise<void> {
-    return this.shard(request.shard).closeSession(request.sessionId);
+  closeSession(request: CloseSessionRequest, caller?: string): Promise<void> {
+    return this.shard(request.shard).closeSession(request.sessionId, caller);
+  }
+
+  shardNamespace(shard: bigint, namespace?: string): ShardNamespace {
+    const leader = this.shard(shard, namespace);
+    return { namespace: leader.ref.namespace, keySorting: leader.keySorting };
   }
 
   private shard(id: bigint, namespace?: string): LeaderShard {

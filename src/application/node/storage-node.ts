@@ -41,7 +41,7 @@ import {
 } from '../../domain/wire/replication.js';
 import type { ShardRoleKind } from '../../domain/replication/shard-role.js';
 import { DEFAULT_NAMESPACE } from '../../domain/sharding/namespace.js';
-import type { ClientApi } from '../client-api.js';
+import type { ClientApi, ShardNamespace } from '../client-api.js';
 import { Clock } from '../ports/clock.js';
 import { KvStoreFactory } from '../ports/kv-store.js';
 import { Logger } from '../ports/logger.js';
@@ -269,17 +269,22 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     return this.leaderOf(request.shard).notifications(request.startOffsetExclusive, signal);
   }
 
-  async createSession(request: CreateSessionRequest): Promise<CreateSessionResponse> {
-    const sessionId = await this.leaderOf(request.shard).createSession(request.sessionTimeoutMs, request.clientIdentity);
+  async createSession(request: CreateSessionRequest, owner?: string): Promise<CreateSessionResponse> {
+    const sessionId = await this.leaderOf(request.shard).createSession(request.sessionTimeoutMs, request.clientIdentity, owner);
     return { sessionId };
   }
 
-  async keepAlive(request: SessionHeartbeat): Promise<void> {
-    this.leaderOf(request.shard).keepAlive(request.sessionId);
+  async keepAlive(request: SessionHeartbeat, caller?: string): Promise<void> {
+    this.leaderOf(request.shard).keepAlive(request.sessionId, caller);
   }
 
-  closeSession(request: CloseSessionRequest): Promise<void> {
-    return this.leaderOf(request.shard).closeSession(request.sessionId);
+  closeSession(request: CloseSessionRequest, caller?: string): Promise<void> {
+    return this.leaderOf(request.shard).closeSession(request.sessionId, caller);
+  }
+
+  shardNamespace(shard: bigint, namespace?: string): ShardNamespace {
+    const leader = this.leaderOf(shard, namespace);
+    return { namespace: leader.ref.namespace, keySorting: leader.keySorting };
   }
 
   // ---- internals ----------------------------------------------------------------------

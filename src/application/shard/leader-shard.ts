@@ -14,6 +14,7 @@ import {
   validateWriteRequest,
 } from '../../domain/database/index.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
+import type { KeySorting } from '../../domain/sharding/namespace.js';
 import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
 import type {
   GetResponse,
@@ -267,19 +268,24 @@ export class LeaderShard {
     }
   }
 
-  createSession(timeoutMs: number, clientIdentity: string): Promise<bigint> {
+  createSession(timeoutMs: number, clientIdentity: string, owner?: string): Promise<bigint> {
     this.assertServing();
-    return this.sessions.create(timeoutMs, clientIdentity);
+    return this.sessions.create(timeoutMs, clientIdentity, owner);
   }
 
-  keepAlive(sessionId: bigint): void {
+  keepAlive(sessionId: bigint, caller?: string): void {
     this.assertServing();
-    this.sessions.keepAlive(sessionId);
+    this.sessions.keepAlive(sessionId, caller);
   }
 
-  closeSession(sessionId: bigint): Promise<void> {
+  closeSession(sessionId: bigint, caller?: string): Promise<void> {
     this.assertServing();
-    return this.sessions.close(sessionId);
+    return this.sessions.close(sessionId, caller);
+  }
+
+  /** The key order of the shard's namespace (authorization checks ranges in it). */
+  get keySorting(): KeySorting {
+    return this.config.keySorting;
   }
 
   /** Drops WAL segments and notification batches past their retention (never unapplied entries). */

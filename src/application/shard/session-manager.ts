@@ -14,6 +14,8 @@ export const SESSION_TIMEOUT_MS_MAX = 5 * 60_000;
 interface LiveSession {
   readonly id: bigint;
   readonly timeoutMs: number;
+  /** The principal that created it; '' when the server checked no credentials. */
+  readonly owner: string;
   cancelExpiry: () => void;
 }
 
@@ -40,10 +42,11 @@ export class SessionManager {
 
   /** A new leader adopts the sessions recorded in the store, each with a full timeout. */
   async recover(view: KvReadView): Promise<void> {
-    for (const [id, metadata] of await readSessions(view)) this.track(id, metadata.timeoutMs);
+    for (const [id, metadata] of await readSessions(view)) this.track(id, metadata.timeoutMs, metadata.owner);
   }
 
-  async create(timeoutMs: number, clientIdentity: string): Promise<bigint> {
+  /** `owner`: the authenticated principal creating it, undefined when the server checks no credentials. */
+  async create(timeoutMs: number, clientIdentity: string, owner?: string): Promise<bigint> {
     if (!Number.isInteger(timeoutMs) || timeoutMs < SESSION_TIMEOUT_MS_MIN || timeoutMs > SESSION_TIMEOUT_MS_MAX) {
       throw new OxiaError(
         'InvalidSessionTimeout',
@@ -54,24 +57,25 @@ export class SessionManager {
     let sessionId = -1n;
     const applied = await this.propose((offset) => {
       sessionId = offset;
-      const put = sessionPutRequest(offset, { timeoutMs, identity: clientIdentity });
+      const put = sessionPutRequest(offset, { timeoutMs, identity: clientIdentity, owner: owner ?? '' });
       return { value: { $case: 'requests', value: { writes: [WriteRequest.fromPartial({ puts: [put] })] } } };
     });
     const status = applied.responses[0]?.puts[0]?.status;
     if (status !== Status.OK) throw new Error(`bug: registering session ${sessionId} answered status ${status}`);
-    this.track(sessionId, timeoutMs);
+    this.track(sessionId, timeoutMs, owner ?? '');
     this.metrics.session('created');
     return sessionId;
   }
 
-  keepAlive(id: bigint): void {
-    const session = this.lookup(id);
+  /** `caller`: the authenticated principal, undefined when the server checks no credentials. */
+  keepAlive(id: bigint, caller?: string): void {
+    const session = this.lookup(id, caller);
     session.cancelExpiry();
     session.cancelExpiry = this.clock.schedule(session.timeoutMs, () => void this.expire(id));
   }
 
-  async close(id: bigint): Promise<void> {
-    const session = this.lookup(id);
+  async close(id: bigint, caller?: string): Promise<void> {
+    const session = this.lookup(id, caller);
     session.cancelExpiry();
     this.sessions.delete(id);
     this.metrics.session('closed');
@@ -99,9 +103,9 @@ export class SessionManager {
     this.sessions.clear();
   }
 
-  private track(id: bigint, timeoutMs: number): void {
+  private track(id: bigint, timeoutMs: number, owner: string): void {
     this.sessions.get(id)?.cancelExpiry();
-    const session: LiveSession = { id, timeoutMs, cancelExpiry: () => {} };
+    const session: LiveSession = { id, timeoutMs, owner, cancelExpiry: () => {} };
     session.cancelExpiry = this.clock.schedule(timeoutMs, () => void this.expire(id));
     this.sessions.set(id, session);
   }
@@ -126,10 +130,18 @@ export class SessionManager {
     }));
   }
 
-  private lookup(id: bigint): LiveSession {
+  /**
+   * The live session, when `caller` may act on it: a session created by an
+   * authenticated principal answers only to that principal (else anyone could end
+   * another application's locks by closing its session).
+   */
+  private lookup(id: bigint, caller: string | undefined): LiveSession {
     this.assertOpen();
     const session = this.sessions.get(id);
     if (!session) throw new OxiaError('SessionNotFound', `session ${id} does not exist (expired or closed)`);
+    if (session.owner !== '' && caller !== undefined && caller !== session.owner) {
+      throw new OxiaError('PermissionDenied', `session ${id} was created by another principal: "${caller}" may not keep it alive or close it`);
+    }
     return session;
   }
 

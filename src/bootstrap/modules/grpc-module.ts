@@ -1,5 +1,9 @@
 import { ContainerModule } from 'inversify';
+import { AccessPolicySource, NO_ACCESS_POLICY } from '../../application/ports/access-policy-source.js';
+import { Authenticator } from '../../application/ports/authenticator.js';
 import { ReadinessGate } from '../../application/ports/readiness.js';
+import { AccessControlledApi } from '../../application/security/access-controlled-api.js';
+import { OpenAuthenticator } from '../../application/security/open-authenticator.js';
 import { GrpcServer, GrpcServerOptions } from '../../adapters/grpc/grpc-server.js';
 import { HealthServiceHandlers, HealthStatusBoard } from '../../adapters/grpc/health-service.js';
 import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
@@ -19,5 +23,8 @@ export function grpcModule(options: GrpcServerOptions): ContainerModule {
     bind(ReadinessGate).toService(HealthStatusBoard);
     bind(HealthServiceHandlers).toSelf().inSingletonScope();
     bind(PublicServiceHandlers).toSelf().inSingletonScope();
+    bind(AccessControlledApi).toSelf().inSingletonScope();
+    bind(Authenticator).toConstantValue(new OpenAuthenticator());
+    bind(AccessPolicySource).toConstantValue(NO_ACCESS_POLICY);
   });
 }

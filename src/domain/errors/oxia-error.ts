@@ -22,6 +22,8 @@ export type OxiaErrorKind =
   | 'ResourceConflict'
   | 'ResourceUnavailable'
   | 'Aborted'
+  | 'Unauthenticated' // no credentials, or credentials that do not verify
+  | 'PermissionDenied' // a verified principal without the right it needs
   | 'Closed'; // the shard or server is shutting down
 
 export interface LeaderHint {

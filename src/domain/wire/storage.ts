@@ -34,6 +34,11 @@ export interface StorageEntry {
 export interface SessionMetadata {
   timeoutMs: number;
   identity: string;
+  /**
+   * oxia-ts: the principal that created the session (empty when the server checks no
+   * credentials); only it may keep the session alive or close it.
+   */
+  owner: string;
 }
 
 export interface LogEntryValue {
@@ -322,7 +327,7 @@ export const StorageEntry: MessageFns<StorageEntry> = {
 };
 
 function createBaseSessionMetadata(): SessionMetadata {
-  return { timeoutMs: 0, identity: "" };
+  return { timeoutMs: 0, identity: "", owner: "" };
 }
 
 export const SessionMetadata: MessageFns<SessionMetadata> = {
@@ -332,6 +337,9 @@ export const SessionMetadata: MessageFns<SessionMetadata> = {
     }
     if (message.identity !== "") {
       writer.uint32(18).string(message.identity);
+    }
+    if (message.owner !== "") {
+      writer.uint32(802).string(message.owner);
     }
     return writer;
   },
@@ -365,6 +373,14 @@ export const SessionMetadata: MessageFns<SessionMetadata> = {
             message.identity = reader.string();
             continue;
           }
+          case 100: {
+            if (tag !== 802) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -385,6 +401,7 @@ export const SessionMetadata: MessageFns<SessionMetadata> = {
         ? globalThis.Number(object.timeout_ms)
         : 0,
       identity: isSet(object.identity) ? globalThis.String(object.identity) : "",
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
     };
   },
 
@@ -396,6 +413,9 @@ export const SessionMetadata: MessageFns<SessionMetadata> = {
     if (message.identity !== "") {
       obj.identity = message.identity;
     }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
     return obj;
   },
 
@@ -406,6 +426,7 @@ export const SessionMetadata: MessageFns<SessionMetadata> = {
     const message = createBaseSessionMetadata();
     message.timeoutMs = object.timeoutMs ?? 0;
     message.identity = object.identity ?? "";
+    message.owner = object.owner ?? "";
     return message;
   },
 };
