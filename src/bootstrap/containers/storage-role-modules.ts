@@ -11,6 +11,8 @@ import type { GrpcServerOptions, HostPort } from '../../adapters/grpc/grpc-serve
 import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import type { MetricsTlsSettings } from '../config/tls-options.js';
 import type { StorageSettings } from '../config/storage-options.js';
+import type { AccessSettings } from '../config/access-options.js';
+import { securityModule } from '../modules/security-module.js';
 import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
 import { kvModule } from '../modules/kv-module.js';
@@ -24,7 +26,7 @@ export interface ContainerOverrides {
 }
 
 /** A storage role's config as far as these modules need it. */
-export interface StorageRoleSettings extends StorageSettings {
+export interface StorageRoleSettings extends StorageSettings, AccessSettings {
   readonly publicAddr: HostPort;
   readonly metricsAddr: HostPort;
   readonly publicTls: ServerTlsSettings | undefined;
@@ -59,5 +61,6 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
     kvModule(settings.kv, { dataDir: settings.dataDir }, settings.dbCacheSizeBytes),
     walModule({ dir: settings.walDir, syncData: settings.walSyncData, segmentSizeBytes: settings.walSegmentSizeBytes }),
     grpcModule(grpcServerOptionsOf('public', settings.publicAddr, settings.publicTls, settings)),
+    securityModule(settings),
   ];
 }

@@ -24,6 +24,8 @@ import { ReplicationClient } from '../../application/ports/replication-client.js
 import type { ServerConfig } from '../config/server-config.js';
 import { createServerContainer, InternalGrpcServer } from '../containers/server-container.js';
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
+import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
+import { closeAccessPolicy } from '../modules/security-module.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningServer {
@@ -40,7 +42,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
   const logger = container.get(PinoLogger);
   // First stop serving, then the node (shards stopped and closed), then the connections to
   // followers it used to the end, then the metrics endpoint.
-  const stops = new StopSequence(logger, ['grpc', 'storage node', 'replication client', 'metrics']);
+  const stops = new StopSequence(logger, ['grpc', 'storage node', 'replication client', 'metrics', 'authorization policy']);
 
   try {
     logger.info('starting', {
@@ -51,6 +53,10 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
       walSegmentSizeBytes: config.walSegmentSizeBytes,
       walRetentionMs: config.walRetentionMs,
     });
+
+    // Read now: a missing or bad policy file must stop the start before anything listens.
+    const policy = container.get(AccessPolicySource);
+    stops.set('authorization policy', async () => closeAccessPolicy(policy));
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();

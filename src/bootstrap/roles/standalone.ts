@@ -15,6 +15,8 @@ import { StandaloneNode } from '../../application/node/standalone-node.js';
 import type { StandaloneConfig } from '../config/standalone-config.js';
 import { createStandaloneContainer } from '../containers/standalone-container.js';
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
+import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
+import { closeAccessPolicy } from '../modules/security-module.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningStandalone {
@@ -30,7 +32,7 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
   const container = createStandaloneContainer(config, overrides);
   const logger = container.get(PinoLogger);
   // First stop serving (refuse calls, end streams, drain), then close the shards, then the metrics endpoint.
-  const stops = new StopSequence(logger, ['grpc', 'node', 'metrics']);
+  const stops = new StopSequence(logger, ['grpc', 'node', 'metrics', 'authorization policy']);
 
   try {
     logger.info('starting', {
@@ -41,6 +43,10 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
       keySorting: config.keySorting,
       notificationsEnabled: config.notificationsEnabled,
     });
+
+    // Read now: a missing or bad policy file must stop the start before anything listens.
+    const policy = container.get(AccessPolicySource);
+    stops.set('authorization policy', async () => closeAccessPolicy(policy));
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();
