@@ -428,6 +428,7 @@ export class Coordinator {
       settings: this.settings,
       random: Math.random,
       members: () => new Map(this.discovery.current().map((n) => [nodeId(n), n])),
+      nodeRunning: (node) => this.monitors.get(nodeId(node))?.state() === 'Running',
       namespaceConfig: (namespace) => this.configSource.current().namespaces.find((n) => n.name === namespace),
       leadersPerNode: (except) => {
         const counts = leaderCounts(this.requireKeeper().current());

@@ -2,7 +2,9 @@ import { nodeId, type NodeAddress } from '../../domain/cluster/node-address.js';
 import { backoffDelayMs } from '../../domain/coordinator/backoff.js';
 import {
   INITIAL_NODE_HEALTH,
+  nodeSilent,
   observeHealth,
+  type HealthDecision,
   type HealthObservation,
   type HealthSource,
   type NodeHealth,
@@ -66,6 +68,8 @@ export class NodeMonitor {
   private readonly streamWakers = new Set<() => void>();
   private readonly running: { set(labels: Record<string, string>, value: number): void };
   private readonly failedChecks: { inc(labels?: Record<string, string>, by?: number): void };
+  private readonly checkLatency: { observe(labels: Record<string, string>, value: number): void };
+  private readonly downs: { inc(labels?: Record<string, string>, by?: number): void };
 
   constructor(
     readonly node: NodeAddress,
@@ -75,6 +79,12 @@ export class NodeMonitor {
     this.label = { node: nodeId(node) };
     this.running = deps.metrics.gauge('oxia_coordinator_node_running', 'Whether the coordinator considers the storage node running', ['node']);
     this.failedChecks = deps.metrics.counter('oxia_coordinator_node_health_checks_failed_total', 'Failed health checks of a storage node', ['node']);
+    this.checkLatency = deps.metrics.histogram(
+      'oxia_coordinator_node_health_check_latency_seconds',
+      'Round trip of the health checks a storage node answered (how close it came to being taken for silent)',
+      ['node'],
+    );
+    this.downs = deps.metrics.counter('oxia_coordinator_node_unavailable_total', 'Times a storage node was declared down, by reason', ['node', 'reason']);
   }
 
   start(): void {
@@ -110,40 +120,65 @@ export class NodeMonitor {
     this.running.set(this.label, 0);
   }
 
-  private observe(epoch: number, observation: HealthObservation, source: HealthSource): void {
+  private observe(epoch: number, observation: HealthObservation, source: HealthSource, sentMs: number): void {
     if (this.stop.signal.aborted) return;
     if (observation !== 'serving' && observation !== 'not-serving') this.failedChecks.inc(this.label);
-    const { health, event } = observeHealth(this.health, epoch, observation, source, this.deps.settings.healthCheckFailureThreshold);
-    if (observation !== 'serving' && health.state === 'Running' && health.failures > 0) {
-      this.log.warn('health check failed; tolerated below the failure threshold', { observation, failures: health.failures });
+    const decision = observeHealth(this.health, epoch, observation, source, this.deps.settings.healthCheckFailureThreshold, sentMs);
+    if ((observation === 'unreachable' || observation === 'failed') && decision.health.state === 'Running' && decision.health.failures > 0) {
+      this.log.warn('health check failed; tolerated below the failure threshold', { observation, failures: decision.health.failures });
     }
-    this.health = health;
-    if (event === 'available') {
+    this.apply(decision, { observation, source });
+  }
+
+  private apply(decision: HealthDecision, fields: Record<string, unknown>): void {
+    this.health = decision.health;
+    if (decision.event === 'available') {
       this.runningSinceMs = this.deps.clock.monotonicMs();
       this.log.info('storage node is running');
       this.running.set(this.label, 1);
       for (const wake of [...this.streamWakers]) wake();
       this.deps.events.onAvailable(this.node);
-    } else if (event === 'unavailable') {
+    } else if (decision.event === 'unavailable') {
       this.everDown = true;
-      this.log.warn('storage node is down', { observation, source });
+      this.log.warn('storage node is down', { ...fields, reason: decision.reason });
       this.running.set(this.label, 0);
+      this.downs.inc({ ...this.label, reason: decision.reason ?? 'unknown' });
       this.deps.events.onUnavailable(this.node);
     }
   }
 
-  /** The periodic Check, the first one at once; never two at a time. */
+  /**
+   * A Check every interval, the first one at once, without waiting for the earlier ones: a
+   * slow node is still probed on schedule, and its newest answer is what counts. After each
+   * interval, silence is judged (nodeSilent).
+   */
   private async probeLoop(): Promise<void> {
-    const { clock, settings, client } = this.deps;
+    const { clock, settings } = this.deps;
     const signal = this.stop.signal;
     while (!signal.aborted) {
-      const started = clock.monotonicMs();
-      const epoch = this.health.epoch;
-      const observation = await client.checkHealth(this.node, settings.healthCheckTimeoutMs, signal);
+      this.probe();
+      await pause(clock, settings.healthCheckIntervalMs, signal);
       if (signal.aborted) return;
-      this.observe(epoch, observation, 'periodic');
-      await pause(clock, Math.max(0, settings.healthCheckIntervalMs - (clock.monotonicMs() - started)), signal);
+      // That timer ran before this turn of the event loop read its sockets. If the coordinator
+      // itself was held up (CPU starved), answers that arrived meanwhile are still unread: one
+      // more turn reads them before the node is judged.
+      await pause(clock, 0, signal);
+      if (signal.aborted) return;
+      const decision = nodeSilent(this.health, clock.monotonicMs(), settings.healthCheckTimeoutMs);
+      if (decision.event) this.apply(decision, { silentForMs: Math.round(clock.monotonicMs() - this.health.answeredSentMs) });
     }
+  }
+
+  private probe(): void {
+    const { clock, settings, client } = this.deps;
+    const sentMs = clock.monotonicMs();
+    const epoch = this.health.epoch;
+    // Bounded by the silence limit: an answer later than that no longer decides anything.
+    void client.checkHealth(this.node, settings.healthCheckTimeoutMs, this.stop.signal).then((observation) => {
+      if (this.stop.signal.aborted) return;
+      if (observation === 'serving') this.checkLatency.observe(this.label, (clock.monotonicMs() - sentMs) / 1000);
+      this.observe(epoch, observation, 'periodic', sentMs);
+    });
   }
 
   /** The Watch stream; when it breaks, one immediate Check tells a dead node from a reset stream. */
@@ -158,7 +193,7 @@ export class NodeMonitor {
         this.watch = client.watchHealth(this.node, {
           onStatus: (observation) => {
             received = true;
-            this.observe(this.health.epoch, observation, 'watch');
+            this.observe(this.health.epoch, observation, 'watch', clock.monotonicMs());
           },
           onEnd: () => resolve(received),
         });
@@ -185,9 +220,10 @@ export class NodeMonitor {
     const { clock, settings, client } = this.deps;
     for (let i = 0; i < BROKEN_WATCH_PROBES; i++) {
       const epoch = this.health.epoch;
+      const sentMs = clock.monotonicMs();
       const observation = await client.checkHealth(this.node, settings.healthCheckTimeoutMs, signal);
       if (signal.aborted) return;
-      this.observe(epoch, observation, 'watch-broken');
+      this.observe(epoch, observation, 'watch-broken', sentMs);
       if (observation !== 'failed') return;
       await pause(clock, Math.min(BROKEN_WATCH_PROBE_GAP_MS, settings.healthCheckIntervalMs), signal);
     }

@@ -41,6 +41,8 @@ export interface ShardControllerContext {
   /** The current member nodes by node id (to refresh moved addresses). */
   members(): ReadonlyMap<string, NodeAddress>;
   namespaceConfig(namespace: string): NamespaceConfig | undefined;
+  /** Whether the node's monitor considers it running (a node known down is not waited for). */
+  nodeRunning(node: NodeAddress): boolean;
   /** Shards led per node id, counting leaders being installed by other shards' elections. */
   leadersPerNode(except: ShardKey): ReadonlyMap<string, number>;
   /** Marks `node` as about to lead `key` (for the leader counts of concurrent elections); undefined clears. */
@@ -86,6 +88,7 @@ export class ShardController {
   private readonly metrics: {
     readonly elections: { inc(labels?: Record<string, string>, by?: number): void };
     readonly electionsFailed: { inc(labels?: Record<string, string>, by?: number): void };
+    readonly failovers: { inc(labels?: Record<string, string>, by?: number): void };
     readonly electionLatency: { observe(labels: Record<string, string>, value: number): void };
     readonly term: { set(labels: Record<string, string>, value: number): void };
   };
@@ -101,6 +104,7 @@ export class ShardController {
     this.metrics = {
       elections: m.counter('oxia_coordinator_leader_elections_total', 'Completed leader elections', ['oxia_namespace', 'shard']),
       electionsFailed: m.counter('oxia_coordinator_leader_election_failures_total', 'Failed leader election attempts', ['oxia_namespace', 'shard']),
+      failovers: m.counter('oxia_coordinator_leader_failovers_total', 'Elections started because the leader was declared down', ['oxia_namespace', 'shard']),
       electionLatency: m.histogram('oxia_coordinator_leader_election_latency_seconds', 'Time to elect a leader, from the first attempt', ['oxia_namespace', 'shard']),
       term: m.gauge('oxia_coordinator_term', 'The term of the shard', ['oxia_namespace', 'shard']),
     };
@@ -122,6 +126,7 @@ export class ShardController {
       const meta = this.metadata();
       if (!meta || meta.status === 'Deleting' || !meta.leader || nodeId(meta.leader) !== nodeId(node)) return;
       this.log.info('the leader is down: electing a new one', { leader: nodeId(node) });
+      this.metrics.failovers.inc(this.labels);
       await this.elect();
     });
   }
@@ -360,23 +365,29 @@ export class ShardController {
         pending.abort();
         resolve([...accepted]);
       };
+      const outstanding = new Set(plan.members);
       const check = (): void => {
-        if (accepted.length + failed === plan.members.length) return finish();
+        if (outstanding.size === 0) return finish();
         const progress = fencingProgress(plan, accepted.length, failed);
         if (progress === 'failed' || this.closing.signal.aborted) return finish();
+        if (progress !== 'quorum' || cancelGrace) return;
         // A majority is enough, but the other members get a moment so that a healthy one is
-        // not left out of the new term (and its head counts in the leader choice).
-        if (progress === 'quorum' && !cancelGrace) cancelGrace = this.ctx.clock.schedule(this.ctx.settings.fencingGracePeriodMs, finish);
+        // not left out of the new term (and its head counts in the leader choice). Nodes known
+        // to be down (the leader whose failure started this election) are not waited for.
+        if ([...outstanding].every((n) => !this.ctx.nodeRunning(n))) return finish();
+        cancelGrace = this.ctx.clock.schedule(this.ctx.settings.fencingGracePeriodMs, finish);
       };
       for (const node of plan.members) {
         this.ctx.client.newTerm(node, request, pending.signal).then(
           (response) => {
             if (done) return;
+            outstanding.delete(node);
             accepted.push({ node, head: response.headEntryId ?? INVALID_ENTRY_ID });
             check();
           },
           (e: unknown) => {
             if (done) return;
+            outstanding.delete(node);
             failed++;
             if (!isOxiaError(e, 'Aborted')) this.log.warn('NewTerm failed', { node: nodeId(node), term: election.term.toString(), error: describe(e) });
             check();

@@ -10,6 +10,8 @@ export interface Ack {
   readonly key: string;
   readonly value: string;
   readonly shard: bigint;
+  /** When the put was issued and when it was acknowledged (Date.now()). */
+  readonly startedMs: number;
   readonly atMs: number;
 }
 
@@ -42,9 +44,10 @@ export class WriteLoad {
     for (let seq = 0; !this.stopped; seq++) {
       const key = `${prefix}/${String(seq).padStart(7, '0')}`;
       const value = `${key}@${seq}`;
+      const startedMs = Date.now();
       try {
         await this.client.put(key, value);
-        this.acks.push({ key, value, shard: RawOxiaClient.shardFor([...this.shards], key), atMs: Date.now() });
+        this.acks.push({ key, value, shard: RawOxiaClient.shardFor([...this.shards], key), startedMs, atMs: Date.now() });
       } catch (e) {
         // Not acknowledged: it may or may not be stored, and the check does not count it.
         if (this.failures.length < FAILURES_KEPT_MAX) this.failures.push(`${key}: ${e instanceof Error ? e.message : String(e)}`);
@@ -54,6 +57,11 @@ export class WriteLoad {
 
   acksOn(shard: bigint, afterMs = 0): Ack[] {
     return this.acks.filter((a) => a.shard === shard && a.atMs > afterMs);
+  }
+
+  /** Acknowledged puts on `shard` that were issued at or after `sinceMs`, in acknowledgement order. */
+  issuedSince(shard: bigint, sinceMs: number): Ack[] {
+    return this.acks.filter((a) => a.shard === shard && a.startedMs >= sinceMs);
   }
 
   async stop(): Promise<void> {
