@@ -283,11 +283,19 @@ export interface Append {
   commitOffset: bigint;
   previousEntryCrc?: number | undefined;
   cumulativeAcksSupported: boolean;
+  /**
+   * oxia-ts extension (ADR 0024), unknown to Oxia, whose parsers skip it: a read-lease probe,
+   * the leader's monotonic clock when it sent this message. The follower answers it at once
+   * with an Ack carrying the same value.
+   */
+  leaseProbeMs?: number | undefined;
 }
 
 /** Cumulative when the leader advertised support: every entry up to offset is on disk. */
 export interface Ack {
   offset: bigint;
+  /** oxia-ts extension (ADR 0024): the newest lease probe the follower received, echoed. */
+  leaseEchoMs?: number | undefined;
 }
 
 export interface SnapshotResponse {
@@ -2209,7 +2217,14 @@ export const TruncateResponse: MessageFns<TruncateResponse> = {
 };
 
 function createBaseAppend(): Append {
-  return { term: 0n, entry: undefined, commitOffset: 0n, previousEntryCrc: undefined, cumulativeAcksSupported: false };
+  return {
+    term: 0n,
+    entry: undefined,
+    commitOffset: 0n,
+    previousEntryCrc: undefined,
+    cumulativeAcksSupported: false,
+    leaseProbeMs: undefined,
+  };
 }
 
 export const Append: MessageFns<Append> = {
@@ -2234,6 +2249,9 @@ export const Append: MessageFns<Append> = {
     }
     if (message.cumulativeAcksSupported !== false) {
       writer.uint32(40).bool(message.cumulativeAcksSupported);
+    }
+    if (message.leaseProbeMs !== undefined) {
+      writer.uint32(801).double(message.leaseProbeMs);
     }
     return writer;
   },
@@ -2291,6 +2309,14 @@ export const Append: MessageFns<Append> = {
             message.cumulativeAcksSupported = reader.bool();
             continue;
           }
+          case 100: {
+            if (tag !== 801) {
+              break;
+            }
+
+            message.leaseProbeMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2322,6 +2348,11 @@ export const Append: MessageFns<Append> = {
         : isSet(object.cumulative_acks_supported)
         ? globalThis.Boolean(object.cumulative_acks_supported)
         : false,
+      leaseProbeMs: isSet(object.leaseProbeMs)
+        ? globalThis.Number(object.leaseProbeMs)
+        : isSet(object.lease_probe_ms)
+        ? globalThis.Number(object.lease_probe_ms)
+        : undefined,
     };
   },
 
@@ -2342,6 +2373,9 @@ export const Append: MessageFns<Append> = {
     if (message.cumulativeAcksSupported !== false) {
       obj.cumulativeAcksSupported = message.cumulativeAcksSupported;
     }
+    if (message.leaseProbeMs !== undefined) {
+      obj.leaseProbeMs = floatToJson(message.leaseProbeMs);
+    }
     return obj;
   },
 
@@ -2359,12 +2393,13 @@ export const Append: MessageFns<Append> = {
       : 0n;
     message.previousEntryCrc = object.previousEntryCrc ?? undefined;
     message.cumulativeAcksSupported = object.cumulativeAcksSupported ?? false;
+    message.leaseProbeMs = object.leaseProbeMs ?? undefined;
     return message;
   },
 };
 
 function createBaseAck(): Ack {
-  return { offset: 0n };
+  return { offset: 0n, leaseEchoMs: undefined };
 }
 
 export const Ack: MessageFns<Ack> = {
@@ -2374,6 +2409,9 @@ export const Ack: MessageFns<Ack> = {
         throw new globalThis.Error("value provided for field message.offset of type int64 too large");
       }
       writer.uint32(8).int64(message.offset);
+    }
+    if (message.leaseEchoMs !== undefined) {
+      writer.uint32(801).double(message.leaseEchoMs);
     }
     return writer;
   },
@@ -2399,6 +2437,14 @@ export const Ack: MessageFns<Ack> = {
             message.offset = reader.int64() as bigint;
             continue;
           }
+          case 100: {
+            if (tag !== 801) {
+              break;
+            }
+
+            message.leaseEchoMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2412,13 +2458,23 @@ export const Ack: MessageFns<Ack> = {
   },
 
   fromJSON(object: any): Ack {
-    return { offset: isSet(object.offset) ? BigInt(object.offset) : 0n };
+    return {
+      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
+      leaseEchoMs: isSet(object.leaseEchoMs)
+        ? globalThis.Number(object.leaseEchoMs)
+        : isSet(object.lease_echo_ms)
+        ? globalThis.Number(object.lease_echo_ms)
+        : undefined,
+    };
   },
 
   toJSON(message: Ack): unknown {
     const obj: any = {};
     if (message.offset !== 0n) {
       obj.offset = message.offset.toString();
+    }
+    if (message.leaseEchoMs !== undefined) {
+      obj.leaseEchoMs = floatToJson(message.leaseEchoMs);
     }
     return obj;
   },
@@ -2429,6 +2485,7 @@ export const Ack: MessageFns<Ack> = {
   fromPartial<I extends Exact<DeepPartial<Ack>, I>>(object: I): Ack {
     const message = createBaseAck();
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+    message.leaseEchoMs = object.leaseEchoMs ?? undefined;
     return message;
   },
 };
@@ -3437,6 +3494,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
