@@ -12,8 +12,10 @@ import {
   decideLeader,
   fencingPlan,
   fencingProgress,
+  leaseHolder,
   missedFollowers,
   newTermOptions,
+  newTermRequest,
 } from '../../src/domain/coordinator/election.js';
 import { chooseLeader } from '../../src/domain/coordinator/leader-choice.js';
 import { INITIAL_NODE_HEALTH, nodeSilent, observeHealth, type NodeHealth } from '../../src/domain/coordinator/node-health.js';
@@ -163,6 +165,18 @@ test('restart reconciliation: the stored leader must lead at the stored term', (
   assert.is(assessShard(s, [{ node: node(0), ok: false, error: 'refused' }]).kind, 'elect');
   assert.is(assessShard(s, [ok(0, ServingStatus.LEADER), ok(1, ServingStatus.FOLLOWER, 8n)]).kind, 'elect');
   assert.is(assessShard(steadyShard(nodes(3), undefined, -1n), []).kind, 'elect');
+});
+
+test('read leases: only the leader of a shard in SteadyState can hold one, and it is fenced first', () => {
+  const steady = steadyShard(nodes(3), node(1));
+  assert.is(nodeId(leaseHolder(steady)!), nodeId(node(1)));
+  assert.is(leaseHolder(beginElection(steady, new Map())), undefined, 'an election in progress names no leader: every member waits');
+  assert.is(leaseHolder(steadyShard(nodes(3), undefined)), undefined);
+  const leaving = steadyShard([node(0), node(2), node(3)], node(1), 3n, { removedNodes: [node(1)] });
+  assert.is(nodeId(leaseHolder(leaving)!), nodeId(node(1)), 'also while it is leaving the ensemble');
+  const request = newTermRequest({ namespace: 'ns', shard: 1n }, 4n, newTermOptions(undefined), true);
+  assert.is(request.previousLeaderFenced, true);
+  assert.not.ok('previousLeaderFenced' in newTermRequest({ namespace: 'ns', shard: 1n }, 4n, newTermOptions(undefined)), 'as Oxia sends it');
 });
 
 test('health: up on SERVING, down at the failure threshold of errors, at once when unreachable after a broken watch', () => {

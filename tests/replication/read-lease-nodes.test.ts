@@ -52,4 +52,26 @@ test('once a newer term has fenced its followers, a leader that heard nothing of
   assert.ok(refused.sum('oxia_server_read_lease_waits_total', { shard: '0', outcome: 'refused' }) >= 1, 'the refusal is counted');
 });
 
+test('fenced after the previous leader accepted the term, a follower answers without waiting', async () => {
+  const [, f1, f2] = nodes as [ClusterNode, ClusterNode, ClusterNode];
+  // f1 leads term 3 with f2 following; f2 echoes f1's probes.
+  await elect(0n, 3n, f1, [f2], 3);
+  for (const n of nodes) n.coordination.pushAssignments(assignments([f1.publicAddress]));
+  await waitForStatus(f1, 0n, { status: ServingStatus.LEADER }, 'f1 leading');
+  await waitForStatus(f2, 0n, { status: ServingStatus.FOLLOWER }, 'f2 following');
+  const f1Client = new RawOxiaClient(f1.publicAddress);
+  try {
+    await f1Client.put(0n, { key: '/b', value: Buffer.from('2') });
+    assert.is(Buffer.from((await f1Client.get(0n, '/b')).value!).toString(), '2');
+  } finally {
+    f1Client.close();
+  }
+  const waitedSum = async (): Promise<number> => (await scrapeMetrics(f2.process.metricsAddress)).sum('oxia_server_new_term_lease_wait_seconds_sum', { shard: '0' });
+  const before = await waitedSum();
+  // As the coordinator moves a leader: the leader first, then the others with the hint.
+  await f1.coordination.newTerm(0n, 4n);
+  await f2.coordination.newTerm(0n, 4n, {}, true);
+  assert.is(await waitedSum(), before, 'f2 did not wait');
+});
+
 test.run();

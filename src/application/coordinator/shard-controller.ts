@@ -11,6 +11,7 @@ import {
   decideLeader,
   fencingPlan,
   fencingProgress,
+  leaseHolder,
   missedFollowers,
   newTermOptions,
   newTermRequest,
@@ -312,13 +313,14 @@ export class ShardController {
 
     // A change already persisted by a failed attempt (or before a restart) is not applied twice.
     const pendingChange = change && containsNode(current.ensemble, change.from) && !containsNode(current.ensemble, change.to) ? change : undefined;
+    const holder = leaseHolder(current);
     const election = beginElection(current, this.ctx.members(), pendingChange);
     // Persisted before any NewTerm: a term is never handed out twice, even across crashes.
     await keeper.update((s) => withShard(s, this.key, election));
     this.metrics.term.set(this.labels, Number(election.term));
     this.log.info('starting an election', { term: election.term.toString(), ensemble: election.ensemble.map(nodeId), removed: election.removedNodes.map(nodeId) });
 
-    const fenced = await this.fence(election);
+    const fenced = await this.fence(election, holder);
     const decision = decideLeader(election, fenced, this.ctx.leadersPerNode(this.key), this.key.shard);
     if (!decision.ok) throw new OxiaError('ResourceUnavailable', decision.reason);
 
@@ -343,11 +345,18 @@ export class ShardController {
     void this.awaitCatchUpThenCleanUp(work.signal, election.term, decision.leader, decision.followers.map((f) => f.node));
   }
 
-  /** NewTerm to every member of the fencing plan; resolves with the acceptances once the outcome is known. */
-  private fence(election: ShardMetadata): Promise<FencedMember[]> {
+  /**
+   * NewTerm to every member of the fencing plan; resolves with the acceptances once the outcome
+   * is known. The replica that may hold a read lease (`holder`, see leaseHolder), when it is
+   * running, is fenced first: once it accepted, the others are told not to wait for its lease;
+   * if it has not answered within the health-check timeout, they are sent NewTerm anyway (and
+   * wait for the lease to run out).
+   */
+  private fence(election: ShardMetadata, holder: NodeAddress | undefined): Promise<FencedMember[]> {
     const plan = fencingPlan(election);
     const options = newTermOptions(this.ctx.namespaceConfig(this.key.namespace));
     const request = newTermRequest(this.key, election.term, options);
+    const first = holder && this.ctx.nodeRunning(holder) ? plan.members.find((n) => nodeId(n) === nodeId(holder)) : undefined;
     const pending = new AbortController();
     const onClose = (): void => pending.abort();
     this.closing.signal.addEventListener('abort', onClose, { once: true });
@@ -377,12 +386,13 @@ export class ShardController {
         if ([...outstanding].every((n) => !this.ctx.nodeRunning(n))) return finish();
         cancelGrace = this.ctx.clock.schedule(this.ctx.settings.fencingGracePeriodMs, finish);
       };
-      for (const node of plan.members) {
-        this.ctx.client.newTerm(node, request, pending.signal).then(
+      const send = (node: NodeAddress, message: typeof request, then?: (ok: boolean) => void): void => {
+        this.ctx.client.newTerm(node, message, pending.signal).then(
           (response) => {
             if (done) return;
             outstanding.delete(node);
             accepted.push({ node, head: response.headEntryId ?? INVALID_ENTRY_ID });
+            then?.(true);
             check();
           },
           (e: unknown) => {
@@ -390,11 +400,26 @@ export class ShardController {
             outstanding.delete(node);
             failed++;
             if (!isOxiaError(e, 'Aborted')) this.log.warn('NewTerm failed', { node: nodeId(node), term: election.term.toString(), error: describe(e) });
+            then?.(false);
             check();
           },
         );
+      };
+      if (plan.members.length === 0) return finish();
+      if (!first) {
+        for (const node of plan.members) send(node, request);
+        return;
       }
-      if (plan.members.length === 0) finish();
+      let othersSent = false;
+      const sendOthers = (holderFenced: boolean): void => {
+        if (othersSent || done) return;
+        othersSent = true;
+        cancelHolderWait();
+        const message = holderFenced ? newTermRequest(this.key, election.term, options, true) : request;
+        for (const node of plan.members) if (node !== first) send(node, message);
+      };
+      const cancelHolderWait = this.ctx.clock.schedule(this.ctx.settings.healthCheckTimeoutMs, () => sendOthers(false));
+      send(first, request, sendOthers);
     });
   }
 

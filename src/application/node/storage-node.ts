@@ -148,7 +148,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
 
   async newTerm(request: NewTermRequest): Promise<NewTermResponse> {
     const controller = await this.controller(request.namespace, request.shard);
-    const head = await controller.newTerm(request.term, termOptionsOf(request.options));
+    const head = await controller.newTerm(request.term, termOptionsOf(request.options), request.previousLeaderFenced ?? false);
     return { headEntryId: head };
   }
 

@@ -193,12 +193,13 @@ export class ShardController {
    * NewTerm: fences this replica at `term` (a lower term is refused), ends any leading or
    * following, persists the term and options, and answers the head of its log, once the read
    * lease of the leader it followed cannot hold any more (domain/replication/read-lease.ts):
-   * fenced at once, answered after.
+   * fenced at once, answered after; at once when the coordinator says that the previous
+   * leader has accepted this term already (it stopped serving before it answered).
    */
-  async newTerm(term: bigint, options: TermOptions | undefined): Promise<EntryId> {
+  async newTerm(term: bigint, options: TermOptions | undefined, previousLeaderFenced = false): Promise<EntryId> {
     this.installAbort?.abort();
     const head = await this.fence(term, options);
-    const waitMs = promiseRemainingMs(this.leasePromiseUntilMs, this.deps.clock.monotonicMs());
+    const waitMs = previousLeaderFenced ? 0 : promiseRemainingMs(this.leasePromiseUntilMs, this.deps.clock.monotonicMs());
     if (waitMs > 0) {
       this.log.info("fenced; answering once the former leader's read lease has run out", { term: term.toString(), waitMs: Math.ceil(waitMs) });
       await new Promise<void>((resolve) => this.deps.clock.schedule(waitMs, resolve));

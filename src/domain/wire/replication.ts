@@ -227,7 +227,15 @@ export interface NewTermRequest {
   namespace: string;
   shard: bigint;
   term: bigint;
-  options?: NewTermOptions | undefined;
+  options?:
+    | NewTermOptions
+    | undefined;
+  /**
+   * oxia-ts extension (ADR 0024), never set by Oxia's coordinator: the shard's previous leader
+   * has already accepted this term, so no read lease of an older term can hold and the replica
+   * answers without waiting for one to run out.
+   */
+  previousLeaderFenced?: boolean | undefined;
 }
 
 export interface NewTermResponse {
@@ -1177,7 +1185,7 @@ export const NewTermOptions: MessageFns<NewTermOptions> = {
 };
 
 function createBaseNewTermRequest(): NewTermRequest {
-  return { namespace: "", shard: 0n, term: 0n, options: undefined };
+  return { namespace: "", shard: 0n, term: 0n, options: undefined, previousLeaderFenced: undefined };
 }
 
 export const NewTermRequest: MessageFns<NewTermRequest> = {
@@ -1199,6 +1207,9 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
     }
     if (message.options !== undefined) {
       NewTermOptions.encode(message.options, writer.uint32(34).fork()).join();
+    }
+    if (message.previousLeaderFenced !== undefined) {
+      writer.uint32(800).bool(message.previousLeaderFenced);
     }
     return writer;
   },
@@ -1248,6 +1259,14 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
             message.options = NewTermOptions.decode(reader, reader.uint32());
             continue;
           }
+          case 100: {
+            if (tag !== 800) {
+              break;
+            }
+
+            message.previousLeaderFenced = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1266,6 +1285,11 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
       shard: isSet(object.shard) ? BigInt(object.shard) : 0n,
       term: isSet(object.term) ? BigInt(object.term) : 0n,
       options: isSet(object.options) ? NewTermOptions.fromJSON(object.options) : undefined,
+      previousLeaderFenced: isSet(object.previousLeaderFenced)
+        ? globalThis.Boolean(object.previousLeaderFenced)
+        : isSet(object.previous_leader_fenced)
+        ? globalThis.Boolean(object.previous_leader_fenced)
+        : undefined,
     };
   },
 
@@ -1283,6 +1307,9 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
     if (message.options !== undefined) {
       obj.options = NewTermOptions.toJSON(message.options);
     }
+    if (message.previousLeaderFenced !== undefined) {
+      obj.previousLeaderFenced = message.previousLeaderFenced;
+    }
     return obj;
   },
 
@@ -1297,6 +1324,7 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
     message.options = (object.options !== undefined && object.options !== null)
       ? NewTermOptions.fromPartial(object.options)
       : undefined;
+    message.previousLeaderFenced = object.previousLeaderFenced ?? undefined;
     return message;
   },
 };
