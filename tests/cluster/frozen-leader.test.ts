@@ -5,7 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { PERF_DEFAULTS } from '../../src/adapters/perf/index.js';
+import { runPerfProcess } from '../bench/perf-process.js';
 import { TestCluster } from '../support/cluster.js';
+import { scrapeMetrics } from '../support/metrics-scrape.js';
 import { RawOxiaClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
 import { freezeLeaderTrial } from './support/frozen-leader.js';
@@ -21,6 +24,24 @@ test.before(async () => {
 
 test.after(async () => {
   await cluster?.close();
+});
+
+test('256 callers at full speed for a while: no node is taken for down, no leader changes', async () => {
+  await cluster.leaders();
+  const terms = () => [...cluster.readStatus().namespaces.get('default')!.shards.values()].map((s) => s.term);
+  const before = terms();
+  const summary = await runPerfProcess({
+    ...PERF_DEFAULTS,
+    serviceAddress: cluster.nodes[0]!.publicAddress,
+    rate: 0,
+    maxInFlight: 256,
+    durationMs: 20_000,
+    reportIntervalMs: 60_000,
+  });
+  assert.ok(summary.write.ops > 0 && summary.read.ops > 0, 'the load ran');
+  const coordinator = await scrapeMetrics(String(cluster.coordinator.serving.metricsAddress));
+  assert.is(coordinator.sum('oxia_coordinator_node_unavailable_total'), 0, 'no node declared down');
+  assert.equal(terms(), before, 'no election');
 });
 
 test('SIGSTOP of a shard leader under load: its shard takes writes again within seconds', async () => {

@@ -208,28 +208,30 @@ test('health: up on SERVING, down at the failure threshold of errors, at once wh
   assert.is(stale.health, before, 'an answer from before the last change is ignored');
 });
 
-test('health: a Running node is down once no probe sent in the silence limit was answered', () => {
-  const SILENCE = 1_000;
+test('health: a Running node is down once a probe sent after its newest answer has waited the timeout', () => {
+  const TIMEOUT = 1_000;
   let h = observeHealth(INITIAL_NODE_HEALTH, 0, 'serving', 'periodic', 3, 100).health;
   assert.is(h.state, 'Running');
-  // Probes every 200 ms; the node answers them late (event-loop stalls) but answers.
-  h = observeHealth(h, h.epoch, 'serving', 'periodic', 3, 700).health;
-  assert.is(nodeSilent(h, 1_650, SILENCE).event, undefined, 'the probe sent at 700 was answered: silent for 950 ms only');
+  // Probes every 250 ms; the node answers them late (event-loop stalls) but answers.
+  h = observeHealth(h, h.epoch, 'serving', 'periodic', 3, 600).health;
+  assert.is(nodeSilent(h, 1_800, 850, TIMEOUT).event, undefined, 'the probe sent at 850 has waited 950 ms only');
+  assert.is(nodeSilent(h, 5_000, undefined, TIMEOUT).event, undefined, 'nothing outstanding: the coordinator sent nothing to blame the node for');
+  assert.is(nodeSilent(h, 5_000, 600, TIMEOUT).event, undefined, 'a probe as old as the newest answer is not one the node left unanswered');
   // An answer to an older probe arriving after a newer one does not move the mark back.
-  h = observeHealth(h, h.epoch, 'serving', 'periodic', 3, 500).health;
-  assert.is(h.answeredSentMs, 700);
-  // Frozen after answering the probe sent at 700: every later probe times out.
-  for (const sent of [900, 1_100, 1_300]) h = observeHealth(h, h.epoch, 'timeout', 'periodic', 3, sent).health;
+  h = observeHealth(h, h.epoch, 'serving', 'periodic', 3, 350).health;
+  assert.is(h.answeredSentMs, 600);
+  // Frozen after answering the probe sent at 600: the ones from 850 on time out.
+  for (const sent of [850, 1_100, 1_350]) h = observeHealth(h, h.epoch, 'timeout', 'periodic', 3, sent).health;
   assert.is(h.state, 'Running', 'timeouts alone do not count as failures');
-  assert.is(nodeSilent(h, 1_699, SILENCE).event, undefined);
-  const down = nodeSilent(h, 1_700, SILENCE);
+  assert.is(nodeSilent(h, 1_849, 850, TIMEOUT).event, undefined);
+  const down = nodeSilent(h, 1_850, 850, TIMEOUT);
   assert.is(down.event, 'unavailable');
   assert.is(down.reason, 'silent');
   h = down.health;
   // The answer to a probe sent before it was declared down is stale; a new probe's answer brings it back.
-  assert.is(observeHealth(h, h.epoch - 1, 'serving', 'periodic', 3, 1_300).health, h);
+  assert.is(observeHealth(h, h.epoch - 1, 'serving', 'periodic', 3, 1_350).health, h);
   assert.is(observeHealth(h, h.epoch, 'serving', 'periodic', 3, 5_000).event, 'available');
-  assert.is(nodeSilent(INITIAL_NODE_HEALTH, 1e9, SILENCE).event, undefined, 'a node never up is never silent');
+  assert.is(nodeSilent(INITIAL_NODE_HEALTH, 1e9, 0, TIMEOUT).event, undefined, 'a node never up is never silent');
 });
 
 test('assignments name leaders by public address, skip deleting shards and list authorities', () => {

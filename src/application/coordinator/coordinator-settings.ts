@@ -6,8 +6,8 @@ export interface CoordinatorSettings {
   /** Period of the health probe of each node; probes overlap (Oxia: 2 s, one at a time). */
   readonly healthCheckIntervalMs: number;
   /**
-   * Silence limit: a node none of whose probes sent in this long was answered is down
-   * (domain/coordinator/node-health.ts, ADR 0024). Oxia bounds each probe by 5 s instead.
+   * A node that leaves a probe unanswered this long, having answered none sent after it, is
+   * down (domain/coordinator/node-health.ts, ADR 0024). Oxia: 5 s, and 3 such probes in a row.
    */
   readonly healthCheckTimeoutMs: number;
   /** Consecutive probes failing with an error (refused, reset) after which a node is down (Oxia: 3). */
@@ -41,8 +41,8 @@ export interface CoordinatorSettings {
 export const CoordinatorSettings: ServiceIdentifier<CoordinatorSettings> = Symbol.for('oxia.CoordinatorSettings');
 
 export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = Object.freeze({
-  healthCheckIntervalMs: 250,
-  healthCheckTimeoutMs: 1_000,
+  healthCheckIntervalMs: 200,
+  healthCheckTimeoutMs: 1_200,
   healthCheckFailureThreshold: 3,
   fencingGracePeriodMs: 100,
   electionRetry: DEFAULT_RETRY_BACKOFF,

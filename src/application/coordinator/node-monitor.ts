@@ -18,6 +18,13 @@ import type { AssignmentsStream, HealthWatch, StorageNodeClient } from '../ports
 import type { CoordinatorSettings } from './coordinator-settings.js';
 import { pause } from './pause.js';
 
+/**
+ * How long one periodic probe may stay outstanding. The silence rule decides about the node;
+ * this only bounds the calls kept open, long enough that slow answers are still measured
+ * (oxia_coordinator_node_health_silence_seconds shows how close a node came to the limit).
+ */
+const PROBE_DEADLINE_MS = 5_000;
+
 /** Probes after a broken watch when the answers are inconclusive, and the gap between them. */
 const BROKEN_WATCH_PROBES = 3;
 const BROKEN_WATCH_PROBE_GAP_MS = 100;
@@ -64,11 +71,13 @@ export class NodeMonitor {
   private watch: HealthWatch | undefined;
   private stream: AssignmentsStream | undefined;
   private sentVersion = -1;
+  /** Send times of the periodic probes still outstanding, oldest first. */
+  private readonly outstanding: number[] = [];
   /** Wakes the assignments stream's reconnect pause when the node comes back. */
   private readonly streamWakers = new Set<() => void>();
   private readonly running: { set(labels: Record<string, string>, value: number): void };
   private readonly failedChecks: { inc(labels?: Record<string, string>, by?: number): void };
-  private readonly checkLatency: { observe(labels: Record<string, string>, value: number): void };
+  private readonly silences: { observe(labels: Record<string, string>, value: number): void };
   private readonly downs: { inc(labels?: Record<string, string>, by?: number): void };
 
   constructor(
@@ -79,9 +88,9 @@ export class NodeMonitor {
     this.label = { node: nodeId(node) };
     this.running = deps.metrics.gauge('oxia_coordinator_node_running', 'Whether the coordinator considers the storage node running', ['node']);
     this.failedChecks = deps.metrics.counter('oxia_coordinator_node_health_checks_failed_total', 'Failed health checks of a storage node', ['node']);
-    this.checkLatency = deps.metrics.histogram(
-      'oxia_coordinator_node_health_check_latency_seconds',
-      'Round trip of the health checks a storage node answered (how close it came to being taken for silent)',
+    this.silences = deps.metrics.histogram(
+      'oxia_coordinator_node_health_silence_seconds',
+      'At each health check a running storage node answered, how long it had gone without answering (a node is down once this reaches --health-check-timeout)',
       ['node'],
     );
     this.downs = deps.metrics.counter('oxia_coordinator_node_unavailable_total', 'Times a storage node was declared down, by reason', ['node', 'reason']);
@@ -164,7 +173,8 @@ export class NodeMonitor {
       // more turn reads them before the node is judged.
       await pause(clock, 0, signal);
       if (signal.aborted) return;
-      const decision = nodeSilent(this.health, clock.monotonicMs(), settings.healthCheckTimeoutMs);
+      const oldest = this.outstanding.find((sentMs) => sentMs > this.health.answeredSentMs);
+      const decision = nodeSilent(this.health, clock.monotonicMs(), oldest, settings.healthCheckTimeoutMs);
       if (decision.event) this.apply(decision, { silentForMs: Math.round(clock.monotonicMs() - this.health.answeredSentMs) });
     }
   }
@@ -173,10 +183,18 @@ export class NodeMonitor {
     const { clock, settings, client } = this.deps;
     const sentMs = clock.monotonicMs();
     const epoch = this.health.epoch;
-    // Bounded by the silence limit: an answer later than that no longer decides anything.
-    void client.checkHealth(this.node, settings.healthCheckTimeoutMs, this.stop.signal).then((observation) => {
+    this.outstanding.push(sentMs);
+    void client.checkHealth(this.node, Math.max(PROBE_DEADLINE_MS, settings.healthCheckTimeoutMs), this.stop.signal).then((observation) => {
+      const i = this.outstanding.indexOf(sentMs);
+      if (i >= 0) this.outstanding.splice(i, 1);
       if (this.stop.signal.aborted) return;
-      if (observation === 'serving') this.checkLatency.observe(this.label, (clock.monotonicMs() - sentMs) / 1000);
+      if (observation === 'serving' && epoch === this.health.epoch && this.health.state === 'Running' && sentMs > this.health.answeredSentMs) {
+        const silenceMs = clock.monotonicMs() - this.health.answeredSentMs;
+        this.silences.observe(this.label, silenceMs / 1000);
+        if (silenceMs >= settings.healthCheckTimeoutMs / 2) {
+          this.log.warn('storage node answered health checks late; it is down once this reaches the timeout', { silenceMs: Math.round(silenceMs), timeoutMs: settings.healthCheckTimeoutMs });
+        }
+      }
       this.observe(epoch, observation, 'periodic', sentMs);
     });
   }

@@ -4,13 +4,14 @@
  *
  * - a node starts NotRunning and is Running from its first SERVING answer;
  * - a NOT_SERVING answer (the node is shutting down) takes it down at once;
- * - silence: probes go out every interval without waiting for earlier ones, and a Running
- *   node is down once the newest probe it answered SERVING was sent `silenceMs` ago or more
- *   (nodeSilent). A frozen process (SIGSTOP, a stuck VM) keeps its connections open and never
- *   refuses anything; this is what finds it. A node that answers slowly but answers is kept:
- *   it must go `silenceMs` minus one interval without answering any probe, so an event loop
- *   stalled by load for less than that is not fenced (which would move its load to the next
- *   node and stall that one);
+ * - timeouts: probes go out every interval without waiting for earlier ones, and a Running
+ *   node is down once a probe sent after the newest one it answered has gone unanswered for
+ *   `timeoutMs` (nodeSilent). A frozen process (SIGSTOP, a stuck VM) keeps its connections
+ *   open and never refuses anything; this is what finds it, within the timeout plus one
+ *   interval. A node whose event loop is held up (by load) for less than the timeout is not
+ *   fenced (which would move its load to the next node and stall that one). Counting from a
+ *   probe that was actually sent, rather than from the last answer, keeps a coordinator that
+ *   was itself held up (and sent nothing meanwhile) from blaming the node for its own delay;
  * - probes that fail with an error (connection refused or reset) count: `failureThreshold` in
  *   a row take a Running node down, before the silence would;
  * - when the health watch stream breaks, one probe is sent right away: if the node is
@@ -90,13 +91,15 @@ export function observeHealth(
 }
 
 /**
- * Whether a Running node has been silent too long at `nowMs`: no probe sent in the last
- * `silenceMs` was answered. Callers evaluate it only after the answers already received have
- * been processed (a coordinator that was itself stalled must not blame the node for answers
- * it has not read yet).
+ * Whether a Running node has been silent too long at `nowMs`: `oldestUnansweredSentMs`, the
+ * oldest probe still outstanding among those sent after the newest answered one (undefined
+ * when there is none), has waited `timeoutMs`. Callers evaluate it only after the answers
+ * already received have been processed (a coordinator that was itself stalled must not blame
+ * the node for answers it has not read yet).
  */
-export function nodeSilent(health: NodeHealth, nowMs: number, silenceMs: number): HealthDecision {
-  if (health.state !== 'Running' || nowMs - health.answeredSentMs < silenceMs) return { health };
+export function nodeSilent(health: NodeHealth, nowMs: number, oldestUnansweredSentMs: number | undefined, timeoutMs: number): HealthDecision {
+  if (health.state !== 'Running' || oldestUnansweredSentMs === undefined || oldestUnansweredSentMs <= health.answeredSentMs) return { health };
+  if (nowMs - oldestUnansweredSentMs < timeoutMs) return { health };
   return down(health, 'silent');
 }
 

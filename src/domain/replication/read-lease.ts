@@ -34,10 +34,10 @@ export interface ReadLeaseTiming {
 }
 
 /**
- * Defaults: the coordinator declares a silent node down after 1 s, so a frozen leader's lease
- * (its last probe plus 700 ms, followers waiting 715 ms) is over before the election fences
- * anyone, and costs a failover nothing. 1% drift is twenty times the 500 ppm that NTP may
- * slew a clock by.
+ * Defaults: the coordinator declares a node down after it left a probe unanswered for 1.2 s,
+ * so a frozen leader's lease (its last probe plus 700 ms, followers waiting 715 ms) is over
+ * before the election fences anyone, and costs that failover nothing. 1% drift is twenty times
+ * the 500 ppm by which NTP may slew a clock.
  */
 export const READ_LEASE_TIMING: ReadLeaseTiming = Object.freeze({ leaseMs: 700, probeIntervalMs: 100, clockDriftBound: 0.01 });
 

@@ -6,21 +6,24 @@ import { PLAINTEXT } from '../../../src/adapters/tls/grpc-channel-credentials.js
 import { ServingStatus } from '../../../src/domain/wire/replication.js';
 import type { TestCluster } from '../../support/cluster.js';
 import { waitFor } from '../../support/wait.js';
-import { WriteLoad } from './write-load.js';
+import { WriteLoad, type Ack } from './write-load.js';
 
 export interface FreezeTrial {
   readonly shard: bigint;
   readonly victim: string;
-  /** From SIGSTOP to the first acknowledged put on the shard issued after it. */
+  /** From SIGSTOP (or SIGKILL) to the first acknowledged put on the shard issued after it. */
   readonly writableAgainMs: number;
+  /** Every put acknowledged during the trial. */
+  readonly acks: readonly Ack[];
 }
 
 /**
- * One trial: the leader of the `pick`-th shard (modulo the shard count) is frozen while
- * `concurrency` writers go through a client connected to another node; once its shard took a
- * write again the leader is resumed, the load stopped, and every replica caught up.
+ * One trial: the leader of the `pick`-th shard (modulo the shard count) is frozen (or, with
+ * `how` 'kill', killed with SIGKILL) while `concurrency` writers go through a client connected
+ * to another node; once its shard took a write again the leader is resumed (restarted), the
+ * load stopped, and every replica caught up.
  */
-export async function freezeLeaderTrial(cluster: TestCluster, pick: number, concurrency: number, prefix: string): Promise<FreezeTrial> {
+export async function freezeLeaderTrial(cluster: TestCluster, pick: number, concurrency: number, prefix: string, how: 'freeze' | 'kill' = 'freeze'): Promise<FreezeTrial> {
   const shards = await cluster.leaders();
   const target = shards[pick % shards.length]!;
   const victim = cluster.nodeByPublic(target.leader);
@@ -30,15 +33,17 @@ export async function freezeLeaderTrial(cluster: TestCluster, pick: number, conc
   try {
     await waitFor(() => load.acksOn(target.shard).length >= 30, `writes on shard ${target.shard} before the freeze`, 30_000);
     frozenAt = Date.now();
-    victim.freeze();
-    await waitFor(() => load.issuedSince(target.shard, frozenAt).length > 0, `a write on shard ${target.shard} after its leader froze`, 60_000, 10);
+    if (how === 'freeze') victim.freeze();
+    else await victim.kill9();
+    await waitFor(() => load.issuedSince(target.shard, frozenAt).length > 0, `a write on shard ${target.shard} after its leader stopped`, 60_000, 10);
   } finally {
     victim.thaw();
     await load.stop();
   }
   const writableAgainMs = load.issuedSince(target.shard, frozenAt)[0]!.atMs - frozenAt;
+  if (how === 'kill') await victim.restart();
   await replicasCaughtUp(cluster);
-  return { shard: target.shard, victim: victim.name, writableAgainMs };
+  return { shard: target.shard, victim: victim.name, writableAgainMs, acks: load.acks };
 }
 
 /** Waits until every member of every shard of `default` is at its leader's term and head. */
