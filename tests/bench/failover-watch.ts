@@ -25,13 +25,13 @@ interface RunResult {
   readonly elections: number;
   readonly termChanges: number;
   readonly downs: Readonly<Record<string, number>>;
-  /** Health checks answered by running nodes, and after how many of them the node had gone longer than each bound (ms) without answering. */
+  /** Health checks answered by running nodes, and how many of those answers came after a check had waited longer than each bound (ms). */
   readonly healthChecks: number;
-  readonly silencesLongerThan: Readonly<Record<string, number>>;
+  readonly waitsLongerThan: Readonly<Record<string, number>>;
   readonly leaseWaits: Readonly<Record<string, number>>;
   readonly maxEventLoopLagMs: number;
-  /** The silences of at least half the limit the coordinator logged (ms), longest first. */
-  readonly longSilencesMs: readonly number[];
+  /** The waits of at least half the timeout the coordinator logged (ms), longest first. */
+  readonly longWaitsMs: readonly number[];
   readonly summary: PerfSummary;
   readonly loadAverage: readonly number[];
 }
@@ -69,14 +69,15 @@ async function oneRun(o: FailoverWatchOptions): Promise<RunResult> {
     const termsAfter = [...cluster.readStatus().namespaces.get('default')!.shards.values()].map((s) => s.term);
     const downs: Record<string, number> = {};
     for (const s of c.all('oxia_coordinator_node_unavailable_total')) downs[s.labels.reason ?? '?'] = (downs[s.labels.reason ?? '?'] ?? 0) + s.value;
-    const silence = 'oxia_coordinator_node_health_silence_seconds';
+    const wait = 'oxia_coordinator_node_health_check_wait_seconds';
     const nodes = await Promise.all(cluster.nodes.map((n) => scrapeMetrics(String(n.process.serving.metricsAddress))));
     const leaseWaits: Record<string, number> = {};
     for (const m of nodes) for (const s of m.all('oxia_server_read_lease_waits_total')) leaseWaits[s.labels.outcome ?? '?'] = (leaseWaits[s.labels.outcome ?? '?'] ?? 0) + s.value;
     const lags = nodes.map((m) => m.value('nodejs_eventloop_lag_max_seconds') ?? 0);
-    const longSilencesMs = cluster.coordinator
+    const longWaitsMs = cluster.coordinator
       .lines()
-      .map((l) => /answered health checks late.*"silenceMs":(\d+)/.exec(l)?.[1])
+      .filter((l) => l.includes('answered a health check late'))
+      .map((l) => /"waitedMs":(\d+)/.exec(l)?.[1])
       .filter((m): m is string => m !== undefined)
       .map(Number)
       .sort((a, b) => b - a);
@@ -84,11 +85,11 @@ async function oneRun(o: FailoverWatchOptions): Promise<RunResult> {
       elections: c.sum('oxia_coordinator_leader_elections_total') - electionsBefore,
       termChanges: termsAfter.reduce((n, t, i) => n + (t === termsBefore[i] ? 0 : 1), 0),
       downs,
-      healthChecks: c.sum(`${silence}_count`),
-      silencesLongerThan: Object.fromEntries([0.25, 0.5, 1, 2.5, 5].map((b) => [`${b * 1000}ms`, slowerThan(c, silence, b)])),
+      healthChecks: c.sum(`${wait}_count`),
+      waitsLongerThan: Object.fromEntries([0.25, 0.5, 1, 2.5, 5].map((b) => [`${b * 1000}ms`, slowerThan(c, wait, b)])),
       leaseWaits,
       maxEventLoopLagMs: Math.max(...lags) * 1000,
-      longSilencesMs,
+      longWaitsMs,
       summary,
       loadAverage,
     };
@@ -114,9 +115,9 @@ export async function runFailoverWatch(o: FailoverWatchOptions): Promise<void> {
           `${Math.round(s.read.opsPerSec)} reads/s (p99 ${s.read.latencyMs.p99} ms, max ${s.read.latencyMs.max} ms), ${s.failed} failed, ` +
           `load average ${r.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
         `  elections ${r.elections}, shards with a new term ${r.termChanges}, nodes declared down ${JSON.stringify(r.downs)}`,
-        `  health checks answered ${r.healthChecks}, after a silence longer than ${JSON.stringify(r.silencesLongerThan)}`,
+        `  health checks answered ${r.healthChecks}, after a check had waited longer than ${JSON.stringify(r.waitsLongerThan)}`,
         `  reads that found the lease lapsed ${JSON.stringify(r.leaseWaits)}, worst event-loop lag of a node ${r.maxEventLoopLagMs.toFixed(0)} ms`,
-        `  silences of half the limit or more (ms): ${r.longSilencesMs.join(', ') || 'none'}`,
+        `  waits of half the timeout or more (ms): ${r.longWaitsMs.join(', ') || 'none'}`,
       ].join('\n') + '\n',
     );
   }

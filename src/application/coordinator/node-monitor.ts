@@ -21,7 +21,7 @@ import { pause } from './pause.js';
 /**
  * How long one periodic probe may stay outstanding. The silence rule decides about the node;
  * this only bounds the calls kept open, long enough that slow answers are still measured
- * (oxia_coordinator_node_health_silence_seconds shows how close a node came to the limit).
+ * (oxia_coordinator_node_health_check_wait_seconds shows how close a node came to the limit).
  */
 const PROBE_DEADLINE_MS = 5_000;
 
@@ -77,7 +77,7 @@ export class NodeMonitor {
   private readonly streamWakers = new Set<() => void>();
   private readonly running: { set(labels: Record<string, string>, value: number): void };
   private readonly failedChecks: { inc(labels?: Record<string, string>, by?: number): void };
-  private readonly silences: { observe(labels: Record<string, string>, value: number): void };
+  private readonly waits: { observe(labels: Record<string, string>, value: number): void };
   private readonly downs: { inc(labels?: Record<string, string>, by?: number): void };
 
   constructor(
@@ -88,9 +88,9 @@ export class NodeMonitor {
     this.label = { node: nodeId(node) };
     this.running = deps.metrics.gauge('oxia_coordinator_node_running', 'Whether the coordinator considers the storage node running', ['node']);
     this.failedChecks = deps.metrics.counter('oxia_coordinator_node_health_checks_failed_total', 'Failed health checks of a storage node', ['node']);
-    this.silences = deps.metrics.histogram(
-      'oxia_coordinator_node_health_silence_seconds',
-      'At each health check a running storage node answered, how long it had gone without answering (a node is down once this reaches --health-check-timeout)',
+    this.waits = deps.metrics.histogram(
+      'oxia_coordinator_node_health_check_wait_seconds',
+      'At each health check a running storage node answered, how long the oldest check sent since its previous answer had waited (the node is down once one waits --health-check-timeout)',
       ['node'],
     );
     this.downs = deps.metrics.counter('oxia_coordinator_node_unavailable_total', 'Times a storage node was declared down, by reason', ['node', 'reason']);
@@ -185,16 +185,18 @@ export class NodeMonitor {
     const epoch = this.health.epoch;
     this.outstanding.push(sentMs);
     void client.checkHealth(this.node, Math.max(PROBE_DEADLINE_MS, settings.healthCheckTimeoutMs), this.stop.signal).then((observation) => {
+      if (!this.stop.signal.aborted && observation === 'serving' && epoch === this.health.epoch && this.health.state === 'Running' && sentMs > this.health.answeredSentMs) {
+        // What the timeout is compared with: how long the oldest probe sent since the previous answer waited.
+        const oldest = this.outstanding.find((s) => s > this.health.answeredSentMs) ?? sentMs;
+        const waitedMs = clock.monotonicMs() - oldest;
+        this.waits.observe(this.label, waitedMs / 1000);
+        if (waitedMs >= settings.healthCheckTimeoutMs / 2) {
+          this.log.warn('storage node answered a health check late; it is down once one waits the timeout', { waitedMs: Math.round(waitedMs), timeoutMs: settings.healthCheckTimeoutMs });
+        }
+      }
       const i = this.outstanding.indexOf(sentMs);
       if (i >= 0) this.outstanding.splice(i, 1);
       if (this.stop.signal.aborted) return;
-      if (observation === 'serving' && epoch === this.health.epoch && this.health.state === 'Running' && sentMs > this.health.answeredSentMs) {
-        const silenceMs = clock.monotonicMs() - this.health.answeredSentMs;
-        this.silences.observe(this.label, silenceMs / 1000);
-        if (silenceMs >= settings.healthCheckTimeoutMs / 2) {
-          this.log.warn('storage node answered health checks late; it is down once this reaches the timeout', { silenceMs: Math.round(silenceMs), timeoutMs: settings.healthCheckTimeoutMs });
-        }
-      }
       this.observe(epoch, observation, 'periodic', sentMs);
     });
   }
