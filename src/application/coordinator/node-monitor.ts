@@ -19,9 +19,9 @@ import type { CoordinatorSettings } from './coordinator-settings.js';
 import { pause } from './pause.js';
 
 /**
- * How long one periodic probe may stay outstanding. The silence rule decides about the node;
- * this only bounds the calls kept open, long enough that slow answers are still measured
- * (oxia_coordinator_node_health_check_wait_seconds shows how close a node came to the limit).
+ * How long one periodic probe may stay outstanding. The health-check timeout decides about the
+ * node (nodeSilent); this only bounds the calls kept open, long enough that slow answers are
+ * still measured (oxia_coordinator_node_health_check_wait_seconds: how close a node came).
  */
 const PROBE_DEADLINE_MS = 5_000;
 
@@ -185,20 +185,27 @@ export class NodeMonitor {
     const epoch = this.health.epoch;
     this.outstanding.push(sentMs);
     void client.checkHealth(this.node, Math.max(PROBE_DEADLINE_MS, settings.healthCheckTimeoutMs), this.stop.signal).then((observation) => {
-      if (!this.stop.signal.aborted && observation === 'serving' && epoch === this.health.epoch && this.health.state === 'Running' && sentMs > this.health.answeredSentMs) {
-        // What the timeout is compared with: how long the oldest probe sent since the previous answer waited.
-        const oldest = this.outstanding.find((s) => s > this.health.answeredSentMs) ?? sentMs;
-        const waitedMs = clock.monotonicMs() - oldest;
-        this.waits.observe(this.label, waitedMs / 1000);
-        if (waitedMs >= settings.healthCheckTimeoutMs / 2) {
-          this.log.warn('storage node answered a health check late; it is down once one waits the timeout', { waitedMs: Math.round(waitedMs), timeoutMs: settings.healthCheckTimeoutMs });
-        }
-      }
+      if (this.stop.signal.aborted) return;
+      if (observation === 'serving' && epoch === this.health.epoch) this.recordWait(sentMs);
       const i = this.outstanding.indexOf(sentMs);
       if (i >= 0) this.outstanding.splice(i, 1);
-      if (this.stop.signal.aborted) return;
       this.observe(epoch, observation, 'periodic', sentMs);
     });
+  }
+
+  /**
+   * A running node answered the probe sent at `sentMs`: records what the timeout is compared
+   * with, how long the oldest probe sent since its previous answer had waited.
+   */
+  private recordWait(sentMs: number): void {
+    if (this.health.state !== 'Running' || sentMs <= this.health.answeredSentMs) return;
+    const { clock, settings } = this.deps;
+    const oldest = this.outstanding.find((s) => s > this.health.answeredSentMs) ?? sentMs;
+    const waitedMs = clock.monotonicMs() - oldest;
+    this.waits.observe(this.label, waitedMs / 1000);
+    if (waitedMs >= settings.healthCheckTimeoutMs / 2) {
+      this.log.warn('storage node answered a health check late; it is down once one waits the timeout', { waitedMs: Math.round(waitedMs), timeoutMs: settings.healthCheckTimeoutMs });
+    }
   }
 
   /** The Watch stream; when it breaks, one immediate Check tells a dead node from a reset stream. */
