@@ -97,16 +97,13 @@ export class Coordinator {
 
   /**
    * Loads and claims the status, starts controllers and monitors, creates what the config
-   * declares. Rejects (StatusVersionConflict among others) when it cannot take charge.
+   * declares. Rejects (StatusVersionConflict among others) when it cannot take charge. The
+   * config source and the node discovery must have been started: a standby keeps them current
+   * while it waits, and they outlive each leadership.
    */
   async start(): Promise<void> {
-    await this.configSource.start();
-    await this.discovery.start();
     const keeper = new StatusKeeper(this.store, this.log, (conflict) => this.fail(conflict));
-    const { existed } = await keeper.start({
-      takeoverWaitMs: this.settings.takeoverWaitMs,
-      pause: (ms) => pause(this.clock, ms, this.stopping.signal),
-    });
+    const { existed } = await keeper.start();
     this.keeper = keeper;
     const status = keeper.current();
     this.log.info('coordinator started', {
