@@ -160,7 +160,8 @@ kube('the Lease has client-go leader election\'s fields; times as MicroTime; rep
     leaseTransitions: 0,
   });
   assert.is(lease.metadata.resourceVersion, v1);
-  await store.write(record('a', 0, WALL + 1), v1, 5_000);
+  // Timeouts are what is left of a deadline, not whole milliseconds.
+  await store.write(record('a', 0, WALL + 1), v1, 1234.567);
   const writes = api.requests.filter((r) => r.path.includes('/leases') && (r.method === 'PUT' || r.method === 'POST'));
   assert.equal(writes.map((r) => r.method), ['POST', 'PUT']);
   assert.ok(writes.every((r) => r.path.startsWith('/apis/coordination.k8s.io/v1/namespaces/oxia/leases')));

@@ -30,7 +30,7 @@ export function describeKubeError(e: unknown): string {
 export function requestOptions(connection: KubernetesConnection, timeoutMs = connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS): ConfigurationOptions<ObservableMiddleware> {
   const abortAfterTimeout: ObservableMiddleware = {
     pre: (request) => {
-      request.setSignal(AbortSignal.timeout(timeoutMs));
+      request.setSignal(AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))));
       return new Observable(Promise.resolve(request));
     },
     post: (response) => new Observable(Promise.resolve(response)),

@@ -143,7 +143,7 @@ export function nextStep(state: LeaseState, nowMs: number, holder: string, timin
         record: { ...state.lease.record, durationMs: timings.durationMs, renewedAtMs: wallNowMs },
         expectedVersion: state.lease.version,
         // Past the deadline the answer no longer matters.
-        timeoutMs: Math.max(1, state.validUntilMs - nowMs),
+        timeoutMs: Math.max(1, Math.floor(state.validUntilMs - nowMs)),
       };
     case 'renewing':
       return { kind: 'sleep', untilMs: state.validUntilMs };
