@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
 import type { LogLevel } from '../../adapters/logging/pino-logger.js';
 import { parseClusterConfigLocation, type ClusterConfigLocation } from '../../adapters/cluster-config/config-location.js';
+import { timingProblems, type LeaseTimings } from '../../domain/coordinator/lease.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import type { ClientTlsSettings, ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import { ConfigError, parseOptions } from './option-table.js';
@@ -52,6 +53,8 @@ export interface CoordinatorConfig {
   readonly healthCheckTimeoutMs: number;
   readonly healthCheckFailureThreshold: number;
   readonly rpcTimeoutMs: number;
+  /** The coordinator lease (ADR 0023): how long it lasts, how soon its holder must renew it, how often it is tried. */
+  readonly lease: LeaseTimings;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
   /** TLS of the internal listener (`--tls-*`, as Oxia names it for the coordinator). */
@@ -64,9 +67,19 @@ export interface CoordinatorConfig {
 export const COORDINATOR_OPTIONS = [
   { name: 'conf', short: 'f', valueName: 'file', help: 'cluster config: a YAML file, or configmap:<namespace>/<name> (its config.yaml key); edits are followed', default: undefined },
   { name: 'metadata', valueName: 'provider', help: `where the cluster status is kept: ${METADATA_PROVIDERS.join(' | ')}`, default: 'file' },
-  { name: 'file-clusters-status-path', valueName: 'path', help: 'cluster status file (--metadata file)', default: 'data/cluster-status.json' },
+  {
+    name: 'file-clusters-status-path',
+    valueName: 'path',
+    help: 'cluster status file (--metadata file); the coordinator lease is kept beside it, in <path>.lease/',
+    default: 'data/cluster-status.json',
+  },
   { name: 'k8s-namespace', valueName: 'namespace', help: 'Kubernetes namespace of the status ConfigMap and of the storage pods', default: 'default' },
-  { name: 'k8s-configmap-name', valueName: 'name', help: 'ConfigMap holding the cluster status (--metadata configmap)', default: 'oxia-cluster-status' },
+  {
+    name: 'k8s-configmap-name',
+    valueName: 'name',
+    help: 'ConfigMap holding the cluster status (--metadata configmap); the coordinator lease is the Lease of the same name',
+    default: 'oxia-cluster-status',
+  },
   { name: 'discovery', valueName: 'kind', help: `how storage nodes are found: ${DISCOVERY_KINDS.join(' | ')} (static: the config's servers)`, default: 'static' },
   { name: 'k8s-discovery-selector', valueName: 'labels', help: 'label selector of the storage pods (--discovery kubernetes)', default: 'app.kubernetes.io/component=server' },
   { name: 'k8s-discovery-service', valueName: 'name', help: 'headless Service of the storage StatefulSet (--discovery kubernetes)', default: 'oxia-server' },
@@ -76,6 +89,14 @@ export const COORDINATOR_OPTIONS = [
   { name: 'health-check-timeout', valueName: 'duration', help: 'how long one probe may take', default: '5s' },
   { name: 'health-check-failure-threshold', valueName: 'count', help: 'consecutive failed probes after which a node is down', default: '3' },
   { name: 'rpc-timeout', valueName: 'duration', help: 'bound on each call to a storage node', default: '30s' },
+  {
+    name: 'lease-duration',
+    valueName: 'duration',
+    help: 'coordinator lease: how long standby coordinators wait after its last renewal before one takes over (whole seconds with --metadata configmap)',
+    default: '3s',
+  },
+  { name: 'lease-renew-deadline', valueName: 'duration', help: 'coordinator lease: the active coordinator stops acting when it could not renew the lease for this long', default: '2s' },
+  { name: 'lease-retry-period', valueName: 'duration', help: 'coordinator lease: between renewals, and between reads of a standby', default: '500ms' },
   { name: 'log-level', short: 'l', valueName: 'level', help: `log level: ${LOG_LEVELS.join(' | ')}`, default: 'info' },
   { name: 'shutdown-timeout', valueName: 'duration', help: 'how long a graceful shutdown may take', default: '10s' },
   ...listenerTlsOptions('', 'internal gRPC listener'),
@@ -101,6 +122,9 @@ const schema = z.strictObject({
   'health-check-timeout': duration(10),
   'health-check-failure-threshold': integer(1, 1000),
   'rpc-timeout': duration(100),
+  'lease-duration': duration(100),
+  'lease-renew-deadline': duration(50),
+  'lease-retry-period': duration(10),
   'log-level': oneOf(LOG_LEVELS),
   'shutdown-timeout': duration(0),
   ...listenerTlsShape(''),
@@ -121,6 +145,11 @@ export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorC
     throw e;
   }
   const problems: string[] = [];
+  const lease: LeaseTimings = { durationMs: o['lease-duration'], renewDeadlineMs: o['lease-renew-deadline'], retryPeriodMs: o['lease-retry-period'] };
+  for (const p of timingProblems(lease)) problems.push(`--lease-duration, --lease-renew-deadline, --lease-retry-period: ${p}`);
+  if (o.metadata === 'configmap' && lease.durationMs % 1000 !== 0) {
+    problems.push(`--lease-duration: a Kubernetes Lease counts whole seconds, got ${lease.durationMs} ms`);
+  }
   const internalTls = listenerTlsSettingsOf(o, '', problems);
   const peerTls = peerTlsSettingsOf(o, problems);
   const metricsTls = metricsTlsSettingsOf(o, problems);
@@ -143,6 +172,7 @@ export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorC
     healthCheckTimeoutMs: o['health-check-timeout'],
     healthCheckFailureThreshold: o['health-check-failure-threshold'],
     rpcTimeoutMs: o['rpc-timeout'],
+    lease,
     logLevel: o['log-level'],
     shutdownTimeoutMs: o['shutdown-timeout'],
   };
