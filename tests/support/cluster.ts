@@ -32,6 +32,8 @@ export interface TestClusterOptions {
   readonly coordinatorArgs?: readonly string[];
   /** Leave the coordinator to the test. */
   readonly withoutCoordinator?: boolean;
+  /** More cluster config, appended as written (e.g. a `loadBalancer:` section). */
+  readonly configExtra?: string;
 }
 
 const ownedDirs = new Set<string>();
@@ -82,6 +84,7 @@ export class TestCluster {
     readonly nodes: ClusterNode[],
     private declared: readonly NamespaceSpec[],
     private readonly coordinatorArgs: readonly string[],
+    private readonly configExtra: string,
   ) {}
 
   /** The namespaces of the config as last written. */
@@ -142,7 +145,7 @@ export class TestCluster {
       '--health-check-timeout', '2s',
       ...(options.coordinatorArgs ?? []),
     ];
-    const cluster = new TestCluster(dir, nodes, namespaces, coordinatorArgs);
+    const cluster = new TestCluster(dir, nodes, namespaces, coordinatorArgs, options.configExtra ?? '');
     cluster.writeConfig(namespaces, nodes);
     if (!options.withoutCoordinator) await cluster.startCoordinator();
     return cluster;
@@ -154,7 +157,7 @@ export class TestCluster {
     const ns = namespaces.map((n) => `  - name: ${n.name}\n    initialShardCount: ${n.shards}\n    replicationFactor: ${n.rf}\n`).join('');
     const servers = nodes.map((n) => `  - name: ${n.name}\n    public: "${n.publicAddress}"\n    internal: "${n.internalAddress}"\n`).join('');
     const temp = `${this.configPath}.tmp`;
-    writeFileSync(temp, `namespaces:\n${ns}servers:\n${servers}`);
+    writeFileSync(temp, `namespaces:\n${ns}servers:\n${servers}${this.configExtra}`);
     renameSync(temp, this.configPath);
   }
 
