@@ -102,12 +102,20 @@ interface RunningContainer {
 }
 
 interface ApiNeed {
+  /** The API group ('' for core/v1). */
+  readonly group: string;
   readonly resource: string;
   readonly verb: string;
   /** The one object the call is about, when it is always the same; undefined = any. */
   readonly name: string | undefined;
   readonly why: string;
 }
+
+/** The generated client classes the adapters use, and the API group each calls. */
+const API_GROUPS: readonly (readonly [string, string])[] = [
+  ['CoreV1Api', ''],
+  ['CoordinationV1Api', 'coordination.k8s.io'],
+];
 
 const VERB_OF: Record<string, readonly string[]> = {
   read: ['get'],
@@ -175,8 +183,8 @@ class View {
 
   /**
    * The Kubernetes API access the coordinator's flags switch on, derived from the adapters'
-   * CoreV1Api calls: a new call in an adapter changes what is needed without anyone editing a
-   * list here.
+   * CoreV1Api and CoordinationV1Api calls: a new call in an adapter changes what is needed
+   * without anyone editing a list here.
    */
   neededAccess(): ApiNeed[] {
     const { values } = this.coordinator().container;
@@ -191,7 +199,8 @@ class View {
     for (const file of filesUnder(join(repoRoot, 'src/adapters')).filter((f) => f.endsWith('.ts'))) {
       const source = readRepoFile(file);
       const calls = [...source.matchAll(/\bthis\.api\.(\w+)\(/g)].map((m) => m[1] ?? '');
-      if (calls.length === 0 || !source.includes('CoreV1Api')) continue;
+      const group = API_GROUPS.find(([api]) => source.includes(api))?.[1];
+      if (calls.length === 0 || group === undefined) continue;
       const dir = file.split('/')[2] ?? '';
       const adapter = adapters[dir];
       if (!adapter) throw new Error(`${file} calls the Kubernetes API but tests/deploy does not know when the coordinator uses ${dir}: add it to neededAccess()`);
@@ -201,7 +210,7 @@ class View {
         if (!m?.[1] || !m[2]) throw new Error(`${file}: API call ${call} is not one tests/deploy can map to RBAC verbs`);
         const kind = m[2].toLowerCase();
         const resource = kind.endsWith('s') ? kind : `${kind}s`;
-        for (const verb of VERB_OF[m[1]] ?? []) needs.push({ resource, verb, name: adapter.name, why: `${file}: ${call}` });
+        for (const verb of VERB_OF[m[1]] ?? []) needs.push({ group, resource, verb, name: adapter.name, why: `${file}: ${call}` });
       }
     }
     return needs;
@@ -224,7 +233,7 @@ class View {
 function grants(rule: PolicyRule, need: ApiNeed): boolean {
   const names = rule.resourceNames ?? [];
   return (
-    (rule.apiGroups ?? []).includes('') &&
+    (rule.apiGroups ?? []).includes(need.group) &&
     (rule.resources ?? []).includes(need.resource) &&
     rule.verbs.includes(need.verb) &&
     (names.length === 0 || (need.name !== undefined && names.includes(need.name)))
@@ -444,18 +453,31 @@ function kustomizationChecks(dir: string) {
     }
   });
 
-  t('the coordinator: one replica, status in its own ConfigMap in this namespace', () => {
+  t('the coordinators: two replicas, one acting by the Lease, the other standing by; status in its own ConfigMap in this namespace', () => {
     const v = view();
-    const { spec, container } = v.coordinator();
-    assert.is(spec.replicas, 1);
-    assert.is(spec.strategy?.type, 'Recreate', 'an update does not run two coordinators side by side');
+    const { object, spec, container } = v.coordinator();
+    assert.ok((spec.replicas ?? 1) >= 2, 'a standby beside the active coordinator');
+    // Recreate would stop both before starting any; a rolling update keeps one to take the lease over.
+    assert.is(spec.strategy?.type, 'RollingUpdate');
+    assert.is(spec.strategy?.rollingUpdate?.maxUnavailable, 0, 'a new coordinator is up (standing by) before an old one stops');
+    const preferred = spec.template.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    assert.ok(
+      preferred.some((p) => p.podAffinityTerm.topologyKey === 'kubernetes.io/hostname' && selects(p.podAffinityTerm.labelSelector?.matchLabels, spec.template.metadata.labels)),
+      'the coordinators prefer different machines',
+    );
+    const pdbs = objectsOfKind(v.d, 'PodDisruptionBudget').filter((p) =>
+      selects((p.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels, spec.template.metadata.labels),
+    );
+    assert.is(pdbs.length, 1, `one PodDisruptionBudget covers the pods of ${object.metadata.name}`);
+    assert.ok(((pdbs[0]?.spec as { maxUnavailable?: number }).maxUnavailable ?? 0) < (spec.replicas ?? 1), 'a drain leaves a coordinator running');
     assert.is(container.values.get('metadata'), 'configmap', '--metadata=configmap');
     assert.is(container.values.get('k8s-namespace'), v.namespace, '--k8s-namespace');
     const statusName = container.values.get('k8s-configmap-name');
     assert.ok(statusName, '--k8s-configmap-name');
-    // kubectl apply would reset a status the manifests declared (or prune it): the coordinator creates it.
+    // kubectl apply would reset a status or a lease the manifests declared (or prune it): the coordinator creates them.
     assert.not.ok(v.d.objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === statusName), 'the status ConfigMap is not a manifest');
     assert.not.ok(v.d.objects.some((o) => o.kind === 'ConfigMap' && o.data?.[STATUS_KEY] !== undefined), `no manifest carries a "${STATUS_KEY}" key`);
+    assert.not.ok(v.d.objects.some((o) => o.kind === 'Lease'), 'the Lease is not a manifest');
     assert.is.not(statusName, v.clusterConfig().configMap.metadata.name, 'status and config are different ConfigMaps');
   });
 
@@ -479,7 +501,7 @@ function kustomizationChecks(dir: string) {
       }
       for (const resource of rule.resources ?? []) {
         for (const verb of rule.verbs) {
-          const uses = needs.filter((n) => n.resource === resource && n.verb === verb);
+          const uses = needs.filter((n) => n.resource === resource && n.verb === verb && (rule.apiGroups ?? []).includes(n.group));
           assert.ok(uses.length > 0, `the Role grants ${verb} ${resource}, which no adapter in use calls`);
           const names = rule.resourceNames ?? [];
           for (const name of names) assert.ok(uses.some((n) => n.name === name), `the Role grants ${verb} on ${resource} ${name}, which nothing addresses`);

@@ -60,6 +60,7 @@ export interface PodSpec {
   readonly affinity?: {
     readonly podAntiAffinity?: {
       readonly requiredDuringSchedulingIgnoredDuringExecution?: readonly LabelSelectorTerm[];
+      readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight: number; readonly podAffinityTerm: LabelSelectorTerm }[];
     };
   };
   readonly volumes?: readonly { readonly name: string; readonly emptyDir?: unknown }[];
@@ -76,7 +77,7 @@ export interface WorkloadSpec {
   readonly selector: { readonly matchLabels?: Labels };
   readonly template: PodTemplate;
   readonly volumeClaimTemplates?: readonly { readonly metadata: { readonly name: string } }[];
-  readonly strategy?: { readonly type?: string };
+  readonly strategy?: { readonly type?: string; readonly rollingUpdate?: { readonly maxSurge?: number | string; readonly maxUnavailable?: number | string } };
 }
 
 export interface ServiceSpec {
