@@ -141,10 +141,16 @@ test('hardening: user oxia, read-only system, writable only where the flags poin
 
     const writable = (service(u, 'ReadWritePaths') ?? '').split(/\s+/).filter((p) => p !== '').map((p) => p.replace(/^-/, ''));
     const stateDirs = (service(u, 'StateDirectory') ?? '').split(/\s+/).filter((p) => p !== '').map((d) => `/var/lib/${d}`);
+    const mounts = (unitValue(u.unit, 'Unit', 'RequiresMountsFor') ?? '').split(/\s+/).filter((p) => p !== '');
     assert.ok(writable.length > 0, `${u.file}: ReadWritePaths=`);
     for (const path of writable) {
-      // A ReadWritePaths entry that does not exist stops the unit from starting; StateDirectory creates it.
-      assert.ok(stateDirs.some((d) => path === d || path.startsWith(`${d}/`)), `${u.file}: ReadWritePaths ${path} is created by StateDirectory (${stateDirs.join(', ')})`);
+      // A ReadWritePaths entry that does not exist stops the unit from starting: StateDirectory
+      // creates it, or it is a mount the unit waits for (a shared directory the README has the
+      // operator mount or create).
+      const created = stateDirs.some((d) => path === d || path.startsWith(`${d}/`));
+      const mounted = mounts.includes(path);
+      assert.ok(created || mounted, `${u.file}: ReadWritePaths ${path} is created by StateDirectory (${stateDirs.join(', ')}) or required mounted (RequiresMountsFor)`);
+      if (mounted) assert.ok(readRepoFile(`${vmDir}/README.md`).includes(path), `${u.file}: README.md says how ${path} comes to exist`);
     }
     const written = [u.values.get('data-dir'), u.values.get('wal-dir'), u.values.get('file-clusters-status-path')?.replace(/\/[^/]+$/, '')].filter(
       (p): p is string => p !== undefined,
@@ -195,6 +201,17 @@ test('the example cluster config parses and names the storage nodes at the ports
     assert.is(portOf(s.internal), portOf(server.values.get('internal-addr')), `${s.internal}: the internal port of server.env`);
   }
   assert.is(coordinator.values.get('metadata'), 'file', 'the cluster status in a file');
+});
+
+test('two coordinator machines share the status and lease directory; the lease flags are the defaults the ADR argues for', () => {
+  const coordinator = unitFor('coordinator');
+  const statusDir = posix.dirname(coordinator.values.get('file-clusters-status-path') ?? '');
+  const mounts = (unitValue(coordinator.unit, 'Unit', 'RequiresMountsFor') ?? '').split(/\s+/);
+  assert.ok(mounts.includes(statusDir), `the unit waits for ${statusDir} (the shared directory) to be mounted`);
+  assert.not.ok(statusDir.startsWith('/var/lib/'), 'the status is not in a machine-local state directory');
+  assert.is(coordinator.values.get('lease-duration'), '3s');
+  assert.is(coordinator.values.get('lease-renew-deadline'), '2s');
+  assert.is(coordinator.values.get('lease-retry-period'), '500ms');
 });
 
 test('the coordinator can share a machine with a storage node (no port in common)', () => {
