@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { declaredDataServers, NO_ADMIN_CHANGES, type AdminChanges, type DataServerDeclaration } from '../../domain/cluster/admin-changes.js';
+import { declaredDataServers, NO_ADMIN_CHANGES, sameDataServer, sameNamespace, type AdminChanges, type DataServerDeclaration } from '../../domain/cluster/admin-changes.js';
 import { dataServerOf, namespaceOf, namespaceStatusOf } from '../../domain/cluster/admin-wire.js';
 import { INITIAL_SHARD_COUNT_MAX, type NamespaceConfig } from '../../domain/cluster/cluster-config.js';
 import type { ClusterStatus } from '../../domain/cluster/cluster-status.js';
@@ -292,14 +292,19 @@ function withDataServerChange(status: ClusterStatus, view: AdminView, id: string
   const changes: AdminChanges = status.adminChanges ?? NO_ADMIN_CHANGES;
   const dataServers = new Map(changes.dataServers);
   // The base is what the config declares now: an earlier change that still applies had the same base.
-  dataServers.set(id, { value, base: declaredDataServers(view.fileConfig).get(id) });
+  const base = declaredDataServers(view.fileConfig).get(id);
+  // Back to what the config declares (a server created then deleted): nothing left to remember.
+  if (sameDataServer(base, value)) dataServers.delete(id);
+  else dataServers.set(id, { value, base });
   return { ...status, adminChanges: { ...changes, dataServers } };
 }
 
 function withNamespaceChange(status: ClusterStatus, view: AdminView, name: string, value: NamespaceConfig | undefined): ClusterStatus {
   const changes: AdminChanges = status.adminChanges ?? NO_ADMIN_CHANGES;
   const namespaces = new Map(changes.namespaces);
-  namespaces.set(name, { value, base: view.fileConfig.namespaces.find((n) => n.name === name) });
+  const base = view.fileConfig.namespaces.find((n) => n.name === name);
+  if (sameNamespace(base, value)) namespaces.delete(name);
+  else namespaces.set(name, { value, base });
   return { ...status, adminChanges: { ...changes, namespaces } };
 }
 
