@@ -79,12 +79,12 @@ export function applyAdminChanges(file: ClusterConfig, changes: AdminChanges | u
   const namespaces = new Map(file.namespaces.map((n) => [n.name, n] as const));
   for (const [name, change] of [...changes.namespaces].sort(byKey)) {
     const declared = namespaces.get(name);
-    if (!sameNamespace(declared, change.base)) {
-      dropped.push({ kind: 'namespace', name, reason: 'superseded' });
-      continue;
-    }
     if (sameNamespace(declared, change.value)) {
       dropped.push({ kind: 'namespace', name, reason: 'redundant' });
+      continue;
+    }
+    if (!sameNamespace(declared, change.base)) {
+      dropped.push({ kind: 'namespace', name, reason: 'superseded' });
       continue;
     }
     if (change.value) namespaces.set(name, change.value);
@@ -96,12 +96,12 @@ export function applyAdminChanges(file: ClusterConfig, changes: AdminChanges | u
   const declaredServers = new Map<string, DataServerDeclaration>();
   for (const [id, change] of [...changes.dataServers].sort(byKey)) {
     const declared = servers.get(id);
-    if (!sameDataServer(declared, change.base)) {
-      dropped.push({ kind: 'dataServer', name: id, reason: 'superseded' });
-      continue;
-    }
     if (sameDataServer(declared, change.value)) {
       dropped.push({ kind: 'dataServer', name: id, reason: 'redundant' });
+      continue;
+    }
+    if (!sameDataServer(declared, change.base)) {
+      dropped.push({ kind: 'dataServer', name: id, reason: 'superseded' });
       continue;
     }
     if (change.value) {
