@@ -26,6 +26,7 @@ import { createServerContainer, InternalGrpcServer } from '../containers/server-
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
 import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
 import { closeAccessPolicy } from '../modules/security-module.js';
+import { reconfigureStorage } from './live-reconfiguration.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningServer {
@@ -35,6 +36,8 @@ export interface RunningServer {
   readonly logger: PinoLogger;
   /** Graceful stop; resolves once everything is closed. Idempotent. */
   close(): Promise<void>;
+  /** Takes the settings that may change while running (a re-read config file). */
+  reconfigure(config: ServerConfig): void;
 }
 
 export async function startServer(config: ServerConfig, overrides: ContainerOverrides = {}): Promise<RunningServer> {
@@ -95,7 +98,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, internalAddress, metricsAddress });
 
-    return { publicAddress, internalAddress, metricsAddress, logger, close: () => stops.close() };
+    return { publicAddress, internalAddress, metricsAddress, logger, close: () => stops.close(), reconfigure: (next) => reconfigureStorage(container, next) };
   } catch (error) {
     await stops.unwind();
     throw error;

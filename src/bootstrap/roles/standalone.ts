@@ -17,6 +17,7 @@ import { createStandaloneContainer } from '../containers/standalone-container.js
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
 import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
 import { closeAccessPolicy } from '../modules/security-module.js';
+import { reconfigureStorage } from './live-reconfiguration.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningStandalone {
@@ -26,6 +27,8 @@ export interface RunningStandalone {
   readonly logger: PinoLogger;
   /** Graceful stop; resolves once everything is closed. Idempotent. */
   close(): Promise<void>;
+  /** Takes the settings that may change while running (a re-read config file). */
+  reconfigure(config: StandaloneConfig): void;
 }
 
 export async function startStandalone(config: StandaloneConfig, overrides: ContainerOverrides = {}): Promise<RunningStandalone> {
@@ -73,7 +76,7 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, bindAddress: formatHostPort(bound), metricsAddress });
 
-    return { publicAddress, metricsAddress, logger, close: () => stops.close() };
+    return { publicAddress, metricsAddress, logger, close: () => stops.close(), reconfigure: (next) => reconfigureStorage(container, next) };
   } catch (error) {
     await stops.unwind();
     throw error;
