@@ -27,6 +27,7 @@ import type { ContainerOverrides } from '../containers/storage-role-modules.js';
 import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
 import { closeAccessPolicy } from '../modules/security-module.js';
 import { reconfigureStorage } from './live-reconfiguration.js';
+import { WalDirectoryLock } from '../../adapters/wal-file/wal-directory-lock.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningServer {
@@ -45,7 +46,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
   const logger = container.get(PinoLogger);
   // First stop serving, then the node (shards stopped and closed), then the connections to
   // followers it used to the end, then the metrics endpoint.
-  const stops = new StopSequence(logger, ['grpc', 'storage node', 'replication client', 'metrics', 'authorization policy']);
+  const stops = new StopSequence(logger, ['grpc', 'storage node', 'wal lock', 'replication client', 'metrics', 'authorization policy']);
 
   try {
     logger.info('starting', {
@@ -56,6 +57,11 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
       walSegmentSizeBytes: config.walSegmentSizeBytes,
       walRetentionMs: config.walRetentionMs,
     });
+
+    // Before anything listens: a second node on the same WAL directory must not start.
+    const walLock = container.get(WalDirectoryLock);
+    await walLock.acquire();
+    stops.set('wal lock', async () => walLock.release());
 
     // Read now: a missing or bad policy file must stop the start before anything listens.
     const policy = container.get(AccessPolicySource);

@@ -18,6 +18,7 @@ import type { ContainerOverrides } from '../containers/storage-role-modules.js';
 import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
 import { closeAccessPolicy } from '../modules/security-module.js';
 import { reconfigureStorage } from './live-reconfiguration.js';
+import { WalDirectoryLock } from '../../adapters/wal-file/wal-directory-lock.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningStandalone {
@@ -35,7 +36,7 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
   const container = createStandaloneContainer(config, overrides);
   const logger = container.get(PinoLogger);
   // First stop serving (refuse calls, end streams, drain), then close the shards, then the metrics endpoint.
-  const stops = new StopSequence(logger, ['grpc', 'node', 'metrics', 'authorization policy']);
+  const stops = new StopSequence(logger, ['grpc', 'node', 'wal lock', 'metrics', 'authorization policy']);
 
   try {
     logger.info('starting', {
@@ -46,6 +47,11 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
       keySorting: config.keySorting,
       notificationsEnabled: config.notificationsEnabled,
     });
+
+    // Before anything listens: a second node on the same WAL directory must not start.
+    const walLock = container.get(WalDirectoryLock);
+    await walLock.acquire();
+    stops.set('wal lock', async () => walLock.release());
 
     // Read now: a missing or bad policy file must stop the start before anything listens.
     const policy = container.get(AccessPolicySource);
