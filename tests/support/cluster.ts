@@ -138,6 +138,7 @@ export class TestCluster {
       '--conf', join(dir, 'cluster.yaml'),
       '--file-clusters-status-path', join(dir, 'cluster-status.json'),
       '--internal-addr', '127.0.0.1:0',
+      '--public-addr', '127.0.0.1:0',
       '--metrics-addr', '127.0.0.1:0',
       // Faster than the defaults so that follower failures are noticed quickly; crashes are
       // noticed at once anyway (the health watch breaks and the node refuses connections).
@@ -167,6 +168,30 @@ export class TestCluster {
     const proc = await launchRole({ name, args: this.coordinatorArgs, logFile: join(this.dir, `${name}.log`), startTimeoutMs: START_TIMEOUT_MS });
     this.coordinators.push(proc);
     return proc;
+  }
+
+  /**
+   * The running coordinator that holds the lease and has taken charge (claimed the status and
+   * reconciled it once): a coordinator started after a kill -9 first waits for its
+   * predecessor's lease to lapse, and a standby answers no admin call.
+   */
+  async actingCoordinator(timeoutMs = 30_000): Promise<RoleProcess> {
+    let acting: RoleProcess | undefined;
+    await waitFor(
+      () => {
+        acting = this.coordinators.find((c) => {
+          if (!c.running) return false;
+          const lines = c.lines();
+          const last = (msg: string): number => lines.reduce((at, l, i) => (l.includes(`"msg":"${msg}"`) ? i : at), -1);
+          const inCharge = last('this coordinator is in charge');
+          return inCharge >= 0 && inCharge > last('standing by again');
+        });
+        return acting !== undefined;
+      },
+      'a coordinator in charge',
+      timeoutMs,
+    );
+    return acting!;
   }
 
   readStatus(): ClusterStatus {

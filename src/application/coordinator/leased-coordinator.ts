@@ -1,5 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { isStatusVersionConflict } from '../../domain/cluster/status-conflict.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { Clock } from '../ports/clock.js';
 import { ClusterConfigSource } from '../ports/cluster-config-source.js';
 import { ClusterStatusStore } from '../ports/cluster-status-store.js';
@@ -8,6 +9,7 @@ import { Logger } from '../ports/logger.js';
 import { Metrics } from '../ports/metrics.js';
 import { NodeDiscovery } from '../ports/node-discovery.js';
 import { StorageNodeClient } from '../ports/storage-node-client.js';
+import type { ActiveCoordinator } from './active-coordinator.js';
 import { Coordinator } from './coordinator.js';
 import { CoordinatorLease, LeaseSettings } from './coordinator-lease.js';
 import { CoordinatorSettings } from './coordinator-settings.js';
@@ -21,6 +23,8 @@ interface Leadership {
   readonly term: number;
   readonly coordinator: Coordinator;
   readonly fence: LeaseFence;
+  /** Set once the coordinator has claimed the status and reconciled it for the first time. */
+  started: boolean;
 }
 
 /**
@@ -41,7 +45,7 @@ interface Leadership {
  *   hands the lease back and `failure` resolves, so that the process exits non-zero.
  */
 @injectable()
-export class LeasedCoordinator {
+export class LeasedCoordinator implements ActiveCoordinator {
   private readonly lease: CoordinatorLease;
   private active: Leadership | undefined;
   private closing = false;
@@ -91,6 +95,16 @@ export class LeasedCoordinator {
     return this.lease.holder;
   }
 
+  /** The coordinator that acts now; throws ResourceUnavailable while this process stands by. */
+  acting(): Coordinator {
+    const active = this.active;
+    if (!active || !this.lease.validFor(active.term)) {
+      throw new OxiaError('ResourceUnavailable', `this coordinator (${this.holder}) stands by: the coordinator holding the lease answers`);
+    }
+    if (!active.started) throw new OxiaError('ResourceUnavailable', `this coordinator (${this.holder}) is taking charge; try again shortly`);
+    return active.coordinator;
+  }
+
   /** Stops acting first, then hands the lease back, so that a standby takes over at once. */
   async close(): Promise<void> {
     if (this.closing) return;
@@ -113,10 +127,14 @@ export class LeasedCoordinator {
       this.metrics,
       this.settings,
     );
-    this.active = { term, coordinator, fence };
+    const leadership: Leadership = { term, coordinator, fence, started: false };
+    this.active = leadership;
     void coordinator.failure.then((e) => this.coordinatorFailed(term, e));
     coordinator.start().then(
-      () => this.log.info('this coordinator is in charge', { holder: this.holder }),
+      () => {
+        leadership.started = true;
+        this.log.info('this coordinator is in charge', { holder: this.holder });
+      },
       (e: unknown) => this.coordinatorFailed(term, e instanceof Error ? e : new Error(String(e))),
     );
   }
