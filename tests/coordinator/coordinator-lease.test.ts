@@ -93,9 +93,11 @@ test.before.each(() => {
   dir = join(mkdtempSync(join(tmpdir(), 'oxia-lease-loop-')), 'lease');
 });
 test.after.each(async () => {
+  // As a process stopping does: no more renewals, then the lease handed back (which also ends its deadline timer).
   for (const c of running.splice(0)) {
     c.store.mode = 'ok';
     await c.lease.stop();
+    await c.lease.release();
   }
   rmSync(join(dir, '..'), { recursive: true, force: true });
 });
@@ -144,6 +146,7 @@ test('a store that fails or hangs ends leadership at the renew deadline; the oth
     for (const c of running.splice(0)) {
       c.store.mode = 'ok';
       await c.lease.stop();
+      await c.lease.release();
     }
     const a = contender(`a-${mode}`);
     await waitFor(() => a.leading, 'a leads');
