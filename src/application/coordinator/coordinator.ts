@@ -70,7 +70,9 @@ function describe(e: unknown): string {
  * - every node is sent the new ShardAssignments whenever they change.
  *
  * If the status store reports that another coordinator wrote the status, this one stops
- * acting at once and `failure` resolves: the process must exit, never overwrite.
+ * acting at once and `failure` resolves; it never overwrites. One Coordinator serves one
+ * leadership of the coordinator lease (LeasedCoordinator, ADR 0023), which decides whether the
+ * process stands by again or exits.
  */
 @injectable()
 export class Coordinator {
