@@ -19,24 +19,14 @@ import {
   type ApplyProgress,
 } from '../../src/domain/database/index.js';
 import type { KvOp } from '../../src/domain/database/kv-view.js';
-import { keyEncoder } from '../../src/domain/keys/key-encoder.js';
-import { indexEntryKey, parseIndexEntryKey, parseShadowKey, shadowKey } from '../../src/domain/keys/internal-keys.js';
 import { NotificationBatch, NotificationType, WriteRequest } from '../../src/domain/wire/client.js';
-import { StorageEntry } from '../../src/domain/wire/storage.js';
 import type { LogEntryValue } from '../../src/domain/wire/storage.js';
+import { type StoreDump, assertEachKeyInOneOf, assertStoreConsistent, dumpStore } from '../support/store-checks.js';
 import { collect, del, put, requests } from './db-harness.js';
 
 const CHUNK_KEYS = 16;
 
 class Crash extends Error {}
-
-type Dump = Map<string, string>;
-
-async function dump(kv: MemoryKv): Promise<Dump> {
-  const out: Dump = new Map();
-  for (const e of await collect(kv.range({}))) out.set(Buffer.from(e.key).toString('hex'), Buffer.from(e.value).toString('hex'));
-  return out;
-}
 
 function copyOf(entries: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>): MemoryKv {
   const out = new MemoryKv();
@@ -87,8 +77,6 @@ async function unapplied(kv: MemoryKv, entries: readonly EntryToApply[]): Promis
   return entries.filter((e) => e.offset > commitOffset);
 }
 
-const BOOKKEEPING = ['__oxia/commit-offset', '__oxia/last-version-id', '__oxia/notifications/', '__oxia/apply-progress'];
-
 interface Scenario {
   readonly name: string;
   readonly config: DatabaseConfig;
@@ -104,44 +92,6 @@ interface Scenario {
   readonly inBetween?: readonly string[];
 }
 
-/**
- * The store's internal consistency at any state a crash can leave: every index entry has its
- * record (which names it), every shadow its ephemeral record (owned by that session), and the
- * other way round.
- */
-async function assertConsistent(kv: MemoryKv, config: DatabaseConfig, label: string): Promise<void> {
-  const encoder = keyEncoder(config.keySorting);
-  const keys = new Map<string, Uint8Array>();
-  for (const e of await collect(kv.range({}))) keys.set(encoder.decode(e.key), e.value);
-  const recordOf = (key: string) => {
-    const v = keys.get(key);
-    return v === undefined ? undefined : StorageEntry.decode(v);
-  };
-  for (const [key, value] of keys) {
-    const index = parseIndexEntryKey(key);
-    if (index) {
-      const record = recordOf(index.primaryKey);
-      assert.ok(
-        record?.secondaryIndexes.some((x) => x.indexName === index.indexName && x.secondaryKey === index.secondaryKey),
-        `${label}: index entry ${JSON.stringify(key)} has its record`,
-      );
-      continue;
-    }
-    const shadow = /^__oxia\/session\/([0-9a-f]{16})\/./.exec(key);
-    if (shadow) {
-      const record = recordOf(parseShadowKey(key, key.slice(0, shadow[0].length - 1))!);
-      assert.is(record?.sessionId, BigInt('0x' + shadow[1]), `${label}: shadow ${key} has its record`);
-      continue;
-    }
-    if (key.startsWith('__oxia/')) continue;
-    const record = StorageEntry.decode(value);
-    for (const x of record.secondaryIndexes) {
-      assert.ok(keys.has(indexEntryKey(x.indexName, x.secondaryKey, key)), `${label}: record ${key} has its index entry in ${x.indexName}`);
-    }
-    if (record.sessionId !== undefined) assert.ok(keys.has(shadowKey(record.sessionId, key)), `${label}: ephemeral record ${key} has its shadow`);
-  }
-}
-
 /** Runs a scenario whole, then chunked, then crashed at every chunk and resumed. */
 async function check(s: Scenario): Promise<void> {
   const pre = new MemoryKv();
@@ -154,44 +104,36 @@ async function check(s: Scenario): Promise<void> {
   const batch = entriesOf(s.batch, BigInt(setupEntries.length));
 
   // The states after each entry of the batch, applied whole one at a time: the only states a key may show.
-  const states: Dump[] = [await dump(pre)];
+  const states: StoreDump[] = [await dumpStore(pre)];
   const wholeKv = copyOf(preEntries);
   const whole: AppliedEntry[] = [];
   for (const e of batch) {
     const a = await applyEntry(wholeKv, e, s.config);
     wholeKv.write(a.ops);
     whole.push(a);
-    states.push(await dump(wholeKv));
+    states.push(await dumpStore(wholeKv));
   }
   const expected = states[states.length - 1]!;
 
   const chunkedKv = copyOf(preEntries);
   const chunked = await applyBatch(chunkedKv, s.config, batch, { chunked: true });
   assert.ok(chunked.chunks >= 3, `${s.name}: the batch is written in several chunks (${chunked.chunks})`);
-  assert.equal(await dump(chunkedKv), expected, `${s.name}: chunked = whole`);
+  assert.equal(await dumpStore(chunkedKv), expected, `${s.name}: chunked = whole`);
   assert.equal(chunked.applied.map((a) => a.responses), whole.map((a) => a.responses), `${s.name}: same responses`);
   assert.equal(chunked.applied.map((a) => notes(a)), whole.map((a) => notes(a)), `${s.name}: same notifications`);
   assert.equal(chunked.applied.map((a) => a.sessionsRemoved), whole.map((a) => a.sessionsRemoved));
 
   const firstOffset = BigInt(setupEntries.length);
-  const encoder = keyEncoder(s.config.keySorting);
-  const bookkeeping = (hexKey: string) => BOOKKEEPING.some((p) => encoder.decode(Buffer.from(hexKey, 'hex')).startsWith(p));
   for (let crashAt = 1; crashAt <= chunked.chunks; crashAt++) {
     const kv = copyOf(preEntries);
     const label = `${s.name}, crash at chunk ${crashAt}`;
     // Every chunk written before the crash leaves a state readers may see: check them all.
     const onChunk = async () => {
-      const now = await dump(kv);
       const { commitOffset } = await readCommitState(kv);
       const at = Number(commitOffset - firstOffset + 1n);
-      const before = states[at]!;
-      const after = states[at + 1]!;
-      for (const key of new Set([...now.keys(), ...before.keys(), ...after.keys()])) {
-        if (bookkeeping(key) || s.inBetween?.includes(encoder.decode(Buffer.from(key, 'hex')))) continue;
-        const v = now.get(key);
-        assert.ok(v === before.get(key) || v === after.get(key), `${label}: ${encoder.decode(Buffer.from(key, 'hex'))} is as before or after entry ${commitOffset + 1n}`);
-      }
-      await assertConsistent(kv, s.config, label);
+      const entryLabel = `${label}, entry ${commitOffset + 1n}`;
+      assertEachKeyInOneOf(await dumpStore(kv), [states[at]!, states[at + 1]!], s.config, entryLabel, s.inBetween);
+      await assertStoreConsistent(kv, s.config, entryLabel);
     };
     try {
       await applyBatch(kv, s.config, batch, { chunked: true, crashAfter: crashAt, onChunk });
@@ -209,7 +151,7 @@ async function check(s: Scenario): Promise<void> {
       if (!(e instanceof Crash)) throw e;
     }
     const resumed = await applyBatch(kv, s.config, await unapplied(kv, batch), { chunked: true, onChunk });
-    assert.equal(await dump(kv), expected, `${label}: resumed = whole`);
+    assert.equal(await dumpStore(kv), expected, `${label}: resumed = whole`);
     assert.is(await readApplyProgress(kv), undefined, `${label}: no progress record left`);
     const n = resumed.applied.length;
     assert.equal(resumed.applied.map((a) => notes(a)), whole.slice(whole.length - n).map((a) => notes(a)), `${label}: same notifications`);
