@@ -292,6 +292,7 @@ class WriteTransaction {
       deletes.push(await this.delete(write.deletes[j]!));
     }
     const deleteRanges: DeleteRangeResponse[] = [];
+    if (write.deleteRanges.length === 0) return { puts, deletes, deleteRanges };
     const firstRange = resume?.phase === 'deleteRanges' ? resume.item : 0;
     const ranges = write.deleteRanges.map((r) => this.rangeBounds(r));
     // Delete ranges only remove, so they can go in any order: records this request staged

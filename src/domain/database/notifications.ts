@@ -36,7 +36,8 @@ export class NotificationCollector {
 
   /** Moves another collector's items after this one's (a request that succeeded within the entry). */
   absorb(other: NotificationCollector): void {
-    for (const item of other.drain()) this.items.push(item);
+    for (const item of other.items) this.items.push(item);
+    other.items.length = 0;
   }
 
   /** Takes the items collected so far, in order (an entry written in chunks sets them aside). */
