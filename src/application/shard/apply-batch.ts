@@ -21,7 +21,8 @@ export interface DecodedEntry {
  * the state machine then writes its removals in chunks as it goes (ADR 0004, amendment),
  * each chunk after the batch's earlier entries, which thereby reach the store whole.
  * A crash between chunks leaves the store at the previous entry's commit offset with the
- * entry's progress record, from which the next apply continues it.
+ * entry's progress record, from which the next apply continues it. `chunkKeys`: the
+ * staged keys that start a chunk, when not the state machine's default (tests).
  */
 export async function applyBatch(
   kv: KvStore,
