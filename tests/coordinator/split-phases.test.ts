@@ -108,7 +108,7 @@ test('a child keeps its records, their index entries and shadows, every session,
   const inside: string[] = [];
   const outside: string[] = [];
   for (let i = 0; inside.length < 3 || outside.length < 3; i++) (routingHash(`/k/${i}`) <= range.max ? inside : outside).push(`/k/${i}`);
-  const record = (partitionKey?: string) => StorageEntry.encode({ ...StorageEntry.fromPartial({ value: new Uint8Array([1]) }), partitionKey }).finish();
+  const record = (partitionKey?: string) => StorageEntry.encode({ ...StorageEntry.fromPartial({ value: Buffer.from([1]) }), partitionKey }).finish();
   const filter = new SplitKeyFilter(range, enc);
   const keep = (k: string, value = new Uint8Array()) => filter.keep(enc.encode(k), value);
   // Store order: user records first.
