@@ -14,6 +14,8 @@ import type {
   AddFollowerRequest,
   BecomeLeaderRequest,
   DeleteShardRequest,
+  FreezeShardRequest,
+  FreezeShardResponse,
   GetStatusRequest,
   GetStatusResponse,
   NewTermRequest,
@@ -61,7 +63,10 @@ export class LeaseFence {
   }
 }
 
-/** The storage node client of one leadership: NewTerm, BecomeLeader, AddFollower, DeleteShard and assignments only while it holds the lease. */
+/**
+ * The storage node client of one leadership: NewTerm, BecomeLeader, AddFollower (and as an
+ * observer), DeleteShard, FreezeShard and assignments only while it holds the lease.
+ */
 export class FencedStorageNodeClient implements StorageNodeClient {
   constructor(
     private readonly inner: StorageNodeClient,
@@ -82,6 +87,14 @@ export class FencedStorageNodeClient implements StorageNodeClient {
 
   deleteShard(node: NodeAddress, request: DeleteShardRequest, signal?: AbortSignal): Promise<void> {
     return this.fence.guard('DeleteShard', () => this.inner.deleteShard(node, request, signal));
+  }
+
+  freezeShard(node: NodeAddress, request: FreezeShardRequest, signal?: AbortSignal): Promise<FreezeShardResponse> {
+    return this.fence.guard('FreezeShard', () => this.inner.freezeShard(node, request, signal));
+  }
+
+  addObserver(node: NodeAddress, request: AddFollowerRequest, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.fence.guard('AddFollower (observer)', () => this.inner.addObserver(node, request, timeoutMs, signal));
   }
 
   getStatus(node: NodeAddress, request: GetStatusRequest, signal?: AbortSignal): Promise<GetStatusResponse> {
