@@ -5,8 +5,11 @@
 // status in a file (lease files beside it) and in a ConfigMap (a Lease) on the fake API server.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { status as GrpcCode, type ServiceError } from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { GrpcAdminClient } from '../../src/adapters/admin-client/grpc-admin-client.js';
+import { PLAINTEXT } from '../../src/adapters/tls/grpc-channel-credentials.js';
 import type { RoleProcess } from '../../src/bootstrap/dev-cluster/role-process.js';
 import { decodeClusterStatus } from '../../src/domain/cluster/cluster-status-codec.js';
 import type { ClusterStatus } from '../../src/domain/cluster/cluster-status.js';
@@ -85,6 +88,16 @@ class Setup {
 
 const holderOf = (p: RoleProcess): string => String(p.serving.leaseHolder);
 
+/** The names of the namespaces, as the coordinator's admin API lists them; rejects as the call does. */
+async function adminNamespaces(p: RoleProcess): Promise<string[]> {
+  const admin = new GrpcAdminClient(String(p.serving.publicAddress), { security: PLAINTEXT, requestTimeoutMs: 20_000 });
+  try {
+    return (await admin.call('listNamespaces', {})).namespaces.map((n) => n.namespace?.name ?? '').sort();
+  } finally {
+    admin.close();
+  }
+}
+
 /** Starts two coordinators, the first one in charge once every shard has a leader, the second standing by. */
 async function activeAndStandby(s: Setup): Promise<[RoleProcess, RoleProcess]> {
   const active = await s.cluster.startCoordinator();
@@ -101,9 +114,16 @@ async function killActiveThenStandbyActs(metadata: Metadata): Promise<void> {
   const s = await Setup.start(metadata, 2);
   try {
     const [active, standby] = await activeAndStandby(s);
-    // Standing by, it sent nothing and wrote nothing.
+    // Standing by, it sent nothing and wrote nothing, and its admin API sends callers to the active one.
     assert.is(logged(standby, CLAIMED).length, 0, 'the standby never claimed the status');
     assert.is(logged(standby, 'starting an election').length, 0);
+    const refused = await adminNamespaces(standby).then(
+      () => undefined,
+      (e: unknown) => e as ServiceError,
+    );
+    assert.is(refused?.code, GrpcCode.UNAVAILABLE, 'the standby refuses admin calls');
+    assert.match(refused?.details ?? '', /stands by/);
+    assert.equal(await adminNamespaces(active), ['default']);
 
     await active.kill9();
     const killedAt = Date.now();
@@ -114,6 +134,7 @@ async function killActiveThenStandbyActs(metadata: Metadata): Promise<void> {
     console.log(`  ${metadata}: the standby acquired the lease ${acquired.time - killedAt} ms and claimed the status ${claimed.time - killedAt} ms after the kill`);
     assert.equal(await s.lease(), { holder: holderOf(standby), transitions: 1 });
     await waitFor(async () => (await isLeaderGauge(standby)) === 1, 'the gauge says so');
+    await waitFor(async () => (await adminNamespaces(standby)).includes('default'), 'its admin API answers', 30_000);
 
     // It acts: a leader killed now is replaced by the new coordinator.
     const shards = await s.cluster.leaders();
