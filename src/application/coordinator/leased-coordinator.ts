@@ -22,7 +22,6 @@ function describe(e: unknown): string {
 interface Leadership {
   readonly term: number;
   readonly coordinator: Coordinator;
-  readonly fence: LeaseFence;
   /** Set once the coordinator has claimed the status and reconciled it for the first time. */
   started: boolean;
 }
@@ -127,7 +126,7 @@ export class LeasedCoordinator implements ActiveCoordinator {
       this.metrics,
       this.settings,
     );
-    const leadership: Leadership = { term, coordinator, fence, started: false };
+    const leadership: Leadership = { term, coordinator, started: false };
     this.active = leadership;
     void coordinator.failure.then((e) => this.coordinatorFailed(term, e));
     coordinator.start().then(
