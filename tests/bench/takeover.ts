@@ -82,11 +82,12 @@ async function trial(metadata: Metadata): Promise<Trial> {
 
     // The client talks to a node that survives; the dead leader leads another shard.
     const survivor = cluster.nodes[0]!;
-    const victimShard = shards.find((s) => s.leader !== survivor.publicAddress);
-    if (!victimShard) throw new Error('every shard is led by the first node; no leader to kill without killing the client\'s node');
-    const victim = cluster.nodeByPublic(victimShard.leader);
     load = await WriteLoad.start(survivor.publicAddress, shards);
     await waitFor(() => shards.every((s) => load!.acksOn(s.shard).length >= 20), 'writes on every shard', 60_000);
+    // Leaders as they are now (the balancer may have moved one since the start).
+    const victimShard = (await cluster.leaders()).find((s) => s.leader !== survivor.publicAddress);
+    if (!victimShard) throw new Error('every shard is led by the first node; no leader to kill without killing the client\'s node');
+    const victim = cluster.nodeByPublic(victimShard.leader);
 
     const killedAt = Date.now();
     await Promise.all([active.kill9(), victim.kill9()]);
