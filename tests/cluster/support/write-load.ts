@@ -10,6 +10,8 @@ export interface Ack {
   readonly key: string;
   readonly value: string;
   readonly shard: bigint;
+  /** When the write was issued and when it was acknowledged (Date.now()). */
+  readonly issuedAtMs: number;
   readonly atMs: number;
 }
 
@@ -42,9 +44,10 @@ export class WriteLoad {
     for (let seq = 0; !this.stopped; seq++) {
       const key = `${prefix}/${String(seq).padStart(7, '0')}`;
       const value = `${key}@${seq}`;
+      const issuedAtMs = Date.now();
       try {
         await this.client.put(key, value);
-        this.acks.push({ key, value, shard: RawOxiaClient.shardFor([...this.shards], key), atMs: Date.now() });
+        this.acks.push({ key, value, shard: RawOxiaClient.shardFor([...this.shards], key), issuedAtMs, atMs: Date.now() });
       } catch (e) {
         // Not acknowledged: it may or may not be stored, and the check does not count it.
         if (this.failures.length < FAILURES_KEPT_MAX) this.failures.push(`${key}: ${e instanceof Error ? e.message : String(e)}`);
