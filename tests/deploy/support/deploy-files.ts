@@ -74,7 +74,11 @@ export function unitValue(unit: SystemdUnit, section: string, key: string): stri
   return unit.get(section)?.get(key)?.at(-1);
 }
 
-/** An EnvironmentFile: NAME=value lines. Quotes are not used in these files, so none are interpreted. */
+/**
+ * An EnvironmentFile: NAME=value lines. systemd takes a value that starts with a quote as quoted,
+ * and a backslash as an escape; these files use neither, so a quote inside a value (the OIDC
+ * settings' JSON) is taken literally, as systemd takes it there.
+ */
 export function parseEnvironmentFile(path: string): Map<string, string> {
   const values = new Map<string, string>();
   readRepoFile(path)
@@ -84,9 +88,10 @@ export function parseEnvironmentFile(path: string): Map<string, string> {
       if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
       const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
       if (!m?.[1] || m[2] === undefined) throw new Error(`${path}:${i + 1}: not NAME=value: ${line}`);
-      if (/["'\\]/.test(m[2])) throw new Error(`${path}:${i + 1}: quotes and backslashes are not used in these files: ${line}`);
+      const value = m[2].trim();
+      if (/^["']/.test(value) || value.includes('\\')) throw new Error(`${path}:${i + 1}: a value starting with a quote, or a backslash, would be unquoted or unescaped by systemd: ${line}`);
       if (values.has(m[1])) throw new Error(`${path}:${i + 1}: ${m[1]} is set twice`);
-      values.set(m[1], m[2].trim());
+      values.set(m[1], value);
     });
   return values;
 }
@@ -95,10 +100,15 @@ export function parseEnvironmentFile(path: string): Map<string, string> {
  * An ExecStart= command line turned into words as systemd does it: split at whitespace, then
  * `${NAME}` inside a word replaced by the variable's value (staying one word), and a word that
  * is exactly `$NAME` replaced by the value split at whitespace (no word at all when it is
- * empty). Returns the words, the variables referenced and those the environment lacks.
+ * empty; systemd also removes quotes there, so such values must hold none). Returns the words,
+ * the variables referenced, those the environment lacks, and those split into words.
  */
-export function expandExecStart(line: string, env: ReadonlyMap<string, string>): { words: string[]; referenced: Set<string>; undefinedVars: Set<string> } {
+export function expandExecStart(
+  line: string,
+  env: ReadonlyMap<string, string>,
+): { words: string[]; referenced: Set<string>; undefinedVars: Set<string>; splitVars: Set<string> } {
   const referenced = new Set<string>();
+  const splitVars = new Set<string>();
   const undefinedVars = new Set<string>();
   const lookup = (name: string): string => {
     referenced.add(name);
@@ -110,10 +120,11 @@ export function expandExecStart(line: string, env: ReadonlyMap<string, string>):
   for (const word of line.trim().split(/\s+/)) {
     const whole = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(word);
     if (whole?.[1]) {
+      splitVars.add(whole[1]);
       words.push(...lookup(whole[1]).split(/\s+/).filter((w) => w !== ''));
       continue;
     }
     words.push(word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => lookup(name)));
   }
-  return { words, referenced, undefinedVars };
+  return { words, referenced, undefinedVars, splitVars };
 }
