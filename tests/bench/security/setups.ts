@@ -1,0 +1,65 @@
+/**
+ * The three ways a client and an `oxia-ts standalone` may talk, as the bench sets them up: in
+ * plaintext; over TLS (a CA and a server certificate made with openssl at bench time); over TLS
+ * with an OIDC bearer token on every call, verified by the server with a static key (an RSA
+ * key pair made at bench time, the token signed with it: RS256, what issuers use by default).
+ */
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeCa } from '../../support/certs.js';
+import type { OxiaConnection } from '../compare/load/drivers.js';
+import type { SetupName } from './options.js';
+
+export interface Setup {
+  readonly name: SetupName;
+  /** Flags added to `oxia-ts standalone`. */
+  readonly serverArgs: readonly string[];
+  /** How the load generator's client connects. */
+  readonly connection: OxiaConnection;
+  /** For the report. */
+  readonly settings: string;
+}
+
+const ISSUER = 'https://issuer.bench.invalid';
+const AUDIENCE = 'oxia-bench';
+const USER = 'bench-client';
+/** The certificate names localhost (and 127.0.0.1); naming it avoids grpc-js sending an IP as SNI. */
+const SERVER_NAME = 'localhost';
+
+/** Makes the certificates and the token under `dir` once, and returns the setups asked for. */
+export function makeSetups(dir: string, names: readonly SetupName[]): Setup[] {
+  const needsTls = names.some((n) => n !== 'plaintext');
+  const ca = needsTls ? makeCa(dir, 'bench-ca') : undefined;
+  const server = ca?.issue('bench-server');
+  const oidc = names.includes('tls-oidc') ? makeToken(dir) : undefined;
+  return names.map((name): Setup => {
+    if (name === 'plaintext' || !ca || !server) return { name, serverArgs: [], connection: {}, settings: 'no TLS, no authentication (the defaults)' };
+    const tls = { serverArgs: ['--tls-cert-file', server.certFile, '--tls-key-file', server.keyFile], connection: { caFile: ca.certFile, serverName: SERVER_NAME } };
+    if (name === 'tls' || !oidc) return { name, ...tls, settings: 'TLS on the public port (EC P-256 certificate, TLS 1.3 negotiated by default), no authentication' };
+    return {
+      name,
+      serverArgs: [...tls.serverArgs, '--auth-provider-name', 'oidc', '--auth-provider-params', JSON.stringify(oidc.params)],
+      connection: { ...tls.connection, tokenFile: oidc.tokenFile },
+      settings: 'as TLS, plus --auth-provider-name oidc with a static RSA 2048 key: every call carries the same RS256 token',
+    };
+  });
+}
+
+function base64url(data: string | Buffer): string {
+  return Buffer.from(data).toString('base64url');
+}
+
+/** An RS256 JWT for ISSUER/AUDIENCE valid for a day, and the server's params naming the public key file. */
+function makeToken(dir: string): { tokenFile: string; params: unknown } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicKeyFile = join(dir, 'issuer-public-key.pem');
+  writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+  const now = Math.floor(Date.now() / 1000);
+  const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
+  const payload = base64url(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: USER, iat: now, nbf: now, exp: now + 24 * 3600 }));
+  const signature = base64url(sign('sha256', Buffer.from(`${header}.${payload}`), privateKey));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${header}.${payload}.${signature}`);
+  return { tokenFile, params: { issuers: { [ISSUER]: { allowedAudiences: AUDIENCE, userNameClaim: 'sub', staticKeyFile: publicKeyFile } } } };
+}
