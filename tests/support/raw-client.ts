@@ -36,9 +36,9 @@ export interface ShardInfo {
 export class RawOxiaClient {
   readonly client: AnyClient;
 
-  constructor(readonly address: string, compat = false) {
+  constructor(readonly address: string, compat = false, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
     const Ctor = grpc.makeGenericClientConstructor(compat ? OxiaClientCompatService : OxiaClientService, 'OxiaClient');
-    this.client = new Ctor(address, grpc.credentials.createInsecure()) as unknown as AnyClient;
+    this.client = new Ctor(address, credentials) as unknown as AnyClient;
   }
 
   close(): void {

@@ -125,6 +125,7 @@ export function clientCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('-e, --key-max <key>', 'key range maximum (exclusive)').default(''))
     .addOption(new Option('-p, --partition-key <key>', 'partition key that overrides the shard routing'))
     .addOption(new Option('--index <name>', 'the bounds are secondary keys of this index'))
+    .addOption(new Option('--internal-keys', 'also the server\'s internal records ("__oxia/...": sessions, notifications, index entries)'))
     .action((o: RangeFlags, cmd: Command) =>
       execute(outcome, cmd, () => async (c, out) => {
         for (const key of await c.list(o.keyMin, o.keyMax, rangeOptions(o))) {
@@ -142,6 +143,7 @@ export function clientCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('--hex', 'print the values as hex dumps'))
     .addOption(new Option('-p, --partition-key <key>', 'partition key that overrides the shard routing'))
     .addOption(new Option('--index <name>', 'the bounds are secondary keys of this index'))
+    .addOption(new Option('--internal-keys', 'also the server\'s internal records ("__oxia/...": sessions, notifications, index entries)'))
     .action((o: RangeFlags & ValueFlags, cmd: Command) =>
       execute(outcome, cmd, () => async (c, out) => {
         let first = true;
@@ -207,6 +209,7 @@ interface RangeFlags {
   keyMax: string;
   partitionKey?: string;
   index?: string;
+  internalKeys?: boolean;
 }
 
 interface PutFlags {
@@ -350,8 +353,12 @@ function parseVersion(text: string | undefined): number | undefined {
   return Number(text) === -1 ? undefined : Number(text);
 }
 
-function rangeOptions(o: RangeFlags): { partitionKey?: string; useIndex?: string } {
-  return { ...(o.partitionKey !== undefined ? { partitionKey: o.partitionKey } : {}), ...(o.index !== undefined ? { useIndex: o.index } : {}) };
+function rangeOptions(o: RangeFlags): { partitionKey?: string; useIndex?: string; includeInternalKeys?: boolean } {
+  return {
+    ...(o.partitionKey !== undefined ? { partitionKey: o.partitionKey } : {}),
+    ...(o.index !== undefined ? { useIndex: o.index } : {}),
+    ...(o.internalKeys === true ? { includeInternalKeys: true } : {}),
+  };
 }
 
 /** Collects a repeatable option's values (commander passes undefined before the first). */

@@ -6,6 +6,8 @@
  * addresses default to loopback here: listening on every interface is a choice).
  */
 import type { ClientTlsSettings, ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
+import { ACCESS_OPTIONS, ACCESS_SHAPE, accessSettingsOf } from './access-options.js';
+import type { AccessSettings } from './access-options.js';
 import { ConfigError, parseOptions } from './option-table.js';
 import type { OptionSpec } from './option-table.js';
 import { STORAGE_OPTIONS, storageRoleSchema, storageSettingsOf } from './storage-options.js';
@@ -25,7 +27,7 @@ import {
 import { hostPort } from './values.js';
 import type { HostPort } from './values.js';
 
-export interface ServerConfig extends StorageSettings {
+export interface ServerConfig extends StorageSettings, AccessSettings {
   /** The client API (OxiaClient). */
   readonly publicAddr: HostPort;
   /** Coordination and replication (OxiaCoordination, OxiaLogReplication). */
@@ -49,6 +51,7 @@ export const SERVER_OPTIONS = [
   ...listenerTlsOptions('internal-', 'internal gRPC listener'),
   ...PEER_TLS_OPTIONS,
   ...METRICS_TLS_OPTIONS,
+  ...ACCESS_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type ServerOptionName = (typeof SERVER_OPTIONS)[number]['name'];
@@ -62,6 +65,7 @@ const schema = storageRoleSchema({
     ...listenerTlsShape('internal-'),
     ...PEER_TLS_SHAPE,
     ...METRICS_TLS_SHAPE,
+    ...ACCESS_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a ServerConfig, or throws ConfigError. */
@@ -82,5 +86,6 @@ export function parseServerConfig(raw: ServerRawOptions): ServerConfig {
     internalAddr: o['internal-addr'],
     metricsAddr: o['metrics-addr'],
     ...storageSettingsOf(o),
+    ...accessSettingsOf(o),
   };
 }

@@ -8,6 +8,8 @@
  */
 import type { KeySorting } from '../../domain/sharding/namespace.js';
 import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
+import { ACCESS_OPTIONS, ACCESS_SHAPE, accessSettingsOf } from './access-options.js';
+import type { AccessSettings } from './access-options.js';
 import { ConfigError, parseOptions } from './option-table.js';
 import type { OptionSpec } from './option-table.js';
 import { STORAGE_OPTIONS, storageRoleSchema, storageSettingsOf } from './storage-options.js';
@@ -22,7 +24,7 @@ export const KEY_SORTINGS = ['hierarchical', 'natural'] as const satisfies reado
 export const SHARDS_MAX = 1024;
 
 /** The validated settings. */
-export interface StandaloneConfig extends StorageSettings {
+export interface StandaloneConfig extends StorageSettings, AccessSettings {
   readonly shards: number;
   readonly publicAddr: HostPort;
   /** What clients are told to connect to (the leader in assignments); derived from the bound address when absent. */
@@ -45,6 +47,7 @@ export const STANDALONE_OPTIONS = [
   ...STORAGE_OPTIONS,
   ...listenerTlsOptions('', 'public gRPC listener'),
   ...METRICS_TLS_OPTIONS,
+  ...ACCESS_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type StandaloneOptionName = (typeof STANDALONE_OPTIONS)[number]['name'];
@@ -60,6 +63,7 @@ const schema = storageRoleSchema({
     'notifications-enabled': boolean,
     ...listenerTlsShape(''),
     ...METRICS_TLS_SHAPE,
+    ...ACCESS_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a StandaloneConfig, or throws ConfigError. */
@@ -79,5 +83,6 @@ export function parseStandaloneConfig(raw: RawOptions): StandaloneConfig {
     keySorting: o['key-sorting'],
     notificationsEnabled: o['notifications-enabled'],
     ...storageSettingsOf(o),
+    ...accessSettingsOf(o),
   };
 }

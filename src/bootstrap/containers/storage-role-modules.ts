@@ -4,13 +4,15 @@
  * key-value stores behind the read cache, the write-ahead log and the public gRPC server.
  * Each role's container adds the node that serves ClientApi (and whatever else it needs).
  */
-import type { ContainerModule } from 'inversify';
+import { ContainerModule } from 'inversify';
 import type { DestinationStream } from 'pino';
-import type { StorageNodeConfig } from '../../application/node/storage-node-config.js';
 import type { GrpcServerOptions, HostPort } from '../../adapters/grpc/grpc-server.js';
 import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import type { MetricsTlsSettings } from '../config/tls-options.js';
 import type { StorageSettings } from '../config/storage-options.js';
+import type { AccessSettings } from '../config/access-options.js';
+import { LiveStorageSettings } from '../config/live-storage-settings.js';
+import { securityModule } from '../modules/security-module.js';
 import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
 import { kvModule } from '../modules/kv-module.js';
@@ -24,7 +26,7 @@ export interface ContainerOverrides {
 }
 
 /** A storage role's config as far as these modules need it. */
-export interface StorageRoleSettings extends StorageSettings {
+export interface StorageRoleSettings extends StorageSettings, AccessSettings {
   readonly publicAddr: HostPort;
   readonly metricsAddr: HostPort;
   readonly publicTls: ServerTlsSettings | undefined;
@@ -34,16 +36,6 @@ export interface StorageRoleSettings extends StorageSettings {
 /** Every gRPC listener of a storage node takes the same request limit and shutdown bound. */
 export function grpcServerOptionsOf(name: string, bind: HostPort, tls: ServerTlsSettings | undefined, settings: StorageSettings): GrpcServerOptions {
   return { name, bind, tls, receiveMessageSizeBytesMax: settings.limits.requestSizeBytesMax, shutdownTimeoutMs: settings.shutdownTimeoutMs };
-}
-
-/** The shards' limits and retention (a standalone node's NodeConfig carries them too). */
-export function storageNodeConfigOf(settings: StorageSettings): StorageNodeConfig {
-  return {
-    limits: settings.limits,
-    walRetentionMs: settings.walRetentionMs,
-    notificationsRetentionMs: settings.notificationsRetentionMs,
-    retentionCheckIntervalMs: settings.retentionCheckIntervalMs,
-  };
 }
 
 export function storageRoleModules(role: string, settings: StorageRoleSettings, overrides: ContainerOverrides): ContainerModule[] {
@@ -59,5 +51,9 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
     kvModule(settings.kv, { dataDir: settings.dataDir }, settings.dbCacheSizeBytes),
     walModule({ dir: settings.walDir, syncData: settings.walSyncData, segmentSizeBytes: settings.walSegmentSizeBytes }),
     grpcModule(grpcServerOptionsOf('public', settings.publicAddr, settings.publicTls, settings)),
+    securityModule(settings),
+    new ContainerModule(({ bind }) => {
+      bind(LiveStorageSettings).toConstantValue(new LiveStorageSettings(settings, settings.retentionCheckIntervalMs));
+    }),
   ];
 }

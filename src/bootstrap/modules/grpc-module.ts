@@ -1,17 +1,14 @@
 import { ContainerModule } from 'inversify';
-import { AccessPolicySource, NO_ACCESS_POLICY } from '../../application/ports/access-policy-source.js';
-import { Authenticator } from '../../application/ports/authenticator.js';
 import { ReadinessGate } from '../../application/ports/readiness.js';
-import { AccessControlledApi } from '../../application/security/access-controlled-api.js';
-import { OpenAuthenticator } from '../../application/security/open-authenticator.js';
 import { GrpcServer, GrpcServerOptions } from '../../adapters/grpc/grpc-server.js';
 import { HealthServiceHandlers, HealthStatusBoard } from '../../adapters/grpc/health-service.js';
 import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
 import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
 
 /**
- * The public gRPC server and its handlers. PublicServiceHandlers needs a ClientApi,
- * which the role's container binds (the standalone node, later the storage server).
+ * The public gRPC server and its handlers. PublicServiceHandlers needs the
+ * AccessControlledApi (security-module.ts) over a ClientApi, which the role's container
+ * binds (the standalone node or the storage server).
  * The health board is also the ReadinessGate: what the node waits for before it is ready.
  */
 export function grpcModule(options: GrpcServerOptions): ContainerModule {
@@ -23,8 +20,5 @@ export function grpcModule(options: GrpcServerOptions): ContainerModule {
     bind(ReadinessGate).toService(HealthStatusBoard);
     bind(HealthServiceHandlers).toSelf().inSingletonScope();
     bind(PublicServiceHandlers).toSelf().inSingletonScope();
-    bind(AccessControlledApi).toSelf().inSingletonScope();
-    bind(Authenticator).toConstantValue(new OpenAuthenticator());
-    bind(AccessPolicySource).toConstantValue(NO_ACCESS_POLICY);
   });
 }

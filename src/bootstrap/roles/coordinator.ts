@@ -17,6 +17,7 @@ import { StorageNodeClient } from '../../application/ports/storage-node-client.j
 import type { CoordinatorConfig } from '../config/coordinator-config.js';
 import { createCoordinatorContainer } from '../containers/coordinator-container.js';
 import type { CoordinatorContainerOverrides } from '../containers/coordinator-container.js';
+import { reconfigureLogging } from './live-reconfiguration.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningCoordinator {
@@ -27,6 +28,8 @@ export interface RunningCoordinator {
   readonly failure: Promise<Error>;
   /** Graceful stop; resolves once everything is closed. Idempotent. */
   close(): Promise<void>;
+  /** Takes the settings that may change while running (a re-read config file). */
+  reconfigure(config: CoordinatorConfig): void;
 }
 
 export async function startCoordinator(config: CoordinatorConfig, overrides: CoordinatorContainerOverrides = {}): Promise<RunningCoordinator> {
@@ -73,7 +76,7 @@ export async function startCoordinator(config: CoordinatorConfig, overrides: Coo
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { internalAddress, metricsAddress });
 
-    return { internalAddress, metricsAddress, logger, failure: coordinator.failure, close: () => stops.close() };
+    return { internalAddress, metricsAddress, logger, failure: coordinator.failure, close: () => stops.close(), reconfigure: (next) => reconfigureLogging(container, next) };
   } catch (error) {
     await stops.unwind();
     throw error;

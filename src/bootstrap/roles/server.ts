@@ -24,6 +24,10 @@ import { ReplicationClient } from '../../application/ports/replication-client.js
 import type { ServerConfig } from '../config/server-config.js';
 import { createServerContainer, InternalGrpcServer } from '../containers/server-container.js';
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
+import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
+import { closeAccessPolicy } from '../modules/security-module.js';
+import { reconfigureStorage } from './live-reconfiguration.js';
+import { WalDirectoryLock } from '../../adapters/wal-file/wal-directory-lock.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningServer {
@@ -33,6 +37,8 @@ export interface RunningServer {
   readonly logger: PinoLogger;
   /** Graceful stop; resolves once everything is closed. Idempotent. */
   close(): Promise<void>;
+  /** Takes the settings that may change while running (a re-read config file). */
+  reconfigure(config: ServerConfig): void;
 }
 
 export async function startServer(config: ServerConfig, overrides: ContainerOverrides = {}): Promise<RunningServer> {
@@ -40,7 +46,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
   const logger = container.get(PinoLogger);
   // First stop serving, then the node (shards stopped and closed), then the connections to
   // followers it used to the end, then the metrics endpoint.
-  const stops = new StopSequence(logger, ['grpc', 'storage node', 'replication client', 'metrics']);
+  const stops = new StopSequence(logger, ['grpc', 'storage node', 'wal lock', 'replication client', 'metrics', 'authorization policy']);
 
   try {
     logger.info('starting', {
@@ -51,6 +57,15 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
       walSegmentSizeBytes: config.walSegmentSizeBytes,
       walRetentionMs: config.walRetentionMs,
     });
+
+    // Before anything listens: a second node on the same WAL directory must not start.
+    const walLock = container.get(WalDirectoryLock);
+    await walLock.acquire();
+    stops.set('wal lock', async () => walLock.release());
+
+    // Read now: a missing or bad policy file must stop the start before anything listens.
+    const policy = container.get(AccessPolicySource);
+    stops.set('authorization policy', async () => closeAccessPolicy(policy));
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();
@@ -89,7 +104,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, internalAddress, metricsAddress });
 
-    return { publicAddress, internalAddress, metricsAddress, logger, close: () => stops.close() };
+    return { publicAddress, internalAddress, metricsAddress, logger, close: () => stops.close(), reconfigure: (next) => reconfigureStorage(container, next) };
   } catch (error) {
     await stops.unwind();
     throw error;

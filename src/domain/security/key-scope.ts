@@ -62,16 +62,23 @@ export function rangeTouchesScope(scope: KeyScope, sorting: KeySorting, start: s
   const from = encoder.encode(start);
   const to = end === '' ? undefined : encoder.encode(end);
   if (to !== undefined && compareBytes(from, to) >= 0) return false;
-  if (sorting === 'hierarchical' && (to === undefined || depthOf(to) - depthOf(from) >= 2)) return true;
-  const ends = sorting === 'natural' || to === undefined ? [from] : [from, to];
-  return scope.prefixes.some((prefix) =>
-    ends.some((at) => {
-      const lo = prefixInterval(sorting, prefix, at);
-      const hi = prefixSuccessor(lo);
-      // [lo, hi) and [from, to) overlap.
-      return (hi === undefined || compareBytes(from, hi) < 0) && (to === undefined || compareBytes(lo, to) < 0);
-    }),
-  );
+  return scope.prefixes.some((prefix) => {
+    if (sorting === 'hierarchical') {
+      // Keys under the prefix are at least as deep as the prefix itself.
+      const least = depthOf(encoder.encode(prefix));
+      // Every key of a depth strictly between the ends lies in the range.
+      if (to === undefined || depthOf(to) - 1 > Math.max(depthOf(from), least - 1)) return true;
+      const ends = [from, to].filter((at) => depthOf(at) >= least);
+      return ends.some((at) => overlaps(prefixInterval(sorting, prefix, at), from, to));
+    }
+    return overlaps(prefixInterval(sorting, prefix, from), from, to);
+  });
+}
+
+/** [lo, successor of lo) and [from, to) share a point. */
+function overlaps(lo: Uint8Array, from: Uint8Array, to: Uint8Array | undefined): boolean {
+  const hi = prefixSuccessor(lo);
+  return (hi === undefined || compareBytes(from, hi) < 0) && (to === undefined || compareBytes(lo, to) < 0);
 }
 
 function depthOf(encoded: Uint8Array): number {
