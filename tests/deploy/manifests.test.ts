@@ -47,6 +47,7 @@ import {
 import { authParamsFiles, containerEnv, expandReferences, fileFlags, mountedFile, type MountedFile } from './support/pod-files.js';
 import { gracefulStopBudgetMs, validateFlagValues } from './support/role-settings.js';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
+import { parsePolicyDocument } from '../../src/adapters/access-policy-file/policy-document.js';
 
 const BASE_DIR = `${kubernetesDir}/base`;
 const STORAGE_STATEFULSET = 'oxia-server';
@@ -493,6 +494,21 @@ function kustomizationChecks(variant: Variant) {
     const issuers = [...Object.keys(params?.issuers ?? {}), ...(params?.allowedIssueURLs ?? '').split(',').filter((u) => u !== '')];
     assert.ok(issuers.length > 0, `${storage.where}: --auth-provider-params names at least one issuer`);
     for (const issuer of issuers) assert.match(issuer, /^https:\/\/[^/]/, `${storage.where}: issuer ${issuer} is an https URL`);
+  });
+
+  t('an authorization policy, when given, is a ConfigMap key the server parses', () => {
+    const v = view();
+    for (const c of v.containers) {
+      const path = c.values.get('authorization-policy-file');
+      if (path === undefined) continue;
+      const found = mountedFile(path, c.container, c.template.spec, v.d);
+      if (typeof found === 'string') throw new Error(`${c.where}: ${found}`);
+      const name = found.volume.configMap?.name;
+      assert.ok(name, `${c.where}: the policy comes from a ConfigMap (edited in place, re-read by the server)`);
+      const text = theObject(v.d, 'ConfigMap', name ?? '').data?.[found.key] ?? '';
+      const policy = parsePolicyDocument(text);
+      assert.ok(policy.grants.length > 0, `${c.where}: ConfigMap ${name} grants something`);
+    }
   });
 
   t('the cluster config lists exactly the StatefulSet pods, by their stable DNS names', () => {

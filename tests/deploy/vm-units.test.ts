@@ -13,6 +13,7 @@ import { basename, join, posix } from 'node:path';
 import { parseClusterConfigYaml } from '../../src/adapters/cluster-config/cluster-config-yaml.js';
 import { parseClusterConfigLocation } from '../../src/adapters/cluster-config/config-location.js';
 import { EXIT_USAGE } from '../../src/bootstrap/cli/exit-codes.js';
+import { parsePolicyDocument } from '../../src/adapters/access-policy-file/policy-document.js';
 import { assertNoProblems, cliSubcommands, flagProblems, flagValues } from './support/cli-help.js';
 import {
   expandExecStart,
@@ -307,6 +308,10 @@ test('the files the secure variants name are installed by the README under /etc/
       }
     }
   }
+  const policy = secureUnits.find((u) => u.values.has('authorization-policy-file'))?.values.get('authorization-policy-file') ?? '';
+  const example = `${vmDir}/${basename(policy)}`;
+  assert.ok(existsSync(join(repoRoot, example)), `${example}: an example of the policy the secure variants name`);
+  assert.ok(parsePolicyDocument(readRepoFile(example)).grants.length > 0, `${example} parses as the server parses it, and grants something`);
   const dirs = installs.filter((i) => i.directory);
   assert.ok(dirs.some((d) => d.target === `${CONFIG_DIR}/tls` && d.mode === '0750' && d.group === 'oxia'), `${CONFIG_DIR}/tls: 0750, group oxia`);
 });
