@@ -135,6 +135,7 @@ export class TestCluster {
       '--conf', join(dir, 'cluster.yaml'),
       '--file-clusters-status-path', join(dir, 'cluster-status.json'),
       '--internal-addr', '127.0.0.1:0',
+      '--public-addr', '127.0.0.1:0',
       '--metrics-addr', '127.0.0.1:0',
       // Faster than the defaults so that follower failures are noticed quickly; crashes are
       // noticed at once anyway (the health watch breaks and the node refuses connections).

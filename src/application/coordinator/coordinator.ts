@@ -1,6 +1,14 @@
 import { inject, injectable } from 'inversify';
+import {
+  applyAdminChanges,
+  membersWithAdminChanges,
+  NO_ADMIN_CHANGES,
+  withoutDropped,
+  type AdminChanges,
+  type EffectiveConfig,
+} from '../../domain/cluster/admin-changes.js';
 import type { ClusterConfig, NamespaceConfig } from '../../domain/cluster/cluster-config.js';
-import { allShards } from '../../domain/cluster/cluster-status.js';
+import { allShards, type ClusterStatus } from '../../domain/cluster/cluster-status.js';
 import { nodeId, sameNodeAddress, type NodeAddress } from '../../domain/cluster/node-address.js';
 import { isStatusVersionConflict } from '../../domain/cluster/status-conflict.js';
 import { assignmentsFromStatus, sameAssignments } from '../../domain/coordinator/assignments-from-status.js';
@@ -8,6 +16,9 @@ import { bestLeaderMove } from '../../domain/coordinator/leader-balance.js';
 import { planEvacuations, shardsWithMovedNodes } from '../../domain/coordinator/membership.js';
 import { leaderCounts } from '../../domain/coordinator/node-load.js';
 import { bestReplicaMove, type ReplicaMove } from '../../domain/coordinator/replica-balance.js';
+import { planReplicationFactorChanges } from '../../domain/coordinator/replication-factor.js';
+import { describeChange } from '../../domain/coordinator/election.js';
+import type { NodeRunState } from '../../domain/coordinator/node-health.js';
 import { createNamespaceShards } from '../../domain/coordinator/shard-creation.js';
 import { containsNode, findShard, nodesInStatus, shardLabel, unionNodes, type ShardKey } from '../../domain/coordinator/status-edit.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
@@ -23,6 +34,14 @@ import { NodeMonitor, type PublishedAssignments } from './node-monitor.js';
 import { pause } from './pause.js';
 import { ShardController, type ShardControllerContext } from './shard-controller.js';
 import { StatusKeeper } from './status-keeper.js';
+
+/** What the admin API answers from: the config file's configuration, the one in force, the members and the status. */
+export interface AdminView {
+  readonly fileConfig: ClusterConfig;
+  readonly effective: EffectiveConfig;
+  readonly members: readonly NodeAddress[];
+  readonly status: ClusterStatus;
+}
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -80,6 +99,8 @@ export class Coordinator {
   /** Resolves when the coordinator stopped on its own because it must not continue (another coordinator wrote). */
   readonly failure: Promise<Error>;
   private readonly log: Logger;
+  private effectiveCache: { readonly file: ClusterConfig; readonly changes: AdminChanges | undefined; readonly effective: EffectiveConfig } | undefined;
+  private membersCache: { readonly discovered: readonly NodeAddress[]; readonly effective: EffectiveConfig; readonly members: readonly NodeAddress[] } | undefined;
 
   constructor(
     @inject(ClusterStatusStore) private readonly store: ClusterStatusStore,
@@ -112,7 +133,7 @@ export class Coordinator {
     this.log.info('coordinator started', {
       statusExisted: existed,
       namespaces: [...status.namespaces.keys()],
-      members: this.discovery.current().map(nodeId),
+      members: this.members().map(nodeId),
     });
     this.syncMonitors();
     for (const { namespace, shard } of allShards(status)) this.startController({ namespace, shard });
@@ -122,7 +143,7 @@ export class Coordinator {
     await this.requestReconcile('start');
     void this.every(() => this.settings.ownershipCheckIntervalMs, () => this.checkOwnership());
     void this.every(
-      () => this.configSource.current().loadBalancer.scheduleIntervalMs,
+      () => this.config().loadBalancer.scheduleIntervalMs,
       async () => {
         await this.requestReconcile('scheduled');
         // As Oxia's balancer: leaders are balanced once the replicas are (a replica move elects anyway).
@@ -135,6 +156,97 @@ export class Coordinator {
   /** The status as last stored (for tests and diagnostics). */
   status() {
     return this.requireKeeper().current();
+  }
+
+  /** What the admin API reads: the configs, the members, the status, by what it was computed from. */
+  adminView(): AdminView {
+    const status = this.requireKeeper().current();
+    return { fileConfig: this.configSource.current(), effective: this.effective(), members: this.members(), status };
+  }
+
+  /** Whether the coordinator sees a node up (undefined: it does not watch that node). */
+  nodeState(id: string): NodeRunState | undefined {
+    return this.monitors.get(id)?.state();
+  }
+
+  /**
+   * Applies an admin API change to the latest status (`edit` sees the view computed from it and
+   * may throw an OxiaError to refuse), stores it, and reconciles at once. Resolves with the
+   * status as stored; rejects when the edit refused or the write failed.
+   */
+  async editByAdmin(edit: (status: ClusterStatus, view: AdminView) => ClusterStatus): Promise<ClusterStatus> {
+    if (!this.acting) throw new OxiaError('NotInitialized', 'the coordinator is not acting (stopping, or another coordinator took over)');
+    const stored = await this.requireKeeper().update((s) => {
+      const effective = applyAdminChanges(this.configSource.current(), s.adminChanges);
+      return edit(s, { fileConfig: this.configSource.current(), effective, members: membersWithAdminChanges(this.discovery.current(), effective), status: s });
+    });
+    void this.requestReconcile('admin API change');
+    return stored;
+  }
+
+  // ------------------------------------------------------------------ the configuration in force
+
+  /** The config file's (or ConfigMap's) configuration with the admin API's changes that still apply (ADR 0022). */
+  private effective(): EffectiveConfig {
+    const file = this.configSource.current();
+    const changes = this.keeper?.current().adminChanges;
+    const cached = this.effectiveCache;
+    if (cached && cached.file === file && cached.changes === changes) return cached.effective;
+    const effective = applyAdminChanges(file, changes);
+    this.effectiveCache = { file, changes, effective };
+    return effective;
+  }
+
+  private config(): ClusterConfig {
+    return this.effective().config;
+  }
+
+  /** The discovered nodes with the admin API's data server changes. */
+  private members(): readonly NodeAddress[] {
+    const discovered = this.discovery.current();
+    const effective = this.effective();
+    const cached = this.membersCache;
+    if (cached && cached.discovered === discovered && cached.effective === effective) return cached.members;
+    const members = membersWithAdminChanges(discovered, effective);
+    this.membersCache = { discovered, effective, members };
+    return members;
+  }
+
+  /** Admin changes that no longer apply (the config changed or now says the same) leave the stored changes. */
+  private async dropStaleAdminChanges(): Promise<void> {
+    const dropped = this.effective().dropped;
+    if (dropped.length === 0) return;
+    for (const d of dropped) {
+      if (d.reason === 'superseded') {
+        this.log.warn('the cluster config changed an entry after the admin API did: the config is followed and the API change dropped', { kind: d.kind, name: d.name });
+      } else {
+        this.log.info('the cluster config now declares what the admin API set: the API change is dropped', { kind: d.kind, name: d.name });
+      }
+    }
+    await this.requireKeeper().update((s) => {
+      const changes = s.adminChanges ?? NO_ADMIN_CHANGES;
+      const stale = applyAdminChanges(this.configSource.current(), changes).dropped;
+      return stale.length === 0 ? s : { ...s, adminChanges: withoutDropped(changes, stale) };
+    });
+  }
+
+  /** The status's replication factor of each namespace follows the config (a patch or an edit of the file). */
+  private async syncReplicationFactors(): Promise<void> {
+    const wanted = new Map(this.config().namespaces.map((n) => [n.name, n.replicationFactor]));
+    const differs = (s: ClusterStatus): boolean => [...s.namespaces].some(([name, ns]) => wanted.has(name) && wanted.get(name) !== ns.replicationFactor);
+    if (!differs(this.requireKeeper().current())) return;
+    await this.requireKeeper().update((s) => {
+      if (!differs(s)) return s;
+      const namespaces = new Map(s.namespaces);
+      for (const [name, ns] of s.namespaces) {
+        const rf = wanted.get(name);
+        if (rf !== undefined && rf !== ns.replicationFactor) {
+          this.log.info('the replication factor of a namespace changed', { namespace: name, from: ns.replicationFactor, to: rf });
+          namespaces.set(name, { ...ns, replicationFactor: rf });
+        }
+      }
+      return { ...s, namespaces };
+    });
   }
 
   /** The ShardAssignments last published to the nodes. */
@@ -220,8 +332,10 @@ export class Coordinator {
 
   private async reconcile(): Promise<void> {
     const keeper = this.requireKeeper();
-    const config = this.configSource.current();
-    const members = this.discovery.current();
+    await this.dropStaleAdminChanges();
+    await this.syncReplicationFactors();
+    const config = this.config();
+    const members = this.members();
     this.syncMonitors();
 
     for (const ns of config.namespaces) {
@@ -271,18 +385,34 @@ export class Coordinator {
     this.publishAssignments();
   }
 
-  /** Moves replicas off departed nodes: one ensemble change per shard at a time. */
+  /**
+   * Brings ensembles to their namespace's replication factor (one replica added or removed
+   * per shard at a time) and moves replicas off departed nodes (one ensemble change per
+   * shard at a time); a shard being resized is not also evacuated in the same plan.
+   */
   private planEnsembleChanges(): void {
     if (!this.acting) return;
-    const config = this.configSource.current();
-    const plan = planEvacuations(
-      this.requireKeeper().current(),
-      this.discovery.current(),
-      new Map(config.namespaces.map((n) => [n.name, n])),
-      config.serverMetadata,
-    );
-    for (const b of plan.blocked) this.log.warn('a replica cannot leave a departed node', { shard: shardLabel(b.key), reason: b.reason });
+    const config = this.config();
+    const namespaces = new Map(config.namespaces.map((n) => [n.name, n]));
+    const status = this.requireKeeper().current();
+    const resize = planReplicationFactorChanges(status, this.members(), namespaces, config.serverMetadata);
+    for (const b of resize.blocked) this.log.warn('a shard cannot reach its replication factor yet', { shard: shardLabel(b.key), reason: b.reason });
+    const resizing = new Set(resize.steps.map((step) => shardLabel(step.key)));
+    for (const step of resize.steps) {
+      const controller = this.shards.get(shardLabel(step.key));
+      if (!controller?.readyForEnsembleChange) continue;
+      this.log.info('changing the replication factor of a shard: one replica at a time', {
+        shard: shardLabel(step.key),
+        ...describeChange(step),
+        replicas: findShard(status, step.key)?.ensemble.length,
+        wanted: namespaces.get(step.key.namespace)?.replicationFactor,
+      });
+      void controller.changeEnsemble(step);
+    }
+    const plan = planEvacuations(status, this.members(), namespaces, config.serverMetadata);
+    for (const b of plan.blocked) if (!resizing.has(shardLabel(b.key))) this.log.warn('a replica cannot leave a departed node', { shard: shardLabel(b.key), reason: b.reason });
     for (const move of plan.moves) {
+      if (resizing.has(shardLabel(move.key))) continue;
       const controller = this.shards.get(shardLabel(move.key));
       if (!controller?.readyForEnsembleChange) continue;
       this.log.info('moving a replica off a departed node', { shard: shardLabel(move.key), from: nodeId(move.from), to: nodeId(move.to) });
@@ -306,10 +436,10 @@ export class Coordinator {
     // Shards still busy with an earlier change (or catching up after it) are not ready for another.
     const skipped = new Set(this.replicaQuarantine.keys());
     for (const [label, controller] of this.shards) if (!controller.readyForEnsembleChange) skipped.add(label);
-    const config = this.configSource.current();
+    const config = this.config();
     const decision = bestReplicaMove({
       status: this.requireKeeper().current(),
-      members: this.discovery.current(),
+      members: this.members(),
       available: (id) => this.nodeAvailable(id),
       skipped,
       namespaces: new Map(config.namespaces.map((n) => [n.name, n])),
@@ -347,7 +477,7 @@ export class Coordinator {
       this.log.info('balancing replicas: moved one; waiting for it to catch up', { shard: label, to: nodeId(move.to) });
       return;
     }
-    const quarantineMs = this.configSource.current().loadBalancer.quarantineTimeMs;
+    const quarantineMs = this.config().loadBalancer.quarantineTimeMs;
     this.replicaQuarantine.set(label, this.clock.monotonicMs() + quarantineMs);
     this.log.warn('balancing replicas: the move did not happen; the shard is quarantined', { shard: label, from: nodeId(move.from), to: nodeId(move.to), quarantineMs });
     if (this.replicaMove?.move === move) this.replicaMove = undefined;
@@ -369,7 +499,7 @@ export class Coordinator {
       return false;
     }
     const elapsedMs = this.clock.monotonicMs() - startedMs;
-    if (!this.nodeAvailable(nodeId(move.to)) || elapsedMs >= this.configSource.current().loadBalancer.quarantineTimeMs) {
+    if (!this.nodeAvailable(nodeId(move.to)) || elapsedMs >= this.config().loadBalancer.quarantineTimeMs) {
       this.log.warn('balancing replicas: a moved replica has not caught up; moving on', { shard: label, to: nodeId(move.to), elapsedMs });
       this.replicaMove = undefined;
       return false;
@@ -401,7 +531,7 @@ export class Coordinator {
       const after = await controller.moveLeader();
       this.log.info('balanced leaders', { shard: label, from: before ? nodeId(before) : undefined, to: after });
       if (before && after === nodeId(before)) {
-        this.quarantinedShards.set(label, this.clock.monotonicMs() + this.configSource.current().loadBalancer.quarantineTimeMs);
+        this.quarantinedShards.set(label, this.clock.monotonicMs() + this.config().loadBalancer.quarantineTimeMs);
       }
     } finally {
       this.movingLeader = false;
@@ -427,8 +557,8 @@ export class Coordinator {
       metrics: this.metrics,
       settings: this.settings,
       random: Math.random,
-      members: () => new Map(this.discovery.current().map((n) => [nodeId(n), n])),
-      namespaceConfig: (namespace) => this.configSource.current().namespaces.find((n) => n.name === namespace),
+      members: () => new Map(this.members().map((n) => [nodeId(n), n])),
+      namespaceConfig: (namespace) => this.config().namespaces.find((n) => n.name === namespace),
       leadersPerNode: (except) => {
         const counts = leaderCounts(this.requireKeeper().current());
         const skip = shardLabel(except);
@@ -478,7 +608,7 @@ export class Coordinator {
   private syncMonitors(): void {
     if (!this.acting || !this.keeper) return;
     const wanted = nodesInStatus(this.keeper.current());
-    for (const m of this.discovery.current()) wanted.set(nodeId(m), m);
+    for (const m of this.members()) wanted.set(nodeId(m), m);
     for (const [id, monitor] of this.monitors) {
       const node = wanted.get(id);
       if (node && sameNodeAddress(node, monitor.node)) continue;
@@ -512,8 +642,8 @@ export class Coordinator {
 
   private publishAssignments(): void {
     if (!this.acting || !this.keeper) return;
-    const config = this.configSource.current();
-    const message = assignmentsFromStatus(this.keeper.current(), unionNodes(config.servers, this.discovery.current()), config.allowExtraAuthorities);
+    const config = this.config();
+    const message = assignmentsFromStatus(this.keeper.current(), unionNodes(config.servers, this.members()), config.allowExtraAuthorities);
     if (this.assignments && sameAssignments(this.assignments.message, message)) return;
     this.assignments = { version: (this.assignments?.version ?? 0) + 1, message };
     for (const m of this.monitors.values()) m.assignmentsChanged();

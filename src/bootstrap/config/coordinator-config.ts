@@ -2,8 +2,10 @@
  * Settings of `oxia-ts coordinator`: one table of options that the CLI and config files share,
  * one zod schema, errors naming the flag. Flags and defaults follow `oxia coordinator` where
  * Oxia has the same setting (--conf, --metadata, --file-clusters-status-path, --k8s-namespace,
- * --k8s-configmap-name, --internal-addr, --metrics-addr); bind addresses default to loopback
- * here, as for the other roles.
+ * --k8s-configmap-name, --internal-addr, --public-addr, --metrics-addr); bind addresses default
+ * to loopback here, as for the other roles. The admin listener (--public-addr) takes
+ * `--public-tls-*` (Oxia sets it only in its server config file, `server.public.tls`) and
+ * `--authorization-policy-file` as the storage roles do.
  */
 import { z } from 'zod';
 import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
@@ -26,6 +28,7 @@ import {
 } from './tls-options.js';
 import type { OptionSpec } from './option-table.js';
 import { duration, hostPort, integer, nonEmptyText, oneOf } from './values.js';
+import { ACCESS_OPTIONS, ACCESS_SHAPE, accessSettingsOf, type AccessSettings } from './access-options.js';
 import type { HostPort } from './values.js';
 
 export const METADATA_PROVIDERS = ['file', 'configmap'] as const;
@@ -33,7 +36,7 @@ export type MetadataProvider = (typeof METADATA_PROVIDERS)[number];
 export const DISCOVERY_KINDS = ['static', 'kubernetes'] as const;
 export type DiscoveryKind = (typeof DISCOVERY_KINDS)[number];
 
-export interface CoordinatorConfig {
+export interface CoordinatorConfig extends AccessSettings {
   /** Where the cluster config is: a YAML file or a ConfigMap. */
   readonly clusterConfig: ClusterConfigLocation;
   /** Where the cluster status is kept. */
@@ -47,6 +50,8 @@ export interface CoordinatorConfig {
   readonly k8sDiscoveryService: string;
   /** The coordinator's own gRPC endpoint (health, for probes). */
   readonly internalAddr: HostPort;
+  /** The admin API's listener (Oxia's coordinator "public" server). */
+  readonly publicAddr: HostPort;
   readonly metricsAddr: HostPort;
   readonly healthCheckIntervalMs: number;
   readonly healthCheckTimeoutMs: number;
@@ -56,6 +61,8 @@ export interface CoordinatorConfig {
   readonly shutdownTimeoutMs: number;
   /** TLS of the internal listener (`--tls-*`, as Oxia names it for the coordinator). */
   readonly internalTls: ServerTlsSettings | undefined;
+  /** TLS of the admin listener (`--public-tls-*`). */
+  readonly publicTls: ServerTlsSettings | undefined;
   /** TLS of the calls to the servers' internal listeners (`--peer-tls-*`). */
   readonly peerTls: ClientTlsSettings | undefined;
   readonly metricsTls: MetricsTlsSettings | undefined;
@@ -71,6 +78,7 @@ export const COORDINATOR_OPTIONS = [
   { name: 'k8s-discovery-selector', valueName: 'labels', help: 'label selector of the storage pods (--discovery kubernetes)', default: 'app.kubernetes.io/component=server' },
   { name: 'k8s-discovery-service', valueName: 'name', help: 'headless Service of the storage StatefulSet (--discovery kubernetes)', default: 'oxia-server' },
   { name: 'internal-addr', short: 'i', valueName: 'host:port', help: 'internal gRPC address (health) to listen on (port 0: any free port)', default: '127.0.0.1:6649' },
+  { name: 'public-addr', short: 'p', valueName: 'host:port', help: 'admin API (OxiaAdmin) address to listen on (port 0: any free port)', default: '127.0.0.1:6651' },
   { name: 'metrics-addr', short: 'm', valueName: 'host:port', help: 'address of the Prometheus /metrics endpoint (port 0: any free port)', default: '127.0.0.1:8080' },
   { name: 'health-check-interval', valueName: 'duration', help: 'how often each storage node is probed', default: '2s' },
   { name: 'health-check-timeout', valueName: 'duration', help: 'how long one probe may take', default: '5s' },
@@ -79,8 +87,10 @@ export const COORDINATOR_OPTIONS = [
   { name: 'log-level', short: 'l', valueName: 'level', help: `log level: ${LOG_LEVELS.join(' | ')}`, default: 'info' },
   { name: 'shutdown-timeout', valueName: 'duration', help: 'how long a graceful shutdown may take', default: '10s' },
   ...listenerTlsOptions('', 'internal gRPC listener'),
+  ...listenerTlsOptions('public-', 'admin listener (--public-addr)'),
   ...PEER_TLS_OPTIONS,
   ...METRICS_TLS_OPTIONS,
+  ...ACCESS_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type CoordinatorOptionName = (typeof COORDINATOR_OPTIONS)[number]['name'];
@@ -96,6 +106,7 @@ const schema = z.strictObject({
   'k8s-discovery-selector': nonEmptyText,
   'k8s-discovery-service': nonEmptyText,
   'internal-addr': hostPort,
+  'public-addr': hostPort,
   'metrics-addr': hostPort,
   'health-check-interval': duration(10),
   'health-check-timeout': duration(10),
@@ -104,8 +115,10 @@ const schema = z.strictObject({
   'log-level': oneOf(LOG_LEVELS),
   'shutdown-timeout': duration(0),
   ...listenerTlsShape(''),
+  ...listenerTlsShape('public-'),
   ...PEER_TLS_SHAPE,
   ...METRICS_TLS_SHAPE,
+  ...ACCESS_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a CoordinatorConfig, or throws ConfigError. */
@@ -122,11 +135,14 @@ export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorC
   }
   const problems: string[] = [];
   const internalTls = listenerTlsSettingsOf(o, '', problems);
+  const publicTls = listenerTlsSettingsOf(o, 'public-', problems);
   const peerTls = peerTlsSettingsOf(o, problems);
   const metricsTls = metricsTlsSettingsOf(o, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
+    ...accessSettingsOf(o),
     internalTls,
+    publicTls,
     peerTls,
     metricsTls,
     clusterConfig,
@@ -138,6 +154,7 @@ export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorC
     k8sDiscoverySelector: o['k8s-discovery-selector'],
     k8sDiscoveryService: o['k8s-discovery-service'],
     internalAddr: o['internal-addr'],
+    publicAddr: o['public-addr'],
     metricsAddr: o['metrics-addr'],
     healthCheckIntervalMs: o['health-check-interval'],
     healthCheckTimeoutMs: o['health-check-timeout'],

@@ -6,8 +6,15 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { Container, ContainerModule } from 'inversify';
+import type { ServiceIdentifier } from 'inversify';
 import type { DestinationStream } from 'pino';
+import { ClusterAdmin } from '../../application/coordinator/cluster-admin.js';
 import { Coordinator } from '../../application/coordinator/coordinator.js';
+import { Logger } from '../../application/ports/logger.js';
+import { Metrics } from '../../application/ports/metrics.js';
+import { AdminServiceHandlers } from '../../adapters/grpc/admin-server.js';
+import { GrpcServer } from '../../adapters/grpc/grpc-server.js';
+import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
 import { CoordinatorSettings, DEFAULT_COORDINATOR_SETTINGS } from '../../application/coordinator/coordinator-settings.js';
 import { ClusterConfigSource } from '../../application/ports/cluster-config-source.js';
 import { ClusterStatusStore } from '../../application/ports/cluster-status-store.js';
@@ -30,6 +37,13 @@ import { grpcModule } from '../modules/grpc-module.js';
 import { loggingModule } from '../modules/logging-module.js';
 import { metricsModule } from '../modules/metrics-module.js';
 import { peerChannelSecurityModule } from '../modules/peer-tls-module.js';
+import { callerSecurityModule } from '../modules/security-module.js';
+
+/** The admin API's listener (--public-addr); the internal one is GrpcServer itself, from grpcModule. */
+export const AdminGrpcServer: ServiceIdentifier<GrpcServer> = Symbol.for('oxia.AdminGrpcServer');
+
+/** Admin requests are small: a namespace or a data server. */
+const ADMIN_RECEIVE_BYTES_MAX = 4 * 1024 * 1024;
 
 export interface CoordinatorContainerOverrides {
   /** Log lines go here instead of stdout (in-process tests). */
@@ -94,6 +108,19 @@ function coordinatorModule(config: CoordinatorConfig): ContainerModule {
     bind(StorageNodeClient).toService(GrpcStorageNodeClient);
     bind(CoordinatorSettings).toConstantValue(coordinatorSettingsOf(config));
     bind(Coordinator).toSelf().inSingletonScope();
+    bind(ClusterAdmin).toSelf().inSingletonScope();
+    bind(AdminServiceHandlers).toSelf().inSingletonScope();
+    bind(AdminGrpcServer)
+      .toDynamicValue(
+        (ctx) =>
+          new GrpcServer(
+            { name: 'admin', bind: config.publicAddr, tls: config.publicTls, receiveMessageSizeBytesMax: ADMIN_RECEIVE_BYTES_MAX, shutdownTimeoutMs: config.shutdownTimeoutMs },
+            ctx.get(ServerCallTracker),
+            ctx.get(Logger),
+            ctx.get(Metrics),
+          ),
+      )
+      .inSingletonScope();
   });
 }
 
@@ -115,6 +142,8 @@ export function createCoordinatorContainer(config: CoordinatorConfig, overrides:
       tls: config.internalTls,
     }),
     peerChannelSecurityModule(config.peerTls),
+    // The admin listener's callers: the same Authenticator and policy as the storage roles'.
+    callerSecurityModule(config),
     coordinatorModule(config),
   );
   return container;

@@ -101,6 +101,7 @@ export async function startDevCluster(options: DevClusterOptions): Promise<Runni
         '--file-clusters-status-path', join(dir, 'cluster-status.json'),
         '--internal-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 1)}`,
         '--metrics-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 2)}`,
+        '--public-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 3)}`,
         '--log-level', options.logLevel,
       ],
       logFile: join(dir, 'coordinator.log'),

@@ -1,12 +1,16 @@
 /**
  * Starting and stopping `oxia-ts coordinator` in order: metrics endpoint, the internal gRPC
  * listener (health NOT_SERVING meanwhile), the coordinator (claims the cluster status, starts
- * elections and node monitors), then SERVING and one "serving" log line naming the bound
- * addresses. Stopping runs the steps backwards; the adapters are closed after the coordinator.
+ * elections and node monitors), the admin listener (--public-addr), then SERVING and one
+ * "serving" log line naming the bound addresses. Stopping runs the steps backwards; the
+ * adapters are closed after the coordinator.
  */
 import { HealthServiceHandlers, HealthStatusBoard, OVERALL_HEALTH_SERVICE, ServingStatus } from '../../adapters/grpc/health-service.js';
 import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
-import { HealthService } from '../../adapters/grpc/service-definitions.js';
+import { HealthService, OxiaAdminService } from '../../adapters/grpc/service-definitions.js';
+import { AdminServiceHandlers } from '../../adapters/grpc/admin-server.js';
+import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
+import { closeAccessPolicy } from '../modules/security-module.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
 import { Coordinator } from '../../application/coordinator/coordinator.js';
@@ -15,13 +19,15 @@ import { ClusterStatusStore } from '../../application/ports/cluster-status-store
 import { NodeDiscovery } from '../../application/ports/node-discovery.js';
 import { StorageNodeClient } from '../../application/ports/storage-node-client.js';
 import type { CoordinatorConfig } from '../config/coordinator-config.js';
-import { createCoordinatorContainer } from '../containers/coordinator-container.js';
+import { AdminGrpcServer, createCoordinatorContainer } from '../containers/coordinator-container.js';
 import type { CoordinatorContainerOverrides } from '../containers/coordinator-container.js';
 import { reconfigureLogging } from './live-reconfiguration.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningCoordinator {
   readonly internalAddress: string;
+  /** The admin API's address (--public-addr). */
+  readonly publicAddress: string;
   readonly metricsAddress: string;
   readonly logger: PinoLogger;
   /** Resolves if the coordinator had to stop acting (another coordinator wrote the status). */
@@ -36,7 +42,7 @@ export async function startCoordinator(config: CoordinatorConfig, overrides: Coo
   const container = createCoordinatorContainer(config, overrides);
   const logger = container.get(PinoLogger);
   // The coordinator first, then its health endpoint; the adapters it uses to the end after it.
-  const stops = new StopSequence(logger, ['coordinator', 'grpc', 'storage node client', 'discovery', 'config source', 'status store', 'metrics']);
+  const stops = new StopSequence(logger, ['admin grpc', 'coordinator', 'grpc', 'storage node client', 'discovery', 'config source', 'status store', 'access policy', 'metrics']);
 
   try {
     logger.info('starting', {
@@ -69,14 +75,24 @@ export async function startCoordinator(config: CoordinatorConfig, overrides: Coo
     const coordinator = container.get(Coordinator);
     stops.set('coordinator', () => coordinator.close());
     await coordinator.start();
+
+    // The admin API answers from the coordinator's status: it listens once that is claimed.
+    const policies = container.get(AccessPolicySource);
+    stops.set('access policy', async () => closeAccessPolicy(policies));
+    const adminGrpc = container.get(AdminGrpcServer);
+    adminGrpc.addService(OxiaAdminService, container.get(AdminServiceHandlers).implementation());
+    adminGrpc.addService(HealthService, container.get(HealthServiceHandlers).implementation());
+    stops.set('admin grpc', () => adminGrpc.close());
+    const adminBound = await adminGrpc.listen();
     health.set(OVERALL_HEALTH_SERVICE, ServingStatus.SERVING);
 
     const internalAddress = formatHostPort(bound);
+    const publicAddress = formatHostPort(adminBound);
     const metricsAddress = formatHostPort(metricsBound);
     // Exactly one line with this message: scripts and tests read the addresses from it.
-    logger.info('serving', { internalAddress, metricsAddress });
+    logger.info('serving', { internalAddress, publicAddress, metricsAddress });
 
-    return { internalAddress, metricsAddress, logger, failure: coordinator.failure, close: () => stops.close(), reconfigure: (next) => reconfigureLogging(container, next) };
+    return { internalAddress, publicAddress, metricsAddress, logger, failure: coordinator.failure, close: () => stops.close(), reconfigure: (next) => reconfigureLogging(container, next) };
   } catch (error) {
     await stops.unwind();
     throw error;

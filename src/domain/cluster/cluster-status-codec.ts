@@ -10,6 +10,8 @@ import {
   type ShardStatus,
   type StatusVersion,
 } from './cluster-status.js';
+import { hasAdminChanges } from './admin-changes.js';
+import { adminChangesToJson, readAdminChanges } from './admin-changes-codec.js';
 import { describeJsonType, JsonSyntaxError, parseJson, stringifyJson, type JsonObject, type JsonValue } from './json-int64.js';
 import { nodeId, type NodeAddress } from './node-address.js';
 
@@ -77,11 +79,14 @@ function statusToJson(status: ClusterStatus): JsonObject {
       ]),
     );
   }
-  return new Map<string, JsonValue>([
+  const out = new Map<string, JsonValue>([
     ['namespaces', namespaces],
     ['shardIdGenerator', status.shardIdGenerator],
     ['serverIdx', status.serverIdx],
   ]);
+  // Ours (ADR 0022), only when there is something: Oxia's readers discard unknown fields.
+  if (hasAdminChanges(status.adminChanges)) out.set('adminChanges', adminChangesToJson(status.adminChanges));
+  return out;
 }
 
 function shardToJson(s: ShardMetadata): JsonObject {
@@ -208,7 +213,7 @@ class Reader {
   status(v: JsonValue | undefined, path: string): ClusterStatus | undefined {
     const obj = this.object(v, path);
     if (!obj) return undefined;
-    this.noOtherKeys(obj, ['namespaces', 'shardIdGenerator', 'serverIdx', 'instanceId'], path);
+    this.noOtherKeys(obj, ['namespaces', 'shardIdGenerator', 'serverIdx', 'instanceId', 'adminChanges'], path);
     const namespaces = new Map<string, NamespaceStatus>();
     const nsValue = obj.get('namespaces');
     const nsObj = nsValue === undefined || nsValue === null ? new Map<string, JsonValue>() : this.object(nsValue, at(path, 'namespaces'));
@@ -219,8 +224,11 @@ class Reader {
     // Go omits neither field, protojson omits zero values: absent means 0.
     const gen = obj.has('shardIdGenerator') ? this.integer(obj.get('shardIdGenerator'), at(path, 'shardIdGenerator'), 0n, INT64_MAX) : 0n;
     const idx = obj.has('serverIdx') ? this.smallInteger(obj.get('serverIdx'), at(path, 'serverIdx'), 0, UINT32_MAX) : 0;
+    const changesValue = obj.get('adminChanges');
+    const adminChanges =
+      changesValue === undefined || changesValue === null ? undefined : readAdminChanges(changesValue, at(path, 'adminChanges'), (p, m) => this.problem(p, m));
     if (gen === undefined || idx === undefined) return undefined;
-    return { namespaces, shardIdGenerator: gen, serverIdx: idx };
+    return { namespaces, shardIdGenerator: gen, serverIdx: idx, ...(hasAdminChanges(adminChanges) ? { adminChanges } : {}) };
   }
 
   namespace(v: JsonValue | undefined, path: string): NamespaceStatus | undefined {

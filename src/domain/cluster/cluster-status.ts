@@ -1,4 +1,5 @@
 import type { HashRange } from '../sharding/hash-range.js';
+import type { AdminChanges } from './admin-changes.js';
 import type { NodeAddress } from './node-address.js';
 
 /**
@@ -13,6 +14,11 @@ export interface ClusterStatus {
   readonly shardIdGenerator: bigint;
   /** Round-robin cursor over the servers, used when choosing ensembles (uint32). */
   readonly serverIdx: number;
+  /**
+   * What the admin API changed in the cluster's configuration (admin-changes.ts). Ours, not
+   * Oxia's: stored under `adminChanges` in the status object, which Oxia's readers skip.
+   */
+  readonly adminChanges?: AdminChanges | undefined;
 }
 
 export interface NamespaceStatus {
