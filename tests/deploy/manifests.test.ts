@@ -132,10 +132,13 @@ const VERB_OF: Record<string, readonly string[]> = {
   list: ['list', 'watch'],
 };
 
-/** Which flags set up each gRPC listener's TLS, by role: a server's --tls-* protect its public port, a coordinator's its internal one. */
+/**
+ * Which flags set up each gRPC listener's TLS, by role: a server's --tls-* protect its public
+ * port, a coordinator's its internal one (its public one is the admin API, --public-tls-*).
+ */
 const LISTENER_TLS_PREFIX: Record<string, Partial<Record<'public' | 'internal', string>>> = {
   server: { public: '', internal: 'internal-' },
-  coordinator: { internal: '' },
+  coordinator: { internal: '', public: 'public-' },
   standalone: { public: '' },
 };
 
@@ -477,8 +480,11 @@ function kustomizationChecks(variant: Variant) {
     const v = view();
     if (!v.tls()) return;
     for (const c of v.containers) {
+      // Every listener the role has, its address given or not (the coordinator's admin listener binds loopback by default).
+      for (const [name, prefix] of Object.entries(LISTENER_TLS_PREFIX[c.subcommand] ?? {})) {
+        assert.ok(c.values.has(`${prefix}tls-cert-file`), `${c.where}: the ${name} listener is on TLS (--${prefix}tls-cert-file)`);
+      }
       for (const [port, listener] of listenersOf(c)) {
-        assert.ok(listener.tls, `${c.where}: the ${listener.name} port ${port} is on TLS`);
         if (listener.name === 'internal') assert.ok(listener.clientAuth, `${c.where}: the internal port ${port} requires a client certificate (mutual TLS)`);
       }
       assert.ok(c.values.has('metrics-tls-cert-file'), `${c.where}: /metrics over HTTPS`);

@@ -268,7 +268,7 @@ test('the secure variants: every port on TLS, mutual TLS on the internal ports a
   const standalone = secureUnits.find((u) => u.subcommand === 'standalone')!;
   for (const [u, certFlags] of [
     [server, ['tls-cert-file', 'internal-tls-cert-file', 'metrics-tls-cert-file', 'peer-tls-cert-file']],
-    [coordinator, ['tls-cert-file', 'metrics-tls-cert-file', 'peer-tls-cert-file']],
+    [coordinator, ['tls-cert-file', 'public-tls-cert-file', 'metrics-tls-cert-file', 'peer-tls-cert-file']],
     [standalone, ['tls-cert-file', 'metrics-tls-cert-file']],
   ] as const) {
     for (const flag of certFlags) assert.ok(u.values.has(flag), `${u.envFile}: --${flag}`);
