@@ -150,6 +150,11 @@ async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(spec
   try {
     running = await spec.start(config);
   } catch (error) {
+    // Configuration only the start could check (a key file named in a setting): a usage error.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`oxia-ts ${spec.name}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
     // The logger may not exist (bad address, unusable directory): say it plainly too.
     process.stderr.write(`oxia-ts ${spec.name}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_FAILURE;

@@ -29,6 +29,7 @@ import {
 import type { OptionSpec } from './option-table.js';
 import { duration, hostPort, integer, nonEmptyText, oneOf } from './values.js';
 import { ACCESS_OPTIONS, ACCESS_SHAPE, accessSettingsOf, type AccessSettings } from './access-options.js';
+import { AUTH_OPTIONS, AUTH_SHAPE, authenticationSettingsOf, type AuthenticationSettings } from './auth-options.js';
 import type { HostPort } from './values.js';
 
 export const METADATA_PROVIDERS = ['file', 'configmap'] as const;
@@ -37,6 +38,8 @@ export const DISCOVERY_KINDS = ['static', 'kubernetes'] as const;
 export type DiscoveryKind = (typeof DISCOVERY_KINDS)[number];
 
 export interface CoordinatorConfig extends AccessSettings {
+  /** `--auth-provider-*`: authentication of the admin listener (undefined: every caller is let in). */
+  readonly authentication: AuthenticationSettings | undefined;
   /** Where the cluster config is: a YAML file or a ConfigMap. */
   readonly clusterConfig: ClusterConfigLocation;
   /** Where the cluster status is kept. */
@@ -91,6 +94,7 @@ export const COORDINATOR_OPTIONS = [
   ...PEER_TLS_OPTIONS,
   ...METRICS_TLS_OPTIONS,
   ...ACCESS_OPTIONS,
+  ...AUTH_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type CoordinatorOptionName = (typeof COORDINATOR_OPTIONS)[number]['name'];
@@ -119,6 +123,7 @@ const schema = z.strictObject({
   ...PEER_TLS_SHAPE,
   ...METRICS_TLS_SHAPE,
   ...ACCESS_SHAPE,
+  ...AUTH_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a CoordinatorConfig, or throws ConfigError. */
@@ -138,9 +143,11 @@ export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorC
   const publicTls = listenerTlsSettingsOf(o, 'public-', problems);
   const peerTls = peerTlsSettingsOf(o, problems);
   const metricsTls = metricsTlsSettingsOf(o, problems);
+  const authentication = authenticationSettingsOf(o, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...accessSettingsOf(o),
+    authentication,
     internalTls,
     publicTls,
     peerTls,

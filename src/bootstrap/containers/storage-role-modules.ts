@@ -10,9 +10,8 @@ import type { GrpcServerOptions, HostPort } from '../../adapters/grpc/grpc-serve
 import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import type { MetricsTlsSettings } from '../config/tls-options.js';
 import type { StorageSettings } from '../config/storage-options.js';
-import type { AccessSettings } from '../config/access-options.js';
 import { LiveStorageSettings } from '../config/live-storage-settings.js';
-import { securityModule } from '../modules/security-module.js';
+import { securityModule, type SecuritySettings } from '../modules/security-module.js';
 import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
 import { kvModule } from '../modules/kv-module.js';
@@ -26,7 +25,7 @@ export interface ContainerOverrides {
 }
 
 /** A storage role's config as far as these modules need it. */
-export interface StorageRoleSettings extends StorageSettings, AccessSettings {
+export interface StorageRoleSettings extends StorageSettings, SecuritySettings {
   readonly publicAddr: HostPort;
   readonly metricsAddr: HostPort;
   readonly publicTls: ServerTlsSettings | undefined;

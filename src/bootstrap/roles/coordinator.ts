@@ -10,6 +10,7 @@ import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import { HealthService, OxiaAdminService } from '../../adapters/grpc/service-definitions.js';
 import { AdminServiceHandlers } from '../../adapters/grpc/admin-server.js';
 import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
+import { Authenticator } from '../../application/ports/authenticator.js';
 import { closeAccessPolicy } from '../modules/security-module.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
@@ -51,6 +52,10 @@ export async function startCoordinator(config: CoordinatorConfig, overrides: Coo
       ...(config.metadata === 'file' ? { statusPath: config.statusFilePath } : { statusConfigMap: `${config.k8sNamespace}/${config.k8sStatusConfigMap}` }),
       discovery: config.discovery,
     });
+
+    // Built now (an OIDC provider reads its keys, maybe from its issuer): a provider that
+    // cannot start must stop the start before anything listens.
+    await container.getAsync(Authenticator);
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();

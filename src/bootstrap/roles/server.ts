@@ -19,6 +19,7 @@ import {
 } from '../../adapters/grpc/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
+import { Authenticator } from '../../application/ports/authenticator.js';
 import { StorageNode } from '../../application/node/storage-node.js';
 import { ReplicationClient } from '../../application/ports/replication-client.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -53,6 +54,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
       kv: config.kv,
       dataDir: config.dataDir,
       walDir: config.walDir,
+      authentication: config.authentication?.provider ?? 'none',
       walSyncData: config.walSyncData,
       walSegmentSizeBytes: config.walSegmentSizeBytes,
       walRetentionMs: config.walRetentionMs,
@@ -63,7 +65,9 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
     await walLock.acquire();
     stops.set('wal lock', async () => walLock.release());
 
-    // Read now: a missing or bad policy file must stop the start before anything listens.
+    // Built now (an OIDC provider reads its key files or discovers its issuers), and the policy
+    // read: a start that cannot authenticate or authorize callers stops before anything listens.
+    await container.getAsync(Authenticator);
     const policy = container.get(AccessPolicySource);
     stops.set('authorization policy', async () => closeAccessPolicy(policy));
 

@@ -10,6 +10,7 @@ import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
 import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
+import { Authenticator } from '../../application/ports/authenticator.js';
 import { NodeConfig } from '../../application/node/node-config.js';
 import { StandaloneNode } from '../../application/node/standalone-node.js';
 import type { StandaloneConfig } from '../config/standalone-config.js';
@@ -44,6 +45,7 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
       kv: config.kv,
       dataDir: config.dataDir,
       walDir: config.walDir,
+      authentication: config.authentication?.provider ?? 'none',
       keySorting: config.keySorting,
       notificationsEnabled: config.notificationsEnabled,
     });
@@ -53,7 +55,9 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     await walLock.acquire();
     stops.set('wal lock', async () => walLock.release());
 
-    // Read now: a missing or bad policy file must stop the start before anything listens.
+    // Built now (an OIDC provider reads its key files or discovers its issuers), and the policy
+    // read: a start that cannot authenticate or authorize callers stops before anything listens.
+    await container.getAsync(Authenticator);
     const policy = container.get(AccessPolicySource);
     stops.set('authorization policy', async () => closeAccessPolicy(policy));
 
