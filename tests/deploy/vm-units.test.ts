@@ -25,6 +25,7 @@ import {
   type SystemdUnit,
 } from './support/deploy-files.js';
 import { gracefulStopBudgetMs, validateFlagValues } from './support/role-settings.js';
+import { loadConfigFile } from '../../src/bootstrap/config/config-file.js';
 
 const vmDir = 'deploy/vm';
 const vmFiles = readdirSync(join(repoRoot, vmDir));
@@ -47,6 +48,8 @@ interface Unit {
   readonly subcommand: string;
   readonly flags: readonly string[];
   readonly values: Map<string, string>;
+  /** The settings of the --config file it is given, when any (the file deploy/vm ships for that path). */
+  readonly config: Readonly<Record<string, unknown>>;
   readonly referenced: Set<string>;
   readonly undefinedVars: Set<string>;
   readonly splitVars: Set<string>;
@@ -67,7 +70,36 @@ function loadUnit(file: string, variant: 'plain' | 'secure'): Unit {
   const execStart = unitValue(unit, 'Service', 'ExecStart') ?? '';
   const { words, referenced, undefinedVars, splitVars } = expandExecStart(execStart, env);
   const [, , subcommand = '', ...flags] = words;
-  return { file, variant, unit, envFile, env, subcommand, flags, values: flagValues(flags), referenced, undefinedVars, splitVars, execStart };
+  const values = flagValues(flags);
+  const configPath = values.get('config');
+  const config = configPath === undefined ? {} : shippedConfig(configPath);
+  return { file, variant, unit, envFile, env, subcommand, flags, values, config, referenced, undefinedVars, splitVars, execStart };
+}
+
+/** The file deploy/vm ships for a --config path under /etc/oxia-ts, read as the CLI reads it. */
+function shippedConfig(path: string): Record<string, unknown> {
+  const shipped = `${vmDir}/${basename(path)}`;
+  if (!path.startsWith(`${CONFIG_DIR}/`) || !existsSync(join(repoRoot, shipped))) throw new Error(`--config=${path}: deploy/vm ships no ${basename(path)} to install there`);
+  return loadConfigFile(join(repoRoot, shipped));
+}
+
+/** A setting as the role sees it: the flag, else the --config file's value (as text). */
+function setting(u: Unit, name: string): string | undefined {
+  const flag = u.values.get(name);
+  if (flag !== undefined) return flag;
+  const value = u.config[name];
+  return value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Every setting naming a file: flags and config keys ending in -file, and the OIDC issuers' staticKeyFile. */
+function filesNamed(u: Unit): { name: string; path: string }[] {
+  const names = new Set([...u.values.keys(), ...Object.keys(u.config)].filter((k) => k.endsWith('-file')));
+  const files = [...names].map((name) => ({ name: `--${name}`, path: setting(u, name) ?? '' }));
+  const params = JSON.parse(setting(u, 'auth-provider-params') ?? '{}') as { issuers?: Record<string, { staticKeyFile?: string }> };
+  for (const [issuer, settings] of Object.entries(params.issuers ?? {})) if (settings.staticKeyFile) files.push({ name: `staticKeyFile of ${issuer}`, path: settings.staticKeyFile });
+  const config = u.values.get('config');
+  if (config !== undefined) files.push({ name: '--config', path: config });
+  return files;
 }
 
 const units: Unit[] = unitFiles.map((file) => loadUnit(file, 'plain'));
@@ -153,7 +185,7 @@ test('ExecStart runs the package bin with flags `oxia-ts <cmd> --help` lists and
     }
     const where = `${u.file} with ${u.envFile}`;
     assertNoProblems(flagProblems(where, u.subcommand, u.flags));
-    assertNoProblems(validateFlagValues(where, u.subcommand, u.flags));
+    assertNoProblems(validateFlagValues(where, u.subcommand, u.flags, shippedConfig));
   }
 });
 
@@ -283,10 +315,10 @@ test('the secure variants: every port on TLS, mutual TLS on the internal ports a
     assert.not.ok(on(u, 'peer-tls-insecure-skip-verify'), `${u.envFile}: the nodes' certificates are verified`);
   }
   for (const u of [server, standalone]) {
-    assert.is(u.values.get('auth-provider-name'), 'oidc', `${u.envFile}: --auth-provider-name=oidc`);
-    const params = JSON.parse(u.values.get('auth-provider-params') ?? 'null') as { issuers?: Record<string, unknown> } | null;
-    assert.ok(Object.keys(params?.issuers ?? {}).length > 0, `${u.envFile}: --auth-provider-params names an issuer`);
-    assert.ok(u.values.has('authorization-policy-file'), `${u.envFile}: --authorization-policy-file`);
+    assert.is(setting(u, 'auth-provider-name'), 'oidc', `${u.envFile}: auth-provider-name oidc`);
+    const params = JSON.parse(setting(u, 'auth-provider-params') ?? 'null') as { issuers?: Record<string, unknown> } | null;
+    assert.ok(Object.keys(params?.issuers ?? {}).length > 0, `${u.envFile}: auth-provider-params names an issuer`);
+    assert.ok(setting(u, 'authorization-policy-file'), `${u.envFile}: authorization-policy-file`);
   }
 });
 
@@ -294,11 +326,10 @@ test('the files the secure variants name are installed by the README under /etc/
   const readme = readRepoFile(`${vmDir}/README.md`);
   const installs = installCommands(readme);
   for (const u of secureUnits) {
-    for (const [flag, path] of u.values) {
-      if (!flag.endsWith('-file')) continue;
-      assert.ok(path.startsWith(`${CONFIG_DIR}/`), `${u.envFile}: --${flag}=${path} is under ${CONFIG_DIR}`);
+    for (const { name: flag, path } of filesNamed(u)) {
+      assert.ok(path.startsWith(`${CONFIG_DIR}/`), `${u.envFile}: ${flag} ${path} is under ${CONFIG_DIR}`);
       const install = installs.find((i) => i.target === path);
-      assert.ok(install, `${vmDir}/README.md installs ${path} (--${flag} of ${u.envFile})`);
+      assert.ok(install, `${vmDir}/README.md installs ${path} (${flag} of ${u.envFile})`);
       if (!install) continue;
       if (/\.key$/.test(path)) {
         assert.is(install.mode, '0600', `${path}: a private key, mode 0600`);
@@ -308,7 +339,7 @@ test('the files the secure variants name are installed by the README under /etc/
       }
     }
   }
-  const policy = secureUnits.find((u) => u.values.has('authorization-policy-file'))?.values.get('authorization-policy-file') ?? '';
+  const policy = secureUnits.map((u) => setting(u, 'authorization-policy-file')).find((p) => p !== undefined) ?? '';
   const example = `${vmDir}/${basename(policy)}`;
   assert.ok(existsSync(join(repoRoot, example)), `${example}: an example of the policy the secure variants name`);
   assert.ok(parsePolicyDocument(readRepoFile(example)).grants.length > 0, `${example} parses as the server parses it, and grants something`);

@@ -74,11 +74,7 @@ export function unitValue(unit: SystemdUnit, section: string, key: string): stri
   return unit.get(section)?.get(key)?.at(-1);
 }
 
-/**
- * An EnvironmentFile: NAME=value lines. systemd takes a value that starts with a quote as quoted,
- * and a backslash as an escape; these files use neither, so a quote inside a value (the OIDC
- * settings' JSON) is taken literally, as systemd takes it there.
- */
+/** An EnvironmentFile: NAME=value lines. Quotes are not used in these files, so none are interpreted. */
 export function parseEnvironmentFile(path: string): Map<string, string> {
   const values = new Map<string, string>();
   readRepoFile(path)
@@ -88,10 +84,9 @@ export function parseEnvironmentFile(path: string): Map<string, string> {
       if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
       const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
       if (!m?.[1] || m[2] === undefined) throw new Error(`${path}:${i + 1}: not NAME=value: ${line}`);
-      const value = m[2].trim();
-      if (/^["']/.test(value) || value.includes('\\')) throw new Error(`${path}:${i + 1}: a value starting with a quote, or a backslash, would be unquoted or unescaped by systemd: ${line}`);
+      if (/["'\\]/.test(m[2])) throw new Error(`${path}:${i + 1}: quotes and backslashes are not used in these files: ${line}`);
       if (values.has(m[1])) throw new Error(`${path}:${i + 1}: ${m[1]} is set twice`);
-      values.set(m[1], value);
+      values.set(m[1], m[2].trim());
     });
   return values;
 }
