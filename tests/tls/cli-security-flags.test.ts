@@ -1,7 +1,8 @@
 // The commands that call a server (`client`, `perf`, `health`) as real processes against a real
 // `oxia-ts standalone`: the same TLS flags on each (trusted CA, client certificate for mutual
 // TLS, server name), the same token flags on each and the same mistakes refused the same way,
-// and no private key or token in what perf prints.
+// tokens sent and checked by a server that requires them (OIDC, static key made at test time)
+// while the health service answers without one, and no private key or token in what perf prints.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { EXIT_USAGE } from '../../src/bootstrap/cli/exit-codes.js';
 import { makeCa } from '../support/certs.js';
 import { startStandalone, type StandaloneProcess } from '../support/standalone.js';
+import { makeIssuer } from '../support/tokens.js';
 import { runCli } from '../cli/support.js';
 
 const S = suite('tls: client, perf and health flags');
@@ -38,8 +40,10 @@ async function run(command: keyof typeof COMMANDS, address: string, flags: reado
 }
 
 let node: StandaloneProcess | undefined;
+let authenticating: StandaloneProcess | undefined;
 S.after(async () => {
   await node?.stop();
+  await authenticating?.stop();
 });
 
 S('mutual TLS: each command works with the CA and a client certificate, and is refused without the certificate', async () => {
@@ -87,6 +91,36 @@ S('token flags: the same mistakes are usage errors (exit 2) on each command, bef
       assert.is(r.code, EXIT_USAGE, `${command} ${flags.join(' ')}: exit ${r.code}, ${r.stderr}`);
       assert.match(r.stderr, message, `${command} ${flags.join(' ')}`);
     }
+  }
+});
+
+S('a server that requires tokens: each command gets in with --auth-token or --auth-token-file; without one, client and perf are refused and health still answers', async () => {
+  const issuer = await makeIssuer('https://issuer.cli.test', 'ES256');
+  const keyFile = issuer.writePublicPem(join(dir, 'issuer.pem'));
+  const params = { issuers: { [issuer.issuer]: { allowedAudiences: 'oxia', staticKeyFile: keyFile } } };
+  authenticating = await startStandalone({
+    extraArgs: ['--tls-cert-file', server.certFile, '--tls-key-file', server.keyFile, '--auth-provider-name', 'oidc', '--auth-provider-params', JSON.stringify(params)],
+  });
+  const token = await issuer.sign({ sub: 'cli-user' });
+  const signedTokenFile = join(dir, 'signed-token');
+  writeFileSync(signedTokenFile, `${token}\n`);
+  const tls = ['--tls-trusted-ca-file', ca.certFile, '--tls-server-name', 'oxia.test'];
+  for (const command of Object.keys(COMMANDS) as (keyof typeof COMMANDS)[]) {
+    for (const credentials of [['--auth-token', token], ['--auth-token-file', signedTokenFile]]) {
+      const r = await run(command, authenticating.address, [...tls, ...credentials]);
+      assert.is(r.code, 0, `${command} ${credentials[0]}: ${r.stderr}`);
+    }
+    const forged = await run(command, authenticating.address, [...tls, '--auth-token', await (await makeIssuer(issuer.issuer, 'ES256')).sign({ sub: 'cli-user' })]);
+    const without = await run(command, authenticating.address, tls);
+    if (command === 'health') {
+      // Probes and load balancers carry no token: the health service stays open.
+      assert.is(without.code, 0, `health without a token: ${without.stderr}`);
+      assert.match(without.stdout, /SERVING/);
+      continue;
+    }
+    assert.is.not(without.code, 0, `${command} without a token must be refused`);
+    assert.match(`${without.stdout}${without.stderr}`, /missing token|[Uu]nauthenticated/, `${command} without a token: ${without.stderr}`);
+    assert.is.not(forged.code, 0, `${command} with a token signed by another key must be refused`);
   }
 });
 
