@@ -50,7 +50,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const machineStart = machineInfo(loadavg()[0] ?? 0);
 const resultsDir = resolve(options.outDir, `${machineStart.date.replace(/[:.]/g, '-')}-security`);
 mkdirSync(resultsDir, { recursive: true });
-const setups = makeSetups(dir, options.setups);
+const setups = await makeSetups(dir, options.setups);
 log(
   `bench --security: ${options.setups.map((s) => SETUP_LABELS[s]).join(', ')}; ${options.operations.join(' and ')} at ${options.concurrencies.join(', ')} callers; ` +
     `${options.rounds} round(s); ${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s per point; results in ${relative(process.cwd(), resultsDir) || '.'}`,

@@ -4,10 +4,10 @@
  * with an OIDC bearer token on every call, verified by the server with a static key (an RSA
  * key pair made at bench time, the token signed with it: RS256, what issuers use by default).
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCa } from '../../support/certs.js';
+import { makeIssuer } from '../../support/tokens.js';
 import type { OxiaConnection } from '../compare/load/drivers.js';
 import type { SetupName } from './options.js';
 
@@ -28,11 +28,11 @@ const USER = 'bench-client';
 const SERVER_NAME = 'localhost';
 
 /** Makes the certificates and the token under `dir` once, and returns the setups asked for. */
-export function makeSetups(dir: string, names: readonly SetupName[]): Setup[] {
+export async function makeSetups(dir: string, names: readonly SetupName[]): Promise<Setup[]> {
   const needsTls = names.some((n) => n !== 'plaintext');
   const ca = needsTls ? makeCa(dir, 'bench-ca') : undefined;
   const server = ca?.issue('bench-server');
-  const oidc = names.includes('tls-oidc') ? makeToken(dir) : undefined;
+  const oidc = names.includes('tls-oidc') ? await makeToken(dir) : undefined;
   return names.map((name): Setup => {
     if (name === 'plaintext' || !ca || !server) return { name, serverArgs: [], connection: {}, settings: 'no TLS, no authentication (the defaults)' };
     const tls = { serverArgs: ['--tls-cert-file', server.certFile, '--tls-key-file', server.keyFile], connection: { caFile: ca.certFile, serverName: SERVER_NAME } };
@@ -46,20 +46,11 @@ export function makeSetups(dir: string, names: readonly SetupName[]): Setup[] {
   });
 }
 
-function base64url(data: string | Buffer): string {
-  return Buffer.from(data).toString('base64url');
-}
-
-/** An RS256 JWT for ISSUER/AUDIENCE valid for a day, and the server's params naming the public key file. */
-function makeToken(dir: string): { tokenFile: string; params: unknown } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const publicKeyFile = join(dir, 'issuer-public-key.pem');
-  writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
-  const now = Math.floor(Date.now() / 1000);
-  const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
-  const payload = base64url(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: USER, iat: now, nbf: now, exp: now + 24 * 3600 }));
-  const signature = base64url(sign('sha256', Buffer.from(`${header}.${payload}`), privateKey));
+/** An RS256 token for ISSUER/AUDIENCE valid for a day, and the server's params naming the public key file. */
+async function makeToken(dir: string): Promise<{ tokenFile: string; params: unknown }> {
+  const issuer = await makeIssuer(ISSUER, 'RS256');
+  const publicKeyFile = issuer.writePublicPem(join(dir, 'issuer-public-key.pem'));
   const tokenFile = join(dir, 'token');
-  writeFileSync(tokenFile, `${header}.${payload}.${signature}`);
+  writeFileSync(tokenFile, await issuer.sign({ sub: USER, aud: AUDIENCE, expiresInS: 24 * 3600 }));
   return { tokenFile, params: { issuers: { [ISSUER]: { allowedAudiences: AUDIENCE, userNameClaim: 'sub', staticKeyFile: publicKeyFile } } } };
 }
