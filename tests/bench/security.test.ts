@@ -25,13 +25,14 @@ S('--quick: short points and one round, unless given; setups keep their order; m
   assert.is(quick.rounds, 1);
   assert.is(parseSecurityArgs(['--quick', '--rounds', '3']).rounds, 3);
   assert.equal(parseSecurityArgs(['--setups', 'tls-oidc,plaintext']).setups, ['plaintext', 'tls-oidc']);
+  assert.equal(parseSecurityArgs(['--setups', 'tls-oidc,tls-token-unchecked,tls']).setups, ['tls', 'tls-token-unchecked', 'tls-oidc']);
   try {
     parseSecurityArgs(['--setups', 'ssl', '--rounds', '0', '--concurrency', 'x']);
     assert.unreachable('accepted bad flags');
   } catch (e) {
     assert.instance(e, ConfigError);
     const problems = (e as ConfigError).problems.join('\n');
-    assert.match(problems, /--setups takes plaintext, tls, tls-oidc/);
+    assert.match(problems, /--setups takes plaintext, tls, tls-token-unchecked, tls-oidc/);
     assert.match(problems, /--rounds must be an integer >= 1/);
     assert.match(problems, /--concurrency takes integers/);
   }

@@ -86,7 +86,8 @@ const us = (v: number | undefined): string => (v === undefined ? '?' : v.toFixed
 
 export function renderSecurityTable(report: SecurityReport, operation: Operation): string {
   const baseline = report.setups[0]?.name;
-  const header = ['callers', 'setup', 'ops/s', 'vs plaintext', 'p50 / p99 ms', 'vs plaintext p50', 'server CPU µs/op', 'client CPU µs/op'];
+  const versus = `vs ${baseline === undefined ? 'baseline' : SETUP_LABELS[baseline]}`;
+  const header = ['callers', 'setup', 'ops/s', versus, 'p50 / p99 ms', `${versus} p50`, 'server CPU µs/op', 'client CPU µs/op'];
   const rows: string[][] = [];
   for (const concurrency of report.workload.concurrencies) {
     const base = baseline === undefined ? undefined : summarize(report, baseline, operation, concurrency);
@@ -135,7 +136,7 @@ export function renderSecurityMarkdown(report: SecurityReport): string {
       `${w.valueSizeBytes}-byte values over ${w.keys.toLocaleString('en-US')} keys written first; per point ${seconds(w.warmupMs)} warm-up then ` +
       `${seconds(w.durationMs)} measured. ${w.rounds} round${w.rounds === 1 ? '' : 's'}, each running the setups in the order below; ` +
       `ops/s is the mean over the rounds (the range in brackets), latencies are means of the rounds' percentiles. ` +
-      `"vs plaintext" divides by the plaintext figure of the same session. CPU µs/op is the CPU time of the server process, ` +
+      `"vs ${report.setups[0] === undefined ? 'baseline' : SETUP_LABELS[report.setups[0].name]}" divides by that setup's figure of the same session. CPU µs/op is the CPU time of the server process, ` +
       `and of the load generator, divided by the operations completed.`,
     '',
   );

@@ -32,11 +32,19 @@ export async function makeSetups(dir: string, names: readonly SetupName[]): Prom
   const needsTls = names.some((n) => n !== 'plaintext');
   const ca = needsTls ? makeCa(dir, 'bench-ca') : undefined;
   const server = ca?.issue('bench-server');
-  const oidc = names.includes('tls-oidc') ? await makeToken(dir) : undefined;
+  const oidc = names.some((n) => n === 'tls-oidc' || n === 'tls-token-unchecked') ? await makeToken(dir) : undefined;
   return names.map((name): Setup => {
     if (name === 'plaintext' || !ca || !server) return { name, serverArgs: [], connection: {}, settings: 'no TLS, no authentication (the defaults)' };
     const tls = { serverArgs: ['--tls-cert-file', server.certFile, '--tls-key-file', server.keyFile], connection: { caFile: ca.certFile, serverName: SERVER_NAME } };
     if (name === 'tls' || !oidc) return { name, ...tls, settings: 'TLS on the public port (EC P-256 certificate, TLS 1.3 negotiated by default), no authentication' };
+    if (name === 'tls-token-unchecked') {
+      return {
+        name,
+        ...tls,
+        connection: { ...tls.connection, tokenFile: oidc.tokenFile },
+        settings: 'as TLS; the client sends the token (and so each write batch as a unary call, as it does with credentials), the server has no provider and does not check it',
+      };
+    }
     return {
       name,
       serverArgs: [...tls.serverArgs, '--auth-provider-name', 'oidc', '--auth-provider-params', JSON.stringify(oidc.params)],
