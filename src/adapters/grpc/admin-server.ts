@@ -56,7 +56,7 @@ export class AdminServiceHandlers {
         try {
           caller = await this.authenticator.authenticate(callCredentialsOf(call));
           const response = await run(caller, call.request);
-          if (method.startsWith('Create') || method.startsWith('Patch') || method.startsWith('Delete')) {
+          if (method.startsWith('Create') || method.startsWith('Patch') || method.startsWith('Delete') || method === 'SplitShard') {
             this.log.info('admin change', { method, principal: caller.name, peer: call.getPeer() });
           }
           callback(null, response);

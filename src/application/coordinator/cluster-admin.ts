@@ -227,7 +227,11 @@ export class ClusterAdmin {
 
   // ------------------------------------------------------------------ shards
 
-  splitShard(caller: Principal, request: SplitShardRequest): SplitShardResponse {
+  /**
+   * Starts a split (ADR 0025) and answers the children's ids once it is recorded; the split
+   * itself runs on in the coordinator (the status shows its phase).
+   */
+  async splitShard(caller: Principal, request: SplitShardRequest): Promise<SplitShardResponse> {
     requireNamespaceName(request.namespace);
     this.requireAdmin(caller, request.namespace);
     const view = this.coordinator.adminView();
@@ -235,7 +239,8 @@ export class ClusterAdmin {
     if (!view.status.namespaces.get(request.namespace)?.shards.has(request.shard)) {
       throw new OxiaError('ShardNotFound', `shard ${request.shard} not found in namespace "${request.namespace}"`);
     }
-    throw new OxiaError('FailedPrecondition', 'shard split is not available yet');
+    const [leftChildShard, rightChildShard] = await this.coordinator.splitShard({ namespace: request.namespace, shard: request.shard }, request.splitPoint);
+    return { leftChildShard, rightChildShard };
   }
 
   // ------------------------------------------------------------------ helpers

@@ -21,6 +21,7 @@ import { describeChange } from '../../domain/coordinator/election.js';
 import type { NodeRunState } from '../../domain/coordinator/node-health.js';
 import { createNamespaceShards } from '../../domain/coordinator/shard-creation.js';
 import { containsNode, findShard, nodesInStatus, shardLabel, unionNodes, type ShardKey } from '../../domain/coordinator/status-edit.js';
+import { beginSplit, isUncommittedChild, splitsInProgress, type RunningSplit } from '../../domain/coordinator/split.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { Clock } from '../ports/clock.js';
 import { ClusterConfigSource } from '../ports/cluster-config-source.js';
@@ -33,6 +34,7 @@ import { CoordinatorSettings } from './coordinator-settings.js';
 import { NodeMonitor, type PublishedAssignments } from './node-monitor.js';
 import { pause } from './pause.js';
 import { ShardController, type ShardControllerContext } from './shard-controller.js';
+import { SplitController } from './split-controller.js';
 import { StatusKeeper } from './status-keeper.js';
 
 /** What the admin API answers from: the config file's configuration, the one in force, the members and the status. */
@@ -77,6 +79,8 @@ export class Coordinator {
   private keeper: StatusKeeper | undefined;
   private readonly shards = new Map<string, ShardController>();
   private readonly monitors = new Map<string, NodeMonitor>();
+  /** Splits being driven, by parent shard label (ADR 0025). */
+  private readonly splits = new Map<string, SplitController>();
   /** Shard label -> node id of a leader being installed (counted in leader choices). */
   private readonly leadersInProgress = new Map<string, string>();
   /** Shards whose re-election for a moved address is queued, so reconciling twice does not elect twice. */
@@ -137,6 +141,7 @@ export class Coordinator {
     });
     this.syncMonitors();
     for (const { namespace, shard } of allShards(status)) this.startController({ namespace, shard });
+    for (const running of splitsInProgress(status)) this.startSplitController(running);
     this.publishAssignments();
     this.unsubscribe.push(this.configSource.watch(() => this.requestReconcile('cluster config changed')));
     this.unsubscribe.push(this.discovery.watch(() => this.requestReconcile('member nodes changed')));
@@ -151,6 +156,26 @@ export class Coordinator {
         await this.balanceLeaders();
       },
     );
+  }
+
+  /**
+   * Starts splitting a shard (ADR 0025): records the split (phase Bootstrap) and drives it in
+   * the background. Resolves with the children's ids once recorded; rejects with an OxiaError
+   * when the shard cannot be split now.
+   */
+  async splitShard(key: ShardKey, splitPoint: number | undefined): Promise<readonly [bigint, bigint]> {
+    if (!this.acting) throw new OxiaError('NotInitialized', 'the coordinator is not acting (stopping, or another coordinator took over)');
+    let children: readonly [bigint, bigint] | undefined;
+    const stored = await this.requireKeeper().update((s) => {
+      const started = beginSplit(s, key, splitPoint);
+      children = started.children;
+      return started.status;
+    });
+    const running = splitsInProgress(stored).find((r) => shardLabel(r.parent) === shardLabel(key));
+    if (!running || !children) throw new Error('bug: a recorded split is not in the stored status');
+    this.log.info('splitting a shard', { shard: shardLabel(key), children: children.map(String), splitPoint: running.split.splitPoint });
+    this.startSplitController(running);
+    return children;
   }
 
   /** The status as last stored (for tests and diagnostics). */
@@ -272,6 +297,7 @@ export class Coordinator {
 
   private stopActing(): void {
     for (const u of this.unsubscribe.splice(0)) u();
+    for (const c of this.splits.values()) void c.close();
     for (const c of this.shards.values()) c.close();
     for (const m of this.monitors.values()) m.close();
   }
@@ -391,7 +417,7 @@ export class Coordinator {
    * shard at a time); a shard being resized is not also evacuated in the same plan.
    */
   private planEnsembleChanges(): void {
-    if (!this.acting) return;
+    if (!this.acting || this.splits.size > 0) return;
     const config = this.config();
     const namespaces = new Map(config.namespaces.map((n) => [n.name, n]));
     const status = this.requireKeeper().current();
@@ -429,7 +455,7 @@ export class Coordinator {
    * True while replicas are being balanced (a move started or still in progress).
    */
   private balanceReplicas(): boolean {
-    if (!this.acting) return false;
+    if (!this.acting || this.splits.size > 0) return false;
     if (this.replicaMoveInProgress()) return true;
     const now = this.clock.monotonicMs();
     for (const [label, until] of this.replicaQuarantine) if (until <= now) this.replicaQuarantine.delete(label);
@@ -518,7 +544,7 @@ export class Coordinator {
    * the same leader (its members lag behind it) quarantines the shard for loadBalancer.quarantineTime.
    */
   private async balanceLeaders(): Promise<void> {
-    if (!this.acting || this.movingLeader) return;
+    if (!this.acting || this.movingLeader || this.splits.size > 0) return;
     const now = this.clock.monotonicMs();
     for (const [label, until] of this.quarantinedShards) if (until <= now) this.quarantinedShards.delete(label);
     const key = bestLeaderMove(this.requireKeeper().current(), (id) => this.nodeAvailable(id), new Set(this.quarantinedShards.keys()));
@@ -543,8 +569,36 @@ export class Coordinator {
   private startController(key: ShardKey): void {
     const label = shardLabel(key);
     if (this.shards.has(label) || !this.acting) return;
+    // A child of a split in progress is driven by its SplitController until the commit.
+    const metadata = findShard(this.requireKeeper().current(), key);
+    if (metadata && isUncommittedChild(metadata)) return;
     const controller = new ShardController(key, this.controllerContext());
     this.shards.set(label, controller);
+    controller.start();
+  }
+
+  private startSplitController(running: RunningSplit): void {
+    const label = shardLabel(running.parent);
+    if (this.splits.has(label) || !this.acting) return;
+    const controller = new SplitController(running, {
+      keeper: this.requireKeeper(),
+      client: this.client,
+      clock: this.clock,
+      log: this.baseLog,
+      settings: this.settings,
+      random: Math.random,
+      onCommitted: (committed) => {
+        this.splits.delete(label);
+        if (!this.acting) return;
+        for (const child of committed.children) this.startController(child);
+        const parent = this.shards.get(label);
+        if (parent) parent.delete();
+        else this.startController(committed.parent);
+        this.publishAssignments();
+        this.syncMonitors();
+      },
+    });
+    this.splits.set(label, controller);
     controller.start();
   }
 
