@@ -13,6 +13,12 @@
 //                    coordinator (replication factor min(3, N), --shards shards); clients connect
 //                    to the first node and follow the shard assignments to each leader
 //
+// --failover-watch: false failovers under load (failover-watch.ts): a 3-node cluster with the
+// coordinator's default health checks under `oxia-ts perf` at maximum rate, --runs times (a fresh
+// cluster each); elections, nodes declared down, health-check and event-loop delays, read-lease
+// lapses. Flags: --runs 3  --duration 5m  --max-in-flight 256  --read-write-percent 80
+//   --health-check-timeout <duration> (the coordinator's default unless given)
+//
 // --scale: how cost grows with the data (scale.ts): a local cluster loaded with --keys records,
 // then scans, closed-loop put and get loads, node restarts, a wiped node's catch-up, and every
 // node's memory through it all. Flags:
@@ -23,11 +29,15 @@
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
 import { runBatchingBench } from './batching.js';
+import { runFailoverWatch } from './failover-watch.js';
 import { runScaleBench } from './scale.js';
 
 const { values: flags } = parseArgs({
   options: {
     scale: { type: 'boolean', default: false },
+    'failover-watch': { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
+    'health-check-timeout': { type: 'string' },
     keys: { type: 'string', default: '1000000' },
     'down-time': { type: 'string', default: '10s' },
     'db-cache-size-mb': { type: 'string' },
@@ -67,7 +77,17 @@ const durationMs = duration('duration', flags.duration ?? (scale ? '20s' : '8s')
 const maxInFlight = integer('max-in-flight', flags['max-in-flight'] ?? (scale ? '256' : '1000'), 1);
 const valueSizeBytes = integer('value-size', flags['value-size'], 0);
 
-if (scale) {
+if (flags['failover-watch']) {
+  await runFailoverWatch({
+    runs: integer('runs', flags.runs, 1),
+    durationMs: duration('duration', flags.duration ?? '5m'),
+    callers: integer('max-in-flight', flags['max-in-flight'] ?? '256', 1),
+    // The first mix given (the default list starts with 80).
+    readPercentage: integer('read-write-percent', flags['read-write-percent'].split(',')[0] ?? '80', 0),
+    silenceLimit: flags['health-check-timeout'],
+    json: flags.json,
+  });
+} else if (scale) {
   await runScaleBench({
     keys: integer('keys', flags.keys, 1),
     nodes: integer('cluster', flags.cluster ?? '3', 3),

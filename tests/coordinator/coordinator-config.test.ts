@@ -8,14 +8,14 @@ import { ConfigError } from '../../src/bootstrap/config/option-table.js';
 import { parseCoordinatorConfig } from '../../src/bootstrap/config/coordinator-config.js';
 import { coordinatorSettingsOf } from '../../src/bootstrap/containers/coordinator-container.js';
 
-test('defaults as Oxia: file metadata at data/cluster-status.json, health checks 2 s / 5 s / 3, static discovery', () => {
+test('defaults: file metadata at data/cluster-status.json as Oxia, health checks every 200 ms, down after 1.2 s unanswered (ADR 0024), static discovery', () => {
   const c = parseCoordinatorConfig({ conf: 'cluster.yaml' });
   assert.equal(c.clusterConfig, { kind: 'file', path: 'cluster.yaml' });
   assert.is(c.metadata, 'file');
   assert.is(c.statusFilePath, 'data/cluster-status.json');
   assert.is(c.k8sStatusConfigMap, 'oxia-cluster-status');
   assert.is(c.discovery, 'static');
-  assert.equal([c.healthCheckIntervalMs, c.healthCheckTimeoutMs, c.healthCheckFailureThreshold], [2_000, 5_000, 3]);
+  assert.equal([c.healthCheckIntervalMs, c.healthCheckTimeoutMs, c.healthCheckFailureThreshold], [200, 1_200, 3]);
   const settings = coordinatorSettingsOf(parseCoordinatorConfig({ conf: 'x.yaml', 'health-check-interval': '500ms', 'health-check-failure-threshold': '5' }));
   assert.equal([settings.healthCheckIntervalMs, settings.healthCheckFailureThreshold], [500, 5]);
 });

@@ -221,8 +221,20 @@ test('leaders drift back to a node that returned and stayed up', async () => {
     victim.stop();
     await waitFor(() => ledBy(victim) === 0 && steady(c, 'default', 3), 'its shard failed over');
     assert.ok(nodes.some((n) => ledBy(n) === 2), 'a survivor leads two shards');
+    const failedOver = [0n, 1n, 2n].map((id) => shardOf(c.status(), 'default', id).term);
     await victim.start();
     await waitFor(() => nodes.every((n) => ledBy(n) === 1), 'one leader per node again', 15_000);
+    // The move was an election with a running leader: it was fenced first, and the others were
+    // told that no read lease of the old term can hold (they answer without waiting for one).
+    const moved = [0n, 1n, 2n].find((id) => shardOf(c.status(), 'default', id).leader?.internal === victim.address.internal)!;
+    const term = shardOf(c.status(), 'default', moved).term;
+    assert.ok(term > failedOver[Number(moved)]!, 'the shard was moved by an election');
+    const newTerms = nodes.flatMap((n) => n.callsOf('newTerm', moved).filter((call) => call.term === term).map((call) => ({ node: n, call })));
+    const first = newTerms.filter((x) => !x.call.previousLeaderFenced);
+    assert.is(first.length, 1, 'one member fenced without the hint: the previous leader');
+    assert.is.not(first[0]!.node, victim);
+    for (const other of newTerms.filter((x) => x.call.previousLeaderFenced)) assert.ok(other.call.at >= first[0]!.call.at);
+    assert.is(newTerms.length, 3);
   } finally {
     await h.close();
     nodes.forEach((n) => n.stop());

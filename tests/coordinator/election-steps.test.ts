@@ -12,11 +12,13 @@ import {
   decideLeader,
   fencingPlan,
   fencingProgress,
+  leaseHolder,
   missedFollowers,
   newTermOptions,
+  newTermRequest,
 } from '../../src/domain/coordinator/election.js';
 import { chooseLeader } from '../../src/domain/coordinator/leader-choice.js';
-import { INITIAL_NODE_HEALTH, observeHealth, type NodeHealth } from '../../src/domain/coordinator/node-health.js';
+import { INITIAL_NODE_HEALTH, nodeSilent, observeHealth, type NodeHealth } from '../../src/domain/coordinator/node-health.js';
 import { assessShard } from '../../src/domain/coordinator/reconcile.js';
 import { KeySortingType, ServingStatus } from '../../src/domain/wire/replication.js';
 import { namespaceConfig, node, nodes, statusOf, steadyShard } from './support/status-fixtures.js';
@@ -165,29 +167,71 @@ test('restart reconciliation: the stored leader must lead at the stored term', (
   assert.is(assessShard(steadyShard(nodes(3), undefined, -1n), []).kind, 'elect');
 });
 
-test('health: up on SERVING, down at the failure threshold, at once when unreachable after a broken watch', () => {
+test('read leases: only the leader of a shard in SteadyState can hold one, and it is fenced first', () => {
+  const steady = steadyShard(nodes(3), node(1));
+  assert.is(nodeId(leaseHolder(steady)!), nodeId(node(1)));
+  assert.is(leaseHolder(beginElection(steady, new Map())), undefined, 'an election in progress names no leader: every member waits');
+  assert.is(leaseHolder(steadyShard(nodes(3), undefined)), undefined);
+  const leaving = steadyShard([node(0), node(2), node(3)], node(1), 3n, { removedNodes: [node(1)] });
+  assert.is(nodeId(leaseHolder(leaving)!), nodeId(node(1)), 'also while it is leaving the ensemble');
+  const request = newTermRequest({ namespace: 'ns', shard: 1n }, 4n, newTermOptions(undefined), true);
+  assert.is(request.previousLeaderFenced, true);
+  assert.not.ok('previousLeaderFenced' in newTermRequest({ namespace: 'ns', shard: 1n }, 4n, newTermOptions(undefined)), 'as Oxia sends it');
+});
+
+test('health: up on SERVING, down at the failure threshold of errors, at once when unreachable after a broken watch', () => {
   let h: NodeHealth = INITIAL_NODE_HEALTH;
-  const step = (o: Parameters<typeof observeHealth>[2], source: Parameters<typeof observeHealth>[3]) => {
-    const r = observeHealth(h, h.epoch, o, source, 3);
+  const step = (o: Parameters<typeof observeHealth>[2], source: Parameters<typeof observeHealth>[3], sentMs = 0) => {
+    const r = observeHealth(h, h.epoch, o, source, 3, sentMs);
     h = r.health;
     return r.event;
   };
-  assert.is(step('timeout', 'periodic'), undefined, 'a node never seen up is not reported down');
+  assert.is(step('failed', 'periodic'), undefined, 'a node never seen up is not reported down');
   assert.is(step('serving', 'periodic'), 'available');
-  assert.is(step('timeout', 'periodic'), undefined);
-  assert.is(step('timeout', 'periodic'), undefined);
+  assert.is(step('unreachable', 'periodic'), undefined);
+  assert.is(step('failed', 'periodic'), undefined);
   assert.is(step('serving', 'periodic'), undefined, 'a success resets the count');
   assert.is(step('failed', 'periodic'), undefined);
+  assert.is(step('timeout', 'periodic'), undefined, 'a timeout is left to the silence rule');
   assert.is(step('failed', 'periodic'), undefined);
-  assert.is(step('failed', 'periodic'), 'unavailable');
+  const third = observeHealth(h, h.epoch, 'unreachable', 'periodic', 3, 0);
+  assert.is(third.event, 'unavailable');
+  assert.is(third.reason, 'failures');
+  h = third.health;
   assert.is(step('serving', 'watch'), 'available');
   assert.is(step('timeout', 'watch-broken'), undefined, 'a slow probe after a broken watch proves nothing');
   assert.is(step('unreachable', 'watch-broken'), 'unavailable');
   assert.is(step('serving', 'periodic'), 'available');
   assert.is(step('not-serving', 'watch'), 'unavailable');
   const before = h;
-  const stale = observeHealth(h, h.epoch - 1, 'serving', 'periodic', 3);
+  const stale = observeHealth(h, h.epoch - 1, 'serving', 'periodic', 3, 0);
   assert.is(stale.health, before, 'an answer from before the last change is ignored');
+});
+
+test('health: a Running node is down once a probe sent after its newest answer has waited the timeout', () => {
+  const TIMEOUT = 1_000;
+  let h = observeHealth(INITIAL_NODE_HEALTH, 0, 'serving', 'periodic', 3, 100).health;
+  assert.is(h.state, 'Running');
+  // Probes every 250 ms; the node answers them late (event-loop stalls) but answers.
+  h = observeHealth(h, h.epoch, 'serving', 'periodic', 3, 600).health;
+  assert.is(nodeSilent(h, 1_800, 850, TIMEOUT).event, undefined, 'the probe sent at 850 has waited 950 ms only');
+  assert.is(nodeSilent(h, 5_000, undefined, TIMEOUT).event, undefined, 'nothing outstanding: the coordinator sent nothing to blame the node for');
+  assert.is(nodeSilent(h, 5_000, 600, TIMEOUT).event, undefined, 'a probe as old as the newest answer is not one the node left unanswered');
+  // An answer to an older probe arriving after a newer one does not move the mark back.
+  h = observeHealth(h, h.epoch, 'serving', 'periodic', 3, 350).health;
+  assert.is(h.answeredSentMs, 600);
+  // Frozen after answering the probe sent at 600: the ones from 850 on time out.
+  for (const sent of [850, 1_100, 1_350]) h = observeHealth(h, h.epoch, 'timeout', 'periodic', 3, sent).health;
+  assert.is(h.state, 'Running', 'timeouts alone do not count as failures');
+  assert.is(nodeSilent(h, 1_849, 850, TIMEOUT).event, undefined);
+  const down = nodeSilent(h, 1_850, 850, TIMEOUT);
+  assert.is(down.event, 'unavailable');
+  assert.is(down.reason, 'silent');
+  h = down.health;
+  // The answer to a probe sent before it was declared down is stale; a new probe's answer brings it back.
+  assert.is(observeHealth(h, h.epoch - 1, 'serving', 'periodic', 3, 1_350).health, h);
+  assert.is(observeHealth(h, h.epoch, 'serving', 'periodic', 3, 5_000).event, 'available');
+  assert.is(nodeSilent(INITIAL_NODE_HEALTH, 1e9, 0, TIMEOUT).event, undefined, 'a node never up is never silent');
 });
 
 test('assignments name leaders by public address, skip deleting shards and list authorities', () => {

@@ -34,6 +34,8 @@ export interface TestClusterOptions {
   readonly withoutCoordinator?: boolean;
   /** More cluster config, appended as written (e.g. a `loadBalancer:` section). */
   readonly configExtra?: string;
+  /** The coordinator's default health checks, instead of the tests' more lenient ones. */
+  readonly defaultHealthChecks?: boolean;
 }
 
 const ownedDirs = new Set<string>();
@@ -61,6 +63,16 @@ export class ClusterNode {
 
   async kill9(): Promise<void> {
     await this.proc.kill9();
+  }
+
+  /** SIGSTOP: the process stops without closing anything (as a stuck VM or a long GC pause). */
+  freeze(): void {
+    this.proc.signal('SIGSTOP');
+  }
+
+  /** SIGCONT after freeze(). */
+  thaw(): void {
+    this.proc.signal('SIGCONT');
   }
 
   async stop(): Promise<void> {
@@ -140,10 +152,10 @@ export class TestCluster {
       '--internal-addr', '127.0.0.1:0',
       '--public-addr', '127.0.0.1:0',
       '--metrics-addr', '127.0.0.1:0',
-      // Faster than the defaults so that follower failures are noticed quickly; crashes are
-      // noticed at once anyway (the health watch breaks and the node refuses connections).
-      '--health-check-interval', '500ms',
-      '--health-check-timeout', '2s',
+      // More lenient than the defaults (a node is down after 2 s without answering rather than
+      // 1 s), for tests that run beside others on a loaded machine; crashes are noticed at once
+      // anyway (the health watch breaks and the node refuses connections).
+      ...(options.defaultHealthChecks ? [] : ['--health-check-interval', '500ms', '--health-check-timeout', '2s']),
       ...(options.coordinatorArgs ?? []),
     ];
     const cluster = new TestCluster(dir, nodes, namespaces, coordinatorArgs, options.configExtra ?? '');

@@ -74,7 +74,7 @@ async function* messagesOf<T, U>(call: AsyncIterable<unknown>, convert: (message
 }
 
 function appendOf(append: Append): AppendMessage {
-  return { term: append.term, entry: append.entry, commitOffset: append.commitOffset };
+  return { term: append.term, entry: append.entry, commitOffset: append.commitOffset, leaseProbeMs: append.leaseProbeMs };
 }
 
 function chunkOf(chunk: SnapshotChunk): SnapshotChunkMessage {
@@ -215,8 +215,8 @@ export class InternalServiceHandlers {
       await this.replication.replicate(
         target,
         messagesOf<Append, AppendMessage>(call, appendOf),
-        (offset) => {
-          if (!call.writableEnded && !call.destroyed) call.write({ offset });
+        (offset, leaseEchoMs) => {
+          if (!call.writableEnded && !call.destroyed) call.write({ offset, leaseEchoMs });
         },
         tracked.signal,
       );

@@ -75,6 +75,7 @@ function toWireAppend(append: AppendMessage): Append {
     entry: entry ? { term: entry.term, offset: entry.offset, value: asBuffer(entry.value), timestamp: entry.timestamp } : undefined,
     commitOffset: append.commitOffset,
     cumulativeAcksSupported: true,
+    leaseProbeMs: append.leaseProbeMs,
   };
 }
 
@@ -114,7 +115,7 @@ export class GrpcReplicationClient implements ReplicationClient {
       handlers.onClose(error);
     };
     call.on('data', (ack: Ack) => {
-      if (!closed) handlers.onAck(ack.offset);
+      if (!closed) handlers.onAck(ack.offset, ack.leaseEchoMs);
     });
     call.on('error', (error: ServiceError) => close(this.toOxiaError(follower, error)));
     call.on('end', () => close(undefined));

@@ -3,11 +3,14 @@ import { DEFAULT_RETRY_BACKOFF, type BackoffPolicy } from '../../domain/coordina
 
 /** How the coordinator paces itself. Defaults follow Oxia's coordinator where it has one. */
 export interface CoordinatorSettings {
-  /** Period of the health probe of each node (Oxia: 2 s). */
+  /** Period of the health probe of each node; probes overlap (Oxia: 2 s, one at a time). */
   readonly healthCheckIntervalMs: number;
-  /** Bound on one health probe (Oxia: 5 s). */
+  /**
+   * A node that leaves a probe unanswered this long, having answered none sent after it, is
+   * down (domain/coordinator/node-health.ts, ADR 0024). Oxia: 5 s, and 3 such probes in a row.
+   */
   readonly healthCheckTimeoutMs: number;
-  /** Consecutive failed probes after which a node is down (Oxia: 3). */
+  /** Consecutive probes failing with an error (refused, reset) after which a node is down (Oxia: 3). */
   readonly healthCheckFailureThreshold: number;
   /** After a NewTerm majority, how long to wait for the other members' answers (Oxia: 100 ms). */
   readonly fencingGracePeriodMs: number;
@@ -33,8 +36,8 @@ export interface CoordinatorSettings {
 export const CoordinatorSettings: ServiceIdentifier<CoordinatorSettings> = Symbol.for('oxia.CoordinatorSettings');
 
 export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = Object.freeze({
-  healthCheckIntervalMs: 2_000,
-  healthCheckTimeoutMs: 5_000,
+  healthCheckIntervalMs: 200,
+  healthCheckTimeoutMs: 1_200,
   healthCheckFailureThreshold: 3,
   fencingGracePeriodMs: 100,
   electionRetry: DEFAULT_RETRY_BACKOFF,

@@ -611,6 +611,7 @@ export class Coordinator {
       settings: this.settings,
       random: Math.random,
       members: () => new Map(this.members().map((n) => [nodeId(n), n])),
+      nodeRunning: (node) => this.monitors.get(nodeId(node))?.state() === 'Running',
       namespaceConfig: (namespace) => this.config().namespaces.find((n) => n.name === namespace),
       leadersPerNode: (except) => {
         const counts = leaderCounts(this.requireKeeper().current());

@@ -2,7 +2,9 @@ import { nodeId, type NodeAddress } from '../../domain/cluster/node-address.js';
 import { backoffDelayMs } from '../../domain/coordinator/backoff.js';
 import {
   INITIAL_NODE_HEALTH,
+  nodeSilent,
   observeHealth,
+  type HealthDecision,
   type HealthObservation,
   type HealthSource,
   type NodeHealth,
@@ -15,6 +17,13 @@ import type { Metrics } from '../ports/metrics.js';
 import type { AssignmentsStream, HealthWatch, StorageNodeClient } from '../ports/storage-node-client.js';
 import type { CoordinatorSettings } from './coordinator-settings.js';
 import { pause } from './pause.js';
+
+/**
+ * How long one periodic probe may stay outstanding. The silence rule decides about the node;
+ * this only bounds the calls kept open, long enough that slow answers are still measured
+ * (oxia_coordinator_node_health_check_wait_seconds shows how close a node came to the limit).
+ */
+const PROBE_DEADLINE_MS = 5_000;
 
 /** Probes after a broken watch when the answers are inconclusive, and the gap between them. */
 const BROKEN_WATCH_PROBES = 3;
@@ -62,10 +71,14 @@ export class NodeMonitor {
   private watch: HealthWatch | undefined;
   private stream: AssignmentsStream | undefined;
   private sentVersion = -1;
+  /** Send times of the periodic probes still outstanding, oldest first. */
+  private readonly outstanding: number[] = [];
   /** Wakes the assignments stream's reconnect pause when the node comes back. */
   private readonly streamWakers = new Set<() => void>();
   private readonly running: { set(labels: Record<string, string>, value: number): void };
   private readonly failedChecks: { inc(labels?: Record<string, string>, by?: number): void };
+  private readonly waits: { observe(labels: Record<string, string>, value: number): void };
+  private readonly downs: { inc(labels?: Record<string, string>, by?: number): void };
 
   constructor(
     readonly node: NodeAddress,
@@ -75,6 +88,12 @@ export class NodeMonitor {
     this.label = { node: nodeId(node) };
     this.running = deps.metrics.gauge('oxia_coordinator_node_running', 'Whether the coordinator considers the storage node running', ['node']);
     this.failedChecks = deps.metrics.counter('oxia_coordinator_node_health_checks_failed_total', 'Failed health checks of a storage node', ['node']);
+    this.waits = deps.metrics.histogram(
+      'oxia_coordinator_node_health_check_wait_seconds',
+      'At each health check a running storage node answered, how long the oldest check sent since its previous answer had waited (the node is down once one waits --health-check-timeout)',
+      ['node'],
+    );
+    this.downs = deps.metrics.counter('oxia_coordinator_node_unavailable_total', 'Times a storage node was declared down, by reason', ['node', 'reason']);
   }
 
   start(): void {
@@ -110,40 +129,76 @@ export class NodeMonitor {
     this.running.set(this.label, 0);
   }
 
-  private observe(epoch: number, observation: HealthObservation, source: HealthSource): void {
+  private observe(epoch: number, observation: HealthObservation, source: HealthSource, sentMs: number): void {
     if (this.stop.signal.aborted) return;
     if (observation !== 'serving' && observation !== 'not-serving') this.failedChecks.inc(this.label);
-    const { health, event } = observeHealth(this.health, epoch, observation, source, this.deps.settings.healthCheckFailureThreshold);
-    if (observation !== 'serving' && health.state === 'Running' && health.failures > 0) {
-      this.log.warn('health check failed; tolerated below the failure threshold', { observation, failures: health.failures });
+    const decision = observeHealth(this.health, epoch, observation, source, this.deps.settings.healthCheckFailureThreshold, sentMs);
+    if ((observation === 'unreachable' || observation === 'failed') && decision.health.state === 'Running' && decision.health.failures > 0) {
+      this.log.warn('health check failed; tolerated below the failure threshold', { observation, failures: decision.health.failures });
     }
-    this.health = health;
-    if (event === 'available') {
+    this.apply(decision, { observation, source });
+  }
+
+  private apply(decision: HealthDecision, fields: Record<string, unknown>): void {
+    this.health = decision.health;
+    if (decision.event === 'available') {
       this.runningSinceMs = this.deps.clock.monotonicMs();
       this.log.info('storage node is running');
       this.running.set(this.label, 1);
       for (const wake of [...this.streamWakers]) wake();
       this.deps.events.onAvailable(this.node);
-    } else if (event === 'unavailable') {
+    } else if (decision.event === 'unavailable') {
       this.everDown = true;
-      this.log.warn('storage node is down', { observation, source });
+      this.log.warn('storage node is down', { ...fields, reason: decision.reason });
       this.running.set(this.label, 0);
+      this.downs.inc({ ...this.label, reason: decision.reason ?? 'unknown' });
       this.deps.events.onUnavailable(this.node);
     }
   }
 
-  /** The periodic Check, the first one at once; never two at a time. */
+  /**
+   * A Check every interval, the first one at once, without waiting for the earlier ones: a
+   * slow node is still probed on schedule, and its newest answer is what counts. After each
+   * interval, silence is judged (nodeSilent).
+   */
   private async probeLoop(): Promise<void> {
-    const { clock, settings, client } = this.deps;
+    const { clock, settings } = this.deps;
     const signal = this.stop.signal;
     while (!signal.aborted) {
-      const started = clock.monotonicMs();
-      const epoch = this.health.epoch;
-      const observation = await client.checkHealth(this.node, settings.healthCheckTimeoutMs, signal);
+      this.probe();
+      await pause(clock, settings.healthCheckIntervalMs, signal);
       if (signal.aborted) return;
-      this.observe(epoch, observation, 'periodic');
-      await pause(clock, Math.max(0, settings.healthCheckIntervalMs - (clock.monotonicMs() - started)), signal);
+      // That timer ran before this turn of the event loop read its sockets. If the coordinator
+      // itself was held up (CPU starved), answers that arrived meanwhile are still unread: one
+      // more turn reads them before the node is judged.
+      await pause(clock, 0, signal);
+      if (signal.aborted) return;
+      const oldest = this.outstanding.find((sentMs) => sentMs > this.health.answeredSentMs);
+      const decision = nodeSilent(this.health, clock.monotonicMs(), oldest, settings.healthCheckTimeoutMs);
+      if (decision.event) this.apply(decision, { silentForMs: Math.round(clock.monotonicMs() - this.health.answeredSentMs) });
     }
+  }
+
+  private probe(): void {
+    const { clock, settings, client } = this.deps;
+    const sentMs = clock.monotonicMs();
+    const epoch = this.health.epoch;
+    this.outstanding.push(sentMs);
+    void client.checkHealth(this.node, Math.max(PROBE_DEADLINE_MS, settings.healthCheckTimeoutMs), this.stop.signal).then((observation) => {
+      if (!this.stop.signal.aborted && observation === 'serving' && epoch === this.health.epoch && this.health.state === 'Running' && sentMs > this.health.answeredSentMs) {
+        // What the timeout is compared with: how long the oldest probe sent since the previous answer waited.
+        const oldest = this.outstanding.find((s) => s > this.health.answeredSentMs) ?? sentMs;
+        const waitedMs = clock.monotonicMs() - oldest;
+        this.waits.observe(this.label, waitedMs / 1000);
+        if (waitedMs >= settings.healthCheckTimeoutMs / 2) {
+          this.log.warn('storage node answered a health check late; it is down once one waits the timeout', { waitedMs: Math.round(waitedMs), timeoutMs: settings.healthCheckTimeoutMs });
+        }
+      }
+      const i = this.outstanding.indexOf(sentMs);
+      if (i >= 0) this.outstanding.splice(i, 1);
+      if (this.stop.signal.aborted) return;
+      this.observe(epoch, observation, 'periodic', sentMs);
+    });
   }
 
   /** The Watch stream; when it breaks, one immediate Check tells a dead node from a reset stream. */
@@ -158,7 +213,7 @@ export class NodeMonitor {
         this.watch = client.watchHealth(this.node, {
           onStatus: (observation) => {
             received = true;
-            this.observe(this.health.epoch, observation, 'watch');
+            this.observe(this.health.epoch, observation, 'watch', clock.monotonicMs());
           },
           onEnd: () => resolve(received),
         });
@@ -185,9 +240,10 @@ export class NodeMonitor {
     const { clock, settings, client } = this.deps;
     for (let i = 0; i < BROKEN_WATCH_PROBES; i++) {
       const epoch = this.health.epoch;
+      const sentMs = clock.monotonicMs();
       const observation = await client.checkHealth(this.node, settings.healthCheckTimeoutMs, signal);
       if (signal.aborted) return;
-      this.observe(epoch, observation, 'watch-broken');
+      this.observe(epoch, observation, 'watch-broken', sentMs);
       if (observation !== 'failed') return;
       await pause(clock, Math.min(BROKEN_WATCH_PROBE_GAP_MS, settings.healthCheckIntervalMs), signal);
     }

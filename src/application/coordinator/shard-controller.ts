@@ -13,6 +13,7 @@ import {
   decideLeader,
   fencingPlan,
   fencingProgress,
+  leaseHolder,
   missedFollowers,
   newTermOptions,
   newTermRequest,
@@ -43,6 +44,8 @@ export interface ShardControllerContext {
   /** The current member nodes by node id (to refresh moved addresses). */
   members(): ReadonlyMap<string, NodeAddress>;
   namespaceConfig(namespace: string): NamespaceConfig | undefined;
+  /** Whether the node's monitor considers it running (a node known down is not waited for). */
+  nodeRunning(node: NodeAddress): boolean;
   /** Shards led per node id, counting leaders being installed by other shards' elections. */
   leadersPerNode(except: ShardKey): ReadonlyMap<string, number>;
   /** Marks `node` as about to lead `key` (for the leader counts of concurrent elections); undefined clears. */
@@ -88,6 +91,7 @@ export class ShardController {
   private readonly metrics: {
     readonly elections: { inc(labels?: Record<string, string>, by?: number): void };
     readonly electionsFailed: { inc(labels?: Record<string, string>, by?: number): void };
+    readonly failovers: { inc(labels?: Record<string, string>, by?: number): void };
     readonly electionLatency: { observe(labels: Record<string, string>, value: number): void };
     readonly term: { set(labels: Record<string, string>, value: number): void };
   };
@@ -103,6 +107,7 @@ export class ShardController {
     this.metrics = {
       elections: m.counter('oxia_coordinator_leader_elections_total', 'Completed leader elections', ['oxia_namespace', 'shard']),
       electionsFailed: m.counter('oxia_coordinator_leader_election_failures_total', 'Failed leader election attempts', ['oxia_namespace', 'shard']),
+      failovers: m.counter('oxia_coordinator_leader_failovers_total', 'Elections started because the leader was declared down', ['oxia_namespace', 'shard']),
       electionLatency: m.histogram('oxia_coordinator_leader_election_latency_seconds', 'Time to elect a leader, from the first attempt', ['oxia_namespace', 'shard']),
       term: m.gauge('oxia_coordinator_term', 'The term of the shard', ['oxia_namespace', 'shard']),
     };
@@ -124,6 +129,7 @@ export class ShardController {
       const meta = this.metadata();
       if (!meta || meta.status === 'Deleting' || !meta.leader || nodeId(meta.leader) !== nodeId(node)) return;
       this.log.info('the leader is down: electing a new one', { leader: nodeId(node) });
+      this.metrics.failovers.inc(this.labels);
       await this.elect();
     });
   }
@@ -309,13 +315,14 @@ export class ShardController {
 
     // A change already persisted by a failed attempt (or before a restart) is not applied twice.
     const pendingChange = change && changeApplies(current.ensemble, change) ? change : undefined;
+    const holder = leaseHolder(current);
     const election = beginElection(current, this.ctx.members(), pendingChange);
     // Persisted before any NewTerm: a term is never handed out twice, even across crashes.
     await keeper.update((s) => withShard(s, this.key, election));
     this.metrics.term.set(this.labels, Number(election.term));
     this.log.info('starting an election', { term: election.term.toString(), ensemble: election.ensemble.map(nodeId), removed: election.removedNodes.map(nodeId) });
 
-    const fenced = await this.fence(election);
+    const fenced = await this.fence(election, holder);
     const decision = decideLeader(election, fenced, this.ctx.leadersPerNode(this.key), this.key.shard);
     if (!decision.ok) throw new OxiaError('ResourceUnavailable', decision.reason);
 
@@ -340,11 +347,18 @@ export class ShardController {
     void this.awaitCatchUpThenCleanUp(work.signal, election.term, decision.leader, decision.followers.map((f) => f.node));
   }
 
-  /** NewTerm to every member of the fencing plan; resolves with the acceptances once the outcome is known. */
-  private fence(election: ShardMetadata): Promise<FencedMember[]> {
+  /**
+   * NewTerm to every member of the fencing plan; resolves with the acceptances once the outcome
+   * is known. The replica that may hold a read lease (`holder`, see leaseHolder), when it is
+   * running, is fenced first: once it accepted, the others are told not to wait for its lease;
+   * if it has not answered within the health-check timeout, they are sent NewTerm anyway (and
+   * wait for the lease to run out).
+   */
+  private fence(election: ShardMetadata, holder: NodeAddress | undefined): Promise<FencedMember[]> {
     const plan = fencingPlan(election);
     const options = newTermOptions(this.ctx.namespaceConfig(this.key.namespace));
     const request = newTermRequest(this.key, election.term, options);
+    const first = holder && this.ctx.nodeRunning(holder) ? plan.members.find((n) => nodeId(n) === nodeId(holder)) : undefined;
     const pending = new AbortController();
     const onClose = (): void => pending.abort();
     this.closing.signal.addEventListener('abort', onClose, { once: true });
@@ -362,30 +376,52 @@ export class ShardController {
         pending.abort();
         resolve([...accepted]);
       };
+      const outstanding = new Set(plan.members);
       const check = (): void => {
-        if (accepted.length + failed === plan.members.length) return finish();
+        if (outstanding.size === 0) return finish();
         const progress = fencingProgress(plan, accepted.length, failed);
         if (progress === 'failed' || this.closing.signal.aborted) return finish();
+        if (progress !== 'quorum' || cancelGrace) return;
         // A majority is enough, but the other members get a moment so that a healthy one is
-        // not left out of the new term (and its head counts in the leader choice).
-        if (progress === 'quorum' && !cancelGrace) cancelGrace = this.ctx.clock.schedule(this.ctx.settings.fencingGracePeriodMs, finish);
+        // not left out of the new term (and its head counts in the leader choice). Nodes known
+        // to be down (the leader whose failure started this election) are not waited for.
+        if ([...outstanding].every((n) => !this.ctx.nodeRunning(n))) return finish();
+        cancelGrace = this.ctx.clock.schedule(this.ctx.settings.fencingGracePeriodMs, finish);
       };
-      for (const node of plan.members) {
-        this.ctx.client.newTerm(node, request, pending.signal).then(
+      const send = (node: NodeAddress, message: typeof request, then?: (ok: boolean) => void): void => {
+        this.ctx.client.newTerm(node, message, pending.signal).then(
           (response) => {
             if (done) return;
+            outstanding.delete(node);
             accepted.push({ node, head: response.headEntryId ?? INVALID_ENTRY_ID });
+            then?.(true);
             check();
           },
           (e: unknown) => {
             if (done) return;
+            outstanding.delete(node);
             failed++;
             if (!isOxiaError(e, 'Aborted')) this.log.warn('NewTerm failed', { node: nodeId(node), term: election.term.toString(), error: describe(e) });
+            then?.(false);
             check();
           },
         );
+      };
+      if (plan.members.length === 0) return finish();
+      if (!first) {
+        for (const node of plan.members) send(node, request);
+        return;
       }
-      if (plan.members.length === 0) finish();
+      let othersSent = false;
+      const sendOthers = (holderFenced: boolean): void => {
+        if (othersSent || done) return;
+        othersSent = true;
+        cancelHolderWait();
+        const message = holderFenced ? newTermRequest(this.key, election.term, options, true) : request;
+        for (const node of plan.members) if (node !== first) send(node, message);
+      };
+      const cancelHolderWait = this.ctx.clock.schedule(this.ctx.settings.healthCheckTimeoutMs, () => sendOthers(false));
+      send(first, request, sendOthers);
     });
   }
 

@@ -16,7 +16,7 @@ import type {
   TruncateRequest,
   TruncateResponse,
 } from '../../domain/wire/replication.js';
-import type { AppendMessage, ReplicationTarget, SnapshotChunkMessage } from '../ports/replication-client.js';
+import type { AckSender, AppendMessage, ReplicationTarget, SnapshotChunkMessage } from '../ports/replication-client.js';
 
 /**
  * The coordinator's view of a storage node (Oxia's OxiaCoordination service) as a use
@@ -48,7 +48,7 @@ export interface ReplicationApi {
    * until the leader ends it (resolves), it fails or `signal` aborts (rejects).
    * `target.term` is -1 when the leader did not send one.
    */
-  replicate(target: ReplicationTarget, appends: AsyncIterable<AppendMessage>, sendAck: (offset: bigint) => void, signal: AbortSignal): Promise<void>;
+  replicate(target: ReplicationTarget, appends: AsyncIterable<AppendMessage>, sendAck: AckSender, signal: AbortSignal): Promise<void>;
   /** Installs the snapshot the chunks carry; resolves with the offset the replica then holds. */
   installSnapshot(target: ReplicationTarget, chunks: AsyncIterable<SnapshotChunkMessage>, signal: AbortSignal): Promise<bigint>;
 }

@@ -50,7 +50,7 @@ import { KvStoreFactory } from '../ports/kv-store.js';
 import { Logger } from '../ports/logger.js';
 import { Metrics } from '../ports/metrics.js';
 import { ReadinessGate } from '../ports/readiness.js';
-import { ReplicationClient, type AppendMessage, type ReplicationTarget, type SnapshotChunkMessage } from '../ports/replication-client.js';
+import { ReplicationClient, type AckSender, type AppendMessage, type ReplicationTarget, type SnapshotChunkMessage } from '../ports/replication-client.js';
 import { WalFactory } from '../ports/wal.js';
 import { Broadcast } from '../shard/broadcast.js';
 import type { LeaderShard } from '../shard/leader-shard.js';
@@ -106,7 +106,10 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     @inject(Metrics) metrics: Metrics,
     @inject(ReadinessGate) readiness: ReadinessGate,
   ) {
-    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics };
+    // Before this node serves anything: a replica cannot remember the lease probes its previous
+    // run received, so it counts this moment as its last one (domain/replication/read-lease.ts).
+    const startedAtMs = clock.monotonicMs();
+    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs };
     this.nodeMetrics = new NodeMetrics(metrics, clock, () => this.open.values());
     this.assigned = readiness.require('the first shard assignments from the coordinator');
   }
@@ -148,7 +151,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
 
   async newTerm(request: NewTermRequest): Promise<NewTermResponse> {
     const controller = await this.controller(request.namespace, request.shard);
-    const head = await controller.newTerm(request.term, termOptionsOf(request.options));
+    const head = await controller.newTerm(request.term, termOptionsOf(request.options), request.previousLeaderFenced ?? false);
     return { headEntryId: head };
   }
 
@@ -227,7 +230,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   async replicate(
     target: ReplicationTarget,
     appends: AsyncIterable<AppendMessage>,
-    sendAck: (offset: bigint) => void,
+    sendAck: AckSender,
     signal: AbortSignal,
   ): Promise<void> {
     const controller = await this.controller(target.namespace, target.shard);

@@ -14,11 +14,19 @@ export interface AppendMessage {
   readonly term: bigint;
   readonly entry: LogEntry | undefined;
   readonly commitOffset: bigint;
+  /** A read-lease probe: the leader's monotonic clock when it sent the message (ADR 0024). */
+  readonly leaseProbeMs?: number | undefined;
 }
 
+/** The follower's end of a Replicate stream: sends an Ack (see ReplicateStreamHandlers.onAck). */
+export type AckSender = (offset: bigint, leaseEchoMs: number | undefined) => void;
+
 export interface ReplicateStreamHandlers {
-  /** A cumulative ack: the follower holds every entry up to `offset` durably. */
-  onAck(offset: bigint): void;
+  /**
+   * A cumulative ack: the follower holds every entry up to `offset` durably; `leaseEchoMs`,
+   * when present, is the newest lease probe it received (AppendMessage.leaseProbeMs).
+   */
+  onAck(offset: bigint, leaseEchoMs: number | undefined): void;
   /** The stream is over: undefined when the follower ended it cleanly, else why it failed. Called once. */
   onClose(error: OxiaError | undefined): void;
 }

@@ -1,4 +1,5 @@
 import { OxiaError, isOxiaError } from '../../domain/errors/oxia-error.js';
+import type { ReadLeaseTiming } from '../../domain/replication/read-lease.js';
 import type { LogEntry } from '../../domain/wal/log-entry.js';
 import type { Clock } from '../ports/clock.js';
 import type { KvStore } from '../ports/kv-store.js';
@@ -7,6 +8,7 @@ import type { ReplicateStream, ReplicationClient, ReplicationTarget, SnapshotSin
 import type { Wal } from '../ports/wal.js';
 import { Broadcast } from './broadcast.js';
 import type { LogPipeline } from './log-pipeline.js';
+import type { ReadLease } from './read-lease.js';
 import type { ShardMetrics } from './shard-metrics.js';
 import { SNAPSHOT_FORMAT_NAME, SnapshotEncoder } from './snapshot-format.js';
 
@@ -33,6 +35,9 @@ export interface FollowerCursorDeps {
   readonly wal: Wal;
   readonly kv: KvStore;
   readonly pipeline: LogPipeline;
+  /** Renewed with the follower's echoes of the probes this cursor sends. */
+  readonly lease: ReadLease;
+  readonly leaseTiming: ReadLeaseTiming;
   readonly client: ReplicationClient;
   readonly clock: Clock;
   readonly log: Logger;
@@ -50,6 +55,9 @@ class SnapshotNeeded extends Error {}
  * follower is empty or needs entries the WAL no longer has, it first gets a snapshot of
  * the store.
  * A broken stream is reopened with backoff from the last acknowledged offset.
+ *
+ * Every probe interval, the next message carries a read-lease probe (an entry, or an
+ * entry-less heartbeat when there is nothing to send), which the follower echoes at once.
  */
 export class FollowerCursor {
   private ackOffset: bigint;
@@ -60,6 +68,9 @@ export class FollowerCursor {
   private cancelActive: (() => void) | undefined;
   private readonly running: Promise<void>;
   private readonly log: Logger;
+  /** When the last lease probe went out on the current stream (this node's monotonic ms). */
+  private lastProbeMs = -Infinity;
+  private cancelProbeTimer: () => void = () => undefined;
 
   constructor(
     private readonly deps: FollowerCursorDeps,
@@ -69,6 +80,7 @@ export class FollowerCursor {
     this.log = deps.log.child({ follower: deps.follower });
     this.ackOffset = headOffset;
     if (headOffset >= 0n) deps.pipeline.onFollowerDurable(deps.follower, headOffset);
+    this.scheduleProbe();
     this.running = this.run();
   }
 
@@ -83,6 +95,7 @@ export class FollowerCursor {
   /** Stops sending and waits for the loop to end. Idempotent. */
   async close(): Promise<void> {
     this.stopping.abort();
+    this.cancelProbeTimer();
     this.cancelActive?.();
     this.acked.notify();
     await this.running;
@@ -133,7 +146,25 @@ export class FollowerCursor {
     return this.ackOffset + 1n < this.firstAvailableOffset();
   }
 
-  private onAck(offset: bigint): void {
+  /** Wakes the streaming loop every probe interval, so that an idle stream still carries probes. */
+  private scheduleProbe(): void {
+    this.cancelProbeTimer = this.deps.clock.schedule(this.deps.leaseTiming.probeIntervalMs, () => {
+      if (this.stopped) return;
+      this.acked.notify();
+      this.scheduleProbe();
+    });
+  }
+
+  /** The value of the lease probe the message sent now should carry, if one is due. */
+  private probe(): number | undefined {
+    const now = this.deps.clock.monotonicMs();
+    if (now - this.lastProbeMs < this.deps.leaseTiming.probeIntervalMs) return undefined;
+    this.lastProbeMs = now;
+    return now;
+  }
+
+  private onAck(offset: bigint, leaseEchoMs: number | undefined): void {
+    if (leaseEchoMs !== undefined) this.deps.lease.onEcho(this.deps.follower, leaseEchoMs);
     if (offset > this.ackOffset) {
       this.ackOffset = offset;
       this.deps.pipeline.onFollowerDurable(this.deps.follower, offset);
@@ -146,7 +177,7 @@ export class FollowerCursor {
     const { pipeline, target } = this.deps;
     let closedWith: OxiaError | undefined;
     const stream: ReplicateStream = this.deps.client.replicate(this.deps.follower, target, {
-      onAck: (offset) => this.onAck(offset),
+      onAck: (offset, leaseEchoMs) => this.onAck(offset, leaseEchoMs),
       onClose: (error) => {
         closedWith = error ?? new OxiaError('ResourceUnavailable', 'the follower ended the replication stream');
         this.acked.notify();
@@ -160,10 +191,12 @@ export class FollowerCursor {
     let unackedBytes = 0;
     let next = this.ackOffset + 1n;
     let lastSentCommit = -1n;
+    // A new stream probes with its first message.
+    this.lastProbeMs = -Infinity;
 
     const send = async (entry: LogEntry): Promise<void> => {
       const commitOffset = pipeline.committedOffset;
-      const writable = stream.send({ term: target.term, entry, commitOffset });
+      const writable = stream.send({ term: target.term, entry, commitOffset, leaseProbeMs: this.probe() });
       lastSentCommit = commitOffset;
       const bytes = entry.value.length + ENTRY_OVERHEAD_BYTES;
       unacked.push({ offset: entry.offset, bytes });
@@ -192,10 +225,12 @@ export class FollowerCursor {
           continue;
         }
         if (next > pipeline.headEntryId.offset) {
-          // At the head: tell the follower the commit offset so it applies promptly, then wait.
+          // At the head: tell the follower the commit offset so it applies promptly, and probe
+          // when a probe is due (a heartbeat), then wait.
           const commitOffset = pipeline.committedOffset;
-          if (commitOffset > lastSentCommit) {
-            const writable = stream.send({ term: target.term, entry: undefined, commitOffset });
+          const leaseProbeMs = this.probe();
+          if (commitOffset > lastSentCommit || leaseProbeMs !== undefined) {
+            const writable = stream.send({ term: target.term, entry: undefined, commitOffset, leaseProbeMs });
             lastSentCommit = commitOffset;
             if (!writable) await stream.writable();
             continue;

@@ -6,7 +6,7 @@ import { LogEntryValue } from '../../domain/wire/storage.js';
 import type { Clock } from '../ports/clock.js';
 import type { KvStore } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
-import type { AppendMessage } from '../ports/replication-client.js';
+import type { AckSender, AppendMessage } from '../ports/replication-client.js';
 import type { Wal } from '../ports/wal.js';
 import { untilAborted } from './abortable.js';
 import { applyBatch, type DecodedEntry } from './apply-batch.js';
@@ -38,7 +38,7 @@ export interface FollowerReplicaDeps {
 interface ActiveStream {
   readonly abort: AbortController;
   readonly done: Promise<void>;
-  readonly sendAck: (offset: bigint) => void;
+  readonly sendAck: AckSender;
 }
 
 /**
@@ -63,6 +63,8 @@ export class FollowerReplica {
   private ackScheduled = false;
   private lastAckSent = -1n;
   private reAck = false;
+  /** The newest lease probe received and not yet echoed. */
+  private pendingEcho: number | undefined;
   private stream: ActiveStream | undefined;
   private failure: OxiaError | undefined;
   private readonly idle = new Broadcast();
@@ -110,13 +112,15 @@ export class FollowerReplica {
    * stream fails, `signal` aborts or stop() is called. A newer stream takes over from
    * an older one still open (the leader reconnected before we noticed the old one die).
    * Rejects with InvalidTerm on an append of another term, and on a gap in offsets.
+   * `onLeaderMessage` hears of every message accepted from the leader, before it is answered
+   * (`leaseProbe`: it carried a read-lease probe, which is echoed at once).
    */
   async serve(
     term: bigint,
     appends: AsyncIterable<AppendMessage>,
-    sendAck: (offset: bigint) => void,
+    sendAck: AckSender,
     signal: AbortSignal,
-    onAppend: () => void,
+    onLeaderMessage: (leaseProbe: boolean) => void,
   ): Promise<void> {
     await this.endStream();
     if (this.failure) throw this.failure;
@@ -129,6 +133,7 @@ export class FollowerReplica {
     this.stream = stream;
     // A reconnecting leader learns at once what we already hold.
     this.lastAckSent = -1n;
+    this.pendingEcho = undefined;
     this.scheduleAck();
     const iterator = appends[Symbol.asyncIterator]();
     try {
@@ -139,7 +144,7 @@ export class FollowerReplica {
           () => this.failure ?? new OxiaError('Aborted', 'the replication stream was taken over, fenced or closed'),
         );
         if (next.done) return;
-        this.receive(term, next.value, onAppend);
+        this.receive(term, next.value, onLeaderMessage);
       }
     } finally {
       signal.removeEventListener('abort', onCallEnd);
@@ -185,13 +190,19 @@ export class FollowerReplica {
     await stream.done;
   }
 
-  private receive(term: bigint, append: AppendMessage, onAppend: () => void): void {
+  private receive(term: bigint, append: AppendMessage, onLeaderMessage: (leaseProbe: boolean) => void): void {
     // -1: an old leader that does not say its term (Oxia accepts it for rolling upgrades).
     if (append.term !== -1n && append.term !== term) {
       throw new OxiaError('InvalidTerm', `append of term ${append.term} on a stream of term ${term}`);
     }
     // Any message of the leader of our term makes us its follower, also a bare commit offset.
-    onAppend();
+    const probe = append.leaseProbeMs;
+    onLeaderMessage(probe !== undefined);
+    if (probe !== undefined) {
+      // Answered at once, not after the next fsync: the echo is what keeps the leader's lease.
+      this.pendingEcho = probe;
+      this.scheduleAck();
+    }
     const entry = append.entry;
     if (entry === undefined) {
       this.advertise(append.commitOffset);
@@ -249,11 +260,13 @@ export class FollowerReplica {
       this.ackScheduled = false;
       const stream = this.stream;
       if (!stream || stream.abort.signal.aborted) return;
-      if (this.durable < 0n) return;
-      if (this.durable <= this.lastAckSent && !this.reAck) return;
+      const echo = this.pendingEcho;
+      if (this.durable < 0n && echo === undefined) return;
+      if (this.durable <= this.lastAckSent && !this.reAck && echo === undefined) return;
       this.reAck = false;
-      this.lastAckSent = this.durable;
-      stream.sendAck(this.durable);
+      this.pendingEcho = undefined;
+      if (this.durable > this.lastAckSent) this.lastAckSent = this.durable;
+      stream.sendAck(this.durable, echo);
     });
   }
 

@@ -34,7 +34,9 @@ import type { KvStore } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { ShardRef } from '../ports/shard-ref.js';
 import type { Wal } from '../ports/wal.js';
+import { READ_LEASE_TIMING } from '../../domain/replication/read-lease.js';
 import { LogPipeline } from './log-pipeline.js';
+import { ReadLease } from './read-lease.js';
 import { SessionManager } from './session-manager.js';
 import type { ShardMetrics } from './shard-metrics.js';
 
@@ -55,11 +57,13 @@ export interface LeaderShardDeps {
 /**
  * One shard led by this node: its write pipeline, its sessions, and reads of its
  * applied state. Reads see exactly the acknowledged writes, since a write is
- * acknowledged only once applied.
+ * acknowledged only once applied, and are served only while the read lease holds
+ * (no newer leader can have taken writes: read-lease.ts).
  */
 export class LeaderShard {
   private readonly sessions: SessionManager;
   private pipeline!: LogPipeline;
+  private lease!: ReadLease;
   private closing = false;
 
   private constructor(
@@ -102,6 +106,7 @@ export class LeaderShard {
     election: { readonly term: bigint; readonly replicationFactor: number },
   ): Promise<LeaderShard> {
     const shard = new LeaderShard(ref, config, limits, deps);
+    shard.lease = new ReadLease(election.replicationFactor, READ_LEASE_TIMING, deps.clock);
     shard.pipeline = await LogPipeline.open({
       wal: deps.wal,
       kv: deps.kv,
@@ -128,6 +133,11 @@ export class LeaderShard {
 
   get committedOffset(): bigint {
     return this.pipeline.committedOffset;
+  }
+
+  /** The read lease, which replication cursors renew with their followers' echoes. */
+  get readLease(): ReadLease {
+    return this.lease;
   }
 
   /** Sessions alive on this leader, for metrics. */
@@ -159,6 +169,7 @@ export class LeaderShard {
 
   async *read(request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
     this.assertServing();
+    if (!this.lease.holds()) await this.awaitLease(signal);
     validateReadRequest(request, this.limits);
     const startedMs = this.deps.clock.monotonicMs();
     let gets: GetResponse[] = [];
@@ -184,6 +195,7 @@ export class LeaderShard {
 
   async *list(request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse> {
     this.assertServing();
+    if (!this.lease.holds()) await this.awaitLease(signal);
     const query = this.rangeQuery(request);
     let keys: string[] = [];
     for await (const key of list(this.deps.kv, query, this.config)) {
@@ -200,6 +212,7 @@ export class LeaderShard {
 
   async *rangeScan(request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse> {
     this.assertServing();
+    if (!this.lease.holds()) await this.awaitLease(signal);
     const query = this.rangeQuery(request);
     let records: GetResponse[] = [];
     let bytes = 0;
@@ -225,6 +238,7 @@ export class LeaderShard {
    */
   async *notifications(startOffsetExclusive: bigint | undefined, signal: AbortSignal): AsyncIterable<NotificationBatch> {
     this.assertServing();
+    if (!this.lease.holds()) await this.awaitLease(signal);
     if (!this.config.notificationsEnabled) {
       throw new OxiaError('NotificationsNotEnabled', `notifications are not enabled on namespace ${this.ref.namespace}`);
     }
@@ -254,6 +268,7 @@ export class LeaderShard {
    */
   async *sequenceUpdates(prefixKey: string, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse> {
     this.assertServing();
+    if (!this.lease.holds()) await this.awaitLease(signal);
     if (prefixKey.length === 0) throw invalidArgument('GetSequenceUpdates needs a key: the sequence prefix');
     let lastSent: string | undefined;
     while (!signal.aborted && !this.closing) {
@@ -303,6 +318,7 @@ export class LeaderShard {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.lease.end(new OxiaError('Closed', `shard ${this.ref.shard} is closing`));
     this.sessions.shutdown();
     await this.pipeline.quiesce();
     this.pipeline.fail(new OxiaError('Closed', `shard ${this.ref.shard} is closing`));
@@ -319,6 +335,7 @@ export class LeaderShard {
   async stop(error: OxiaError): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.lease.end(error);
     this.sessions.shutdown();
     this.pipeline.fail(error);
     await this.pipeline.quiesce();
@@ -338,6 +355,20 @@ export class LeaderShard {
     };
     validateRange(query, this.limits, this.config);
     return query;
+  }
+
+  /**
+   * The lease lapsed (no quorum echoed a probe lately): wait for a renewal, at most one lease
+   * period. A leader that was replaced never gets one, and the read fails with NodeIsNotLeader.
+   */
+  private async awaitLease(signal: AbortSignal): Promise<void> {
+    try {
+      await this.lease.awaitHeld(READ_LEASE_TIMING.leaseMs, signal, this.ref.shard);
+      this.deps.metrics.leaseWait('renewed');
+    } catch (e) {
+      this.deps.metrics.leaseWait('refused');
+      throw e;
+    }
   }
 
   private assertServing(): void {

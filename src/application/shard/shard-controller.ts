@@ -17,12 +17,13 @@ import {
   type ShardRoleKind,
   type Transition,
 } from '../../domain/replication/shard-role.js';
+import { promiseAfterProbe, promiseRemainingMs, READ_LEASE_TIMING } from '../../domain/replication/read-lease.js';
 import { INVALID_ENTRY_ID, type EntryId } from '../../domain/wal/log-entry.js';
 import type { Clock } from '../ports/clock.js';
 import type { KvStore, KvStoreFactory } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
-import type { AppendMessage, ReplicationClient, SnapshotChunkMessage } from '../ports/replication-client.js';
+import type { AckSender, AppendMessage, ReplicationClient, SnapshotChunkMessage } from '../ports/replication-client.js';
 import type { ShardRef } from '../ports/shard-ref.js';
 import type { Wal, WalFactory } from '../ports/wal.js';
 import { untilAborted } from './abortable.js';
@@ -42,6 +43,8 @@ export interface ShardControllerDeps {
   readonly log: Logger;
   readonly limits: RequestLimits;
   readonly metrics: Metrics;
+  /** When this node started (monotonic ms), before it could receive anything. */
+  readonly startedAtMs: number;
 }
 
 /** What the replica is doing besides holding its files: following (or fenced), or leading. */
@@ -99,6 +102,12 @@ export class ShardController {
   private installAbort: AbortController | undefined;
   private closed = false;
   private readonly log: Logger;
+  /**
+   * Until when (monotonic ms) this replica must not help a new leader serve: it received a
+   * lease probe from a leader, which may still serve reads on it. NewTerm answers only after.
+   * Probes received by an earlier run of the node are unknown: its start counts as one.
+   */
+  private leasePromiseUntilMs: number;
 
   private constructor(
     readonly ref: ShardRef,
@@ -114,6 +123,7 @@ export class ShardController {
     this.role = term >= 0n ? { kind: 'Fenced', term } : { kind: 'NotMember', term: -1n };
     this.options = options;
     this.activity = { kind: 'replica', replica };
+    this.leasePromiseUntilMs = promiseAfterProbe(-Infinity, deps.startedAtMs, READ_LEASE_TIMING);
   }
 
   /** Opens the shard's files (creating them when missing) and recovers its term and role. */
@@ -185,10 +195,24 @@ export class ShardController {
 
   /**
    * NewTerm: fences this replica at `term` (a lower term is refused), ends any leading or
-   * following, persists the term and options, and answers the head of its log.
+   * following, persists the term and options, and answers the head of its log, once the read
+   * lease of the leader it followed cannot hold any more (domain/replication/read-lease.ts):
+   * fenced at once, answered after; at once when the coordinator says that the previous
+   * leader has accepted this term already (it stopped serving before it answered).
    */
-  newTerm(term: bigint, options: TermOptions | undefined): Promise<EntryId> {
+  async newTerm(term: bigint, options: TermOptions | undefined, previousLeaderFenced = false): Promise<EntryId> {
     this.installAbort?.abort();
+    const head = await this.fence(term, options);
+    const waitMs = previousLeaderFenced ? 0 : promiseRemainingMs(this.leasePromiseUntilMs, this.deps.clock.monotonicMs());
+    if (waitMs > 0) {
+      this.log.info("fenced; answering once the former leader's read lease has run out", { term: term.toString(), waitMs: Math.ceil(waitMs) });
+      await new Promise<void>((resolve) => this.deps.clock.schedule(waitMs, resolve));
+    }
+    this.metrics.leaseWaited(waitMs);
+    return head;
+  }
+
+  private fence(term: bigint, options: TermOptions | undefined): Promise<EntryId> {
     return this.mutex.run(async () => {
       this.assertOpen();
       const next = accepted(onNewTerm(this.role, term));
@@ -408,7 +432,7 @@ export class ShardController {
    * Serves a Replicate stream of the leader of `term` (-1: the leader did not say, use
    * ours). Refused unless this replica is fenced at, or following, that term.
    */
-  async replicate(term: bigint, appends: AsyncIterable<AppendMessage>, sendAck: (offset: bigint) => void, signal: AbortSignal): Promise<void> {
+  async replicate(term: bigint, appends: AsyncIterable<AppendMessage>, sendAck: AckSender, signal: AbortSignal): Promise<void> {
     const { replica, streamTerm } = await this.mutex.run(async () => {
       this.assertOpen();
       const streamTerm = term >= 0n ? term : this.role.term;
@@ -417,10 +441,11 @@ export class ShardController {
       accepted(onReplicate(this.role, streamTerm));
       return { replica: await this.replicaActivity(), streamTerm };
     });
-    const onAppend = (): void => {
+    const onLeaderMessage = (leaseProbe: boolean): void => {
+      if (leaseProbe) this.leasePromiseUntilMs = promiseAfterProbe(this.leasePromiseUntilMs, this.deps.clock.monotonicMs(), READ_LEASE_TIMING);
       if (this.role.kind === 'Fenced' && this.role.term === streamTerm) this.role = { kind: 'Follower', term: streamTerm };
     };
-    await replica.serve(streamTerm, appends, sendAck, signal, onAppend);
+    await replica.serve(streamTerm, appends, sendAck, signal, onLeaderMessage);
   }
 
   /**
@@ -563,6 +588,8 @@ export class ShardController {
         wal: this.wal,
         kv: this.kv,
         pipeline: leader.shard.logPipeline,
+        lease: leader.shard.readLease,
+        leaseTiming: READ_LEASE_TIMING,
         client: this.deps.replication,
         clock: this.deps.clock,
         log: this.log,

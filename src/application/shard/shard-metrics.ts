@@ -46,6 +46,16 @@ function instruments(m: Metrics) {
     ),
     snapshotBytes: m.counter('oxia_server_snapshot_bytes_total', 'Bytes of snapshot chunks transferred, by direction', [...shard, 'direction']),
     snapshotLatency: m.histogram('oxia_server_snapshot_transfer_seconds', 'Time of one completed snapshot transfer, by direction', [...shard, 'direction']),
+    leaseWaits: m.counter(
+      'oxia_server_read_lease_waits_total',
+      "Client reads that found the leader's read lease lapsed, by outcome (renewed: served after a wait; refused: NodeIsNotLeader)",
+      [...shard, 'outcome'],
+    ),
+    newTermLeaseWait: m.histogram(
+      'oxia_server_new_term_lease_wait_seconds',
+      "How long NewTerm answers waited for the former leader's read lease to run out",
+      shard,
+    ),
   };
 }
 
@@ -62,6 +72,7 @@ export class ShardMetrics {
   private readonly readBytes: BoundCounter;
   private readonly readLatency: BoundHistogram;
   private readonly applyLatency: BoundHistogram;
+  private readonly newTermLeaseWait: BoundHistogram;
 
   private constructor(
     private readonly all: ReturnType<typeof instruments>,
@@ -80,6 +91,7 @@ export class ShardMetrics {
     this.readBytes = all.readBytes.bind(labels);
     this.readLatency = all.readLatency.bind(labels);
     this.applyLatency = all.applyLatency.bind(labels);
+    this.newTermLeaseWait = all.newTermLeaseWait.bind(labels);
   }
 
   static of(metrics: Metrics, ref: ShardRef): ShardMetrics {
@@ -116,6 +128,16 @@ export class ShardMetrics {
     this.applyLatency.observe(elapsedMs / 1000);
   }
 
+  /** A read found the read lease lapsed; it was served after a renewal, or refused. */
+  leaseWait(outcome: 'renewed' | 'refused'): void {
+    this.all.leaseWaits.inc({ ...this.labels, outcome });
+  }
+
+  /** A NewTerm answer waited `elapsedMs` for a former leader's read lease. */
+  leaseWaited(elapsedMs: number): void {
+    this.newTermLeaseWait.observe(elapsedMs / 1000);
+  }
+
   session(event: 'created' | 'closed' | 'expired'): void {
     this.all.sessions.inc({ ...this.labels, event });
   }
@@ -137,7 +159,8 @@ export class ShardMetrics {
     const labels = this.labels;
     const a = this.all;
     for (const metric of [a.writeRequests, a.readRequests, a.readBytes]) metric.remove(labels);
-    for (const metric of [a.writeLatency, a.readLatency, a.applyLatency]) metric.remove(labels);
+    for (const metric of [a.writeLatency, a.readLatency, a.applyLatency, a.newTermLeaseWait]) metric.remove(labels);
+    for (const outcome of ['renewed', 'refused']) a.leaseWaits.remove({ ...labels, outcome });
     for (const op of ['put', 'delete', 'delete_range']) a.writeOps.remove({ ...labels, op });
     for (const op of ['get', 'list', 'range_scan']) a.readOps.remove({ ...labels, op });
     for (const event of ['created', 'closed', 'expired']) a.sessions.remove({ ...labels, event });

@@ -96,9 +96,9 @@ export const COORDINATOR_OPTIONS = [
   { name: 'internal-addr', short: 'i', valueName: 'host:port', help: 'internal gRPC address (health) to listen on (port 0: any free port)', default: '127.0.0.1:6649' },
   { name: 'public-addr', short: 'p', valueName: 'host:port', help: 'admin API (OxiaAdmin) address to listen on (port 0: any free port)', default: '127.0.0.1:6651' },
   { name: 'metrics-addr', short: 'm', valueName: 'host:port', help: 'address of the Prometheus /metrics endpoint (port 0: any free port)', default: '127.0.0.1:8080' },
-  { name: 'health-check-interval', valueName: 'duration', help: 'how often each storage node is probed', default: '2s' },
-  { name: 'health-check-timeout', valueName: 'duration', help: 'how long one probe may take', default: '5s' },
-  { name: 'health-check-failure-threshold', valueName: 'count', help: 'consecutive failed probes after which a node is down', default: '3' },
+  { name: 'health-check-interval', valueName: 'duration', help: 'how often each storage node is probed (a probe does not wait for the previous one)', default: '200ms' },
+  { name: 'health-check-timeout', valueName: 'duration', help: 'a node that leaves a probe unanswered this long (and answered none sent after it) is down', default: '1200ms' },
+  { name: 'health-check-failure-threshold', valueName: 'count', help: 'consecutive probes failing with an error (connection refused) after which a node is down', default: '3' },
   { name: 'rpc-timeout', valueName: 'duration', help: 'bound on each call to a storage node', default: '30s' },
   {
     name: 'lease-duration',

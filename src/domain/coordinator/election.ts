@@ -94,6 +94,21 @@ export function fencingPlan(election: ShardMetadata): FencingPlan {
   return { members, majority: majority(members.length) };
 }
 
+/**
+ * Step 2, read leases (ADR 0024): the replica that may hold a read lease when the election
+ * starts, which is the leader the status names in SteadyState. A leader is persisted only
+ * after its BecomeLeader, and every BecomeLeader of a later term comes after that term's
+ * Election status was persisted, so no other replica can hold one. Fenced first (when it is
+ * reachable), it stops serving before it answers, and the other members can be told not to
+ * wait for its lease (NewTermRequest.previousLeaderFenced). Without one, or when it does not
+ * answer, every member waits until a lease it vouched for has run out.
+ */
+export function leaseHolder(current: ShardMetadata): NodeAddress | undefined {
+  if (current.status !== 'SteadyState' || !current.leader) return undefined;
+  const leader = current.leader;
+  return unionNodes(current.ensemble, current.removedNodes).find((n) => nodeId(n) === nodeId(leader));
+}
+
 export type FencingProgress = 'waiting' | 'quorum' | 'failed';
 
 /** Whether enough NewTerm answers are in: a majority accepted, or so many failed that it never can. */
@@ -159,8 +174,8 @@ export function newTermOptions(namespace: NamespaceConfig | undefined): NewTermO
   };
 }
 
-export function newTermRequest(key: ShardKey, term: bigint, options: NewTermOptions): NewTermRequest {
-  return { namespace: key.namespace, shard: key.shard, term, options };
+export function newTermRequest(key: ShardKey, term: bigint, options: NewTermOptions, previousLeaderFenced?: true): NewTermRequest {
+  return previousLeaderFenced ? { namespace: key.namespace, shard: key.shard, term, options, previousLeaderFenced } : { namespace: key.namespace, shard: key.shard, term, options };
 }
 
 /** Step 4. Followers are named by internal address, with the head each answered to NewTerm. */

@@ -227,7 +227,15 @@ export interface NewTermRequest {
   namespace: string;
   shard: bigint;
   term: bigint;
-  options?: NewTermOptions | undefined;
+  options?:
+    | NewTermOptions
+    | undefined;
+  /**
+   * oxia-ts extension (ADR 0024), never set by Oxia's coordinator: the shard's previous leader
+   * has already accepted this term, so no read lease of an older term can hold and the replica
+   * answers without waiting for one to run out.
+   */
+  previousLeaderFenced?: boolean | undefined;
 }
 
 export interface NewTermResponse {
@@ -283,11 +291,19 @@ export interface Append {
   commitOffset: bigint;
   previousEntryCrc?: number | undefined;
   cumulativeAcksSupported: boolean;
+  /**
+   * oxia-ts extension (ADR 0024), unknown to Oxia, whose parsers skip it: a read-lease probe,
+   * the leader's monotonic clock when it sent this message. The follower answers it at once
+   * with an Ack carrying the same value.
+   */
+  leaseProbeMs?: number | undefined;
 }
 
 /** Cumulative when the leader advertised support: every entry up to offset is on disk. */
 export interface Ack {
   offset: bigint;
+  /** oxia-ts extension (ADR 0024): the newest lease probe the follower received, echoed. */
+  leaseEchoMs?: number | undefined;
 }
 
 export interface SnapshotResponse {
@@ -1169,7 +1185,7 @@ export const NewTermOptions: MessageFns<NewTermOptions> = {
 };
 
 function createBaseNewTermRequest(): NewTermRequest {
-  return { namespace: "", shard: 0n, term: 0n, options: undefined };
+  return { namespace: "", shard: 0n, term: 0n, options: undefined, previousLeaderFenced: undefined };
 }
 
 export const NewTermRequest: MessageFns<NewTermRequest> = {
@@ -1191,6 +1207,9 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
     }
     if (message.options !== undefined) {
       NewTermOptions.encode(message.options, writer.uint32(34).fork()).join();
+    }
+    if (message.previousLeaderFenced !== undefined) {
+      writer.uint32(800).bool(message.previousLeaderFenced);
     }
     return writer;
   },
@@ -1240,6 +1259,14 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
             message.options = NewTermOptions.decode(reader, reader.uint32());
             continue;
           }
+          case 100: {
+            if (tag !== 800) {
+              break;
+            }
+
+            message.previousLeaderFenced = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1258,6 +1285,11 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
       shard: isSet(object.shard) ? BigInt(object.shard) : 0n,
       term: isSet(object.term) ? BigInt(object.term) : 0n,
       options: isSet(object.options) ? NewTermOptions.fromJSON(object.options) : undefined,
+      previousLeaderFenced: isSet(object.previousLeaderFenced)
+        ? globalThis.Boolean(object.previousLeaderFenced)
+        : isSet(object.previous_leader_fenced)
+        ? globalThis.Boolean(object.previous_leader_fenced)
+        : undefined,
     };
   },
 
@@ -1275,6 +1307,9 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
     if (message.options !== undefined) {
       obj.options = NewTermOptions.toJSON(message.options);
     }
+    if (message.previousLeaderFenced !== undefined) {
+      obj.previousLeaderFenced = message.previousLeaderFenced;
+    }
     return obj;
   },
 
@@ -1289,6 +1324,7 @@ export const NewTermRequest: MessageFns<NewTermRequest> = {
     message.options = (object.options !== undefined && object.options !== null)
       ? NewTermOptions.fromPartial(object.options)
       : undefined;
+    message.previousLeaderFenced = object.previousLeaderFenced ?? undefined;
     return message;
   },
 };
@@ -2209,7 +2245,14 @@ export const TruncateResponse: MessageFns<TruncateResponse> = {
 };
 
 function createBaseAppend(): Append {
-  return { term: 0n, entry: undefined, commitOffset: 0n, previousEntryCrc: undefined, cumulativeAcksSupported: false };
+  return {
+    term: 0n,
+    entry: undefined,
+    commitOffset: 0n,
+    previousEntryCrc: undefined,
+    cumulativeAcksSupported: false,
+    leaseProbeMs: undefined,
+  };
 }
 
 export const Append: MessageFns<Append> = {
@@ -2234,6 +2277,9 @@ export const Append: MessageFns<Append> = {
     }
     if (message.cumulativeAcksSupported !== false) {
       writer.uint32(40).bool(message.cumulativeAcksSupported);
+    }
+    if (message.leaseProbeMs !== undefined) {
+      writer.uint32(801).double(message.leaseProbeMs);
     }
     return writer;
   },
@@ -2291,6 +2337,14 @@ export const Append: MessageFns<Append> = {
             message.cumulativeAcksSupported = reader.bool();
             continue;
           }
+          case 100: {
+            if (tag !== 801) {
+              break;
+            }
+
+            message.leaseProbeMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2322,6 +2376,11 @@ export const Append: MessageFns<Append> = {
         : isSet(object.cumulative_acks_supported)
         ? globalThis.Boolean(object.cumulative_acks_supported)
         : false,
+      leaseProbeMs: isSet(object.leaseProbeMs)
+        ? globalThis.Number(object.leaseProbeMs)
+        : isSet(object.lease_probe_ms)
+        ? globalThis.Number(object.lease_probe_ms)
+        : undefined,
     };
   },
 
@@ -2342,6 +2401,9 @@ export const Append: MessageFns<Append> = {
     if (message.cumulativeAcksSupported !== false) {
       obj.cumulativeAcksSupported = message.cumulativeAcksSupported;
     }
+    if (message.leaseProbeMs !== undefined) {
+      obj.leaseProbeMs = floatToJson(message.leaseProbeMs);
+    }
     return obj;
   },
 
@@ -2359,12 +2421,13 @@ export const Append: MessageFns<Append> = {
       : 0n;
     message.previousEntryCrc = object.previousEntryCrc ?? undefined;
     message.cumulativeAcksSupported = object.cumulativeAcksSupported ?? false;
+    message.leaseProbeMs = object.leaseProbeMs ?? undefined;
     return message;
   },
 };
 
 function createBaseAck(): Ack {
-  return { offset: 0n };
+  return { offset: 0n, leaseEchoMs: undefined };
 }
 
 export const Ack: MessageFns<Ack> = {
@@ -2374,6 +2437,9 @@ export const Ack: MessageFns<Ack> = {
         throw new globalThis.Error("value provided for field message.offset of type int64 too large");
       }
       writer.uint32(8).int64(message.offset);
+    }
+    if (message.leaseEchoMs !== undefined) {
+      writer.uint32(801).double(message.leaseEchoMs);
     }
     return writer;
   },
@@ -2399,6 +2465,14 @@ export const Ack: MessageFns<Ack> = {
             message.offset = reader.int64() as bigint;
             continue;
           }
+          case 100: {
+            if (tag !== 801) {
+              break;
+            }
+
+            message.leaseEchoMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2412,13 +2486,23 @@ export const Ack: MessageFns<Ack> = {
   },
 
   fromJSON(object: any): Ack {
-    return { offset: isSet(object.offset) ? BigInt(object.offset) : 0n };
+    return {
+      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
+      leaseEchoMs: isSet(object.leaseEchoMs)
+        ? globalThis.Number(object.leaseEchoMs)
+        : isSet(object.lease_echo_ms)
+        ? globalThis.Number(object.lease_echo_ms)
+        : undefined,
+    };
   },
 
   toJSON(message: Ack): unknown {
     const obj: any = {};
     if (message.offset !== 0n) {
       obj.offset = message.offset.toString();
+    }
+    if (message.leaseEchoMs !== undefined) {
+      obj.leaseEchoMs = floatToJson(message.leaseEchoMs);
     }
     return obj;
   },
@@ -2429,6 +2513,7 @@ export const Ack: MessageFns<Ack> = {
   fromPartial<I extends Exact<DeepPartial<Ack>, I>>(object: I): Ack {
     const message = createBaseAck();
     message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+    message.leaseEchoMs = object.leaseEchoMs ?? undefined;
     return message;
   },
 };
@@ -3437,6 +3522,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

@@ -40,6 +40,31 @@ test('an assignment update moves writes to the new leader on a new stream', asyn
   }
 });
 
+test('writes and reads waiting on a leader that never answers go to the new leader as soon as the assignments name it', async () => {
+  for (const unary of [false, true]) {
+    const cluster = new FakeCluster(1, ['server-a:1']);
+    // With an authentication provider writes are unary calls instead of the stream.
+    const client = await clientOn(cluster, unary ? { authentication: { generateCredentials: () => ({}) } } : {});
+    try {
+      // server-a froze: its calls never complete (until the request deadline, a minute away).
+      cluster.onWrite = (call) => (call.target === 'server-a:1' ? new Promise<undefined>(() => undefined) : undefined);
+      cluster.onRead = (call) => (call.target === 'server-a:1' ? new Promise<undefined>(() => undefined) : undefined);
+      const put = client.put('/x', 'v');
+      const get = client.get('/y').catch((e: unknown) => e);
+      await waitFor(() => cluster.writes.length === 1 && cluster.reads.length === 1, 2000, 'the calls to reach the frozen leader');
+      cluster.moveLeader(0n, 'server-b:1');
+      const started = performance.now();
+      assert.is((await put).key, '/x');
+      assert.ok((await get) instanceof OxiaError, 'the get of a missing key completes (not found)');
+      assert.ok(performance.now() - started < 1000, `completed ${(performance.now() - started).toFixed(0)} ms after the move`);
+      assert.equal(cluster.writes.map((w) => w.target), ['server-a:1', 'server-b:1'], unary ? 'unary' : 'stream');
+      assert.equal(cluster.reads.map((r) => r.target), ['server-a:1', 'server-b:1']);
+    } finally {
+      await client.close();
+    }
+  }
+});
+
 test('an unavailable server is retried until it comes back', async () => {
   const cluster = new FakeCluster(1);
   const client = await clientOn(cluster);

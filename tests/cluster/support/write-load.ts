@@ -59,6 +59,11 @@ export class WriteLoad {
     return this.acks.filter((a) => a.shard === shard && a.atMs > afterMs);
   }
 
+  /** Acknowledged puts on `shard` that were issued at or after `sinceMs`, in acknowledgement order. */
+  issuedSince(shard: bigint, sinceMs: number): Ack[] {
+    return this.acks.filter((a) => a.shard === shard && a.issuedAtMs >= sinceMs);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.workers);

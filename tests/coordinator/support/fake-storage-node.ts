@@ -25,6 +25,8 @@ export interface RecordedCall {
   readonly method: string;
   readonly shard?: bigint;
   readonly term?: bigint;
+  /** NewTerm's read-lease hint (ADR 0024). */
+  readonly previousLeaderFenced?: boolean;
   readonly at: number;
 }
 
@@ -57,8 +59,14 @@ export class FakeStorageNode {
     const unary =
       <Req, Res>(method: string, fn: (req: Req) => Res) =>
       (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
-        const req = call.request as { shard?: bigint; term?: bigint };
-        this.calls.push({ method, ...(req.shard !== undefined ? { shard: req.shard } : {}), ...(req.term !== undefined ? { term: req.term } : {}), at: Date.now() });
+        const req = call.request as { shard?: bigint; term?: bigint; previousLeaderFenced?: boolean };
+        this.calls.push({
+          method,
+          ...(req.shard !== undefined ? { shard: req.shard } : {}),
+          ...(req.term !== undefined ? { term: req.term } : {}),
+          ...(req.previousLeaderFenced ? { previousLeaderFenced: true } : {}),
+          at: Date.now(),
+        });
         if (this.calls.length > CALLS_MAX) this.calls.shift();
         try {
           this.beforeCall(method, req);

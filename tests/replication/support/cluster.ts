@@ -45,12 +45,13 @@ export class CoordinationClient {
     );
   }
 
-  async newTerm(shard: bigint, term: bigint, options: Partial<NewTermOptions> = {}): Promise<EntryId> {
+  async newTerm(shard: bigint, term: bigint, options: Partial<NewTermOptions> = {}, previousLeaderFenced?: true): Promise<EntryId> {
     const r = await this.unary<{ headEntryId?: EntryId }>('newTerm', {
       namespace: NAMESPACE,
       shard,
       term,
       options: { enableNotifications: true, keySorting: KeySortingType.HIERARCHICAL, ...options },
+      ...(previousLeaderFenced ? { previousLeaderFenced } : {}),
     });
     return r.headEntryId ?? { term: -1n, offset: -1n };
   }

@@ -1,5 +1,6 @@
 import type { GetRequest, GetResponse } from '../../../domain/wire/client.js';
 import { Batcher, type BatchLimits } from './batcher.js';
+import { LeaderMoveWatch } from './leader-moves.js';
 import { monotonicMs, withRetries } from './retry.js';
 import { RpcError } from './rpc-error.js';
 import type { ShardDirectory } from './shard-directory.js';
@@ -22,6 +23,7 @@ export interface GetOp {
  */
 export class ReadPath {
   private readonly batchers = new Map<bigint, Batcher<GetOp>>();
+  private readonly moves: LeaderMoveWatch;
 
   constructor(
     private readonly transport: ClientTransport,
@@ -30,7 +32,9 @@ export class ReadPath {
     private readonly requestTimeoutMs: number,
     private readonly closed: AbortSignal,
     private readonly reroute: (op: GetOp) => void,
-  ) {}
+  ) {
+    this.moves = new LeaderMoveWatch(directory);
+  }
 
   submit(shard: bigint, op: GetOp): void {
     let b = this.batchers.get(shard);
@@ -52,10 +56,13 @@ export class ReadPath {
     try {
       gets = await withRetries(
         { deadlineMs, timeoutMs: this.requestTimeoutMs, closed: this.closed, what: `read of ${ops.length} key(s) from shard ${shard}` },
-        async (hint, signal) => {
-          const out: GetResponse[] = [];
-          for await (const r of this.transport.read(shardTarget(this.directory, shard, hint), request, signal)) out.push(...r.gets);
-          return out;
+        (hint, signal) => {
+          const target = shardTarget(this.directory, shard, hint);
+          return this.moves.run(shard, target, signal, async (moved) => {
+            const out: GetResponse[] = [];
+            for await (const r of this.transport.read(target, request, moved)) out.push(...r.gets);
+            return out;
+          });
         },
       );
       if (gets.length !== ops.length) {

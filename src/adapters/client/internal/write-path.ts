@@ -9,6 +9,7 @@ import type {
   WriteResponse,
 } from '../../../domain/wire/client.js';
 import { Batcher, type BatchCompatibility, type BatchLimits } from './batcher.js';
+import { leaderMoved, LeaderMoveWatch, movedLeader } from './leader-moves.js';
 import { monotonicMs, withRetries } from './retry.js';
 import { RpcError } from './rpc-error.js';
 import type { ShardDirectory } from './shard-directory.js';
@@ -81,6 +82,7 @@ export interface WritePathConfig {
 export class WritePath {
   private readonly batchers = new Map<bigint, Batcher<WriteOp>>();
   private readonly streams = new Map<bigint, WriteStreamChannel>();
+  private readonly moves: LeaderMoveWatch;
 
   constructor(
     private readonly transport: ClientTransport,
@@ -89,7 +91,10 @@ export class WritePath {
     private readonly closed: AbortSignal,
     /** Sends an operation again through routing, when its shard disappeared (split, merge). */
     private readonly reroute: (op: PutOp | DeleteOp) => void,
-  ) {}
+  ) {
+    this.moves = new LeaderMoveWatch(directory);
+    directory.onChange(() => this.abandonMovedStreams());
+  }
 
   submit(shard: bigint, op: WriteOp): void {
     let b = this.batchers.get(shard);
@@ -136,7 +141,7 @@ export class WritePath {
         { deadlineMs, timeoutMs: this.config.requestTimeoutMs, closed: this.closed, what: `write of ${ops.length} operation(s) to shard ${shard}` },
         (hint, signal) => {
           const target = shardTarget(this.directory, shard, hint);
-          if (this.config.unaryWrites) return this.transport.write(target, request, signal);
+          if (this.config.unaryWrites) return this.moves.run(shard, target, signal, (moved) => this.transport.write(target, request, moved));
           return untilAborted(this.stream(shard, target).send(request), signal);
         },
       );
@@ -154,6 +159,19 @@ export class WritePath {
     puts.forEach((op, i) => op.resolve(response.puts[i] as PutResponse));
     deletes.forEach((op, i) => op.resolve(response.deletes[i] as DeleteResponse));
     ranges.forEach((op, i) => op.resolve(response.deleteRanges[i] as DeleteRangeResponse));
+  }
+
+  /**
+   * Streams to a shard's former leader fail their waiting batches as soon as the assignments
+   * name another leader (leader-moves.ts): the batches are sent again to the new one.
+   */
+  private abandonMovedStreams(): void {
+    for (const [shard, stream] of this.streams) {
+      const to = movedLeader(this.directory, shard, stream.target);
+      if (to === undefined) continue;
+      this.streams.delete(shard);
+      stream.cancel(leaderMoved(shard, stream.target, to));
+    }
   }
 
   /** The shard's stream to `target`: the open one, or a new one when it broke or the leader moved. */
