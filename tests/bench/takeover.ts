@@ -1,9 +1,8 @@
 // `npm run bench -- --takeover`: how long a cluster goes without an acting coordinator, and
 // without a writable shard, when the active coordinator and a shard leader die together (issue
 // 10, ADR 0023). Each trial starts a local cluster (3 storage nodes, --shards shards of
-// replication factor 3) with two coordinators at their default settings (lease 3 s / 2 s /
-// 500 ms, health checks 2 s / 5 s / 3; only the load balancer is off, so that no leader moves
-// during a trial), waits for the second to stand by and for a write load
+// replication factor 3) with two coordinators at their default settings (lease and health checks;
+// only the load balancer is off, so that no leader moves during a trial), waits for the second to stand by and for a write load
 // (8 writers through the oxia-ts client, connected to a node that survives) to reach every
 // shard, then SIGKILLs the active coordinator and the leader of one shard at the same moment,
 // and reports, from that moment:
@@ -57,9 +56,6 @@ if (!Number.isSafeInteger(shardCount) || shardCount < 1) usage(`--shards must be
 const kinds: Metadata[] =
   flags.metadata === 'both' ? ['file', 'configmap'] : flags.metadata === 'file' || flags.metadata === 'configmap' ? [flags.metadata] : usage(`--metadata must be file, configmap or both`);
 
-/** The coordinators' defaults, not the faster health checks the tests' clusters use. */
-const DEFAULT_HEALTH = ['--health-check-interval', '2s', '--health-check-timeout', '5s'];
-
 async function trial(metadata: Metadata): Promise<Trial> {
   const api = metadata === 'configmap' ? await FakeKubeApi.start() : undefined;
   const kubernetes = ['--conf', 'configmap:oxia/cluster-config', '--metadata', 'configmap', '--k8s-namespace', 'oxia', '--k8s-configmap-name', 'oxia-status'];
@@ -67,7 +63,9 @@ async function trial(metadata: Metadata): Promise<Trial> {
     nodes: 3,
     namespaces: [{ name: 'default', shards: shardCount, rf: 3 }],
     withoutCoordinator: true,
-    coordinatorArgs: [...DEFAULT_HEALTH, ...(api ? kubernetes : [])],
+    // The coordinators' own health check settings, not the tests' faster ones.
+    defaultHealthChecks: true,
+    coordinatorArgs: api ? kubernetes : [],
     // No leader moves during a trial: the leader chosen to die must still lead when it dies.
     configExtra: 'loadBalancer:\n  scheduleInterval: 1h\n',
   });
