@@ -21,8 +21,18 @@ export interface FailoverWatchOptions {
   readonly json: boolean;
 }
 
+/** Why the coordinator started elections, from its log lines. */
+const ELECTION_REASONS: ReadonlyArray<readonly [string, string]> = [
+  ['leader down', 'the leader is down: electing'],
+  ['leader balancing', 'electing again to balance leaders'],
+  ['ensemble change', 'changing the ensemble'],
+  ['address change', 'ensemble members have new addresses'],
+  ['restart check', 'the nodes disagree with the stored status'],
+];
+
 interface RunResult {
   readonly elections: number;
+  readonly electionReasons: Readonly<Record<string, number>>;
   readonly termChanges: number;
   readonly downs: Readonly<Record<string, number>>;
   /** Health checks answered by running nodes, and how many of those answers came after a check had waited longer than each bound (ms). */
@@ -74,6 +84,13 @@ async function oneRun(o: FailoverWatchOptions): Promise<RunResult> {
     const leaseWaits: Record<string, number> = {};
     for (const m of nodes) for (const s of m.all('oxia_server_read_lease_waits_total')) leaseWaits[s.labels.outcome ?? '?'] = (leaseWaits[s.labels.outcome ?? '?'] ?? 0) + s.value;
     const lags = nodes.map((m) => m.value('nodejs_eventloop_lag_max_seconds') ?? 0);
+    // A new cluster's first elections log none of these reasons.
+    const lines = cluster.coordinator.lines();
+    const electionReasons: Record<string, number> = {};
+    for (const [reason, text] of ELECTION_REASONS) {
+      const n = lines.filter((l) => l.includes(text)).length;
+      if (n > 0) electionReasons[reason] = n;
+    }
     const longWaitsMs = cluster.coordinator
       .lines()
       .filter((l) => l.includes('answered a health check late'))
@@ -83,6 +100,7 @@ async function oneRun(o: FailoverWatchOptions): Promise<RunResult> {
       .sort((a, b) => b - a);
     return {
       elections: c.sum('oxia_coordinator_leader_elections_total') - electionsBefore,
+      electionReasons,
       termChanges: termsAfter.reduce((n, t, i) => n + (t === termsBefore[i] ? 0 : 1), 0),
       downs,
       healthChecks: c.sum(`${wait}_count`),
@@ -114,7 +132,7 @@ export async function runFailoverWatch(o: FailoverWatchOptions): Promise<void> {
           `${Math.round(s.write.opsPerSec)} writes/s (p99 ${s.write.latencyMs.p99} ms, max ${s.write.latencyMs.max} ms), ` +
           `${Math.round(s.read.opsPerSec)} reads/s (p99 ${s.read.latencyMs.p99} ms, max ${s.read.latencyMs.max} ms), ${s.failed} failed, ` +
           `load average ${r.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
-        `  elections ${r.elections}, shards with a new term ${r.termChanges}, nodes declared down ${JSON.stringify(r.downs)}`,
+        `  elections ${r.elections} ${JSON.stringify(r.electionReasons)}, shards with a new term ${r.termChanges}, nodes declared down ${JSON.stringify(r.downs)}`,
         `  health checks answered ${r.healthChecks}, after a check had waited longer than ${JSON.stringify(r.waitsLongerThan)}`,
         `  reads that found the lease lapsed ${JSON.stringify(r.leaseWaits)}, worst event-loop lag of a node ${r.maxEventLoopLagMs.toFixed(0)} ms`,
         `  waits of half the timeout or more (ms): ${r.longWaitsMs.join(', ') || 'none'}`,
