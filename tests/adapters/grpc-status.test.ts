@@ -40,6 +40,9 @@ const EXPECTED: Record<OxiaErrorKind, { code: grpc.status; reason: string; readB
   Closed: { code: grpc.status.UNAVAILABLE, reason: 'RESOURCE_UNAVAILABLE', readBack: 'ResourceUnavailable' },
   Unauthenticated: { code: grpc.status.UNAUTHENTICATED, reason: 'UNAUTHENTICATED', readBack: 'Unauthenticated' },
   PermissionDenied: { code: grpc.status.PERMISSION_DENIED, reason: 'PERMISSION_DENIED', readBack: 'PermissionDenied' },
+  NotFound: { code: grpc.status.NOT_FOUND, reason: 'NOT_FOUND', readBack: 'NotFound' },
+  AlreadyExists: { code: grpc.status.ALREADY_EXISTS, reason: 'ALREADY_EXISTS', readBack: 'AlreadyExists' },
+  FailedPrecondition: { code: grpc.status.FAILED_PRECONDITION, reason: 'FAILED_PRECONDITION', readBack: 'FailedPrecondition' },
 };
 
 // The fake core: what it throws is set per test.

@@ -42,6 +42,21 @@ test('read cache: least recently used entries leave first, within the byte bound
   assert.throws(() => new KvReadCache(-1), /non-negative/);
 });
 
+test('read cache: resizing takes the new bound at once (live configuration)', () => {
+  const entry = 1 + 10 + READ_CACHE_ENTRY_OVERHEAD_BYTES;
+  const cache = new KvReadCache(4 * entry);
+  for (const k of ['a', 'b', 'c', 'd']) cache.set(k, new Uint8Array(10));
+  assert.is(cache.entryCount, 4);
+  cache.resize(2 * entry);
+  assert.is(cache.maxBytes, 2 * entry);
+  assert.is(cache.entryCount, 2);
+  assert.ok(cache.sizeBytes <= 2 * entry);
+  cache.resize(8 * entry);
+  for (const k of ['e', 'f', 'g', 'h', 'i']) cache.set(k, new Uint8Array(10));
+  assert.is(cache.entryCount, 7);
+  assert.throws(() => cache.resize(-1), /non-negative/);
+});
+
 test('read cache: writes replace or drop cached entries; keys only read are cached', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-cache-'));
   const cache = new KvReadCache(1 << 20);

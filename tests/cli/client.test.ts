@@ -112,6 +112,13 @@ S('partition key, sequence keys, secondary indexes, comparisons', async () => {
   assert.is((await client('put', `${p}/u2`, 'bob', '--index', 'by-name=bob')).code, 0);
   assert.is((await client('get', 'bob', '--index', 'by-name')).stdout, 'bob\n');
   assert.is((await client('list', '-s', 'a', '-e', 'c', '--index', 'by-name')).stdout, `${p}/u1\n${p}/u2\n`);
+  // The index entries themselves are internal records: listed only with --internal-keys.
+  const entries = ['-s', '__oxia/idx/by-name/', '-e', '__oxia/idx/by-name//'];
+  assert.is((await client('list', ...entries)).stdout, '');
+  const internal = (await client('list', ...entries, '--internal-keys')).stdout.split('\n');
+  assert.ok(internal.some((k) => k.startsWith('__oxia/idx/by-name/alice')), internal.join(' '));
+  const scanned = json((await client('range-scan', ...entries, '--internal-keys', '--json')).stdout);
+  assert.ok(scanned.some((r) => String(r['key']).startsWith('__oxia/idx/by-name/bob')), JSON.stringify(scanned));
 
   const floor = json((await client('get', `${p}/u1z`, '-t', 'floor', '--json')).stdout)[0];
   assert.is(floor?.['key'], `${p}/u1`);

@@ -73,6 +73,19 @@ test('a stale version fails with a conflict and never overwrites', async () => {
   for (const r of api.requests.filter((r) => r.method === 'PUT')) assert.ok(r.body?.metadata.resourceVersion, 'no unconditional replace');
 });
 
+test('an unchanged status written again still moves the resourceVersion, so a coordinator\'s claim fences its predecessor', async () => {
+  const predecessor = openStore();
+  const successor = openStore();
+  const v1 = await predecessor.store(withGenerator(1n), undefined);
+  // The successor claims what it read, unchanged; the API server skips updates that change nothing.
+  const loaded = (await successor.load())!;
+  const v2 = await successor.store(loaded.status, loaded.version);
+  assert.is.not(v2, v1);
+  const e = await rejection(predecessor.store(withGenerator(2n), v1));
+  assert.instance(e, StatusVersionConflict);
+  assert.equal((await successor.load())!.status, withGenerator(1n));
+});
+
 test('two coordinators writing from the same version: one wins, the other gets 409 as a conflict', async () => {
   const stores = [openStore(), openStore(), openStore()];
   const v = await stores[0]!.store(withGenerator(1n), undefined);

@@ -26,6 +26,17 @@ test('a ConfigMap as the cluster config and as the status store', () => {
   assert.equal([c.metadata, c.k8sNamespace, c.k8sStatusConfigMap], ['configmap', 'oxia', 'status']);
 });
 
+test('the coordinator lease: 3 s lasting, renewed within 2 s, every 500 ms; the holder must stop before others may take over', () => {
+  assert.equal(parseCoordinatorConfig({ conf: 'x.yaml' }).lease, { durationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 });
+  const c = parseCoordinatorConfig({ conf: 'x.yaml', 'lease-duration': '15s', 'lease-renew-deadline': '10s', 'lease-retry-period': '2s' });
+  assert.equal(c.lease, { durationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
+  assert.throws(() => parseCoordinatorConfig({ conf: 'x.yaml', 'lease-duration': '2s', 'lease-renew-deadline': '2s' }), /--lease-duration.*longer than the renew deadline/);
+  assert.throws(() => parseCoordinatorConfig({ conf: 'x.yaml', 'lease-retry-period': '3s' }), /longer than the retry period/);
+  // A Kubernetes Lease counts whole seconds; a file lease does not.
+  assert.throws(() => parseCoordinatorConfig({ conf: 'x.yaml', metadata: 'configmap', 'lease-duration': '2500ms', 'lease-renew-deadline': '1s' }), /whole seconds/);
+  assert.is(parseCoordinatorConfig({ conf: 'x.yaml', 'lease-duration': '2500ms', 'lease-renew-deadline': '1s' }).lease.durationMs, 2_500);
+});
+
 test('every problem names its flag', () => {
   try {
     parseCoordinatorConfig({ metadata: 'etcd', 'health-check-interval': 'soon', 'internal-addr': 'nowhere' });

@@ -192,7 +192,7 @@ test('another writer of the status stops a running coordinator', async () => {
     writeFileSync(h.statusPath, JSON.stringify(stored));
     const why = await Promise.race([c1.failure, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
     assert.ok(why && isStatusVersionConflict(why), 'the first coordinator noticed the other writer');
-    // c1 writes no more heartbeats, so a newcomer takes the abandoned status over.
+    // A newcomer (the next holder of the lease, in a real process) claims the status.
     const c2 = await h.startCoordinator();
     const termsBefore = nodes.map((n) => n.callsOf('newTerm').length);
     // c1 acts no more: killing the leader is handled by c2 alone.

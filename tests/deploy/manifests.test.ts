@@ -1,16 +1,20 @@
 // deploy/kubernetes checked for what would break a real deploy, in each kustomization users
-// apply (the default, and the Kubernetes discovery variant): the CLI flags the containers pass
-// (against the real `oxia-ts <cmd> --help`) and their values (the roles' own settings parsers),
-// ports that must agree between flags, containers, Services and probes, the cluster config
-// (the coordinator's own parser) naming exactly the StatefulSet's pods, the disruption budget
-// against the replication factor, and RBAC against the Kubernetes API calls that the adapters
-// in use make.
+// apply (the default, the Kubernetes discovery variant, the TLS variant with and without its
+// optional components): the CLI flags the containers pass (against the real `oxia-ts <cmd>
+// --help`) and their values (the roles' own settings parsers), ports that must agree between
+// flags, containers, Services and probes, probes that can speak to a port on TLS, every file a
+// flag names present in a mounted Secret or ConfigMap, the cluster config (the coordinator's
+// own parser) naming exactly the StatefulSet's pods, the disruption budget against the
+// replication factor, RBAC against the Kubernetes API calls that the adapters in use make, and
+// the cert-manager example making the Secrets the TLS variant mounts, for the names it is
+// dialled by.
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { parse } from 'yaml';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix, relative, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { CONFIG_KEY } from '../../src/adapters/cluster-config/configmap-cluster-config-source.js';
 import { parseClusterConfigYaml } from '../../src/adapters/cluster-config/cluster-config-yaml.js';
 import { parseClusterConfigLocation } from '../../src/adapters/cluster-config/config-location.js';
@@ -20,7 +24,9 @@ import type { ClusterConfig } from '../../src/domain/cluster/cluster-config.js';
 import { assertNoProblems, cliSubcommands, flagProblems, flagValues } from './support/cli-help.js';
 import { deployDir, filesUnder, readRepoFile, repoRoot, yamlDocuments } from './support/deploy-files.js';
 import {
+  CERT_MANAGER_DIR,
   KUSTOMIZATIONS,
+  TLS_DIR,
   kubernetesDir,
   loadKustomization,
   memoryMiB,
@@ -36,8 +42,12 @@ import {
   type PolicyRule,
   type Probe,
   type ServiceSpec,
+  type Variant,
 } from './support/kubernetes-objects.js';
+import { authParamsFiles, containerEnv, expandReferences, fileFlags, mountedFile, type MountedFile } from './support/pod-files.js';
 import { gracefulStopBudgetMs, validateFlagValues } from './support/role-settings.js';
+import { parseDurationMs } from '../../src/bootstrap/config/values.js';
+import { parsePolicyDocument } from '../../src/adapters/access-policy-file/policy-document.js';
 
 const BASE_DIR = `${kubernetesDir}/base`;
 const STORAGE_STATEFULSET = 'oxia-server';
@@ -68,13 +78,13 @@ test('every YAML file under deploy/ parses (no syntax errors, no duplicate keys)
 test('the base kustomization includes every manifest beside it', () => {
   const manifests = readdirSync(join(repoRoot, BASE_DIR)).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
   const base = yamlDocuments(`${BASE_DIR}/kustomization.yaml`)[0]?.content as Kustomization;
-  assert.equal([...base.resources].sort(), manifests.sort(), 'resources = the YAML files in base/');
+  assert.equal([...(base.resources ?? [])].sort(), manifests.sort(), 'resources = the YAML files in base/');
 });
 
 test('every manifest is written for the namespace the base sets (the DNS names and flags embed it)', () => {
   const base = yamlDocuments(`${BASE_DIR}/kustomization.yaml`)[0]?.content as Kustomization;
   assert.type(base.namespace, 'string', 'base/kustomization.yaml sets a namespace');
-  for (const file of base.resources) {
+  for (const file of base.resources ?? []) {
     for (const doc of yamlDocuments(`${BASE_DIR}/${file}`)) {
       const o = doc.content as K8sObject;
       assert.is(o.metadata.namespace, base.namespace, `${file}: ${o.kind} ${o.metadata.name} names namespace ${base.namespace}`);
@@ -97,17 +107,28 @@ interface RunningContainer {
   readonly template: PodTemplate;
   readonly container: Container;
   readonly subcommand: string;
+  /** After the subcommand, with `$(VAR)` references expanded from the container's environment. */
   readonly flags: readonly string[];
   readonly values: Map<string, string>;
+  /** Environment references that cannot be resolved, and ConfigMap keys that are missing. */
+  readonly envProblems: readonly string[];
 }
 
 interface ApiNeed {
+  /** The API group ('' for core/v1). */
+  readonly group: string;
   readonly resource: string;
   readonly verb: string;
   /** The one object the call is about, when it is always the same; undefined = any. */
   readonly name: string | undefined;
   readonly why: string;
 }
+
+/** The generated client classes the adapters use, and the API group each calls. */
+const API_GROUPS: readonly (readonly [string, string])[] = [
+  ['CoreV1Api', ''],
+  ['CoordinationV1Api', 'coordination.k8s.io'],
+];
 
 const VERB_OF: Record<string, readonly string[]> = {
   read: ['get'],
@@ -118,6 +139,74 @@ const VERB_OF: Record<string, readonly string[]> = {
   // Every list in the adapters feeds a ResourceWatch, which then watches from the list's version.
   list: ['list', 'watch'],
 };
+
+/**
+ * Which flags set up each gRPC listener's TLS, by role: a server's --tls-* protect its public
+ * port, a coordinator's its internal one (its public one is the admin API, --public-tls-*).
+ */
+const LISTENER_TLS_PREFIX: Record<string, Partial<Record<'public' | 'internal', string>>> = {
+  server: { public: '', internal: 'internal-' },
+  coordinator: { internal: '', public: 'public-' },
+  standalone: { public: '' },
+};
+
+interface Listener {
+  readonly name: 'public' | 'internal';
+  readonly tls: boolean;
+  readonly clientAuth: boolean;
+}
+
+/** A boolean flag as the CLI reads it: the last of `--x`, `--x=true|false`, `--no-x`. */
+function flagIsOn(words: readonly string[], name: string): boolean {
+  let on = false;
+  for (const w of words) {
+    if (w === `--${name}`) on = true;
+    else if (w === `--no-${name}`) on = false;
+    else if (w.startsWith(`--${name}=`)) on = w.slice(name.length + 3) === 'true';
+  }
+  return on;
+}
+
+/** The gRPC listeners a container binds, by port. */
+function listenersOf(c: RunningContainer): Map<number, Listener> {
+  const out = new Map<number, Listener>();
+  for (const name of ['public', 'internal'] as const) {
+    const port = portOf(c.values.get(PORT_FLAGS[name]));
+    if (port === undefined) continue;
+    const prefix = LISTENER_TLS_PREFIX[c.subcommand]?.[name];
+    out.set(port, {
+      name,
+      tls: prefix !== undefined && c.values.has(`${prefix}tls-cert-file`),
+      clientAuth: prefix !== undefined && flagIsOn(c.flags, `${prefix}tls-client-auth`),
+    });
+  }
+  return out;
+}
+
+interface HealthCommand {
+  readonly words: readonly string[];
+  readonly values: Map<string, string>;
+}
+
+/** The port and health service a probe asks, and for an exec probe its `oxia-ts health` flags (checked against `oxia-ts health --help`). */
+function probeTarget(where: string, probe: Probe): { port: number; service: string; health?: HealthCommand } {
+  if (probe.grpc) return { port: probe.grpc.port, service: probe.grpc.service ?? '' };
+  const command = probe.exec?.command ?? [];
+  assert.equal(command.slice(0, 2), ['oxia-ts', 'health'], `${where}: a native gRPC probe, or an exec probe running the image's oxia-ts health`);
+  const words = command.slice(2);
+  assertNoProblems(flagProblems(where, 'health', words));
+  const values = flagValues(words);
+  const address = values.get('address') ?? '';
+  // The listeners bind every interface; loopback keeps the probe inside the pod.
+  assert.is(hostOf(address), '127.0.0.1', `${where}: --address=${address} is the pod's loopback`);
+  return { port: portOf(address) ?? -1, service: values.get('service') ?? '', health: { words, values } };
+}
+
+/** The `oxia-ts health` flags of a container's exec probes. */
+function probeCommands(c: RunningContainer): { kind: string; words: readonly string[] }[] {
+  const probes = { readinessProbe: c.container.readinessProbe, livenessProbe: c.container.livenessProbe, startupProbe: c.container.startupProbe };
+  return Object.entries(probes).flatMap(([kind, probe]) => (probe?.exec ? [{ kind, words: probe.exec.command.slice(2) }] : []));
+}
 
 /** One rendered kustomization and the questions the checks ask of it. */
 class View {
@@ -130,9 +219,16 @@ class View {
     this.containers = [...objectsOfKind(d, 'StatefulSet'), ...objectsOfKind(d, 'Deployment')].flatMap((workload) => {
       const template = workloadSpec(workload).template;
       return template.spec.containers.map((container) => {
-        const [subcommand = '', ...flags] = container.args ?? [];
         const where = `${workload.kind} ${workload.metadata.name} container ${container.name}`;
-        return { where, workload, template, container, subcommand, flags, values: flagValues(flags) };
+        const { env, problems } = containerEnv(container, d);
+        const envProblems = problems.map((p) => `${where}: ${p}`);
+        const words = (container.args ?? []).map((arg) => {
+          const { text, unresolved } = expandReferences(arg, env);
+          for (const name of unresolved) envProblems.push(`${where}: ${arg} refers to $(${name}), which its env does not define`);
+          return text;
+        });
+        const [subcommand = '', ...flags] = words;
+        return { where, workload, template, container, subcommand, flags, values: flagValues(flags), envProblems };
       });
     });
     this.services = objectsOfKind(d, 'Service').map((object) => ({ object, spec: object.spec as ServiceSpec }));
@@ -169,14 +265,19 @@ class View {
     return { configMap, config: parseClusterConfigYaml(text ?? '', `ConfigMap ${location.name}`, { serversRequired: true }) };
   }
 
+  /** True when a container serves TLS (the TLS variant). */
+  tls(): boolean {
+    return this.containers.some((c) => fileFlags(c.flags).some((f) => f.flag.endsWith('tls-cert-file')));
+  }
+
   kubernetesDiscovery(): boolean {
     return this.coordinator().container.values.get('discovery') === 'kubernetes';
   }
 
   /**
    * The Kubernetes API access the coordinator's flags switch on, derived from the adapters'
-   * CoreV1Api calls: a new call in an adapter changes what is needed without anyone editing a
-   * list here.
+   * CoreV1Api and CoordinationV1Api calls: a new call in an adapter changes what is needed
+   * without anyone editing a list here.
    */
   neededAccess(): ApiNeed[] {
     const { values } = this.coordinator().container;
@@ -191,7 +292,8 @@ class View {
     for (const file of filesUnder(join(repoRoot, 'src/adapters')).filter((f) => f.endsWith('.ts'))) {
       const source = readRepoFile(file);
       const calls = [...source.matchAll(/\bthis\.api\.(\w+)\(/g)].map((m) => m[1] ?? '');
-      if (calls.length === 0 || !source.includes('CoreV1Api')) continue;
+      const group = API_GROUPS.find(([api]) => source.includes(api))?.[1];
+      if (calls.length === 0 || group === undefined) continue;
       const dir = file.split('/')[2] ?? '';
       const adapter = adapters[dir];
       if (!adapter) throw new Error(`${file} calls the Kubernetes API but tests/deploy does not know when the coordinator uses ${dir}: add it to neededAccess()`);
@@ -201,7 +303,7 @@ class View {
         if (!m?.[1] || !m[2]) throw new Error(`${file}: API call ${call} is not one tests/deploy can map to RBAC verbs`);
         const kind = m[2].toLowerCase();
         const resource = kind.endsWith('s') ? kind : `${kind}s`;
-        for (const verb of VERB_OF[m[1]] ?? []) needs.push({ resource, verb, name: adapter.name, why: `${file}: ${call}` });
+        for (const verb of VERB_OF[m[1]] ?? []) needs.push({ group, resource, verb, name: adapter.name, why: `${file}: ${call}` });
       }
     }
     return needs;
@@ -224,17 +326,18 @@ class View {
 function grants(rule: PolicyRule, need: ApiNeed): boolean {
   const names = rule.resourceNames ?? [];
   return (
-    (rule.apiGroups ?? []).includes('') &&
+    (rule.apiGroups ?? []).includes(need.group) &&
     (rule.resources ?? []).includes(need.resource) &&
     rule.verbs.includes(need.verb) &&
     (names.length === 0 || (need.name !== undefined && names.includes(need.name)))
   );
 }
 
-function kustomizationChecks(dir: string) {
-  const t = suite(dir);
+function kustomizationChecks(variant: Variant) {
+  const { dir } = variant;
+  const t = suite(variant.name);
   let cached: View | undefined;
-  const view = (): View => (cached ??= new View(loadKustomization(dir)));
+  const view = (): View => (cached ??= new View(loadKustomization(dir, variant.extraComponents)));
 
   t('renders: each object once, in one namespace', () => {
     const { d } = view();
@@ -254,6 +357,7 @@ function kustomizationChecks(dir: string) {
     for (const c of v.containers) {
       assert.equal(c.container.command, ['oxia-ts'], `${c.where}: command is the image's oxia-ts`);
       assert.ok(subcommands.includes(c.subcommand), `${c.where}: "${c.subcommand}" is one of ${subcommands.join(', ')}`);
+      assertNoProblems(c.envProblems);
       assertNoProblems(flagProblems(c.where, c.subcommand, c.flags));
       assertNoProblems(validateFlagValues(c.where, c.subcommand, c.flags));
     }
@@ -293,14 +397,10 @@ function kustomizationChecks(dir: string) {
     }
   });
 
-  t('probes ask grpc.health.v1 on a gRPC port; readiness asks a service the server reports', () => {
+  t('probes ask grpc.health.v1 on a gRPC port: natively on plaintext, through `oxia-ts health` with the TLS flags on TLS', () => {
     const v = view();
     for (const c of v.containers) {
-      const grpcPorts = new Map<number, string>();
-      for (const name of ['public', 'internal'] as const) {
-        const port = portOf(c.values.get(PORT_FLAGS[name]));
-        if (port !== undefined) grpcPorts.set(port, name);
-      }
+      const grpcListeners = listenersOf(c);
       assert.ok(c.container.readinessProbe && c.container.livenessProbe, `${c.where}: readiness and liveness probes`);
       const probes: Array<[string, Probe | undefined]> = [
         ['readinessProbe', c.container.readinessProbe],
@@ -309,18 +409,52 @@ function kustomizationChecks(dir: string) {
       ];
       for (const [kind, probe] of probes) {
         if (!probe) continue;
-        // An exec probe would start Node and tsx every few seconds; the kubelet speaks gRPC health itself.
-        assert.ok(probe.grpc, `${c.where} ${kind}: a native gRPC probe`);
-        const name = grpcPorts.get(probe.grpc?.port ?? -1);
-        assert.ok(name, `${c.where} ${kind}: port ${probe.grpc?.port} is a gRPC port the container binds (${[...grpcPorts.keys()].join(', ')})`);
-        const service = probe.grpc?.service ?? '';
-        if (name === 'public') assert.ok(PUBLIC_HEALTH_SERVICES.includes(service), `${c.where} ${kind}: "${service}" is a health service the server reports`);
-        else assert.is(service, '', `${c.where} ${kind}: the internal port is asked about the whole process`);
+        const where = `${c.where} ${kind}`;
+        const asked = probeTarget(where, probe);
+        const listener = grpcListeners.get(asked.port);
+        assert.ok(listener, `${where}: port ${asked.port} is a gRPC port the container binds (${[...grpcListeners.keys()].join(', ')})`);
+        if (!listener) continue;
+        if (listener.name === 'public') assert.ok(PUBLIC_HEALTH_SERVICES.includes(asked.service), `${where}: "${asked.service}" is a health service the server reports`);
+        else assert.is(asked.service, '', `${where}: the internal port is asked about the whole process`);
+        if (!listener.tls) {
+          // An exec probe would start Node every few seconds; the kubelet speaks gRPC health itself.
+          assert.ok(probe.grpc, `${where}: port ${asked.port} is plaintext: a native gRPC probe`);
+          continue;
+        }
+        // The kubelet's gRPC probe speaks plaintext only: a port on TLS needs `oxia-ts health`.
+        const health = asked.health;
+        assert.ok(health, `${where}: port ${asked.port} is on TLS: an exec probe running oxia-ts health (the kubelet's gRPC probe cannot do TLS)`);
+        if (!health) continue;
+        assert.ok(health.values.has('tls-trusted-ca-file'), `${where}: --tls-trusted-ca-file (the CA the server's certificate comes from)`);
+        assert.not.ok(health.words.some((w) => w.startsWith('--tls-insecure-skip-verify')), `${where}: the server's certificate is verified`);
+        if (listener.clientAuth) {
+          assert.ok(health.values.has('tls-cert-file') && health.values.has('tls-key-file'), `${where}: port ${asked.port} requires a client certificate: --tls-cert-file and --tls-key-file`);
+        }
+        const rpcMs = parseDurationMs(health.values.get('timeout') ?? '5s') ?? Infinity;
+        assert.ok(rpcMs < (probe.timeoutSeconds ?? 1) * 1000, `${where}: timeoutSeconds ${probe.timeoutSeconds ?? 1} leaves room for Node to start before the ${rpcMs} ms check`);
       }
     }
     const { container } = v.storage();
-    assert.is(container.container.readinessProbe?.grpc?.service, 'oxia-readiness', "storage readiness: Oxia's readiness service");
+    assert.is(probeTarget('storage readiness', container.container.readinessProbe ?? {}).service, 'oxia-readiness', "storage readiness: Oxia's readiness service");
     assert.ok(container.container.startupProbe, 'storage nodes have a startup probe: a slow first start must not be mistaken for a hang');
+  });
+
+  t('every file a flag or a probe names is in a Secret or ConfigMap mounted whole, read-only, readable by the user', () => {
+    const v = view();
+    let files = 0;
+    for (const c of v.containers) {
+      const named = [
+        ...fileFlags(c.flags).map((f) => ({ where: `--${f.flag}`, path: f.path })),
+        ...authParamsFiles(c.values.get('auth-provider-params')).map((path) => ({ where: '--auth-provider-params staticKeyFile', path })),
+        ...probeCommands(c).flatMap(({ kind, words }) => fileFlags(words).map((f) => ({ where: `${kind} --${f.flag}`, path: f.path }))),
+      ];
+      for (const { where, path } of named) {
+        files++;
+        const found = mountedFile(path, c.container, c.template.spec, v.d);
+        assert.ok(typeof found !== 'string', `${c.where} ${where}: ${String(found)}`);
+      }
+    }
+    if (v.tls()) assert.ok(files > 0, 'the TLS variant names certificate files');
   });
 
   t('storage nodes: a headless Service that publishes not-ready pods, data and WAL on the per-pod volume', () => {
@@ -348,6 +482,47 @@ function kustomizationChecks(dir: string) {
       const tmp = (c.container.volumeMounts ?? []).find((m) => m.mountPath === '/tmp');
       assert.ok(tmp, `${c.where}: /tmp is mounted`);
       assert.ok(c.template.spec.volumes?.some((vol) => vol.name === tmp?.name && vol.emptyDir !== undefined), `${c.where}: /tmp is an emptyDir`);
+    }
+  });
+
+  t('TLS variant: every port on TLS, mutual TLS on the internal ports and on the calls to them, tokens on the public port', () => {
+    const v = view();
+    if (!v.tls()) return;
+    for (const c of v.containers) {
+      // Every listener the role has, its address given or not (the coordinator's admin listener binds loopback by default).
+      for (const [name, prefix] of Object.entries(LISTENER_TLS_PREFIX[c.subcommand] ?? {})) {
+        assert.ok(c.values.has(`${prefix}tls-cert-file`), `${c.where}: the ${name} listener is on TLS (--${prefix}tls-cert-file)`);
+      }
+      for (const [port, listener] of listenersOf(c)) {
+        if (listener.name === 'internal') assert.ok(listener.clientAuth, `${c.where}: the internal port ${port} requires a client certificate (mutual TLS)`);
+      }
+      assert.ok(c.values.has('metrics-tls-cert-file'), `${c.where}: /metrics over HTTPS`);
+      assert.is(c.template.metadata.annotations?.['prometheus.io/scheme'], 'https', `${c.where}: the scrape annotation says https`);
+      for (const flag of ['peer-tls-trusted-ca-file', 'peer-tls-cert-file', 'peer-tls-key-file']) {
+        assert.ok(c.values.has(flag), `${c.where}: --${flag} (its calls to the servers' internal ports)`);
+      }
+      assert.not.ok(flagIsOn(c.flags, 'peer-tls-insecure-skip-verify'), `${c.where}: servers' certificates are verified`);
+    }
+    const storage = v.storage().container;
+    assert.is(storage.values.get('auth-provider-name'), 'oidc', `${storage.where}: --auth-provider-name=oidc`);
+    const params = JSON.parse(storage.values.get('auth-provider-params') ?? 'null') as { issuers?: Record<string, unknown>; allowedIssueURLs?: string } | null;
+    const issuers = [...Object.keys(params?.issuers ?? {}), ...(params?.allowedIssueURLs ?? '').split(',').filter((u) => u !== '')];
+    assert.ok(issuers.length > 0, `${storage.where}: --auth-provider-params names at least one issuer`);
+    for (const issuer of issuers) assert.match(issuer, /^https:\/\/[^/]/, `${storage.where}: issuer ${issuer} is an https URL`);
+  });
+
+  t('an authorization policy, when given, is a ConfigMap key the server parses', () => {
+    const v = view();
+    for (const c of v.containers) {
+      const path = c.values.get('authorization-policy-file');
+      if (path === undefined) continue;
+      const found = mountedFile(path, c.container, c.template.spec, v.d);
+      if (typeof found === 'string') throw new Error(`${c.where}: ${found}`);
+      const name = found.volume.configMap?.name;
+      assert.ok(name, `${c.where}: the policy comes from a ConfigMap (edited in place, re-read by the server)`);
+      const text = theObject(v.d, 'ConfigMap', name ?? '').data?.[found.key] ?? '';
+      const policy = parsePolicyDocument(text);
+      assert.ok(policy.grants.length > 0, `${c.where}: ConfigMap ${name} grants something`);
     }
   });
 
@@ -444,18 +619,31 @@ function kustomizationChecks(dir: string) {
     }
   });
 
-  t('the coordinator: one replica, status in its own ConfigMap in this namespace', () => {
+  t('the coordinators: two replicas, one acting by the Lease, the other standing by; status in its own ConfigMap in this namespace', () => {
     const v = view();
-    const { spec, container } = v.coordinator();
-    assert.is(spec.replicas, 1);
-    assert.is(spec.strategy?.type, 'Recreate', 'an update does not run two coordinators side by side');
+    const { object, spec, container } = v.coordinator();
+    assert.ok((spec.replicas ?? 1) >= 2, 'a standby beside the active coordinator');
+    // Recreate would stop both before starting any; a rolling update keeps one to take the lease over.
+    assert.is(spec.strategy?.type, 'RollingUpdate');
+    assert.is(spec.strategy?.rollingUpdate?.maxUnavailable, 0, 'a new coordinator is up (standing by) before an old one stops');
+    const preferred = spec.template.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    assert.ok(
+      preferred.some((p) => p.podAffinityTerm.topologyKey === 'kubernetes.io/hostname' && selects(p.podAffinityTerm.labelSelector?.matchLabels, spec.template.metadata.labels)),
+      'the coordinators prefer different machines',
+    );
+    const pdbs = objectsOfKind(v.d, 'PodDisruptionBudget').filter((p) =>
+      selects((p.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels, spec.template.metadata.labels),
+    );
+    assert.is(pdbs.length, 1, `one PodDisruptionBudget covers the pods of ${object.metadata.name}`);
+    assert.ok(((pdbs[0]?.spec as { maxUnavailable?: number }).maxUnavailable ?? 0) < (spec.replicas ?? 1), 'a drain leaves a coordinator running');
     assert.is(container.values.get('metadata'), 'configmap', '--metadata=configmap');
     assert.is(container.values.get('k8s-namespace'), v.namespace, '--k8s-namespace');
     const statusName = container.values.get('k8s-configmap-name');
     assert.ok(statusName, '--k8s-configmap-name');
-    // kubectl apply would reset a status the manifests declared (or prune it): the coordinator creates it.
+    // kubectl apply would reset a status or a lease the manifests declared (or prune it): the coordinator creates them.
     assert.not.ok(v.d.objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === statusName), 'the status ConfigMap is not a manifest');
     assert.not.ok(v.d.objects.some((o) => o.kind === 'ConfigMap' && o.data?.[STATUS_KEY] !== undefined), `no manifest carries a "${STATUS_KEY}" key`);
+    assert.not.ok(v.d.objects.some((o) => o.kind === 'Lease'), 'the Lease is not a manifest');
     assert.is.not(statusName, v.clusterConfig().configMap.metadata.name, 'status and config are different ConfigMaps');
   });
 
@@ -479,7 +667,7 @@ function kustomizationChecks(dir: string) {
       }
       for (const resource of rule.resources ?? []) {
         for (const verb of rule.verbs) {
-          const uses = needs.filter((n) => n.resource === resource && n.verb === verb);
+          const uses = needs.filter((n) => n.resource === resource && n.verb === verb && (rule.apiGroups ?? []).includes(n.group));
           assert.ok(uses.length > 0, `the Role grants ${verb} ${resource}, which no adapter in use calls`);
           const names = rule.resourceNames ?? [];
           for (const name of names) assert.ok(uses.some((n) => n.name === name), `the Role grants ${verb} on ${resource} ${name}, which nothing addresses`);
@@ -507,9 +695,39 @@ function kustomizationChecks(dir: string) {
   });
 
   t('kubectl kustomize renders the same objects (when kubectl is installed)', () => {
-    const r = spawnSync('kubectl', ['kustomize', join(repoRoot, dir)], { encoding: 'utf8', timeout: 60_000 });
+    assertKustomizeAgrees(variant, view().d);
+  });
+
+  return t;
+}
+
+/**
+ * `kubectl kustomize` of the variant (its extra components added to the components the
+ * kustomization lists, as a user would write them, in a copy outside the repository) equals
+ * our rendering: the tests check ours, and it must be what kustomize produces.
+ */
+function assertKustomizeAgrees(variant: Variant, ours: Deployment): void {
+  const dir = join(repoRoot, variant.dir);
+  let target = dir;
+  let copy: string | undefined;
+  if (variant.extraComponents.length > 0) {
+    const at = mkdtempSync(join(tmpdir(), 'oxia-kustomize-'));
+    copy = at;
+    const k = yamlDocuments(`${variant.dir}/kustomization.yaml`)[0]?.content as Kustomization;
+    // kustomize takes only relative paths to other directories.
+    const fromCopy = (absolute: string): string => relative(at, absolute);
+    const rewritten = {
+      ...k,
+      resources: (k.resources ?? []).map((r) => fromCopy(resolve(dir, r))),
+      components: [...(k.components ?? []).map((c) => resolve(dir, c)), ...variant.extraComponents.map((c) => join(repoRoot, c))].map(fromCopy),
+    };
+    writeFileSync(join(at, 'kustomization.yaml'), stringify(rewritten));
+    target = at;
+  }
+  try {
+    const r = spawnSync('kubectl', ['kustomize', target], { encoding: 'utf8', timeout: 60_000 });
     if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      console.log(`  (kubectl not installed: ${dir} not rendered by kustomize)`);
+      console.log(`  (kubectl not installed: ${variant.name} not rendered by kustomize)`);
       return;
     }
     assert.is(r.status, 0, r.stderr);
@@ -521,13 +739,167 @@ function kustomizationChecks(dir: string) {
         .map((doc) => parse(doc) as K8sObject)
         .map((o) => [key(o), o]),
     );
-    const ours = view().d.objects;
-    assert.equal([...rendered.keys()].sort(), ours.map(key).sort(), 'the same objects');
-    // The tests check our rendering; it must be what kustomize produces.
-    for (const o of ours) assert.equal(o, rendered.get(key(o)), `${key(o)} as kustomize renders it`);
-  });
-
-  return t;
+    assert.equal([...rendered.keys()].sort(), ours.objects.map(key).sort(), 'the same objects');
+    for (const o of ours.objects) assert.equal(o, rendered.get(key(o)), `${key(o)} as kustomize renders it`);
+  } finally {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  }
 }
 
-for (const dir of KUSTOMIZATIONS) kustomizationChecks(dir).run();
+for (const variant of KUSTOMIZATIONS) kustomizationChecks(variant).run();
+
+// ---- the TLS variant's Secrets, as the cert-manager example makes them -------------------------
+
+interface CertificateSpec {
+  readonly secretName: string;
+  readonly isCA?: boolean;
+  readonly commonName?: string;
+  readonly dnsNames?: readonly string[];
+  readonly usages?: readonly string[];
+  readonly issuerRef: { readonly name: string; readonly kind?: string };
+}
+
+/** The keys cert-manager writes into a Certificate's Secret (ca.crt with a CA issuer). */
+const CERT_MANAGER_KEYS = ['tls.crt', 'tls.key', 'ca.crt'];
+const TLS_README = `${kubernetesDir}/README.md`;
+
+/** A certificate name matches a host: equal, or a wildcard standing for exactly one label. */
+function nameCovers(name: string, host: string): boolean {
+  if (name === host) return true;
+  return name.startsWith('*.') && host.slice(host.indexOf('.') + 1) === name.slice(2) && host.indexOf('.') > 0;
+}
+
+/** `kubectl ... create secret generic NAME --from-file=KEY=...` commands of a README (continued lines joined): name -> keys. */
+function secretsCreatedIn(readme: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const command of readme.replace(/\\\n\s*/g, ' ').split('\n')) {
+    const m = /create secret (?:generic|tls) (\S+)(.*)$/.exec(command);
+    if (!m?.[1]) continue;
+    const keys = [...(m[2] ?? '').matchAll(/--from-file=([^=\s]+)=/g)].map((k) => k[1] ?? '');
+    out.set(m[1], new Set([...(out.get(m[1]) ?? []), ...keys]));
+  }
+  return out;
+}
+
+const certs = suite(CERT_MANAGER_DIR);
+let certCache: { issuers: K8sObject[]; certificates: { object: K8sObject; spec: CertificateSpec }[]; d: Deployment } | undefined;
+const certManager = () => {
+  if (certCache) return certCache;
+  const d = loadKustomization(CERT_MANAGER_DIR);
+  certCache = {
+    d,
+    issuers: objectsOfKind(d, 'Issuer'),
+    certificates: objectsOfKind(d, 'Certificate').map((object) => ({ object, spec: object.spec as CertificateSpec })),
+  };
+  return certCache;
+};
+/** The TLS variant with every optional component: every Secret any of them mounts. */
+const tlsViews = () => KUSTOMIZATIONS.filter((k) => k.dir === TLS_DIR).map((k) => ({ variant: k, view: new View(loadKustomization(k.dir, k.extraComponents)) }));
+
+/** The Certificate whose Secret holds the file a flag of the container names. */
+function certificateBehind(v: View, c: RunningContainer, flag: string): CertificateSpec {
+  const path = c.values.get(flag);
+  assert.ok(path, `${c.where}: --${flag}`);
+  const found = mountedFile(path ?? '', c.container, c.template.spec, v.d);
+  if (typeof found === 'string') throw new Error(`${c.where} --${flag}: ${found}`);
+  const secretName = found.volume.secret?.secretName;
+  const cert = certManager().certificates.find((x) => x.spec.secretName === secretName);
+  if (!cert) throw new Error(`${c.where} --${flag}: Secret ${secretName} is made by no Certificate of ${CERT_MANAGER_DIR}`);
+  return cert.spec;
+}
+
+certs('Issuers and Certificates only, in the namespace of the TLS variant; every certificate signed by the cluster CA', () => {
+  const { d, issuers, certificates } = certManager();
+  const namespace = tlsViews()[0]?.view.namespace;
+  for (const o of d.objects) {
+    assert.ok(['Issuer', 'Certificate'].includes(o.kind), `${o.kind} ${o.metadata.name}: only Issuers and Certificates`);
+    assert.is(o.metadata.namespace, namespace, `${o.kind} ${o.metadata.name} in ${namespace}`);
+  }
+  const issuerNamed = (name: string) => issuers.find((i) => i.metadata.name === name);
+  const cas = certificates.filter((c) => c.spec.isCA === true);
+  assert.is(cas.length, 1, 'one CA certificate');
+  for (const { object, spec } of certificates) {
+    const issuer = issuerNamed(spec.issuerRef.name);
+    assert.ok(issuer && (spec.issuerRef.kind ?? 'Issuer') === 'Issuer', `Certificate ${object.metadata.name}: its issuer ${spec.issuerRef.name} is an Issuer here`);
+    if (spec.isCA) continue;
+    const ca = (issuer?.spec as { ca?: { secretName?: string } } | undefined)?.ca;
+    assert.is(ca?.secretName, cas[0]?.spec.secretName, `Certificate ${object.metadata.name}: signed by the CA issuer of ${cas[0]?.object.metadata.name}`);
+  }
+});
+
+certs('every Secret the TLS variant mounts is made here, or by hand as the README says, with the keys it mounts', () => {
+  const { certificates } = certManager();
+  const created = secretsCreatedIn(readRepoFile(TLS_README));
+  const mounted = new Map<string, Set<string>>();
+  for (const { view: v } of tlsViews()) {
+    for (const c of v.containers) {
+      for (const vol of c.template.spec.volumes ?? []) {
+        if (!vol.secret) continue;
+        const keys = mounted.get(vol.secret.secretName) ?? new Set<string>();
+        for (const item of vol.secret.items ?? []) keys.add(item.key);
+        mounted.set(vol.secret.secretName, keys);
+      }
+    }
+  }
+  assert.ok(mounted.size >= 3, `the TLS variant mounts the server, peer and coordinator Secrets (${[...mounted.keys()].join(', ')})`);
+  for (const [name, keys] of mounted) {
+    const byCertManager = certificates.some((c) => c.spec.secretName === name);
+    if (byCertManager) for (const key of keys) assert.ok(CERT_MANAGER_KEYS.includes(key), `Secret ${name}: key ${key} is one cert-manager writes (${CERT_MANAGER_KEYS.join(', ')})`);
+    // Without cert-manager, the README's commands make them.
+    const byHand = created.get(name);
+    assert.ok(byHand, `${TLS_README} shows how to create Secret ${name} (kubectl create secret generic ${name} --from-file=...)`);
+    for (const key of keys) assert.ok(byHand?.has(key), `${TLS_README}: the command for ${name} writes key ${key}`);
+  }
+});
+
+certs('certificates carry the names they are dialled by and the usages they serve', () => {
+  const { view: v } = tlsViews()[0]!;
+  const storage = v.storage().container;
+  const coordinator = v.coordinator().container;
+  const { config } = v.clusterConfig();
+  const probeNames = (c: RunningContainer) => probeCommands(c).map(({ words }) => flagValues(words).get('tls-server-name')).filter((n): n is string => n !== undefined);
+  const covered = (spec: CertificateSpec, host: string, why: string) =>
+    assert.ok((spec.dnsNames ?? []).some((n) => nameCovers(n, host)), `${spec.secretName}: a name for ${host} (${why}) among ${(spec.dnsNames ?? []).join(', ')}`);
+
+  for (const flag of ['tls-cert-file', 'internal-tls-cert-file', 'metrics-tls-cert-file']) {
+    const spec = certificateBehind(v, storage, flag);
+    assert.ok(spec.usages?.includes('server auth'), `${spec.secretName}: usage server auth`);
+    for (const s of config.servers) {
+      // Peers and the coordinator verify the name they dial unless told another (--peer-tls-server-name).
+      for (const [address, caller] of [[s.public, 'clients'], [s.internal, 'peers and coordinator']] as const) {
+        const override = [storage, coordinator].map((c) => c.values.get('peer-tls-server-name')).find((n) => n !== undefined);
+        covered(spec, caller === 'clients' || override === undefined ? hostOf(address) : override, `${caller} dial ${address}`);
+      }
+    }
+    for (const authority of config.allowExtraAuthorities) covered(spec, hostOf(authority), 'clients dial the client Service');
+    for (const name of probeNames(storage)) covered(spec, name, 'the probes ask for it');
+  }
+  const own = certificateBehind(v, coordinator, 'tls-cert-file');
+  assert.ok(own.usages?.includes('server auth'), `${own.secretName}: usage server auth`);
+  for (const name of probeNames(coordinator)) covered(own, name, "the coordinator's probes ask for it");
+  for (const c of [storage, coordinator]) {
+    const peer = certificateBehind(v, c, 'peer-tls-cert-file');
+    assert.ok(peer.usages?.includes('client auth'), `${c.where}: ${peer.secretName} is a client certificate (usage client auth)`);
+  }
+});
+
+certs('the TLS kustomization names, listed or commented out, exactly the components under tls/components', () => {
+  const text = readRepoFile(`${TLS_DIR}/kustomization.yaml`);
+  const named = [...text.matchAll(/^\s*#?\s*-\s*(components\/[a-z0-9-]+)\s*$/gm)].map((m) => posix.normalize(`${TLS_DIR}/${m[1]}`)).sort();
+  const present = readdirSync(join(repoRoot, TLS_DIR, 'components')).map((c) => `${TLS_DIR}/components/${c}`).sort();
+  assert.equal(named, present);
+  const tested = new Set(KUSTOMIZATIONS.filter((k) => k.dir === TLS_DIR).flatMap((k) => [...k.extraComponents, ...(loadKustomizationComponents(TLS_DIR))]));
+  for (const c of present) assert.ok(tested.has(c), `${c} is rendered by a variant the tests check`);
+});
+
+certs('kubectl kustomize renders the same objects (when kubectl is installed)', () => {
+  assertKustomizeAgrees({ dir: CERT_MANAGER_DIR, extraComponents: [], name: CERT_MANAGER_DIR }, certManager().d);
+});
+
+/** The components a kustomization lists (uncommented). */
+function loadKustomizationComponents(dir: string): string[] {
+  const k = yamlDocuments(`${dir}/kustomization.yaml`)[0]?.content as Kustomization;
+  return (k.components ?? []).map((c) => posix.normalize(`${dir}/${c}`));
+}
+
+certs.run();

@@ -171,6 +171,23 @@ test('pendingOps are one op per key, in key order, last write winning', () => {
   assert.is(overlay.pendingCount, 2);
 });
 
+test('pendingPutKeys lists only this overlay\'s own puts in a range; clear forgets everything pending', async () => {
+  const base = new MemoryKv();
+  base.write([{ type: 'put', key: b('c'), value: b('base') }]);
+  const overlay = new OverlayView(base);
+  overlay.write([
+    { type: 'put', key: b('a'), value: b('1') },
+    { type: 'put', key: b('b'), value: b('1') },
+    { type: 'del', key: b('c') },
+    { type: 'put', key: b('d'), value: b('1') },
+  ]);
+  assert.equal(overlay.pendingPutKeys({ gte: b('b'), lt: b('e') }).map(s), ['b', 'd']);
+  overlay.clear();
+  assert.is(overlay.pendingCount, 0);
+  assert.equal(await dump(overlay), ['c=base'], 'the base shows through again, its deletes forgotten too');
+  assert.equal(await dump(overlay, { limit: 1 }), ['c=base']);
+});
+
 test('iteration sees writes made while it is suspended and does not repeat or skip', async () => {
   const kv = new MemoryKv();
   kv.write(['a', 'b', 'c', 'd'].map((k) => ({ type: 'put' as const, key: b(k), value: b('0') })));

@@ -171,6 +171,22 @@ S('followers answer NODE_IS_NOT_LEADER with the leader hint from the assignments
   }
 });
 
+S('a delete range over more records than one store write holds (applied in chunks on every replica)', async () => {
+  const c = client(n0);
+  for (let start = 0; start < 6000; start += 1000) {
+    const puts = [];
+    for (let i = start; i < start + 1000; i++) {
+      puts.push({ key: `/big/${String(i).padStart(5, '0')}`, value: enc('v'), sequenceKeyDelta: [], secondaryIndexes: i % 2 === 0 ? [{ indexName: 'big-idx', secondaryKey: String(i) }] : [] });
+    }
+    const w = await c.write({ shard: 0n, puts, deletes: [], deleteRanges: [] });
+    assert.ok(w.puts.every((p) => p.status === Status.OK));
+  }
+  assert.is((await c.list(0n, '/big/', '/big//')).length, 6000);
+  assert.is((await c.deleteRange(0n, '/big/', '/big//')).deleteRanges[0]?.status, Status.OK);
+  assert.equal(await c.list(0n, '/big/', '/big//'), []);
+  assert.equal(await c.list(0n, '0', '9', { secondaryIndexName: 'big-idx' }), []);
+});
+
 S('followers hold and apply what the leader committed', async () => {
   const leader = await n0.coordination.getStatus(0n);
   assert.ok(leader.commitOffset >= 10n, `leader commit offset ${leader.commitOffset}`);
@@ -213,6 +229,14 @@ S('a stale leader cannot get a write acknowledged once the others are fenced; th
   // The old leader's old term is refused from now on.
   const e = await expectGrpcError(n0.coordination.becomeLeader(0n, 1n, 3, {}), grpc.status.FAILED_PRECONDITION);
   assert.is(errorInfo(e)?.reason, 'INVALID_TERM');
+});
+
+S('the new leader applied that delete range as a follower: none of its records or index entries are left', async () => {
+  const c = client(n1);
+  assert.equal(await c.list(0n, '/big/', '/big//'), []);
+  assert.equal(await c.list(0n, '0', '9', { secondaryIndexName: 'big-idx' }), []);
+  assert.is((await c.get(0n, '/big/00042')).status, Status.KEY_NOT_FOUND);
+  assert.is((await c.list(0n, '/one/', '/one//')).length, 2, 'records outside the range are still there');
 });
 
 S('the replication API refuses streams for unknown shards and of other terms', async () => {

@@ -32,6 +32,8 @@ export interface TestClusterOptions {
   readonly coordinatorArgs?: readonly string[];
   /** Leave the coordinator to the test. */
   readonly withoutCoordinator?: boolean;
+  /** More cluster config, appended as written (e.g. a `loadBalancer:` section). */
+  readonly configExtra?: string;
   /** The coordinator's default health checks, instead of the tests' more lenient ones. */
   readonly defaultHealthChecks?: boolean;
 }
@@ -94,6 +96,7 @@ export class TestCluster {
     readonly nodes: ClusterNode[],
     private declared: readonly NamespaceSpec[],
     private readonly coordinatorArgs: readonly string[],
+    private readonly configExtra: string,
   ) {}
 
   /** The namespaces of the config as last written. */
@@ -147,6 +150,7 @@ export class TestCluster {
       '--conf', join(dir, 'cluster.yaml'),
       '--file-clusters-status-path', join(dir, 'cluster-status.json'),
       '--internal-addr', '127.0.0.1:0',
+      '--public-addr', '127.0.0.1:0',
       '--metrics-addr', '127.0.0.1:0',
       // More lenient than the defaults (a node is down after 2 s without answering rather than
       // 1 s), for tests that run beside others on a loaded machine; crashes are noticed at once
@@ -154,7 +158,7 @@ export class TestCluster {
       ...(options.defaultHealthChecks ? [] : ['--health-check-interval', '500ms', '--health-check-timeout', '2s']),
       ...(options.coordinatorArgs ?? []),
     ];
-    const cluster = new TestCluster(dir, nodes, namespaces, coordinatorArgs);
+    const cluster = new TestCluster(dir, nodes, namespaces, coordinatorArgs, options.configExtra ?? '');
     cluster.writeConfig(namespaces, nodes);
     if (!options.withoutCoordinator) await cluster.startCoordinator();
     return cluster;
@@ -166,7 +170,7 @@ export class TestCluster {
     const ns = namespaces.map((n) => `  - name: ${n.name}\n    initialShardCount: ${n.shards}\n    replicationFactor: ${n.rf}\n`).join('');
     const servers = nodes.map((n) => `  - name: ${n.name}\n    public: "${n.publicAddress}"\n    internal: "${n.internalAddress}"\n`).join('');
     const temp = `${this.configPath}.tmp`;
-    writeFileSync(temp, `namespaces:\n${ns}servers:\n${servers}`);
+    writeFileSync(temp, `namespaces:\n${ns}servers:\n${servers}${this.configExtra}`);
     renameSync(temp, this.configPath);
   }
 
@@ -176,6 +180,30 @@ export class TestCluster {
     const proc = await launchRole({ name, args: this.coordinatorArgs, logFile: join(this.dir, `${name}.log`), startTimeoutMs: START_TIMEOUT_MS });
     this.coordinators.push(proc);
     return proc;
+  }
+
+  /**
+   * The running coordinator that holds the lease and has taken charge (claimed the status and
+   * reconciled it once): a coordinator started after a kill -9 first waits for its
+   * predecessor's lease to lapse, and a standby answers no admin call.
+   */
+  async actingCoordinator(timeoutMs = 30_000): Promise<RoleProcess> {
+    let acting: RoleProcess | undefined;
+    await waitFor(
+      () => {
+        acting = this.coordinators.find((c) => {
+          if (!c.running) return false;
+          const lines = c.lines();
+          const last = (msg: string): number => lines.reduce((at, l, i) => (l.includes(`"msg":"${msg}"`) ? i : at), -1);
+          const inCharge = last('this coordinator is in charge');
+          return inCharge >= 0 && inCharge > last('standing by again');
+        });
+        return acting !== undefined;
+      },
+      'a coordinator in charge',
+      timeoutMs,
+    );
+    return acting!;
   }
 
   readStatus(): ClusterStatus {

@@ -14,17 +14,26 @@
 //                                                          is not the current one, 404 when absent
 //   DELETE /api/v1/namespaces/{ns}/{resource}/{name}
 //
-// for resource in configmaps, pods, endpoints. resourceVersions come from one counter for all objects,
-// as etcd revisions do. Errors are metav1.Status objects. Tests change the world with apply()/remove()
+// for resource in configmaps, pods, endpoints (core/v1, under /api/v1), and leases
+// (coordination.k8s.io/v1, under /apis/coordination.k8s.io/v1; their MicroTime fields must carry
+// exactly six decimals and leaseDurationSeconds must be positive, as the API server validates).
+// resourceVersions come from one counter for all objects, as etcd revisions do. An update that
+// changes nothing keeps the object's resourceVersion and sends no event, as on a real API server.
+// Errors are metav1.Status objects. Tests change the world with apply()/remove()
 // (what kubectl or the StatefulSet controller would do) and inject faults with closeWatches(),
 // compactHistory(), failNext() and stallNext().
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 
-export type Resource = 'configmaps' | 'pods' | 'endpoints';
-const RESOURCES: readonly Resource[] = ['configmaps', 'pods', 'endpoints'];
-const KINDS: Record<Resource, string> = { configmaps: 'ConfigMap', pods: 'Pod', endpoints: 'Endpoints' };
+export type Resource = 'configmaps' | 'pods' | 'endpoints' | 'leases';
+const KINDS: Record<Resource, string> = { configmaps: 'ConfigMap', pods: 'Pod', endpoints: 'Endpoints', leases: 'Lease' };
+/** The API group version each resource is served under: its path prefix and the objects' apiVersion. */
+const GROUP_VERSIONS: Record<Resource, string> = { configmaps: 'v1', pods: 'v1', endpoints: 'v1', leases: 'coordination.k8s.io/v1' };
+const pathPrefix = (groupVersion: string): string => (groupVersion === 'v1' ? '/api/v1' : `/apis/${groupVersion}`);
+/** metav1.MicroTime on the wire: RFC 3339 with exactly six decimals (the API server refuses anything else). */
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
 
 export interface KubeObject {
   apiVersion?: string;
@@ -209,11 +218,13 @@ export class FakeKubeApi {
     this.requests.push({ method, path: url.pathname, query, ...(body ? { body } : {}) });
     if (this.requests.length > 10_000) this.requests.shift();
 
-    const m = /^\/api\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
-    const resource = m?.[2] as Resource | undefined;
-    if (!m || !resource || !RESOURCES.includes(resource)) return this.status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
-    const namespace = decodeURIComponent(m[1]!);
-    const name = m[3] === undefined ? undefined : decodeURIComponent(m[3]);
+    const m = /^\/(api\/v1|apis\/[^/]+\/[^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
+    const resource = m?.[3] as Resource | undefined;
+    if (!m || !resource || !(resource in KINDS) || `/${m[1]}` !== pathPrefix(GROUP_VERSIONS[resource])) {
+      return this.status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+    }
+    const namespace = decodeURIComponent(m[2]!);
+    const name = m[4] === undefined ? undefined : decodeURIComponent(m[4]);
 
     const fault = this.faults.find((f) => f.remaining > 0 && f.method === method && f.resource === resource);
     if (fault) {
@@ -242,7 +253,7 @@ export class FakeKubeApi {
       if (query.watch === 'true' || query.watch === '1') return this.watch(resource, namespace, selector, query, res);
       return this.json(res, 200, {
         kind: `${KINDS[resource]}List`,
-        apiVersion: 'v1',
+        apiVersion: GROUP_VERSIONS[resource],
         metadata: { resourceVersion: String(this.revision) },
         items: this.list(resource, namespace).filter(selector),
       });
@@ -268,6 +279,7 @@ export class FakeKubeApi {
       return this.status(res, 400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
     }
     if (body.metadata.resourceVersion) return this.status(res, 500, 'InternalError', 'resourceVersion should not be set on objects to be created');
+    if (!this.valid(resource, body, res)) return;
     const name = body.metadata.name;
     if (this.objects.has(key(resource, namespace, name))) {
       return this.status(res, 409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource });
@@ -291,12 +303,34 @@ export class FakeKubeApi {
         { name, kind: resource },
       );
     }
+    if (!this.valid(resource, body, res)) return;
+    // An update that changes nothing is not written: same resourceVersion, no event.
+    if (isDeepStrictEqual(comparable(body), comparable(before))) return this.json(res, 200, clone(before));
     this.json(res, 200, this.commit(resource, namespace, before, body, 'MODIFIED'));
+  }
+
+  /** The validation the API server does on what the adapters send (for Leases: field formats). */
+  private valid(resource: Resource, body: KubeObject, res: ServerResponse): boolean {
+    if (resource !== 'leases') return true;
+    const spec = (body.spec ?? {}) as Record<string, unknown>;
+    for (const field of ['acquireTime', 'renewTime']) {
+      const v = spec[field];
+      if (v !== undefined && v !== null && (typeof v !== 'string' || !MICRO_TIME.test(v))) {
+        this.status(res, 400, 'BadRequest', `Lease in version "v1" cannot be handled as a Lease: spec.${field}: not a MicroTime (RFC 3339 with six decimals): ${JSON.stringify(v)}`);
+        return false;
+      }
+    }
+    const duration = spec.leaseDurationSeconds;
+    if (duration !== undefined && (typeof duration !== 'number' || !Number.isInteger(duration) || duration <= 0)) {
+      this.status(res, 422, 'Invalid', `Lease.coordination.k8s.io "${body.metadata.name}" is invalid: spec.leaseDurationSeconds: Invalid value: ${JSON.stringify(duration)}: must be greater than 0`);
+      return false;
+    }
+    return true;
   }
 
   private commit(resource: Resource, namespace: string, before: KubeObject | undefined, obj: KubeObject, type: EventType): KubeObject {
     const after = clone(obj);
-    after.apiVersion = 'v1';
+    after.apiVersion = GROUP_VERSIONS[resource];
     after.kind = KINDS[resource];
     after.metadata.namespace = namespace;
     after.metadata.resourceVersion = String(++this.revision);
@@ -413,6 +447,13 @@ export class FakeKubeApi {
 }
 
 const key = (resource: Resource, namespace: string, name: string): string => `${resource}/${namespace}/${name}`;
+
+/** What an update compares to decide whether it changes anything: the object without the fields the server sets. */
+function comparable(o: KubeObject): unknown {
+  const { apiVersion: _a, kind: _k, metadata, ...rest } = o;
+  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, namespace: _ns, ...meta } = metadata;
+  return { ...rest, metadata: Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) };
+}
 
 function splitSelector(s: string | undefined): string[] {
   return (s ?? '')

@@ -36,9 +36,17 @@ export interface ShardInfo {
 export class RawOxiaClient {
   readonly client: AnyClient;
 
-  constructor(readonly address: string, compat = false, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+  /** `callMetadata` goes with every call (e.g. `{ authorization: 'Bearer <jwt>' }`). */
+  constructor(readonly address: string, compat = false, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), callMetadata: Record<string, string> = {}) {
     const Ctor = grpc.makeGenericClientConstructor(compat ? OxiaClientCompatService : OxiaClientService, 'OxiaClient');
-    this.client = new Ctor(address, credentials) as unknown as AnyClient;
+    const addMetadata: grpc.Interceptor = (options, next) =>
+      new grpc.InterceptingCall(next(options), {
+        start(metadata, listener, start) {
+          for (const [k, v] of Object.entries(callMetadata)) metadata.set(k, v);
+          start(metadata, listener);
+        },
+      });
+    this.client = new Ctor(address, credentials, { interceptors: [addMetadata] }) as unknown as AnyClient;
   }
 
   close(): void {

@@ -10,8 +10,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Starting may include tsx compiling the sources: generous, for a loaded 2-core machine. */
 const START_TIMEOUT_MS = 60_000;
 
-export function launchForTest(role: string, args: readonly string[], linesKeptMax: number): Promise<RoleProcess> {
-  return launchRole({ name: `oxia-ts ${role}`, args: [role, ...args], startTimeoutMs: START_TIMEOUT_MS, cwd: root, linesKeptMax });
+export function launchForTest(role: string, args: readonly string[], linesKeptMax: number, env?: Readonly<Record<string, string>>): Promise<RoleProcess> {
+  return launchRole({ name: `oxia-ts ${role}`, args: [role, ...args], startTimeoutMs: START_TIMEOUT_MS, cwd: root, linesKeptMax, ...(env ? { env } : {}) });
 }
 
 /** A host:port field of the process's "serving" line. */

@@ -20,6 +20,8 @@ export interface StartStandaloneOptions {
   dataDir?: string;
   /** More flags, e.g. ['--no-notifications-enabled', '--key-sorting', 'natural']. */
   extraArgs?: readonly string[];
+  /** Added to the process's environment, e.g. NODE_EXTRA_CA_CERTS. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface StandaloneProcess {
@@ -56,7 +58,7 @@ export async function startStandalone(options: StartStandaloneOptions = {}): Pro
     '--public-addr', '127.0.0.1:0',
     ...(options.extraArgs ?? []), // later flags win: extraArgs may override the above
   ];
-  const launch = (args: readonly string[]) => launchForTest('standalone', args, LOG_LINES_MAX);
+  const launch = (args: readonly string[]) => launchForTest('standalone', args, LOG_LINES_MAX, options.env);
   let running = await launch(baseArgs);
   let stopped = false;
 

@@ -30,6 +30,9 @@ export type OxiaErrorKind =
   | 'Timeout'
   | 'Unauthenticated'
   | 'PermissionDenied'
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'FailedPrecondition'
   | 'Internal'
   | 'Unknown';
 

@@ -111,11 +111,19 @@ export interface ListOptions {
   partitionKey?: string | undefined;
   /** Treat the bounds as secondary keys of this index. */
   useIndex?: string | undefined;
+  /**
+   * Also return the server's own records in the range ("__oxia/..." keys: sessions,
+   * notifications, index entries), as Oxia's `include_internal_keys`. For inspection;
+   * a server with an authorization policy refuses it to callers limited to a key prefix.
+   */
+  includeInternalKeys?: boolean | undefined;
 }
 
 export interface RangeScanOptions {
   partitionKey?: string | undefined;
   useIndex?: string | undefined;
+  /** As ListOptions.includeInternalKeys. */
+  includeInternalKeys?: boolean | undefined;
 }
 
 export interface SequenceUpdatesOptions {

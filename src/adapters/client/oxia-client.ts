@@ -367,7 +367,7 @@ export class OxiaClient {
                     shard,
                     startInclusive: start,
                     endExclusive: maxKeyExclusive,
-                    includeInternalKeys: false,
+                    includeInternalKeys: options.includeInternalKeys === true,
                     ...(options.useIndex !== undefined ? { secondaryIndexName: options.useIndex } : {}),
                   },
                   signal,
@@ -403,11 +403,18 @@ export class OxiaClient {
     checkKey(maxKeyExclusive, 'maxKeyExclusive');
     const shards = this.shardsFor(options.partitionKey, what);
     return {
-      [Symbol.asyncIterator]: () => this.scanRecords(shards, minKeyInclusive, maxKeyExclusive, options.useIndex, what),
+      [Symbol.asyncIterator]: () => this.scanRecords(shards, minKeyInclusive, maxKeyExclusive, options.useIndex, options.includeInternalKeys === true, what),
     };
   }
 
-  private async *scanRecords(shards: bigint[], min: string, max: string, useIndex: string | undefined, what: string): AsyncGenerator<GetResult, void, undefined> {
+  private async *scanRecords(
+    shards: bigint[],
+    min: string,
+    max: string,
+    useIndex: string | undefined,
+    includeInternalKeys: boolean,
+    what: string,
+  ): AsyncGenerator<GetResult, void, undefined> {
     const sources = shards.map((shard) =>
       scanShard(
         {
@@ -418,7 +425,7 @@ export class OxiaClient {
           open: (target, start, signal) =>
             this.rt.transport.rangeScan(
               target,
-              { shard, startInclusive: start, endExclusive: max, includeInternalKeys: false, ...(useIndex !== undefined ? { secondaryIndexName: useIndex } : {}) },
+              { shard, startInclusive: start, endExclusive: max, includeInternalKeys, ...(useIndex !== undefined ? { secondaryIndexName: useIndex } : {}) },
               signal,
             ),
           items: (m) => m.records,

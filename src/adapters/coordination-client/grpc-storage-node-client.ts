@@ -20,6 +20,8 @@ import type {
   AddFollowerRequest,
   BecomeLeaderRequest,
   DeleteShardRequest,
+  FreezeShardRequest,
+  FreezeShardResponse,
   GetStatusRequest,
   GetStatusResponse,
   NewTermRequest,
@@ -68,6 +70,14 @@ export class GrpcStorageNodeClient implements StorageNodeClient {
 
   async addFollower(node: NodeAddress, request: AddFollowerRequest, signal?: AbortSignal): Promise<void> {
     await this.unary(OxiaCoordinationService.addFollower, node, request, signal);
+  }
+
+  freezeShard(node: NodeAddress, request: FreezeShardRequest, signal?: AbortSignal): Promise<FreezeShardResponse> {
+    return this.unary(OxiaCoordinationService.freezeShard, node, request, signal);
+  }
+
+  async addObserver(node: NodeAddress, request: AddFollowerRequest, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    await this.unary(OxiaCoordinationService.addFollower, node, request, signal, timeoutMs);
   }
 
   getStatus(node: NodeAddress, request: GetStatusRequest, signal?: AbortSignal): Promise<GetStatusResponse> {

@@ -28,6 +28,8 @@ import type {
   BecomeLeaderResponse,
   CoordinationShardAssignmentsResponse,
   DeleteShardRequest,
+  FreezeShardRequest,
+  FreezeShardResponse,
   DeleteShardResponse,
   GetInfoRequest,
   GetInfoResponse,
@@ -112,8 +114,13 @@ export class InternalServiceHandlers {
         }),
       addFollower: (call: ServerUnaryCall<AddFollowerRequest, AddFollowerResponse>, callback: sendUnaryData<AddFollowerResponse>) =>
         void this.serveUnary(call, callback, 'AddFollower', async () => {
-          await c.addFollower(call.request);
-          return {};
+          const tracked = this.calls.track(call);
+          try {
+            await c.addFollower(call.request, tracked.signal);
+            return {};
+          } finally {
+            tracked.release();
+          }
         }),
       getStatus: (call: ServerUnaryCall<GetStatusRequest, GetStatusResponse>, callback: sendUnaryData<GetStatusResponse>) =>
         void this.serveUnary(call, callback, 'GetStatus', () => c.getStatus(call.request)),
@@ -128,8 +135,15 @@ export class InternalServiceHandlers {
         void this.serveUnary(call, callback, 'GetInfo', async () => c.getInfo()),
       removeObserver: (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
         callback({ code: GrpcCode.UNIMPLEMENTED, details: 'observers (shard splits) are not supported' }),
-      freezeShard: (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        callback({ code: GrpcCode.UNIMPLEMENTED, details: 'freezing shards (shard splits) is not supported' }),
+      freezeShard: (call: ServerUnaryCall<FreezeShardRequest, FreezeShardResponse>, callback: sendUnaryData<FreezeShardResponse>) =>
+        void this.serveUnary(call, callback, 'FreezeShard', async () => {
+          const tracked = this.calls.track(call);
+          try {
+            return await c.freezeShard(call.request, tracked.signal);
+          } finally {
+            tracked.release();
+          }
+        }),
     };
   }
 

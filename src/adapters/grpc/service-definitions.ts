@@ -5,6 +5,7 @@
  * Both the server and the client library use these tables.
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import * as admin from '../../domain/wire/admin.js';
 import * as client from '../../domain/wire/client.js';
 import * as health from '../../domain/wire/health.js';
 import * as replication from '../../domain/wire/replication.js';
@@ -95,4 +96,20 @@ const hp = '/grpc.health.v1.Health/';
 export const HealthService = {
   check: method(hp + 'Check', health.HealthCheckRequest, health.HealthCheckResponse, false, false),
   watch: method(hp + 'Watch', health.HealthCheckRequest, health.HealthCheckResponse, false, true),
+} satisfies ServiceDefinition;
+
+const ap = '/io.oxia.proto.v1.OxiaAdmin/';
+/** `io.oxia.proto.v1.OxiaAdmin`: the coordinator's admin API (its --public-addr listener). */
+export const OxiaAdminService = {
+  listDataServers: method(ap + 'ListDataServers', admin.ListDataServersRequest, admin.ListDataServersResponse, false, false),
+  getDataServer: method(ap + 'GetDataServer', admin.GetDataServerRequest, admin.GetDataServerResponse, false, false),
+  createDataServer: method(ap + 'CreateDataServer', admin.CreateDataServerRequest, admin.CreateDataServerResponse, false, false),
+  patchDataServer: method(ap + 'PatchDataServer', admin.PatchDataServerRequest, admin.PatchDataServerResponse, false, false),
+  deleteDataServer: method(ap + 'DeleteDataServer', admin.DeleteDataServerRequest, admin.DeleteDataServerResponse, false, false),
+  createNamespace: method(ap + 'CreateNamespace', admin.CreateNamespaceRequest, admin.CreateNamespaceResponse, false, false),
+  patchNamespace: method(ap + 'PatchNamespace', admin.PatchNamespaceRequest, admin.PatchNamespaceResponse, false, false),
+  deleteNamespace: method(ap + 'DeleteNamespace', admin.DeleteNamespaceRequest, admin.DeleteNamespaceResponse, false, false),
+  getNamespace: method(ap + 'GetNamespace', admin.GetNamespaceRequest, admin.GetNamespaceResponse, false, false),
+  listNamespaces: method(ap + 'ListNamespaces', admin.ListNamespacesRequest, admin.ListNamespacesResponse, false, false),
+  splitShard: method(ap + 'SplitShard', admin.SplitShardRequest, admin.SplitShardResponse, false, false),
 } satisfies ServiceDefinition;

@@ -38,6 +38,8 @@ interface WireForm {
  *   is therefore ResourceUnavailable: for a caller both mean "retry, maybe elsewhere".
  * - Unauthenticated, PermissionDenied: the standard gRPC codes (Oxia answers a bad
  *   token with a bare UNAUTHENTICATED); the ErrorInfo only keeps the kind for our client.
+ * - NotFound, AlreadyExists, FailedPrecondition: the admin API's answers, with the codes
+ *   Oxia's coordinator gives them (it sends them bare, with a message naming the object).
  */
 const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   Aborted: { code: GrpcCode.ABORTED, reason: 'ABORTED' },
@@ -58,6 +60,9 @@ const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   Closed: { code: GrpcCode.UNAVAILABLE, reason: 'RESOURCE_UNAVAILABLE' },
   Unauthenticated: { code: GrpcCode.UNAUTHENTICATED, reason: 'UNAUTHENTICATED' },
   PermissionDenied: { code: GrpcCode.PERMISSION_DENIED, reason: 'PERMISSION_DENIED' },
+  NotFound: { code: GrpcCode.NOT_FOUND, reason: 'NOT_FOUND' },
+  AlreadyExists: { code: GrpcCode.ALREADY_EXISTS, reason: 'ALREADY_EXISTS' },
+  FailedPrecondition: { code: GrpcCode.FAILED_PRECONDITION, reason: 'FAILED_PRECONDITION' },
 };
 
 /** Reason -> kind; where two kinds share a reason (Closed), Oxia's kind wins. */

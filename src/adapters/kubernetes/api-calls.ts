@@ -1,4 +1,4 @@
-import { ApiException, CoreV1Api, Observable, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, CoreV1Api, Observable, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, type KubernetesConnection } from './kubernetes-connection.js';
 
@@ -26,12 +26,11 @@ export function describeKubeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Per-request options that abort the HTTP request after the connection's timeout. */
-export function requestOptions(connection: KubernetesConnection): ConfigurationOptions<ObservableMiddleware> {
-  const timeoutMs = connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+/** Per-request options that abort the HTTP request after `timeoutMs` (default: the connection's timeout). */
+export function requestOptions(connection: KubernetesConnection, timeoutMs = connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS): ConfigurationOptions<ObservableMiddleware> {
   const abortAfterTimeout: ObservableMiddleware = {
     pre: (request) => {
-      request.setSignal(AbortSignal.timeout(timeoutMs));
+      request.setSignal(AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))));
       return new Observable(Promise.resolve(request));
     },
     post: (response) => new Observable(Promise.resolve(response)),
@@ -41,6 +40,10 @@ export function requestOptions(connection: KubernetesConnection): ConfigurationO
 
 export function coreApi(connection: KubernetesConnection): CoreV1Api {
   return connection.kubeConfig.makeApiClient(CoreV1Api);
+}
+
+export function coordinationApi(connection: KubernetesConnection): CoordinationV1Api {
+  return connection.kubeConfig.makeApiClient(CoordinationV1Api);
 }
 
 /** An API failure as an OxiaError: unreachable or failing servers are ResourceUnavailable. */

@@ -20,8 +20,22 @@ export class KvReadCache {
   private hitCount = 0;
   private missCount = 0;
 
-  constructor(readonly maxBytes: number) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new Error(`cache size must be a non-negative integer, got ${maxBytes}`);
+  private limitBytes: number;
+
+  constructor(maxBytes: number) {
+    checkSize(maxBytes);
+    this.limitBytes = maxBytes;
+  }
+
+  get maxBytes(): number {
+    return this.limitBytes;
+  }
+
+  /** A new bound (live configuration); shrinking evicts down to it at once. */
+  resize(maxBytes: number): void {
+    checkSize(maxBytes);
+    this.limitBytes = maxBytes;
+    while (this.bytes > this.limitBytes) this.evictOne();
   }
 
   get sizeBytes(): number {
@@ -58,10 +72,10 @@ export class KvReadCache {
   set(key: string, value: Uint8Array): void {
     this.delete(key);
     const cost = entryCost(key, value);
-    if (cost > this.maxBytes) return;
+    if (cost > this.limitBytes) return;
     this.entries.set(key, { value, used: false });
     this.bytes += cost;
-    while (this.bytes > this.maxBytes) this.evictOne();
+    while (this.bytes > this.limitBytes) this.evictOne();
   }
 
   delete(key: string): void {
@@ -109,4 +123,8 @@ export const READ_CACHE_ENTRY_OVERHEAD_BYTES = 560;
 /** Approximate resident bytes of an entry: the key string, the value and the objects around them. */
 function entryCost(key: string, value: Uint8Array): number {
   return key.length + value.byteLength + READ_CACHE_ENTRY_OVERHEAD_BYTES;
+}
+
+function checkSize(maxBytes: number): void {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new Error(`cache size must be a non-negative integer, got ${maxBytes}`);
 }

@@ -43,16 +43,25 @@ class PinoChild implements Logger {
 @injectable()
 export class PinoLogger extends PinoChild {
   private readonly stdout: ReturnType<typeof pino.destination> | undefined;
+  /**
+   * Every child logger made so far: pino's children keep the level they were made with,
+   * so a level change at run time must reach each of them.
+   */
+  private readonly children: Set<WeakRef<Pino>>;
 
   constructor(@inject(LoggingOptions) options: LoggingOptions) {
     // Asynchronous stdout writes keep logging off the request path; flush() on exit.
     const stdout = options.destination ? undefined : pino.destination({ dest: 1, sync: false });
     // A reader that went away (EPIPE) must not take the server down with it.
     stdout?.on('error', () => {});
+    const children = new Set<WeakRef<Pino>>();
     super(
       pino(
         {
           level: options.level,
+          onChild: (child) => {
+            children.add(new WeakRef(child));
+          },
           base: options.base ?? {},
           timestamp: pino.stdTimeFunctions.isoTime,
           formatters: { level: (label) => ({ level: label }) },
@@ -62,6 +71,21 @@ export class PinoLogger extends PinoChild {
       ),
     );
     this.stdout = stdout;
+    this.children = children;
+  }
+
+  get level(): LogLevel {
+    return this.pino.level as LogLevel;
+  }
+
+  /** Changes the level of this logger and of every child made from it (live configuration). */
+  setLevel(level: LogLevel): void {
+    this.pino.level = level;
+    for (const ref of this.children) {
+      const child = ref.deref();
+      if (child === undefined) this.children.delete(ref);
+      else child.level = level;
+    }
   }
 
   /** Writes out buffered lines; call before the process exits. */

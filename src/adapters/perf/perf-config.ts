@@ -2,6 +2,7 @@
  * Settings of a perf run. Names and defaults follow Oxia's `oxia perf`; `durationMs`,
  * `maxInFlight`, `reportIntervalMs` and "rate 0 = as fast as possible" are additions.
  */
+import type { Authentication } from '../client/auth.js';
 import type { ClientTlsOptions } from '../client/options.js';
 
 export interface PerfConfig {
@@ -27,6 +28,33 @@ export interface PerfConfig {
   readonly reportIntervalMs: number;
   /** TLS to the servers; plaintext when absent. */
   readonly tls?: ClientTlsOptions | undefined;
+  /** Credentials sent with every call (a bearer token); none when absent. */
+  readonly authentication?: Authentication | undefined;
+}
+
+/** How a run's TLS and credentials are shown in its report: whether they were used, never their contents. */
+export interface PerfSecurityShown {
+  readonly tls?: { readonly trustedCa: boolean; readonly clientCertificate: boolean; readonly serverName?: string; readonly insecureSkipVerify: boolean };
+  readonly authentication?: 'token';
+}
+
+/** The config as a report may print it: the private key and the token are left out. */
+export function shownPerfConfig(c: PerfConfig): Omit<PerfConfig, 'tls' | 'authentication'> & PerfSecurityShown {
+  const { tls, authentication, ...rest } = c;
+  return {
+    ...rest,
+    ...(tls
+      ? {
+          tls: {
+            trustedCa: tls.ca !== undefined,
+            clientCertificate: tls.cert !== undefined,
+            ...(tls.serverName !== undefined ? { serverName: tls.serverName } : {}),
+            insecureSkipVerify: tls.insecureSkipVerify === true,
+          },
+        }
+      : {}),
+    ...(authentication ? { authentication: 'token' as const } : {}),
+  };
 }
 
 export const PERF_DEFAULTS: PerfConfig = {

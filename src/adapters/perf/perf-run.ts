@@ -48,6 +48,7 @@ export async function runPerf(config: PerfConfig, hooks: PerfHooks = {}): Promis
     // The client's own admission bound must not be the one that limits the run.
     maxPendingRequests: Math.max(config.maxInFlight, 1),
     ...(config.tls ? { tls: config.tls } : {}),
+    ...(config.authentication ? { authentication: config.authentication } : {}),
     logger: { warn: () => {} },
   });
   try {

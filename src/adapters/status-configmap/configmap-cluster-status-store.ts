@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import { inject, injectable } from 'inversify';
 import type { ServiceIdentifier } from 'inversify';
@@ -20,6 +21,15 @@ export const ConfigMapStatusStoreOptions: ServiceIdentifier<ConfigMapStatusStore
 
 /** The data key holding the status, as in Oxia. */
 export const STATUS_KEY = 'status';
+
+/**
+ * An annotation set to a fresh random value by every write. The API server does not move the
+ * resourceVersion of an update that changes nothing, and a write of an unchanged status (the
+ * claim of a coordinator taking over) must move it: the claim is what makes the previous
+ * coordinator's next compare-and-set fail. It also tells our write from anyone else's when an
+ * answer is lost.
+ */
+export const WRITE_ID_ANNOTATION = 'oxia-ts.io/status-write-id';
 
 /**
  * The cluster status in a ConfigMap's `status` key (the bare status JSON, which is also valid
@@ -68,7 +78,8 @@ export class ConfigMapClusterStatusStore implements ClusterStatusStore {
   async store(status: ClusterStatus, expectedVersion: StatusVersion | undefined): Promise<StatusVersion> {
     this.assertOpen();
     const text = encodeClusterStatus(status);
-    const version = expectedVersion === undefined ? await this.create(text) : await this.replace(text, expectedVersion);
+    const writeId = randomBytes(8).toString('hex');
+    const version = expectedVersion === undefined ? await this.create(text, writeId) : await this.replace(text, writeId, expectedVersion);
     this.logger.debug('stored cluster status', { configMap: this.where, version });
     return version;
   }
@@ -77,17 +88,17 @@ export class ConfigMapClusterStatusStore implements ClusterStatusStore {
     this.closed = true;
   }
 
-  private async create(text: string): Promise<StatusVersion> {
+  private async create(text: string, writeId: string): Promise<StatusVersion> {
     const body: V1ConfigMap = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: this.options.name, namespace: this.options.namespace },
+      metadata: { name: this.options.name, namespace: this.options.namespace, annotations: { [WRITE_ID_ANNOTATION]: writeId } },
       data: { [STATUS_KEY]: text },
     };
     try {
       return versionOf(await this.api.createNamespacedConfigMap({ namespace: this.options.namespace, body }, requestOptions(this.connection)));
     } catch (e) {
-      if (httpStatusOf(e) !== 409) return this.afterUncertainWrite(e, text, undefined, undefined);
+      if (httpStatusOf(e) !== 409) return this.afterUncertainWrite(e, text, writeId, undefined, undefined);
     }
     // It exists. If someone else stored a status first, that is a conflict; if it exists without
     // one (created empty by an operator or a chart), the status is added to it, conditionally.
@@ -95,23 +106,29 @@ export class ConfigMapClusterStatusStore implements ClusterStatusStore {
     if (!cm) throw new StatusVersionConflict(undefined, 'unknown', this.where);
     const existing = cm.data?.[STATUS_KEY];
     if (existing !== undefined && existing.trim() !== '') throw new StatusVersionConflict(undefined, { version: versionOf(cm) }, this.where);
-    return this.put(cm, text, undefined);
+    return this.put(cm, text, writeId, undefined);
   }
 
-  private async replace(text: string, expectedVersion: StatusVersion): Promise<StatusVersion> {
+  private async replace(text: string, writeId: string, expectedVersion: StatusVersion): Promise<StatusVersion> {
     // Read first so that labels, annotations and other keys of the ConfigMap are kept.
     const cm = await this.read();
     if (!cm) throw new StatusVersionConflict(expectedVersion, 'absent', this.where);
     if (versionOf(cm) !== expectedVersion) throw new StatusVersionConflict(expectedVersion, { version: versionOf(cm) }, this.where);
-    return this.put(cm, text, expectedVersion);
+    return this.put(cm, text, writeId, expectedVersion);
   }
 
   /** PUT conditioned on the resourceVersion `cm` was read at. */
-  private async put(cm: V1ConfigMap, text: string, expectedVersion: StatusVersion | undefined): Promise<StatusVersion> {
+  private async put(cm: V1ConfigMap, text: string, writeId: string, expectedVersion: StatusVersion | undefined): Promise<StatusVersion> {
     const readAt = versionOf(cm);
     const body: V1ConfigMap = {
       ...cm,
-      metadata: { ...cm.metadata, name: this.options.name, namespace: this.options.namespace, resourceVersion: readAt },
+      metadata: {
+        ...cm.metadata,
+        name: this.options.name,
+        namespace: this.options.namespace,
+        resourceVersion: readAt,
+        annotations: { ...(cm.metadata?.annotations ?? {}), [WRITE_ID_ANNOTATION]: writeId },
+      },
       data: { ...(cm.data ?? {}), [STATUS_KEY]: text },
     };
     try {
@@ -121,7 +138,7 @@ export class ConfigMapClusterStatusStore implements ClusterStatusStore {
       const code = httpStatusOf(e);
       if (code === 409) throw new StatusVersionConflict(expectedVersion, 'unknown', this.where);
       if (code === 404) throw new StatusVersionConflict(expectedVersion, 'absent', this.where);
-      return this.afterUncertainWrite(e, text, readAt, expectedVersion);
+      return this.afterUncertainWrite(e, text, writeId, readAt, expectedVersion);
     }
   }
 
@@ -132,6 +149,7 @@ export class ConfigMapClusterStatusStore implements ClusterStatusStore {
   private async afterUncertainWrite(
     e: unknown,
     text: string,
+    writeId: string,
     readAt: StatusVersion | undefined,
     expectedVersion: StatusVersion | undefined,
   ): Promise<StatusVersion> {
@@ -145,7 +163,7 @@ export class ConfigMapClusterStatusStore implements ClusterStatusStore {
     } catch (readError) {
       throw unavailable(`writing the cluster status to ${this.where} failed (${describeKubeError(e)}) and whether it happened is unknown`, readError);
     }
-    if (cm && versionOf(cm) !== readAt && cm.data?.[STATUS_KEY] === text) return versionOf(cm);
+    if (cm && versionOf(cm) !== readAt && cm.metadata?.annotations?.[WRITE_ID_ANNOTATION] === writeId && cm.data?.[STATUS_KEY] === text) return versionOf(cm);
     const untouched = readAt === undefined ? cm === undefined : cm !== undefined && versionOf(cm) === readAt;
     if (untouched) throw unavailable(`writing the cluster status to ${this.where} failed and did not happen (retrying is safe)`, e);
     throw new StatusVersionConflict(expectedVersion, cm ? { version: versionOf(cm) } : 'absent', this.where);

@@ -9,7 +9,7 @@ import type { ClusterStatus, StatusVersion } from '../../domain/cluster/cluster-
 import { decodeStoredClusterStatus, encodeStoredClusterStatus, INT64_MAX } from '../../domain/cluster/cluster-status-codec.js';
 import { StatusVersionConflict } from '../../domain/cluster/status-conflict.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
-import { ProcessLock } from './process-lock.js';
+import { ProcessLock } from '../files/process-lock.js';
 
 export interface FileStatusStoreOptions {
   /** The status file (`--file-clusters-status-path`, Oxia's default data/cluster-status.json). */

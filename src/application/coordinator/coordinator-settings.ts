@@ -21,17 +21,12 @@ export interface CoordinatorSettings {
   /** Between reconnections of the health watch and the assignments stream of a node. */
   readonly streamRetry: BackoffPolicy;
   /**
-   * How often the coordinator re-reads the stored status to make sure no other coordinator has
-   * written it since; if one has, this one stops acting (the status store's versions are the
-   * only arbiter between coordinators).
+   * How often the coordinator re-reads the stored status version to make sure no other
+   * coordinator has written it since; if one has, this one stops acting. With the coordinator
+   * lease this only catches writers outside the lease (ADR 0023); the compare-and-set of every
+   * write would catch them at the next change anyway.
    */
   readonly ownershipCheckIntervalMs: number;
-  /**
-   * How long a starting coordinator watches an existing status before claiming it: more than
-   * two ownership checks (heartbeats) of a coordinator that may still be running, so that a
-   * live incumbent is seen and kept, and only an abandoned status is taken over.
-   */
-  readonly takeoverWaitMs: number;
   /**
    * How long a node that came back from a failure must stay up before leaders are moved back
    * to it (Oxia: 5 min), so that a flapping node does not pull leaders around.
@@ -49,6 +44,5 @@ export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = Object.freeze({
   followerRetry: Object.freeze({ initialMs: 1_000, multiplier: 1.5, maxMs: 10_000, jitter: 0.5 }),
   streamRetry: Object.freeze({ initialMs: 250, multiplier: 2, maxMs: 5_000, jitter: 0.3 }),
   ownershipCheckIntervalMs: 5_000,
-  takeoverWaitMs: 11_000,
   leaderRebalanceStableMs: 300_000,
 });

@@ -1,6 +1,14 @@
 import { inject, injectable } from 'inversify';
+import {
+  applyAdminChanges,
+  membersWithAdminChanges,
+  NO_ADMIN_CHANGES,
+  withoutDropped,
+  type AdminChanges,
+  type EffectiveConfig,
+} from '../../domain/cluster/admin-changes.js';
 import type { ClusterConfig, NamespaceConfig } from '../../domain/cluster/cluster-config.js';
-import { allShards } from '../../domain/cluster/cluster-status.js';
+import { allShards, type ClusterStatus } from '../../domain/cluster/cluster-status.js';
 import { nodeId, sameNodeAddress, type NodeAddress } from '../../domain/cluster/node-address.js';
 import { isStatusVersionConflict } from '../../domain/cluster/status-conflict.js';
 import { assignmentsFromStatus, sameAssignments } from '../../domain/coordinator/assignments-from-status.js';
@@ -8,8 +16,12 @@ import { bestLeaderMove } from '../../domain/coordinator/leader-balance.js';
 import { planEvacuations, shardsWithMovedNodes } from '../../domain/coordinator/membership.js';
 import { leaderCounts } from '../../domain/coordinator/node-load.js';
 import { bestReplicaMove, type ReplicaMove } from '../../domain/coordinator/replica-balance.js';
+import { planReplicationFactorChanges } from '../../domain/coordinator/replication-factor.js';
+import { describeChange } from '../../domain/coordinator/election.js';
+import type { NodeRunState } from '../../domain/coordinator/node-health.js';
 import { createNamespaceShards } from '../../domain/coordinator/shard-creation.js';
 import { containsNode, findShard, nodesInStatus, shardLabel, unionNodes, type ShardKey } from '../../domain/coordinator/status-edit.js';
+import { beginSplit, isUncommittedChild, splitsInProgress, type RunningSplit } from '../../domain/coordinator/split.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { Clock } from '../ports/clock.js';
 import { ClusterConfigSource } from '../ports/cluster-config-source.js';
@@ -22,7 +34,16 @@ import { CoordinatorSettings } from './coordinator-settings.js';
 import { NodeMonitor, type PublishedAssignments } from './node-monitor.js';
 import { pause } from './pause.js';
 import { ShardController, type ShardControllerContext } from './shard-controller.js';
+import { SplitController } from './split-controller.js';
 import { StatusKeeper } from './status-keeper.js';
+
+/** What the admin API answers from: the config file's configuration, the one in force, the members and the status. */
+export interface AdminView {
+  readonly fileConfig: ClusterConfig;
+  readonly effective: EffectiveConfig;
+  readonly members: readonly NodeAddress[];
+  readonly status: ClusterStatus;
+}
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -51,13 +72,17 @@ function describe(e: unknown): string {
  * - every node is sent the new ShardAssignments whenever they change.
  *
  * If the status store reports that another coordinator wrote the status, this one stops
- * acting at once and `failure` resolves: the process must exit, never overwrite.
+ * acting at once and `failure` resolves; it never overwrites. One Coordinator serves one
+ * leadership of the coordinator lease (LeasedCoordinator, ADR 0023), which decides whether the
+ * process stands by again or exits.
  */
 @injectable()
 export class Coordinator {
   private keeper: StatusKeeper | undefined;
   private readonly shards = new Map<string, ShardController>();
   private readonly monitors = new Map<string, NodeMonitor>();
+  /** Splits being driven, by parent shard label (ADR 0025). */
+  private readonly splits = new Map<string, SplitController>();
   /** Shard label -> node id of a leader being installed (counted in leader choices). */
   private readonly leadersInProgress = new Map<string, string>();
   /** Shards whose re-election for a moved address is queued, so reconciling twice does not elect twice. */
@@ -80,6 +105,8 @@ export class Coordinator {
   /** Resolves when the coordinator stopped on its own because it must not continue (another coordinator wrote). */
   readonly failure: Promise<Error>;
   private readonly log: Logger;
+  private effectiveCache: { readonly file: ClusterConfig; readonly changes: AdminChanges | undefined; readonly effective: EffectiveConfig } | undefined;
+  private membersCache: { readonly discovered: readonly NodeAddress[]; readonly effective: EffectiveConfig; readonly members: readonly NodeAddress[] } | undefined;
 
   constructor(
     @inject(ClusterStatusStore) private readonly store: ClusterStatusStore,
@@ -97,32 +124,30 @@ export class Coordinator {
 
   /**
    * Loads and claims the status, starts controllers and monitors, creates what the config
-   * declares. Rejects (StatusVersionConflict among others) when it cannot take charge.
+   * declares. Rejects (StatusVersionConflict among others) when it cannot take charge. The
+   * config source and the node discovery must have been started: a standby keeps them current
+   * while it waits, and they outlive each leadership.
    */
   async start(): Promise<void> {
-    await this.configSource.start();
-    await this.discovery.start();
     const keeper = new StatusKeeper(this.store, this.log, (conflict) => this.fail(conflict));
-    const { existed } = await keeper.start({
-      takeoverWaitMs: this.settings.takeoverWaitMs,
-      pause: (ms) => pause(this.clock, ms, this.stopping.signal),
-    });
+    const { existed } = await keeper.start();
     this.keeper = keeper;
     const status = keeper.current();
     this.log.info('coordinator started', {
       statusExisted: existed,
       namespaces: [...status.namespaces.keys()],
-      members: this.discovery.current().map(nodeId),
+      members: this.members().map(nodeId),
     });
     this.syncMonitors();
     for (const { namespace, shard } of allShards(status)) this.startController({ namespace, shard });
+    for (const running of splitsInProgress(status)) this.startSplitController(running);
     this.publishAssignments();
     this.unsubscribe.push(this.configSource.watch(() => this.requestReconcile('cluster config changed')));
     this.unsubscribe.push(this.discovery.watch(() => this.requestReconcile('member nodes changed')));
     await this.requestReconcile('start');
     void this.every(() => this.settings.ownershipCheckIntervalMs, () => this.checkOwnership());
     void this.every(
-      () => this.configSource.current().loadBalancer.scheduleIntervalMs,
+      () => this.config().loadBalancer.scheduleIntervalMs,
       async () => {
         await this.requestReconcile('scheduled');
         // As Oxia's balancer: leaders are balanced once the replicas are (a replica move elects anyway).
@@ -132,9 +157,120 @@ export class Coordinator {
     );
   }
 
+  /**
+   * Starts splitting a shard (ADR 0025): records the split (phase Bootstrap) and drives it in
+   * the background. Resolves with the children's ids once recorded; rejects with an OxiaError
+   * when the shard cannot be split now.
+   */
+  async splitShard(key: ShardKey, splitPoint: number | undefined): Promise<readonly [bigint, bigint]> {
+    if (!this.acting) throw new OxiaError('NotInitialized', 'the coordinator is not acting (stopping, or another coordinator took over)');
+    let children: readonly [bigint, bigint] | undefined;
+    const stored = await this.requireKeeper().update((s) => {
+      const started = beginSplit(s, key, splitPoint);
+      children = started.children;
+      return started.status;
+    });
+    const running = splitsInProgress(stored).find((r) => shardLabel(r.parent) === shardLabel(key));
+    if (!running || !children) throw new Error('bug: a recorded split is not in the stored status');
+    this.log.info('splitting a shard', { shard: shardLabel(key), children: children.map(String), splitPoint: running.split.splitPoint });
+    this.startSplitController(running);
+    return children;
+  }
+
   /** The status as last stored (for tests and diagnostics). */
   status() {
     return this.requireKeeper().current();
+  }
+
+  /** What the admin API reads: the configs, the members, the status, by what it was computed from. */
+  adminView(): AdminView {
+    const status = this.requireKeeper().current();
+    return { fileConfig: this.configSource.current(), effective: this.effective(), members: this.members(), status };
+  }
+
+  /** Whether the coordinator sees a node up (undefined: it does not watch that node). */
+  nodeState(id: string): NodeRunState | undefined {
+    return this.monitors.get(id)?.state();
+  }
+
+  /**
+   * Applies an admin API change to the latest status (`edit` sees the view computed from it and
+   * may throw an OxiaError to refuse), stores it, and reconciles at once. Resolves with the
+   * status as stored; rejects when the edit refused or the write failed.
+   */
+  async editByAdmin(edit: (status: ClusterStatus, view: AdminView) => ClusterStatus): Promise<ClusterStatus> {
+    if (!this.acting) throw new OxiaError('NotInitialized', 'the coordinator is not acting (stopping, or another coordinator took over)');
+    const stored = await this.requireKeeper().update((s) => {
+      const effective = applyAdminChanges(this.configSource.current(), s.adminChanges);
+      return edit(s, { fileConfig: this.configSource.current(), effective, members: membersWithAdminChanges(this.discovery.current(), effective), status: s });
+    });
+    void this.requestReconcile('admin API change');
+    return stored;
+  }
+
+  // ------------------------------------------------------------------ the configuration in force
+
+  /** The config file's (or ConfigMap's) configuration with the admin API's changes that still apply (ADR 0022). */
+  private effective(): EffectiveConfig {
+    const file = this.configSource.current();
+    const changes = this.keeper?.current().adminChanges;
+    const cached = this.effectiveCache;
+    if (cached && cached.file === file && cached.changes === changes) return cached.effective;
+    const effective = applyAdminChanges(file, changes);
+    this.effectiveCache = { file, changes, effective };
+    return effective;
+  }
+
+  private config(): ClusterConfig {
+    return this.effective().config;
+  }
+
+  /** The discovered nodes with the admin API's data server changes. */
+  private members(): readonly NodeAddress[] {
+    const discovered = this.discovery.current();
+    const effective = this.effective();
+    const cached = this.membersCache;
+    if (cached && cached.discovered === discovered && cached.effective === effective) return cached.members;
+    const members = membersWithAdminChanges(discovered, effective);
+    this.membersCache = { discovered, effective, members };
+    return members;
+  }
+
+  /** Admin changes that no longer apply (the config changed or now says the same) leave the stored changes. */
+  private async dropStaleAdminChanges(): Promise<void> {
+    const dropped = this.effective().dropped;
+    if (dropped.length === 0) return;
+    for (const d of dropped) {
+      if (d.reason === 'superseded') {
+        this.log.warn('the cluster config changed an entry after the admin API did: the config is followed and the API change dropped', { kind: d.kind, name: d.name });
+      } else {
+        this.log.info('the cluster config now declares what the admin API set: the API change is dropped', { kind: d.kind, name: d.name });
+      }
+    }
+    await this.requireKeeper().update((s) => {
+      const changes = s.adminChanges ?? NO_ADMIN_CHANGES;
+      const stale = applyAdminChanges(this.configSource.current(), changes).dropped;
+      return stale.length === 0 ? s : { ...s, adminChanges: withoutDropped(changes, stale) };
+    });
+  }
+
+  /** The status's replication factor of each namespace follows the config (a patch or an edit of the file). */
+  private async syncReplicationFactors(): Promise<void> {
+    const wanted = new Map(this.config().namespaces.map((n) => [n.name, n.replicationFactor]));
+    const differs = (s: ClusterStatus): boolean => [...s.namespaces].some(([name, ns]) => wanted.has(name) && wanted.get(name) !== ns.replicationFactor);
+    if (!differs(this.requireKeeper().current())) return;
+    await this.requireKeeper().update((s) => {
+      if (!differs(s)) return s;
+      const namespaces = new Map(s.namespaces);
+      for (const [name, ns] of s.namespaces) {
+        const rf = wanted.get(name);
+        if (rf !== undefined && rf !== ns.replicationFactor) {
+          this.log.info('the replication factor of a namespace changed', { namespace: name, from: ns.replicationFactor, to: rf });
+          namespaces.set(name, { ...ns, replicationFactor: rf });
+        }
+      }
+      return { ...s, namespaces };
+    });
   }
 
   /** The ShardAssignments last published to the nodes. */
@@ -160,6 +296,7 @@ export class Coordinator {
 
   private stopActing(): void {
     for (const u of this.unsubscribe.splice(0)) u();
+    for (const c of this.splits.values()) void c.close();
     for (const c of this.shards.values()) c.close();
     for (const m of this.monitors.values()) m.close();
   }
@@ -220,8 +357,10 @@ export class Coordinator {
 
   private async reconcile(): Promise<void> {
     const keeper = this.requireKeeper();
-    const config = this.configSource.current();
-    const members = this.discovery.current();
+    await this.dropStaleAdminChanges();
+    await this.syncReplicationFactors();
+    const config = this.config();
+    const members = this.members();
     this.syncMonitors();
 
     for (const ns of config.namespaces) {
@@ -271,18 +410,34 @@ export class Coordinator {
     this.publishAssignments();
   }
 
-  /** Moves replicas off departed nodes: one ensemble change per shard at a time. */
+  /**
+   * Brings ensembles to their namespace's replication factor (one replica added or removed
+   * per shard at a time) and moves replicas off departed nodes (one ensemble change per
+   * shard at a time); a shard being resized is not also evacuated in the same plan.
+   */
   private planEnsembleChanges(): void {
-    if (!this.acting) return;
-    const config = this.configSource.current();
-    const plan = planEvacuations(
-      this.requireKeeper().current(),
-      this.discovery.current(),
-      new Map(config.namespaces.map((n) => [n.name, n])),
-      config.serverMetadata,
-    );
-    for (const b of plan.blocked) this.log.warn('a replica cannot leave a departed node', { shard: shardLabel(b.key), reason: b.reason });
+    if (!this.acting || this.splits.size > 0) return;
+    const config = this.config();
+    const namespaces = new Map(config.namespaces.map((n) => [n.name, n]));
+    const status = this.requireKeeper().current();
+    const resize = planReplicationFactorChanges(status, this.members(), namespaces, config.serverMetadata);
+    for (const b of resize.blocked) this.log.warn('a shard cannot reach its replication factor yet', { shard: shardLabel(b.key), reason: b.reason });
+    const resizing = new Set(resize.steps.map((step) => shardLabel(step.key)));
+    for (const step of resize.steps) {
+      const controller = this.shards.get(shardLabel(step.key));
+      if (!controller?.readyForEnsembleChange) continue;
+      this.log.info('changing the replication factor of a shard: one replica at a time', {
+        shard: shardLabel(step.key),
+        ...describeChange(step),
+        replicas: findShard(status, step.key)?.ensemble.length,
+        wanted: namespaces.get(step.key.namespace)?.replicationFactor,
+      });
+      void controller.changeEnsemble(step);
+    }
+    const plan = planEvacuations(status, this.members(), namespaces, config.serverMetadata);
+    for (const b of plan.blocked) if (!resizing.has(shardLabel(b.key))) this.log.warn('a replica cannot leave a departed node', { shard: shardLabel(b.key), reason: b.reason });
     for (const move of plan.moves) {
+      if (resizing.has(shardLabel(move.key))) continue;
       const controller = this.shards.get(shardLabel(move.key));
       if (!controller?.readyForEnsembleChange) continue;
       this.log.info('moving a replica off a departed node', { shard: shardLabel(move.key), from: nodeId(move.from), to: nodeId(move.to) });
@@ -299,17 +454,17 @@ export class Coordinator {
    * True while replicas are being balanced (a move started or still in progress).
    */
   private balanceReplicas(): boolean {
-    if (!this.acting) return false;
+    if (!this.acting || this.splits.size > 0) return false;
     if (this.replicaMoveInProgress()) return true;
     const now = this.clock.monotonicMs();
     for (const [label, until] of this.replicaQuarantine) if (until <= now) this.replicaQuarantine.delete(label);
     // Shards still busy with an earlier change (or catching up after it) are not ready for another.
     const skipped = new Set(this.replicaQuarantine.keys());
     for (const [label, controller] of this.shards) if (!controller.readyForEnsembleChange) skipped.add(label);
-    const config = this.configSource.current();
+    const config = this.config();
     const decision = bestReplicaMove({
       status: this.requireKeeper().current(),
-      members: this.discovery.current(),
+      members: this.members(),
       available: (id) => this.nodeAvailable(id),
       skipped,
       namespaces: new Map(config.namespaces.map((n) => [n.name, n])),
@@ -347,7 +502,7 @@ export class Coordinator {
       this.log.info('balancing replicas: moved one; waiting for it to catch up', { shard: label, to: nodeId(move.to) });
       return;
     }
-    const quarantineMs = this.configSource.current().loadBalancer.quarantineTimeMs;
+    const quarantineMs = this.config().loadBalancer.quarantineTimeMs;
     this.replicaQuarantine.set(label, this.clock.monotonicMs() + quarantineMs);
     this.log.warn('balancing replicas: the move did not happen; the shard is quarantined', { shard: label, from: nodeId(move.from), to: nodeId(move.to), quarantineMs });
     if (this.replicaMove?.move === move) this.replicaMove = undefined;
@@ -369,7 +524,7 @@ export class Coordinator {
       return false;
     }
     const elapsedMs = this.clock.monotonicMs() - startedMs;
-    if (!this.nodeAvailable(nodeId(move.to)) || elapsedMs >= this.configSource.current().loadBalancer.quarantineTimeMs) {
+    if (!this.nodeAvailable(nodeId(move.to)) || elapsedMs >= this.config().loadBalancer.quarantineTimeMs) {
       this.log.warn('balancing replicas: a moved replica has not caught up; moving on', { shard: label, to: nodeId(move.to), elapsedMs });
       this.replicaMove = undefined;
       return false;
@@ -388,7 +543,7 @@ export class Coordinator {
    * the same leader (its members lag behind it) quarantines the shard for loadBalancer.quarantineTime.
    */
   private async balanceLeaders(): Promise<void> {
-    if (!this.acting || this.movingLeader) return;
+    if (!this.acting || this.movingLeader || this.splits.size > 0) return;
     const now = this.clock.monotonicMs();
     for (const [label, until] of this.quarantinedShards) if (until <= now) this.quarantinedShards.delete(label);
     const key = bestLeaderMove(this.requireKeeper().current(), (id) => this.nodeAvailable(id), new Set(this.quarantinedShards.keys()));
@@ -401,7 +556,7 @@ export class Coordinator {
       const after = await controller.moveLeader();
       this.log.info('balanced leaders', { shard: label, from: before ? nodeId(before) : undefined, to: after });
       if (before && after === nodeId(before)) {
-        this.quarantinedShards.set(label, this.clock.monotonicMs() + this.configSource.current().loadBalancer.quarantineTimeMs);
+        this.quarantinedShards.set(label, this.clock.monotonicMs() + this.config().loadBalancer.quarantineTimeMs);
       }
     } finally {
       this.movingLeader = false;
@@ -413,8 +568,36 @@ export class Coordinator {
   private startController(key: ShardKey): void {
     const label = shardLabel(key);
     if (this.shards.has(label) || !this.acting) return;
+    // A child of a split in progress is driven by its SplitController until the commit.
+    const metadata = findShard(this.requireKeeper().current(), key);
+    if (metadata && isUncommittedChild(metadata)) return;
     const controller = new ShardController(key, this.controllerContext());
     this.shards.set(label, controller);
+    controller.start();
+  }
+
+  private startSplitController(running: RunningSplit): void {
+    const label = shardLabel(running.parent);
+    if (this.splits.has(label) || !this.acting) return;
+    const controller = new SplitController(running, {
+      keeper: this.requireKeeper(),
+      client: this.client,
+      clock: this.clock,
+      log: this.baseLog,
+      settings: this.settings,
+      random: Math.random,
+      onCommitted: (committed) => {
+        this.splits.delete(label);
+        if (!this.acting) return;
+        for (const child of committed.children) this.startController(child);
+        const parent = this.shards.get(label);
+        if (parent) parent.delete();
+        else this.startController(committed.parent);
+        this.publishAssignments();
+        this.syncMonitors();
+      },
+    });
+    this.splits.set(label, controller);
     controller.start();
   }
 
@@ -427,9 +610,9 @@ export class Coordinator {
       metrics: this.metrics,
       settings: this.settings,
       random: Math.random,
-      members: () => new Map(this.discovery.current().map((n) => [nodeId(n), n])),
+      members: () => new Map(this.members().map((n) => [nodeId(n), n])),
       nodeRunning: (node) => this.monitors.get(nodeId(node))?.state() === 'Running',
-      namespaceConfig: (namespace) => this.configSource.current().namespaces.find((n) => n.name === namespace),
+      namespaceConfig: (namespace) => this.config().namespaces.find((n) => n.name === namespace),
       leadersPerNode: (except) => {
         const counts = leaderCounts(this.requireKeeper().current());
         const skip = shardLabel(except);
@@ -479,7 +662,7 @@ export class Coordinator {
   private syncMonitors(): void {
     if (!this.acting || !this.keeper) return;
     const wanted = nodesInStatus(this.keeper.current());
-    for (const m of this.discovery.current()) wanted.set(nodeId(m), m);
+    for (const m of this.members()) wanted.set(nodeId(m), m);
     for (const [id, monitor] of this.monitors) {
       const node = wanted.get(id);
       if (node && sameNodeAddress(node, monitor.node)) continue;
@@ -513,8 +696,8 @@ export class Coordinator {
 
   private publishAssignments(): void {
     if (!this.acting || !this.keeper) return;
-    const config = this.configSource.current();
-    const message = assignmentsFromStatus(this.keeper.current(), unionNodes(config.servers, this.discovery.current()), config.allowExtraAuthorities);
+    const config = this.config();
+    const message = assignmentsFromStatus(this.keeper.current(), unionNodes(config.servers, this.members()), config.allowExtraAuthorities);
     if (this.assignments && sameAssignments(this.assignments.message, message)) return;
     this.assignments = { version: (this.assignments?.version ?? 0) + 1, message };
     for (const m of this.monitors.values()) m.assignmentsChanged();

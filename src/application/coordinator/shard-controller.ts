@@ -6,6 +6,8 @@ import { backoffDelayMs, type BackoffPolicy } from '../../domain/coordinator/bac
 import {
   addFollowerRequest,
   becomeLeaderRequest,
+  changeApplies,
+  describeChange,
   beginElection,
   completeElection,
   decideLeader,
@@ -183,7 +185,7 @@ export class ShardController {
   }
 
   /**
-   * Swaps `change.from` for `change.to` through an election (Oxia's ChangeEnsemble). Resolves
+   * Swaps `change.from` for `change.to` (or only adds or removes one) through an election (Oxia's ChangeEnsemble). Resolves
    * false when the change no longer applies or the shard was not ready.
    */
   changeEnsemble(change: EnsembleChange): Promise<boolean> {
@@ -193,11 +195,11 @@ export class ShardController {
       this.enqueue('ensemble change', async () => {
         try {
           const meta = this.metadata();
-          if (!meta || meta.status === 'Deleting' || !containsNode(meta.ensemble, change.from) || containsNode(meta.ensemble, change.to)) {
+          if (!meta || meta.status === 'Deleting' || !changeApplies(meta.ensemble, change)) {
             resolve(false);
             return;
           }
-          this.log.info('changing the ensemble', { from: nodeId(change.from), to: nodeId(change.to) });
+          this.log.info('changing the ensemble', describeChange(change));
           resolve(await this.elect(change));
         } finally {
           this.changeInProgress = false;
@@ -312,7 +314,7 @@ export class ShardController {
     this.followersCaughtUp = false;
 
     // A change already persisted by a failed attempt (or before a restart) is not applied twice.
-    const pendingChange = change && containsNode(current.ensemble, change.from) && !containsNode(current.ensemble, change.to) ? change : undefined;
+    const pendingChange = change && changeApplies(current.ensemble, change) ? change : undefined;
     const holder = leaseHolder(current);
     const election = beginElection(current, this.ctx.members(), pendingChange);
     // Persisted before any NewTerm: a term is never handed out twice, even across crashes.

@@ -46,33 +46,15 @@ export class StatusKeeper {
   /**
    * Loads the stored status and claims it with a compare-and-set, so that of two coordinators
    * started together only one gets past this point; the other gets StatusVersionConflict
-   * before it has told any node anything.
-   *
-   * A status that already exists may belong to a coordinator that is still running: a running
-   * coordinator rewrites it at least every ownership check (the heartbeat). So before claiming
-   * an existing status, wait `takeoverWaitMs` (longer than two heartbeats) and read it again:
-   * if it changed meanwhile, the incumbent is alive and this one gives up with a conflict;
-   * only a status nobody has written for that long is taken over. The incumbent always wins.
+   * before it has told any node anything. The claim is also what fences a coordinator that
+   * acted before this one: every successful write moves the version, so that coordinator's
+   * next write, made against the version it knew, is refused. Which coordinator may claim at
+   * all is the coordinator lease's business (ADR 0023).
    */
-  async start(takeover: {
-    readonly takeoverWaitMs: number;
-    readonly pause: (ms: number) => Promise<void>;
-  }): Promise<{ readonly status: ClusterStatus; readonly existed: boolean }> {
+  async start(): Promise<{ readonly status: ClusterStatus; readonly existed: boolean }> {
     if (this.started) throw new Error('bug: StatusKeeper.start() called twice');
     this.started = true;
-    let loaded = await this.store.load();
-    if (loaded !== undefined && takeover.takeoverWaitMs > 0) {
-      this.log.info('a cluster status exists: making sure no other coordinator is keeping it', {
-        version: loaded.version,
-        waitMs: takeover.takeoverWaitMs,
-      });
-      await takeover.pause(takeover.takeoverWaitMs);
-      const again = await this.store.load();
-      if (again?.version !== loaded.version) {
-        throw new StatusVersionConflict(loaded.version, again ? { version: again.version } : 'absent', 'the status store (another coordinator is active)');
-      }
-      loaded = again;
-    }
+    const loaded = await this.store.load();
     const status = loaded?.status ?? emptyClusterStatus();
     const version = await this.store.store(status, loaded?.version);
     this.status = status;
@@ -100,8 +82,8 @@ export class StatusKeeper {
   }
 
   /**
-   * The heartbeat: rewrites the status (compare-and-set on our last version). Another writer
-   * since our last write is a conflict; a newcomer watching the version sees that we are alive.
+   * Re-reads the stored version: another writer since our last write is a conflict, found
+   * now rather than at the next change. Runs between writes, never during one.
    */
   async checkOwnership(): Promise<void> {
     await this.enqueue('check');
@@ -154,11 +136,16 @@ export class StatusKeeper {
       }
     }
     try {
-      // A heartbeat alone still writes (the unchanged status), so that the version moves.
-      if (next !== this.status || checks.length > 0) {
+      if (next !== this.status) {
+        // The write's compare-and-set checks ownership too.
         const version = await this.store.store(next, this.version);
         this.status = next;
         this.version = version;
+      } else if (checks.length > 0) {
+        const stored = await this.store.load();
+        if (stored?.version !== this.version) {
+          throw new StatusVersionConflict(this.version, stored ? { version: stored.version } : 'absent', 'the status store (read back)');
+        }
       }
       for (const p of [...applied, ...checks]) p.resolve(this.status);
     } catch (e) {

@@ -4,6 +4,8 @@ import type {
   AddFollowerRequest,
   BecomeLeaderRequest,
   DeleteShardRequest,
+  FreezeShardRequest,
+  FreezeShardResponse,
   GetInfoResponse,
   GetStatusRequest,
   GetStatusResponse,
@@ -27,7 +29,10 @@ export interface CoordinationApi {
   newTerm(request: NewTermRequest): Promise<NewTermResponse>;
   /** Resolves once the node leads: entries of earlier terms committed and applied. */
   becomeLeader(request: BecomeLeaderRequest, signal: AbortSignal): Promise<void>;
-  addFollower(request: AddFollowerRequest): Promise<void>;
+  /** With observer set, copies the frozen shard's part to a child of a split (ADR 0025) before it resolves. */
+  addFollower(request: AddFollowerRequest, signal?: AbortSignal): Promise<void>;
+  /** Resolves, when freezing, once the leader's log is final (every proposed entry applied). */
+  freezeShard(request: FreezeShardRequest, signal: AbortSignal): Promise<FreezeShardResponse>;
   getStatus(request: GetStatusRequest): Promise<GetStatusResponse>;
   deleteShard(request: DeleteShardRequest): Promise<void>;
   handshake(request: HandshakeRequest): HandshakeResponse;

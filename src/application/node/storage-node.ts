@@ -1,3 +1,4 @@
+import { SPLIT_CHILD_TERM } from '../../domain/coordinator/split.js';
 import { inject, injectable } from 'inversify';
 import type { TermOptions } from '../../domain/database/api.js';
 import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
@@ -28,6 +29,8 @@ import {
   type AddFollowerRequest,
   type BecomeLeaderRequest,
   type DeleteShardRequest,
+  type FreezeShardRequest,
+  type FreezeShardResponse,
   type GetInfoResponse,
   type GetStatusRequest,
   type GetStatusResponse,
@@ -159,10 +162,25 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     await controller.becomeLeader(request.term, request.replicationFactor, followers, signal);
   }
 
-  async addFollower(request: AddFollowerRequest): Promise<void> {
-    if (request.observer) throw invalidArgument('observers (shard splits) are not supported');
+  async addFollower(request: AddFollowerRequest, signal?: AbortSignal): Promise<void> {
     const controller = this.hosted(request.shard);
+    if (request.observer) {
+      const range = request.splitHashRange;
+      if (request.targetShard === undefined || !range) throw invalidArgument('an observer needs a target shard and a split hash range');
+      await controller.sendSplitSnapshot(
+        request.term,
+        request.followerName,
+        { shard: request.targetShard, term: SPLIT_CHILD_TERM, range: { min: range.minHashInclusive, max: range.maxHashInclusive } },
+        signal ?? new AbortController().signal,
+      );
+      return;
+    }
     await controller.addFollower(request.term, request.followerName, request.followerHeadEntryId ?? INVALID_ENTRY_ID);
+  }
+
+  async freezeShard(request: FreezeShardRequest, signal: AbortSignal): Promise<FreezeShardResponse> {
+    const headOffset = await this.hosted(request.shard).freeze(request.term, request.frozen, signal);
+    return { headOffset };
   }
 
   async getStatus(request: GetStatusRequest): Promise<GetStatusResponse> {

@@ -18,7 +18,8 @@ export interface ClusterStatusStore {
   load(): Promise<VersionedClusterStatus | undefined>;
   /**
    * Writes `status` if the stored version is still `expectedVersion` (undefined: no status
-   * stored yet) and resolves with the new version. Rejects with StatusVersionConflict when
+   * stored yet) and resolves with the new version, which differs from every earlier one even
+   * when the status is unchanged (a coordinator's claim fences its predecessor that way). Rejects with StatusVersionConflict when
    * it is not; with another OxiaError when the store cannot be reached or holds something
    * unreadable, in which case nothing was overwritten either.
    */

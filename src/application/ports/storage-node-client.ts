@@ -6,6 +6,8 @@ import type {
   AddFollowerRequest,
   BecomeLeaderRequest,
   DeleteShardRequest,
+  FreezeShardRequest,
+  FreezeShardResponse,
   GetStatusRequest,
   GetStatusResponse,
   NewTermRequest,
@@ -29,6 +31,10 @@ export interface StorageNodeClient {
   addFollower(node: NodeAddress, request: AddFollowerRequest, signal?: AbortSignal): Promise<void>;
   getStatus(node: NodeAddress, request: GetStatusRequest, signal?: AbortSignal): Promise<GetStatusResponse>;
   deleteShard(node: NodeAddress, request: DeleteShardRequest, signal?: AbortSignal): Promise<void>;
+  /** FreezeShard (shard splits, ADR 0025): resolves with the frozen leader's final head offset. */
+  freezeShard(node: NodeAddress, request: FreezeShardRequest, signal?: AbortSignal): Promise<FreezeShardResponse>;
+  /** AddFollower with observer set: copies a shard's part, so it has its own (longer) deadline. */
+  addObserver(node: NodeAddress, request: AddFollowerRequest, timeoutMs: number, signal?: AbortSignal): Promise<void>;
 
   /** One grpc.health.v1 Check of the whole node (service ""), within `timeoutMs`. Never rejects. */
   checkHealth(node: NodeAddress, timeoutMs: number, signal?: AbortSignal): Promise<HealthObservation>;

@@ -56,6 +56,8 @@ export class LogPipeline {
   /** Holders of pauseApply(): while any, no batch starts applying. */
   private applyPauses = 0;
   private failure: OxiaError | undefined;
+  /** Set by FreezeShard during a split: nothing new enters the log (ADR 0025). */
+  private frozenReason: string | undefined;
   private readonly drained = new Broadcast();
   /** Wakes readers that follow the applied state (notifications, sequence updates). */
   readonly applied = new Broadcast();
@@ -159,6 +161,18 @@ export class LogPipeline {
     }
   }
 
+  get frozen(): boolean {
+    return this.frozenReason !== undefined;
+  }
+
+  /**
+   * Stops (or, with undefined, resumes) taking new entries. Entries proposed before go on
+   * to commit; freezeHead() tells when the log is final.
+   */
+  setFrozen(reason: string | undefined): void {
+    this.frozenReason = reason;
+  }
+
   /**
    * Holds the store still: waits for the batch being applied, then keeps new batches
    * from starting until the returned function is called. A snapshot export scans the
@@ -182,10 +196,13 @@ export class LogPipeline {
    * and resolves with the result of applying it.
    */
   async propose(build: (offset: bigint) => LogEntryValue): Promise<AppliedEntry> {
+    // Retryable for clients: after the split they are routed to a child instead.
+    if (this.frozenReason !== undefined) throw new OxiaError('NodeIsNotLeader', this.frozenReason);
     while (this.inFlight.size + this.queue.length >= IN_FLIGHT_ENTRIES_MAX && !this.failure) {
       await this.drained.wait();
     }
     if (this.failure) throw this.failure;
+    if (this.frozenReason !== undefined) throw new OxiaError('NodeIsNotLeader', this.frozenReason);
     const offset = this.head.offset + 1n;
     const value = build(offset);
     const entry: LogEntry = {

@@ -2,6 +2,9 @@ import type { DatabaseConfig, TermOptions } from '../../domain/database/api.js';
 import { notificationTrimOps, readCommitState, readTermOptions, termOps } from '../../domain/database/index.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { keyEncoder } from '../../domain/keys/key-encoder.js';
+import type { HashRange } from '../../domain/sharding/hash-range.js';
+import { SplitKeyFilter } from '../../domain/sharding/split-filter.js';
 import {
   checkAddFollower,
   checkServesClients,
@@ -28,6 +31,7 @@ import { FollowerCursor } from './follower-cursor.js';
 import { FollowerReplica } from './follower-replica.js';
 import { LeaderShard } from './leader-shard.js';
 import { Mutex } from './mutex.js';
+import { sendSplitSnapshot, type SplitSnapshotResult } from './split-snapshot.js';
 import { ShardMetrics } from './shard-metrics.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
 
@@ -217,7 +221,8 @@ export class ShardController {
       await this.kv.write(termOps(term, options, nowMs));
       if (options !== undefined) this.options = options;
       this.role = next;
-      const head = this.wal.lastEntryId();
+      // A replica holding only a snapshot (a split's child) answers the snapshot's offset.
+      const head = this.localHead();
       this.log.info('fenced at a new term', { term: term.toString(), head: `${head.term}:${head.offset}` });
       return head;
     });
@@ -289,6 +294,67 @@ export class ShardController {
       }
       await this.attachFollower(leader, name, head);
     });
+  }
+
+  /**
+   * FreezeShard (ADR 0025): the leader of `term` stops taking new entries (clients get a
+   * retryable NodeIsNotLeader) or, unfrozen, takes them again. Frozen, it resolves once every
+   * entry already proposed is committed and applied, with the offset of the last one: the
+   * parent's final state. The freeze lives as long as this leadership; a new term ends it.
+   */
+  async freeze(term: bigint, frozen: boolean, signal: AbortSignal): Promise<bigint> {
+    const pipeline = await this.mutex.run(async () => {
+      const leader = this.leaderOfTerm(term, 'freeze');
+      leader.shard.logPipeline.setFrozen(frozen ? `shard ${this.ref.shard} is frozen for a split` : undefined);
+      return leader.shard.logPipeline;
+    });
+    const head = pipeline.headEntryId.offset;
+    if (frozen) await pipeline.waitApplied(head, signal);
+    return head;
+  }
+
+  /**
+   * AddFollower with observer set (ADR 0025): sends the child shard's replica on `follower`
+   * the part of this frozen leader's store that falls in `range`, at the child's `childTerm`.
+   * Resolves once the child installed it.
+   */
+  async sendSplitSnapshot(
+    term: bigint,
+    follower: string,
+    child: { readonly shard: bigint; readonly term: bigint; readonly range: HashRange },
+    signal: AbortSignal,
+  ): Promise<SplitSnapshotResult> {
+    const { pipeline, sorting } = await this.mutex.run(async () => {
+      const leader = this.leaderOfTerm(term, 'send a split snapshot');
+      if (!leader.shard.logPipeline.frozen) throw new OxiaError('FailedPrecondition', `shard ${this.ref.shard} is not frozen`);
+      return { pipeline: leader.shard.logPipeline, sorting: this.databaseConfig().keySorting };
+    });
+    const target = { namespace: this.ref.namespace, shard: child.shard, term: child.term };
+    const result = await sendSplitSnapshot(
+      { kv: this.kv, pipeline, client: this.deps.replication },
+      follower,
+      target,
+      new SplitKeyFilter(child.range, keyEncoder(sorting)),
+      signal,
+    );
+    this.log.info('split snapshot sent', {
+      follower,
+      childShard: child.shard.toString(),
+      offset: result.offset.toString(),
+      kept: result.kept,
+      dropped: result.dropped,
+      bytes: result.bytes,
+    });
+    return result;
+  }
+
+  private leaderOfTerm(term: bigint, what: string): Extract<Activity, { kind: 'leader' }> {
+    this.assertOpen();
+    const refused = checkAddFollower(this.role, term);
+    if (refused) throw refused;
+    const leader = this.activity;
+    if (leader.kind !== 'leader') throw new OxiaError('NodeIsNotLeader', `cannot ${what}: shard ${this.ref.shard} is not leading`);
+    return leader;
   }
 
   /** GetStatus: term, role, head and commit offsets, store size. */

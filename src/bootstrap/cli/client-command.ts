@@ -6,10 +6,10 @@
  * the key is not found, the version is not the expected one or the operation failed,
  * 2 for usage errors.
  */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { TlsFileError } from '../../adapters/tls/tls-files.js';
 import { ConfigError } from '../config/option-table.js';
+import { addClientAuthFlags, clientAuthenticationOf, type ClientAuthFlags } from './client-auth-flags.js';
 import { addClientTlsFlags, clientTlsOf, type ClientTlsFlags } from './client-tls-flags.js';
 import {
   ComparisonType,
@@ -19,7 +19,6 @@ import {
   NotificationType,
   OxiaClient,
   OxiaError,
-  TokenAuthentication,
   UnexpectedVersionIdError,
   type GetResult,
   type Notification,
@@ -38,12 +37,10 @@ const RECORD_SEPARATOR = `${'-'.repeat(79)}\n`;
 /** A mistake in the command line, found before anything is sent: exit 2. */
 class UsageError extends Error {}
 
-interface GlobalOptions extends ClientTlsFlags {
+interface GlobalOptions extends ClientTlsFlags, ClientAuthFlags {
   serviceAddress: string;
   namespace: string;
   requestTimeout: string;
-  authToken?: string;
-  authTokenFile?: string;
   json?: boolean;
 }
 
@@ -59,10 +56,9 @@ export function clientCommand(outcome: CommandOutcome): Command {
     .description('read and write records (put, get, delete, delete-range, list, range-scan, notifications, sequence-updates)')
     .addOption(new Option('-a, --service-address <host:port>', 'service address').default(DEFAULT_SERVICE_ADDRESS))
     .addOption(new Option('-n, --namespace <namespace>', 'the Oxia namespace to use').default('default'))
-    .addOption(new Option('--request-timeout <duration>', 'requests timeout').default('30s'))
-    .addOption(new Option('--auth-token <token>', 'bearer token for authenticated requests'))
-    .addOption(new Option('--auth-token-file <file>', 'path to a bearer token file for authenticated requests'))
-    .addOption(new Option('--json', 'print JSON (one object per line) instead of human output'));
+    .addOption(new Option('--request-timeout <duration>', 'requests timeout').default('30s'));
+  addClientAuthFlags(client);
+  client.addOption(new Option('--json', 'print JSON (one object per line) instead of human output'));
   addClientTlsFlags(client);
 
   const sub = (name: string, description: string): Command => {
@@ -129,6 +125,7 @@ export function clientCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('-e, --key-max <key>', 'key range maximum (exclusive)').default(''))
     .addOption(new Option('-p, --partition-key <key>', 'partition key that overrides the shard routing'))
     .addOption(new Option('--index <name>', 'the bounds are secondary keys of this index'))
+    .addOption(new Option('--internal-keys', 'also the server\'s internal records ("__oxia/...": sessions, notifications, index entries)'))
     .action((o: RangeFlags, cmd: Command) =>
       execute(outcome, cmd, () => async (c, out) => {
         for (const key of await c.list(o.keyMin, o.keyMax, rangeOptions(o))) {
@@ -146,6 +143,7 @@ export function clientCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('--hex', 'print the values as hex dumps'))
     .addOption(new Option('-p, --partition-key <key>', 'partition key that overrides the shard routing'))
     .addOption(new Option('--index <name>', 'the bounds are secondary keys of this index'))
+    .addOption(new Option('--internal-keys', 'also the server\'s internal records ("__oxia/...": sessions, notifications, index entries)'))
     .action((o: RangeFlags & ValueFlags, cmd: Command) =>
       execute(outcome, cmd, () => async (c, out) => {
         let first = true;
@@ -211,6 +209,7 @@ interface RangeFlags {
   keyMax: string;
   partitionKey?: string;
   index?: string;
+  internalKeys?: boolean;
 }
 
 interface PutFlags {
@@ -326,18 +325,11 @@ async function execute(outcome: CommandOutcome, cmd: Command, prepare: () => Ope
 function clientOptions(g: GlobalOptions, sessionTimeoutMs: number | undefined): OxiaClientOptions {
   const requestTimeoutMs = parseDurationMs(g.requestTimeout);
   if (requestTimeoutMs === undefined || requestTimeoutMs <= 0) throw new UsageError(`--request-timeout: must be a positive duration such as 500ms, 30s or 1m, got "${g.requestTimeout}"`);
-  if (g.authToken !== undefined && g.authTokenFile !== undefined) throw new UsageError('--auth-token and --auth-token-file cannot both be given');
-  let token = g.authToken;
-  if (g.authTokenFile !== undefined) {
-    try {
-      token = readFileSync(g.authTokenFile, 'utf8').trim();
-    } catch (e) {
-      throw new UsageError(`--auth-token-file: cannot read ${g.authTokenFile}: ${(e as Error).message}`);
-    }
-  }
   let tls;
+  let authentication;
   try {
     tls = clientTlsOf(g);
+    authentication = clientAuthenticationOf(g);
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.problems.join('; '));
     if (e instanceof TlsFileError) throw new UsageError(e.message);
@@ -348,7 +340,7 @@ function clientOptions(g: GlobalOptions, sessionTimeoutMs: number | undefined): 
     requestTimeoutMs,
     ...(tls !== undefined ? { tls } : {}),
     ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
-    ...(token !== undefined ? { authentication: new TokenAuthentication(token) } : {}),
+    ...(authentication !== undefined ? { authentication } : {}),
     // Background warnings (reconnects) would only clutter a one-shot command's output.
     logger: { warn: () => {} },
   };
@@ -361,8 +353,12 @@ function parseVersion(text: string | undefined): number | undefined {
   return Number(text) === -1 ? undefined : Number(text);
 }
 
-function rangeOptions(o: RangeFlags): { partitionKey?: string; useIndex?: string } {
-  return { ...(o.partitionKey !== undefined ? { partitionKey: o.partitionKey } : {}), ...(o.index !== undefined ? { useIndex: o.index } : {}) };
+function rangeOptions(o: RangeFlags): { partitionKey?: string; useIndex?: string; includeInternalKeys?: boolean } {
+  return {
+    ...(o.partitionKey !== undefined ? { partitionKey: o.partitionKey } : {}),
+    ...(o.index !== undefined ? { useIndex: o.index } : {}),
+    ...(o.internalKeys === true ? { includeInternalKeys: true } : {}),
+  };
 }
 
 /** Collects a repeatable option's values (commander passes undefined before the first). */

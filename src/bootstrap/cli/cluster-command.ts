@@ -3,7 +3,9 @@
  * things out: N storage nodes and a coordinator on loopback with their data under --dir
  * (see dev-cluster/dev-cluster.ts). Prints the address clients connect to; SIGINT (Ctrl-C) or
  * SIGTERM stops every process cleanly, coordinator first. Running it again on the same folder
- * continues with the same data.
+ * continues with the same data. With --secure every port is on TLS (a local CA made under --dir),
+ * the internal ones on mutual TLS, and the public ones want a token, which is printed with the
+ * command line that uses it.
  */
 import { Command, Option } from 'commander';
 import { z } from 'zod';
@@ -12,6 +14,7 @@ import { integer, nonEmptyText, oneOf } from '../config/values.js';
 import { LOG_LEVELS } from '../../adapters/logging/pino-logger.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import type { CommandOutcome } from './standalone-command.js';
+import type { SecureCluster } from '../dev-cluster/secure-cluster.js';
 
 const schema = z.object({
   dir: nonEmptyText,
@@ -21,6 +24,7 @@ const schema = z.object({
   basePort: integer(0, 65000),
   kv: oneOf(['sqlite', 'level'] as const),
   logLevel: oneOf(LOG_LEVELS),
+  secure: z.boolean().default(false),
 });
 
 const START_TIMEOUT_MS = 120_000;
@@ -36,6 +40,7 @@ export function clusterCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('-b, --base-port <port>', 'node i uses base+10i (public), +1 (internal), +2 (metrics); 0: any free ports').default('6648'))
     .addOption(new Option('--kv <backend>', 'key-value store backend: sqlite | level').default('sqlite'))
     .addOption(new Option('-l, --log-level <level>', `log level of the processes: ${LOG_LEVELS.join(' | ')}`).default('info'))
+    .addOption(new Option('--secure', 'TLS on every port (a local CA under --dir), mutual TLS inside, OIDC tokens on the public ports; prints a token'))
     .action(async (raw: Record<string, unknown>) => {
       const parsed = schema.safeParse(raw);
       if (!parsed.success) {
@@ -46,6 +51,21 @@ export function clusterCommand(outcome: CommandOutcome): Command {
       }
       outcome.exitCode = await runUntilStopped(parsed.data);
     });
+}
+
+/** What a user of a --secure cluster needs: where the files are, the token, a command that works. */
+function secureLines(address: string, secure: SecureCluster | undefined): string[] {
+  if (secure === undefined) return [];
+  return [
+    `  secure: TLS on every port (CA ${secure.caFile}), mutual TLS on the internal ports (client certificate ${secure.client.certFile}), tokens on the public ports`,
+    `  token (user ${secure.user}, until ${secure.tokenExpiresAt.toISOString()}; also in ${secure.tokenFile}):`,
+    `    ${secure.token}`,
+    `  try: ${['npx', 'oxia-ts', 'client', '-a', address, ...secure.clientArgs(), 'put', '/hello', 'world'].map(shellQuoted).join(' ')}`,
+  ];
+}
+
+function shellQuoted(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 async function runUntilStopped(o: z.output<typeof schema>): Promise<number> {
@@ -61,6 +81,7 @@ async function runUntilStopped(o: z.output<typeof schema>): Promise<number> {
       basePort: o.basePort,
       kv: o.kv,
       logLevel: o.logLevel,
+      secure: o.secure,
       startTimeoutMs: START_TIMEOUT_MS,
       stopTimeoutMs: STOP_TIMEOUT_MS,
     });
@@ -73,6 +94,7 @@ async function runUntilStopped(o: z.output<typeof schema>): Promise<number> {
     ...cluster.nodes.map((n) => `  ${n.name}: public ${String(n.serving.publicAddress)}, internal ${String(n.serving.internalAddress)}, metrics ${String(n.serving.metricsAddress)}`),
     `  coordinator: internal ${String(cluster.coordinator.serving.internalAddress)}, metrics ${String(cluster.coordinator.serving.metricsAddress)}`,
     `  config ${cluster.configPath} (namespaces may be edited while it runs); logs in ${o.dir}`,
+    ...secureLines(cluster.clientAddress, cluster.secure),
     '  Ctrl-C stops the cluster',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { COORDINATOR_OPTIONS, parseCoordinatorConfig } from '../config/coordinator-config.js';
 import type { CoordinatorRawOptions } from '../config/coordinator-config.js';
+import { LIVE_LOGGING_OPTIONS } from '../roles/live-reconfiguration.js';
 import { daemonCommand } from './daemon.js';
 import type { CommandOutcome } from './daemon.js';
 
@@ -18,6 +19,7 @@ export function coordinatorCommand(outcome: CommandOutcome): Command {
       options: COORDINATOR_OPTIONS,
       parse: (raw) => parseCoordinatorConfig(raw as CoordinatorRawOptions),
       start: async (config) => (await import('../roles/coordinator.js')).startCoordinator(config),
+      liveOptions: LIVE_LOGGING_OPTIONS,
     },
     outcome,
   );

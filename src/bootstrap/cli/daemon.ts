@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import type { PinoLogger } from '../../adapters/logging/pino-logger.js';
+import { PolledFiles } from '../../adapters/files/polled-files.js';
 import { loadConfigFile } from '../config/config-file.js';
 import { ConfigError } from '../config/option-table.js';
 import type { OptionSpec } from '../config/option-table.js';
@@ -29,13 +30,24 @@ export interface RunningRole {
   readonly failure?: Promise<Error>;
 }
 
+/** A started role that can take some settings while it runs (a re-read `--config` file). */
+export interface ReconfigurableRole<C> extends RunningRole {
+  /** Applies what of `config` may change live (the options in DaemonSpec.liveOptions). */
+  reconfigure?(config: C): void;
+}
+
 export interface DaemonSpec<C extends { shutdownTimeoutMs: number }> {
   readonly name: string;
   readonly description: string;
   readonly options: readonly OptionSpec[];
   parse(raw: Record<string, unknown>): C;
   /** Loaded lazily by the caller's import: --help and usage errors need not load storage engines. */
-  start(config: C): Promise<RunningRole>;
+  start(config: C): Promise<ReconfigurableRole<C>>;
+  /**
+   * Options a changed `--config` file may change while the role runs; a change to any
+   * other option is logged as needing a restart. None: the file is not watched.
+   */
+  readonly liveOptions?: ReadonlySet<string>;
 }
 
 /** A subcommand that reads the role's settings, starts it and serves until SIGTERM/SIGINT. */
@@ -63,12 +75,19 @@ export function daemonCommand<C extends { shutdownTimeoutMs: number }>(spec: Dae
 
   command.action(async (_options: unknown, cmd: Command) => {
     const values = cmd.opts<Record<string, unknown>>();
-    let config: C;
-    try {
-      const raw: Record<string, unknown> = typeof values.config === 'string' ? { ...loadConfigFile(values.config) } : {};
+    const configFile = typeof values.config === 'string' ? values.config : undefined;
+    /** The config file's settings with the flags given on the command line over them. */
+    const readRaw = (): Record<string, unknown> => {
+      const raw: Record<string, unknown> = configFile !== undefined ? { ...loadConfigFile(configFile) } : {};
       for (const [attribute, key] of keys) {
         if (cmd.getOptionValueSource(attribute) === 'cli') raw[key] = values[attribute];
       }
+      return raw;
+    };
+    let raw: Record<string, unknown>;
+    let config: C;
+    try {
+      raw = readRaw();
       config = spec.parse(raw);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -76,24 +95,76 @@ export function daemonCommand<C extends { shutdownTimeoutMs: number }>(spec: Dae
       outcome.exitCode = EXIT_USAGE;
       return;
     }
-    outcome.exitCode = await serveUntilSignalled(spec, config);
+    const reload = configFile === undefined || spec.liveOptions === undefined ? undefined : { file: configFile, readRaw, raw, liveOptions: spec.liveOptions };
+    outcome.exitCode = await serveUntilSignalled(spec, config, reload);
   });
   return command;
 }
 
-async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(spec: DaemonSpec<C>, config: C): Promise<number> {
-  let running: RunningRole;
+interface ConfigReload {
+  readonly file: string;
+  readRaw(): Record<string, unknown>;
+  readonly raw: Record<string, unknown>;
+  readonly liveOptions: ReadonlySet<string>;
+}
+
+/**
+ * Watches the config file of a running role: each change is read and validated like at
+ * start (flags given on the command line still win); the options that may change live
+ * are handed to the role, the others are logged as waiting for a restart. A file that
+ * does not parse is logged and changes nothing.
+ */
+function watchConfigFile<C>(reload: ConfigReload, parse: (raw: Record<string, unknown>) => C, running: ReconfigurableRole<C>): PolledFiles {
+  let applied = reload.raw;
+  const { logger } = running;
+  return new PolledFiles([reload.file], () => {
+    let raw: Record<string, unknown>;
+    let next: C;
+    try {
+      raw = reload.readRaw();
+      next = parse(raw);
+    } catch (error) {
+      logger.warn('the config file changed but cannot be used; the running settings stay', { file: reload.file, error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    const changed = [...new Set([...Object.keys(applied), ...Object.keys(raw)])].filter((k) => JSON.stringify(applied[k]) !== JSON.stringify(raw[k]));
+    if (changed.length === 0) return;
+    const live = changed.filter((k) => reload.liveOptions.has(k));
+    const restart = changed.filter((k) => !reload.liveOptions.has(k));
+    if (live.length > 0) {
+      try {
+        running.reconfigure?.(next);
+        logger.info('configuration reloaded', { file: reload.file, changed: live });
+      } catch (error) {
+        logger.warn('applying the reloaded configuration failed', { file: reload.file, error: error instanceof Error ? error.message : String(error) });
+        return;
+      }
+    }
+    if (restart.length > 0) logger.warn('configuration changes that take effect only after a restart', { file: reload.file, options: restart });
+    applied = raw;
+  });
+}
+
+async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(spec: DaemonSpec<C>, config: C, reload: ConfigReload | undefined): Promise<number> {
+  let running: ReconfigurableRole<C>;
   try {
     running = await spec.start(config);
   } catch (error) {
+    // Configuration only the start could check (a key file named in a setting): a usage error.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`oxia-ts ${spec.name}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
     // The logger may not exist (bad address, unusable directory): say it plainly too.
     process.stderr.write(`oxia-ts ${spec.name}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_FAILURE;
   }
   const { logger } = running;
+  const watcher = reload === undefined ? undefined : watchConfigFile(reload, (raw) => spec.parse(raw), running);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string, exitCode: number): void => {
+      watcher?.close();
       if (stopping) {
         logger.warn('second stop request; exiting without waiting', { why });
         logger.flush();

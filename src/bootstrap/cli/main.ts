@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { adminCommand } from './admin-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { clientCommand } from './client-command.js';
@@ -37,6 +38,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   program.addCommand(healthCommand(outcome));
   program.addCommand(clientCommand(outcome));
   program.addCommand(perfCommand(outcome));
+  program.addCommand(adminCommand(outcome));
   return program;
 }
 

@@ -7,14 +7,15 @@
  * 2 for usage errors.
  */
 import { Command, Option } from 'commander';
-import { formatInterval, formatSummary, perfConfigProblems, PERF_DEFAULTS, runPerf, type PerfConfig } from '../../adapters/perf/index.js';
+import { formatInterval, formatSummary, perfConfigProblems, PERF_DEFAULTS, runPerf, shownPerfConfig, type PerfConfig } from '../../adapters/perf/index.js';
 import { parseDurationMs } from '../config/values.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import type { CommandOutcome } from './standalone-command.js';
+import { addClientAuthFlags, clientAuthenticationOf, type ClientAuthFlags } from './client-auth-flags.js';
 import { addClientTlsFlags, clientTlsOf, type ClientTlsFlags } from './client-tls-flags.js';
 import { ConfigError } from '../config/option-table.js';
 
-interface PerfFlags extends ClientTlsFlags {
+interface PerfFlags extends ClientTlsFlags, ClientAuthFlags {
   serviceAddress: string;
   namespace: string;
   rate: string;
@@ -34,7 +35,7 @@ interface PerfFlags extends ClientTlsFlags {
 const d = PERF_DEFAULTS;
 
 export function perfCommand(outcome: CommandOutcome): Command {
-  return addClientTlsFlags(new Command('perf'))
+  return addClientTlsFlags(addClientAuthFlags(new Command('perf')))
     .description('basic performance test: random reads and writes against a cluster, with latency percentiles')
     .addOption(new Option('-a, --service-address <host:port>', 'service address').default(d.serviceAddress))
     .addOption(new Option('-n, --namespace <namespace>', 'the Oxia namespace to use').default(d.namespace))
@@ -78,7 +79,7 @@ async function run(config: PerfConfig, json: boolean): Promise<number> {
         else process.stdout.write(`${formatInterval(f, performance.now() - startMs)}\n`);
       },
     });
-    if (json) process.stdout.write(`${JSON.stringify({ type: 'summary', ...summary })}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ type: 'summary', ...summary, config: shownPerfConfig(summary.config) })}\n`);
     else process.stdout.write(`${formatSummary(summary)}\n`);
     return summary.ops > 0 ? EXIT_OK : EXIT_FAILURE;
   } catch (e) {
@@ -95,10 +96,10 @@ function describe(c: PerfConfig): string {
   return `${c.serviceAddress} namespace ${c.namespace}, ${rate}, ${c.readPercentage}% reads, ${c.keysCardinality} keys, ${c.valueSizeBytes} B values, batch linger ${c.batchLingerMs} ms, ${c.maxRequestsPerBatch} requests per batch, at most ${c.maxInFlight} in flight${c.durationMs > 0 ? `, for ${c.durationMs / 1000} s` : ''}`;
 }
 
-/** The TLS flags as the client takes them; their problems as one usage error. */
-function tlsOf(f: PerfFlags) {
+/** The TLS and token flags as the client takes them; their problems as one usage error. */
+function securityOf(f: PerfFlags): Pick<PerfConfig, 'tls' | 'authentication'> {
   try {
-    return clientTlsOf(f);
+    return { tls: clientTlsOf(f), authentication: clientAuthenticationOf(f) };
   } catch (e) {
     if (e instanceof ConfigError) throw new Error(e.problems.join('; '));
     throw e;
@@ -130,7 +131,7 @@ function parseFlags(f: PerfFlags): PerfConfig {
     durationMs: duration('duration', f.duration),
     maxInFlight: number('max-in-flight', f.maxInFlight),
     reportIntervalMs: duration('report-interval', f.reportInterval),
-    tls: tlsOf(f),
+    ...securityOf(f),
   };
   const problems = perfConfigProblems(config);
   if (problems.length > 0) throw new Error(problems.join('; '));

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { parseServerConfig, SERVER_OPTIONS } from '../config/server-config.js';
 import type { ServerRawOptions } from '../config/server-config.js';
+import { LIVE_STORAGE_OPTIONS } from '../roles/live-reconfiguration.js';
 import { daemonCommand } from './daemon.js';
 import type { CommandOutcome } from './daemon.js';
 
@@ -17,6 +18,7 @@ export function serverCommand(outcome: CommandOutcome): Command {
       options: SERVER_OPTIONS,
       parse: (raw) => parseServerConfig(raw as ServerRawOptions),
       start: async (config) => (await import('../roles/server.js')).startServer(config),
+      liveOptions: LIVE_STORAGE_OPTIONS,
     },
     outcome,
   );

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { parseStandaloneConfig, STANDALONE_OPTIONS } from '../config/standalone-config.js';
 import type { RawOptions } from '../config/standalone-config.js';
+import { LIVE_STORAGE_OPTIONS } from '../roles/live-reconfiguration.js';
 import { daemonCommand } from './daemon.js';
 import type { CommandOutcome } from './daemon.js';
 
@@ -18,6 +19,7 @@ export function standaloneCommand(outcome: CommandOutcome): Command {
       options: STANDALONE_OPTIONS,
       parse: (raw) => parseStandaloneConfig(raw as RawOptions),
       start: async (config) => (await import('../roles/standalone.js')).startStandalone(config),
+      liveOptions: LIVE_STORAGE_OPTIONS,
     },
     outcome,
   );

@@ -8,6 +8,7 @@
 import type { ClientTlsSettings, ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import { ACCESS_OPTIONS, ACCESS_SHAPE, accessSettingsOf } from './access-options.js';
 import type { AccessSettings } from './access-options.js';
+import { AUTH_OPTIONS, AUTH_SHAPE, authenticationSettingsOf, type AuthenticationSettings } from './auth-options.js';
 import { ConfigError, parseOptions } from './option-table.js';
 import type { OptionSpec } from './option-table.js';
 import { STORAGE_OPTIONS, storageRoleSchema, storageSettingsOf } from './storage-options.js';
@@ -40,6 +41,8 @@ export interface ServerConfig extends StorageSettings, AccessSettings {
   /** TLS of this server's calls to other servers' internal listeners (replication, `--peer-tls-*`). */
   readonly peerTls: ClientTlsSettings | undefined;
   readonly metricsTls: MetricsTlsSettings | undefined;
+  /** Who may call the public port (`--auth-provider-*`); undefined: anyone. */
+  readonly authentication: AuthenticationSettings | undefined;
 }
 
 export const SERVER_OPTIONS = [
@@ -52,6 +55,7 @@ export const SERVER_OPTIONS = [
   ...PEER_TLS_OPTIONS,
   ...METRICS_TLS_OPTIONS,
   ...ACCESS_OPTIONS,
+  ...AUTH_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type ServerOptionName = (typeof SERVER_OPTIONS)[number]['name'];
@@ -66,6 +70,7 @@ const schema = storageRoleSchema({
     ...PEER_TLS_SHAPE,
     ...METRICS_TLS_SHAPE,
     ...ACCESS_SHAPE,
+    ...AUTH_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a ServerConfig, or throws ConfigError. */
@@ -76,12 +81,14 @@ export function parseServerConfig(raw: ServerRawOptions): ServerConfig {
   const internalTls = listenerTlsSettingsOf(o, 'internal-', problems);
   const peerTls = peerTlsSettingsOf(o, problems);
   const metricsTls = metricsTlsSettingsOf(o, problems);
+  const authentication = authenticationSettingsOf(o, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     publicTls,
     internalTls,
     peerTls,
     metricsTls,
+    authentication,
     publicAddr: o['public-addr'],
     internalAddr: o['internal-addr'],
     metricsAddr: o['metrics-addr'],

@@ -10,6 +10,7 @@ import type { KeySorting } from '../../domain/sharding/namespace.js';
 import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import { ACCESS_OPTIONS, ACCESS_SHAPE, accessSettingsOf } from './access-options.js';
 import type { AccessSettings } from './access-options.js';
+import { AUTH_OPTIONS, AUTH_SHAPE, authenticationSettingsOf, type AuthenticationSettings } from './auth-options.js';
 import { ConfigError, parseOptions } from './option-table.js';
 import type { OptionSpec } from './option-table.js';
 import { STORAGE_OPTIONS, storageRoleSchema, storageSettingsOf } from './storage-options.js';
@@ -35,6 +36,8 @@ export interface StandaloneConfig extends StorageSettings, AccessSettings {
   /** TLS of the public listener (`--tls-*`, our extension: Oxia's standalone has none). */
   readonly publicTls: ServerTlsSettings | undefined;
   readonly metricsTls: MetricsTlsSettings | undefined;
+  /** Who may call the public port (`--auth-provider-*`); undefined: anyone. */
+  readonly authentication: AuthenticationSettings | undefined;
 }
 
 export const STANDALONE_OPTIONS = [
@@ -48,6 +51,7 @@ export const STANDALONE_OPTIONS = [
   ...listenerTlsOptions('', 'public gRPC listener'),
   ...METRICS_TLS_OPTIONS,
   ...ACCESS_OPTIONS,
+  ...AUTH_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 export type StandaloneOptionName = (typeof STANDALONE_OPTIONS)[number]['name'];
@@ -64,6 +68,7 @@ const schema = storageRoleSchema({
     ...listenerTlsShape(''),
     ...METRICS_TLS_SHAPE,
     ...ACCESS_SHAPE,
+    ...AUTH_SHAPE,
 });
 
 /** Validates raw values (defaults fill what is missing) into a StandaloneConfig, or throws ConfigError. */
@@ -72,10 +77,12 @@ export function parseStandaloneConfig(raw: RawOptions): StandaloneConfig {
   const problems: string[] = [];
   const publicTls = listenerTlsSettingsOf(o, '', problems);
   const metricsTls = metricsTlsSettingsOf(o, problems);
+  const authentication = authenticationSettingsOf(o, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     publicTls,
     metricsTls,
+    authentication,
     shards: o.shards,
     publicAddr: o['public-addr'],
     advertisedAddr: o['advertised-addr'],

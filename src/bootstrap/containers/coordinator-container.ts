@@ -1,14 +1,27 @@
 /**
  * The object graph of `oxia-ts coordinator`: the status store, the cluster config source and
- * the node discovery chosen by the flags, the grpc-js client for storage nodes, the Coordinator,
- * and a small gRPC server for health probes. The only file that knows which concrete classes
+ * the node discovery and the coordinator lease chosen by the flags, the grpc-js client for
+ * storage nodes, the LeasedCoordinator (a Coordinator while this process holds the lease), and
+ * a small gRPC server for health probes. The only file that knows which concrete classes
  * make up this role.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Container, ContainerModule } from 'inversify';
+import type { ServiceIdentifier } from 'inversify';
 import type { DestinationStream } from 'pino';
-import { Coordinator } from '../../application/coordinator/coordinator.js';
+import { ActiveCoordinator } from '../../application/coordinator/active-coordinator.js';
+import { ClusterAdmin } from '../../application/coordinator/cluster-admin.js';
+import { LeaseSettings } from '../../application/coordinator/coordinator-lease.js';
+import { Logger } from '../../application/ports/logger.js';
+import { Metrics } from '../../application/ports/metrics.js';
+import { AdminServiceHandlers } from '../../adapters/grpc/admin-server.js';
+import { GrpcServer } from '../../adapters/grpc/grpc-server.js';
+import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
 import { CoordinatorSettings, DEFAULT_COORDINATOR_SETTINGS } from '../../application/coordinator/coordinator-settings.js';
+import { LeasedCoordinator } from '../../application/coordinator/leased-coordinator.js';
+import { LeaseStore } from '../../application/ports/lease-store.js';
 import { ClusterConfigSource } from '../../application/ports/cluster-config-source.js';
 import { ClusterStatusStore } from '../../application/ports/cluster-status-store.js';
 import { NodeDiscovery } from '../../application/ports/node-discovery.js';
@@ -23,13 +36,22 @@ import { KubernetesDiscoveryOptions, KubernetesNodeDiscovery } from '../../adapt
 import { StaticNodeDiscovery } from '../../adapters/discovery-static/static-node-discovery.js';
 import { KubernetesConnection } from '../../adapters/kubernetes/kubernetes-connection.js';
 import { ConfigMapClusterStatusStore, ConfigMapStatusStoreOptions } from '../../adapters/status-configmap/configmap-cluster-status-store.js';
+import { KubernetesLeaseStore, KubernetesLeaseStoreOptions } from '../../adapters/status-configmap/kubernetes-lease-store.js';
 import { FileClusterStatusStore, FileStatusStoreOptions } from '../../adapters/status-file/file-cluster-status-store.js';
+import { FileLeaseStore, FileLeaseStoreOptions } from '../../adapters/status-file/file-lease-store.js';
 import type { CoordinatorConfig } from '../config/coordinator-config.js';
 import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
 import { loggingModule } from '../modules/logging-module.js';
 import { metricsModule } from '../modules/metrics-module.js';
 import { peerChannelSecurityModule } from '../modules/peer-tls-module.js';
+import { callerSecurityModule } from '../modules/security-module.js';
+
+/** The admin API's listener (--public-addr); the internal one is GrpcServer itself, from grpcModule. */
+export const AdminGrpcServer: ServiceIdentifier<GrpcServer> = Symbol.for('oxia.AdminGrpcServer');
+
+/** Admin requests are small: a namespace or a data server. */
+const ADMIN_RECEIVE_BYTES_MAX = 4 * 1024 * 1024;
 
 export interface CoordinatorContainerOverrides {
   /** Log lines go here instead of stdout (in-process tests). */
@@ -48,6 +70,15 @@ export function coordinatorSettingsOf(config: CoordinatorConfig): CoordinatorSet
   };
 }
 
+/**
+ * This process in the coordinator lease: the host name (the pod's name in Kubernetes) for
+ * people, and a random part so that a restarted process, or a second one on the same host,
+ * is never taken for the holder it replaces.
+ */
+export function leaseHolderIdentity(): string {
+  return `${hostname()}_${randomBytes(4).toString('hex')}`;
+}
+
 /** In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. */
 function kubernetesConnection(): KubernetesConnection {
   const kubeConfig = new KubeConfig();
@@ -62,10 +93,16 @@ function coordinatorModule(config: CoordinatorConfig): ContainerModule {
     if (config.metadata === 'file') {
       bind(FileStatusStoreOptions).toConstantValue({ path: config.statusFilePath });
       bind(ClusterStatusStore).to(FileClusterStatusStore).inSingletonScope();
+      bind(FileLeaseStoreOptions).toConstantValue({ dir: `${config.statusFilePath}.lease` });
+      bind(LeaseStore).to(FileLeaseStore).inSingletonScope();
     } else {
       bind(ConfigMapStatusStoreOptions).toConstantValue({ namespace: config.k8sNamespace, name: config.k8sStatusConfigMap });
       bind(ClusterStatusStore).to(ConfigMapClusterStatusStore).inSingletonScope();
+      // As Oxia: the Lease is named after the status ConfigMap.
+      bind(KubernetesLeaseStoreOptions).toConstantValue({ namespace: config.k8sNamespace, name: config.k8sStatusConfigMap, readTimeoutMs: config.lease.renewDeadlineMs });
+      bind(LeaseStore).to(KubernetesLeaseStore).inSingletonScope();
     }
+    bind(LeaseSettings).toConstantValue({ holder: leaseHolderIdentity(), timings: config.lease });
 
     // With static discovery the config must list the servers; with Kubernetes the pods are the servers.
     const serversRequired = config.discovery === 'static';
@@ -93,7 +130,22 @@ function coordinatorModule(config: CoordinatorConfig): ContainerModule {
     bind(GrpcStorageNodeClient).toSelf().inSingletonScope();
     bind(StorageNodeClient).toService(GrpcStorageNodeClient);
     bind(CoordinatorSettings).toConstantValue(coordinatorSettingsOf(config));
-    bind(Coordinator).toSelf().inSingletonScope();
+    bind(LeasedCoordinator).toSelf().inSingletonScope();
+    // The admin API acts through the coordinator of the current leadership (none while standing by).
+    bind(ActiveCoordinator).toService(LeasedCoordinator);
+    bind(ClusterAdmin).toSelf().inSingletonScope();
+    bind(AdminServiceHandlers).toSelf().inSingletonScope();
+    bind(AdminGrpcServer)
+      .toDynamicValue(
+        (ctx) =>
+          new GrpcServer(
+            { name: 'admin', bind: config.publicAddr, tls: config.publicTls, receiveMessageSizeBytesMax: ADMIN_RECEIVE_BYTES_MAX, shutdownTimeoutMs: config.shutdownTimeoutMs },
+            ctx.get(ServerCallTracker),
+            ctx.get(Logger),
+            ctx.get(Metrics),
+          ),
+      )
+      .inSingletonScope();
   });
 }
 
@@ -115,6 +167,8 @@ export function createCoordinatorContainer(config: CoordinatorConfig, overrides:
       tls: config.internalTls,
     }),
     peerChannelSecurityModule(config.peerTls),
+    // The admin listener's callers: the same Authenticator and policy as the storage roles'.
+    callerSecurityModule(config),
     coordinatorModule(config),
   );
   return container;

@@ -20,7 +20,8 @@ import { ServerCallTracker } from '../../adapters/grpc/server-call-tracker.js';
 import { GrpcReplicationClient } from '../../adapters/replication-client/grpc-replication-client.js';
 import { peerChannelSecurityModule } from '../modules/peer-tls-module.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { grpcServerOptionsOf, storageNodeConfigOf, storageRoleModules } from './storage-role-modules.js';
+import { LiveStorageSettings } from '../config/live-storage-settings.js';
+import { grpcServerOptionsOf, storageRoleModules } from './storage-role-modules.js';
 import type { ContainerOverrides } from './storage-role-modules.js';
 
 /** The internal gRPC server (the public one is GrpcServer itself, from grpcModule). */
@@ -28,7 +29,7 @@ export const InternalGrpcServer: ServiceIdentifier<GrpcServer> = Symbol.for('oxi
 
 function storageNodeModule(config: ServerConfig): ContainerModule {
   return new ContainerModule(({ bind }) => {
-    bind(StorageNodeConfig).toConstantValue(storageNodeConfigOf(config));
+    bind(StorageNodeConfig).toDynamicValue((ctx) => ctx.get(LiveStorageSettings).nodeConfig()).inSingletonScope();
     bind(GrpcReplicationClient).toSelf().inSingletonScope();
     bind(ReplicationClient).toService(GrpcReplicationClient);
     bind(StorageNode).toSelf().inSingletonScope();

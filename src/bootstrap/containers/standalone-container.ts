@@ -12,7 +12,8 @@ import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import type { HostPort } from '../../adapters/grpc/grpc-server.js';
 import { DEFAULT_NAMESPACE } from '../../domain/sharding/namespace.js';
 import type { StandaloneConfig } from '../config/standalone-config.js';
-import { storageNodeConfigOf, storageRoleModules } from './storage-role-modules.js';
+import { LiveStorageSettings } from '../config/live-storage-settings.js';
+import { storageRoleModules } from './storage-role-modules.js';
 import type { ContainerOverrides } from './storage-role-modules.js';
 
 export type { ContainerOverrides } from './storage-role-modules.js';
@@ -28,10 +29,22 @@ export function advertisedAddress(config: StandaloneConfig, bound: HostPort): st
   return formatHostPort({ host: wildcard ? hostname() : bound.host, port: bound.port });
 }
 
-/** The node's settings; the public address is known only once the gRPC server is bound. */
-export function nodeConfigOf(config: StandaloneConfig, publicAddress: string): NodeConfig {
+/**
+ * The node's settings; the public address is known only once the gRPC server is bound.
+ * Limits and retention are read through `live`, so a re-read config file changes them.
+ */
+export function nodeConfigOf(config: StandaloneConfig, publicAddress: string, live: LiveStorageSettings): NodeConfig {
+  const storage = live.nodeConfig();
   return {
     publicAddress,
+    limits: storage.limits,
+    get walRetentionMs() {
+      return storage.walRetentionMs;
+    },
+    get notificationsRetentionMs() {
+      return storage.notificationsRetentionMs;
+    },
+    retentionCheckIntervalMs: storage.retentionCheckIntervalMs,
     namespaces: [
       {
         name: DEFAULT_NAMESPACE,
@@ -40,7 +53,6 @@ export function nodeConfigOf(config: StandaloneConfig, publicAddress: string): N
         notificationsEnabled: config.notificationsEnabled,
       },
     ],
-    ...storageNodeConfigOf(config),
   };
 }
 
@@ -49,7 +61,7 @@ function standaloneNodeModule(config: StandaloneConfig): ContainerModule {
     // Resolved after GrpcServer.listen(): with --public-addr port 0 the real port
     // must be what assignments name as leader.
     bind(NodeConfig)
-      .toDynamicValue((ctx) => nodeConfigOf(config, advertisedAddress(config, ctx.get(GrpcServer).boundAddress())))
+      .toDynamicValue((ctx) => nodeConfigOf(config, advertisedAddress(config, ctx.get(GrpcServer).boundAddress()), ctx.get(LiveStorageSettings)))
       .inSingletonScope();
     bind(StandaloneNode).toSelf().inSingletonScope();
     bind(ClientApi).toService(StandaloneNode);

@@ -4,15 +4,14 @@
  * key-value stores behind the read cache, the write-ahead log and the public gRPC server.
  * Each role's container adds the node that serves ClientApi (and whatever else it needs).
  */
-import type { ContainerModule } from 'inversify';
+import { ContainerModule } from 'inversify';
 import type { DestinationStream } from 'pino';
-import type { StorageNodeConfig } from '../../application/node/storage-node-config.js';
 import type { GrpcServerOptions, HostPort } from '../../adapters/grpc/grpc-server.js';
 import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import type { MetricsTlsSettings } from '../config/tls-options.js';
 import type { StorageSettings } from '../config/storage-options.js';
-import type { AccessSettings } from '../config/access-options.js';
-import { securityModule } from '../modules/security-module.js';
+import { LiveStorageSettings } from '../config/live-storage-settings.js';
+import { securityModule, type SecuritySettings } from '../modules/security-module.js';
 import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
 import { kvModule } from '../modules/kv-module.js';
@@ -26,7 +25,7 @@ export interface ContainerOverrides {
 }
 
 /** A storage role's config as far as these modules need it. */
-export interface StorageRoleSettings extends StorageSettings, AccessSettings {
+export interface StorageRoleSettings extends StorageSettings, SecuritySettings {
   readonly publicAddr: HostPort;
   readonly metricsAddr: HostPort;
   readonly publicTls: ServerTlsSettings | undefined;
@@ -36,16 +35,6 @@ export interface StorageRoleSettings extends StorageSettings, AccessSettings {
 /** Every gRPC listener of a storage node takes the same request limit and shutdown bound. */
 export function grpcServerOptionsOf(name: string, bind: HostPort, tls: ServerTlsSettings | undefined, settings: StorageSettings): GrpcServerOptions {
   return { name, bind, tls, receiveMessageSizeBytesMax: settings.limits.requestSizeBytesMax, shutdownTimeoutMs: settings.shutdownTimeoutMs };
-}
-
-/** The shards' limits and retention (a standalone node's NodeConfig carries them too). */
-export function storageNodeConfigOf(settings: StorageSettings): StorageNodeConfig {
-  return {
-    limits: settings.limits,
-    walRetentionMs: settings.walRetentionMs,
-    notificationsRetentionMs: settings.notificationsRetentionMs,
-    retentionCheckIntervalMs: settings.retentionCheckIntervalMs,
-  };
 }
 
 export function storageRoleModules(role: string, settings: StorageRoleSettings, overrides: ContainerOverrides): ContainerModule[] {
@@ -62,5 +51,8 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
     walModule({ dir: settings.walDir, syncData: settings.walSyncData, segmentSizeBytes: settings.walSegmentSizeBytes }),
     grpcModule(grpcServerOptionsOf('public', settings.publicAddr, settings.publicTls, settings)),
     securityModule(settings),
+    new ContainerModule(({ bind }) => {
+      bind(LiveStorageSettings).toConstantValue(new LiveStorageSettings(settings, settings.retentionCheckIntervalMs));
+    }),
   ];
 }

@@ -7,6 +7,8 @@
  *   <dir>/cluster-status.json    the coordinator's cluster status
  *   <dir>/node-<i>/{db,wal}      each storage node's data
  *   <dir>/<process>.log          each process's log
+ *   <dir>/secure/                with --secure: the CA, certificates, token key and token
+ *                                (secure-cluster.ts)
  *
  * Node i listens on base+10i (public), base+10i+1 (internal), base+10i+2 (metrics); the
  * coordinator on base+10n+1 and base+10n+2. Base port 0 takes free ports: the nodes are named
@@ -14,11 +16,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client, credentials, Metadata, status as GrpcCode } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status as GrpcCode, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { parseDocument } from 'yaml';
 import { OxiaClientService } from '../../adapters/grpc/service-definitions.js';
 import type { ShardAssignments } from '../../domain/wire/client.js';
 import { launchRole, type Exit, type RoleProcess } from './role-process.js';
+import type { SecureCluster } from './secure-cluster.js';
 
 export interface DevClusterOptions {
   readonly dir: string;
@@ -32,6 +35,8 @@ export interface DevClusterOptions {
   readonly logLevel: string;
   readonly startTimeoutMs: number;
   readonly stopTimeoutMs: number;
+  /** TLS on every port, mutual TLS on the internal ones, tokens on the public ones. */
+  readonly secure?: boolean | undefined;
 }
 
 export interface RunningDevCluster {
@@ -40,6 +45,8 @@ export interface RunningDevCluster {
   readonly nodes: readonly RoleProcess[];
   readonly coordinator: RoleProcess;
   readonly configPath: string;
+  /** The files and flags of a --secure cluster. */
+  readonly secure: SecureCluster | undefined;
   /** Resolves when any of the processes exits on its own. */
   readonly firstExit: Promise<{ readonly name: string; readonly exit: Exit }>;
   /** Stops the coordinator, then the nodes; resolves once all have exited. Idempotent. */
@@ -66,6 +73,8 @@ export async function startDevCluster(options: DevClusterOptions): Promise<Runni
   };
 
   try {
+    // Loaded only when asked for: certificate making brings its own libraries.
+    const secure = options.secure ? await (await import('./secure-cluster.js')).prepareSecureCluster(dir) : undefined;
     const nodes = await Promise.all(
       Array.from({ length: options.nodes }, async (_, i) => {
         const name = `node-${i}`;
@@ -80,6 +89,7 @@ export async function startDevCluster(options: DevClusterOptions): Promise<Runni
             '--wal-dir', join(dir, name, 'wal'),
             '--kv', options.kv,
             '--log-level', options.logLevel,
+            ...(secure?.serverArgs() ?? []),
           ],
           logFile: join(dir, `${name}.log`),
           startTimeoutMs: options.startTimeoutMs,
@@ -101,7 +111,9 @@ export async function startDevCluster(options: DevClusterOptions): Promise<Runni
         '--file-clusters-status-path', join(dir, 'cluster-status.json'),
         '--internal-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 1)}`,
         '--metrics-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 2)}`,
+        '--public-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 3)}`,
         '--log-level', options.logLevel,
+        ...(secure?.coordinatorArgs() ?? []),
       ],
       logFile: join(dir, 'coordinator.log'),
       startTimeoutMs: options.startTimeoutMs,
@@ -109,7 +121,7 @@ export async function startDevCluster(options: DevClusterOptions): Promise<Runni
     started.push(coordinator);
 
     const clientAddress = listing[0]!.public;
-    await waitForLeaders(clientAddress, namespacesOf(configPath), new Set(listing.map((n) => n.public)), options.startTimeoutMs);
+    await waitForLeaders(clientAddress, namespacesOf(configPath), new Set(listing.map((n) => n.public)), options.startTimeoutMs, callerOf(secure));
 
     let stopping: Promise<void> | undefined;
     return {
@@ -117,6 +129,7 @@ export async function startDevCluster(options: DevClusterOptions): Promise<Runni
       nodes,
       coordinator,
       configPath,
+      secure,
       firstExit: Promise.race(started.map((p) => p.exited.then((exit) => ({ name: p.name, exit })))),
       stop: () => (stopping ??= stopAll()),
     };
@@ -153,18 +166,38 @@ function namespacesOf(configPath: string): string[] {
   return (raw?.namespaces ?? []).map((n) => String(n.name));
 }
 
+/** How this process calls a public port: plaintext, or TLS with the cluster's CA and token. */
+interface Caller {
+  readonly credentials: ChannelCredentials;
+  readonly options: ChannelOptions;
+  readonly metadata: () => Metadata;
+}
+
+function callerOf(secure: SecureCluster | undefined): Caller {
+  if (secure === undefined) return { credentials: credentials.createInsecure(), options: {}, metadata: () => new Metadata() };
+  return {
+    credentials: credentials.createSsl(readFileSync(secure.caFile)),
+    options: { 'grpc.ssl_target_name_override': secure.serverName },
+    metadata: () => {
+      const m = new Metadata();
+      m.set('authorization', `Bearer ${secure.token}`);
+      return m;
+    },
+  };
+}
+
 /**
  * Waits until `address` hands out assignments in which every shard of every namespace is led by
  * one of this run's nodes (a status from an earlier run may still name old addresses).
  */
-async function waitForLeaders(address: string, namespaces: readonly string[], leaders: ReadonlySet<string>, timeoutMs: number): Promise<void> {
-  const client = new Client(address, credentials.createInsecure());
+async function waitForLeaders(address: string, namespaces: readonly string[], leaders: ReadonlySet<string>, timeoutMs: number, caller: Caller): Promise<void> {
+  const client = new Client(address, caller.credentials, caller.options);
   const deadline = Date.now() + timeoutMs;
   try {
     for (const namespace of namespaces) {
       for (;;) {
         if (Date.now() > deadline) throw new Error(`the shards of namespace ${namespace} got no leaders within ${timeoutMs} ms`);
-        if (await allLed(client, namespace, leaders, Math.max(100, deadline - Date.now()))) break;
+        if (await allLed(client, namespace, leaders, Math.max(100, deadline - Date.now()), caller.metadata())) break;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -173,10 +206,10 @@ async function waitForLeaders(address: string, namespaces: readonly string[], le
   }
 }
 
-function allLed(client: Client, namespace: string, leaders: ReadonlySet<string>, timeoutMs: number): Promise<boolean> {
+function allLed(client: Client, namespace: string, leaders: ReadonlySet<string>, timeoutMs: number, metadata: Metadata): Promise<boolean> {
   const def = OxiaClientService.getShardAssignments;
   return new Promise<boolean>((resolve) => {
-    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { namespace }, new Metadata(), {
+    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, { namespace }, metadata, {
       deadline: Date.now() + timeoutMs,
     });
     let done = false;

@@ -41,6 +41,8 @@ export interface RoleProcessOptions {
   readonly cwd?: string;
   /** Output lines kept in memory (default 5,000). */
   readonly linesKeptMax?: number;
+  /** Added to this process's environment (e.g. NODE_EXTRA_CA_CERTS). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface RoleProcess {
@@ -84,7 +86,7 @@ export function launchRole(options: RoleProcessOptions): Promise<RoleProcess> {
   const child = spawn(process.execPath, [OXIA_TS_BIN, ...options.args], {
     cwd: options.cwd ?? process.cwd(),
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...process.env, ...options.env, FORCE_COLOR: '0' },
   });
   children.add(child);
   let running = true;

@@ -22,11 +22,13 @@ export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes:
     bind(KvOptions).toConstantValue(options);
     if (backend === 'sqlite') bind(BackendKvStoreFactory).to(SqliteKvStoreFactory).inSingletonScope();
     else bind(BackendKvStoreFactory).to(LevelKvStoreFactory).inSingletonScope();
+    // Its own binding, so that a live configuration change can resize it.
+    if (readCacheBytes > 0) bind(KvReadCache).toConstantValue(new KvReadCache(readCacheBytes));
     bind(KvStoreFactory)
       .toDynamicValue((ctx) => {
         const factory = ctx.get(BackendKvStoreFactory);
         if (readCacheBytes <= 0) return factory;
-        const cache = new KvReadCache(readCacheBytes);
+        const cache = ctx.get(KvReadCache);
         const metrics = ctx.get(Metrics, { optional: true });
         if (metrics) exportReadCacheMetrics(metrics, cache);
         return new CachedKvStoreFactory(factory, cache);

@@ -19,6 +19,7 @@ import {
 } from '../../adapters/grpc/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
+import { Authenticator } from '../../application/ports/authenticator.js';
 import { StorageNode } from '../../application/node/storage-node.js';
 import { ReplicationClient } from '../../application/ports/replication-client.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -26,6 +27,8 @@ import { createServerContainer, InternalGrpcServer } from '../containers/server-
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
 import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
 import { closeAccessPolicy } from '../modules/security-module.js';
+import { reconfigureStorage } from './live-reconfiguration.js';
+import { WalDirectoryLock } from '../../adapters/wal-file/wal-directory-lock.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningServer {
@@ -35,6 +38,8 @@ export interface RunningServer {
   readonly logger: PinoLogger;
   /** Graceful stop; resolves once everything is closed. Idempotent. */
   close(): Promise<void>;
+  /** Takes the settings that may change while running (a re-read config file). */
+  reconfigure(config: ServerConfig): void;
 }
 
 export async function startServer(config: ServerConfig, overrides: ContainerOverrides = {}): Promise<RunningServer> {
@@ -42,19 +47,27 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
   const logger = container.get(PinoLogger);
   // First stop serving, then the node (shards stopped and closed), then the connections to
   // followers it used to the end, then the metrics endpoint.
-  const stops = new StopSequence(logger, ['grpc', 'storage node', 'replication client', 'metrics', 'authorization policy']);
+  const stops = new StopSequence(logger, ['grpc', 'storage node', 'wal lock', 'replication client', 'metrics', 'authorization policy']);
 
   try {
     logger.info('starting', {
       kv: config.kv,
       dataDir: config.dataDir,
       walDir: config.walDir,
+      authentication: config.authentication?.provider ?? 'none',
       walSyncData: config.walSyncData,
       walSegmentSizeBytes: config.walSegmentSizeBytes,
       walRetentionMs: config.walRetentionMs,
     });
 
-    // Read now: a missing or bad policy file must stop the start before anything listens.
+    // Before anything listens: a second node on the same WAL directory must not start.
+    const walLock = container.get(WalDirectoryLock);
+    await walLock.acquire();
+    stops.set('wal lock', async () => walLock.release());
+
+    // Built now (an OIDC provider reads its key files or discovers its issuers), and the policy
+    // read: a start that cannot authenticate or authorize callers stops before anything listens.
+    await container.getAsync(Authenticator);
     const policy = container.get(AccessPolicySource);
     stops.set('authorization policy', async () => closeAccessPolicy(policy));
 
@@ -95,7 +108,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, internalAddress, metricsAddress });
 
-    return { publicAddress, internalAddress, metricsAddress, logger, close: () => stops.close() };
+    return { publicAddress, internalAddress, metricsAddress, logger, close: () => stops.close(), reconfigure: (next) => reconfigureStorage(container, next) };
   } catch (error) {
     await stops.unwind();
     throw error;

@@ -10,6 +10,7 @@ import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
 import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
+import { Authenticator } from '../../application/ports/authenticator.js';
 import { NodeConfig } from '../../application/node/node-config.js';
 import { StandaloneNode } from '../../application/node/standalone-node.js';
 import type { StandaloneConfig } from '../config/standalone-config.js';
@@ -17,6 +18,8 @@ import { createStandaloneContainer } from '../containers/standalone-container.js
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
 import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
 import { closeAccessPolicy } from '../modules/security-module.js';
+import { reconfigureStorage } from './live-reconfiguration.js';
+import { WalDirectoryLock } from '../../adapters/wal-file/wal-directory-lock.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
 
 export interface RunningStandalone {
@@ -26,13 +29,15 @@ export interface RunningStandalone {
   readonly logger: PinoLogger;
   /** Graceful stop; resolves once everything is closed. Idempotent. */
   close(): Promise<void>;
+  /** Takes the settings that may change while running (a re-read config file). */
+  reconfigure(config: StandaloneConfig): void;
 }
 
 export async function startStandalone(config: StandaloneConfig, overrides: ContainerOverrides = {}): Promise<RunningStandalone> {
   const container = createStandaloneContainer(config, overrides);
   const logger = container.get(PinoLogger);
   // First stop serving (refuse calls, end streams, drain), then close the shards, then the metrics endpoint.
-  const stops = new StopSequence(logger, ['grpc', 'node', 'metrics', 'authorization policy']);
+  const stops = new StopSequence(logger, ['grpc', 'node', 'wal lock', 'metrics', 'authorization policy']);
 
   try {
     logger.info('starting', {
@@ -40,11 +45,19 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
       kv: config.kv,
       dataDir: config.dataDir,
       walDir: config.walDir,
+      authentication: config.authentication?.provider ?? 'none',
       keySorting: config.keySorting,
       notificationsEnabled: config.notificationsEnabled,
     });
 
-    // Read now: a missing or bad policy file must stop the start before anything listens.
+    // Before anything listens: a second node on the same WAL directory must not start.
+    const walLock = container.get(WalDirectoryLock);
+    await walLock.acquire();
+    stops.set('wal lock', async () => walLock.release());
+
+    // Built now (an OIDC provider reads its key files or discovers its issuers), and the policy
+    // read: a start that cannot authenticate or authorize callers stops before anything listens.
+    await container.getAsync(Authenticator);
     const policy = container.get(AccessPolicySource);
     stops.set('authorization policy', async () => closeAccessPolicy(policy));
 
@@ -73,7 +86,7 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, bindAddress: formatHostPort(bound), metricsAddress });
 
-    return { publicAddress, metricsAddress, logger, close: () => stops.close() };
+    return { publicAddress, metricsAddress, logger, close: () => stops.close(), reconfigure: (next) => reconfigureStorage(container, next) };
   } catch (error) {
     await stops.unwind();
     throw error;

@@ -116,7 +116,12 @@ export function sameClusterConfig(a: ClusterConfig, b: ClusterConfig): boolean {
   return canonical(a) === canonical(b);
 }
 
-function canonical(config: ClusterConfig): string {
+/** True when two parts of a config (a namespace, a server, labels) declare the same thing, whatever their keys' order. */
+export function sameDeclaration(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(config: unknown): string {
   return JSON.stringify(config, (_key, value: unknown) => {
     if (value instanceof Map) return [...value.entries()].sort(([x], [y]) => (String(x) < String(y) ? -1 : 1));
     if (value && typeof value === 'object' && !Array.isArray(value)) {

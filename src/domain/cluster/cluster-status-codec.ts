@@ -4,12 +4,17 @@ import { isValidNamespaceName } from '../sharding/namespace.js';
 import {
   compareBigInt,
   SHARD_STATUSES,
+  SPLIT_PHASES,
   type ClusterStatus,
   type NamespaceStatus,
   type ShardMetadata,
   type ShardStatus,
+  type SplitMetadata,
+  type SplitPhase,
   type StatusVersion,
 } from './cluster-status.js';
+import { hasAdminChanges } from './admin-changes.js';
+import { adminChangesToJson, readAdminChanges } from './admin-changes-codec.js';
 import { describeJsonType, JsonSyntaxError, parseJson, stringifyJson, type JsonObject, type JsonValue } from './json-int64.js';
 import { nodeId, type NodeAddress } from './node-address.js';
 
@@ -77,11 +82,14 @@ function statusToJson(status: ClusterStatus): JsonObject {
       ]),
     );
   }
-  return new Map<string, JsonValue>([
+  const out = new Map<string, JsonValue>([
     ['namespaces', namespaces],
     ['shardIdGenerator', status.shardIdGenerator],
     ['serverIdx', status.serverIdx],
   ]);
+  // Ours (ADR 0022), only when there is something: Oxia's readers discard unknown fields.
+  if (hasAdminChanges(status.adminChanges)) out.set('adminChanges', adminChangesToJson(status.adminChanges));
+  return out;
 }
 
 function shardToJson(s: ShardMetadata): JsonObject {
@@ -100,6 +108,20 @@ function shardToJson(s: ShardMetadata): JsonObject {
       ['max', s.int32HashRange.max],
     ]),
   );
+  if (s.split) out.set('split', splitToJson(s.split));
+  return out;
+}
+
+/** Oxia's JSON field names (model.SplitMetadata); zero values left out as Go's omitempty does. */
+function splitToJson(split: SplitMetadata): JsonObject {
+  const out: JsonObject = new Map<string, JsonValue>([
+    ['phase', split.phase],
+    ['parentShardId', split.parentShardId],
+  ]);
+  if (split.childShardIds.length > 0) out.set('childShardIds', [...split.childShardIds]);
+  out.set('splitPoint', split.splitPoint);
+  if (split.snapshotOffset !== 0n) out.set('snapshotOffset', split.snapshotOffset);
+  if (split.parentTermAtBootstrap !== 0n) out.set('parentTermAtBootstrap', split.parentTermAtBootstrap);
   return out;
 }
 
@@ -208,7 +230,7 @@ class Reader {
   status(v: JsonValue | undefined, path: string): ClusterStatus | undefined {
     const obj = this.object(v, path);
     if (!obj) return undefined;
-    this.noOtherKeys(obj, ['namespaces', 'shardIdGenerator', 'serverIdx', 'instanceId'], path);
+    this.noOtherKeys(obj, ['namespaces', 'shardIdGenerator', 'serverIdx', 'instanceId', 'adminChanges'], path);
     const namespaces = new Map<string, NamespaceStatus>();
     const nsValue = obj.get('namespaces');
     const nsObj = nsValue === undefined || nsValue === null ? new Map<string, JsonValue>() : this.object(nsValue, at(path, 'namespaces'));
@@ -219,8 +241,11 @@ class Reader {
     // Go omits neither field, protojson omits zero values: absent means 0.
     const gen = obj.has('shardIdGenerator') ? this.integer(obj.get('shardIdGenerator'), at(path, 'shardIdGenerator'), 0n, INT64_MAX) : 0n;
     const idx = obj.has('serverIdx') ? this.smallInteger(obj.get('serverIdx'), at(path, 'serverIdx'), 0, UINT32_MAX) : 0;
+    const changesValue = obj.get('adminChanges');
+    const adminChanges =
+      changesValue === undefined || changesValue === null ? undefined : readAdminChanges(changesValue, at(path, 'adminChanges'), (p, m) => this.problem(p, m));
     if (gen === undefined || idx === undefined) return undefined;
-    return { namespaces, shardIdGenerator: gen, serverIdx: idx };
+    return { namespaces, shardIdGenerator: gen, serverIdx: idx, ...(hasAdminChanges(adminChanges) ? { adminChanges } : {}) };
   }
 
   namespace(v: JsonValue | undefined, path: string): NamespaceStatus | undefined {
@@ -249,7 +274,9 @@ class Reader {
     const obj = this.object(v, path);
     if (!obj) return undefined;
     this.noOtherKeys(obj, ['status', 'term', 'leader', 'ensemble', 'removedNodes', 'pendingDeleteShardNodes', 'int32HashRange', 'split'], path);
-    if (obj.has('split') && obj.get('split') !== null) this.problem(at(path, 'split'), 'shard splits are not supported');
+    const splitValue = obj.get('split');
+    const split = splitValue === undefined || splitValue === null ? undefined : this.split(splitValue, at(path, 'split'));
+    if (splitValue !== undefined && splitValue !== null && !split) return undefined;
     const status = this.shardStatus(obj.get('status'), at(path, 'status'));
     // -1 is the term of a shard that has not had its first election yet.
     const term = this.integer(obj.get('term'), at(path, 'term'), -1n, INT64_MAX);
@@ -269,7 +296,34 @@ class Reader {
       removedNodes,
       pendingDeleteShardNodes: pending,
       int32HashRange: range,
+      ...(split ? { split } : {}),
     };
+  }
+
+  split(v: JsonValue, path: string): SplitMetadata | undefined {
+    const obj = this.object(v, path);
+    if (!obj) return undefined;
+    this.noOtherKeys(obj, ['phase', 'parentShardId', 'childShardIds', 'splitPoint', 'snapshotOffset', 'parentTermAtBootstrap', 'childLeadersAtBootstrap'], path);
+    const phaseValue = obj.get('phase');
+    const phase = typeof phaseValue === 'string' && (SPLIT_PHASES as readonly string[]).includes(phaseValue) ? (phaseValue as SplitPhase) : undefined;
+    if (!phase) this.problem(at(path, 'phase'), `expected one of ${SPLIT_PHASES.join(', ')}`);
+    const parentShardId = this.integer(obj.get('parentShardId'), at(path, 'parentShardId'), 0n, INT64_MAX);
+    const childrenValue = obj.get('childShardIds');
+    const childShardIds: bigint[] = [];
+    if (childrenValue !== undefined && childrenValue !== null) {
+      if (!Array.isArray(childrenValue)) return this.problem(at(path, 'childShardIds'), `expected an array, got ${describeJsonType(childrenValue)}`);
+      for (const [i, c] of childrenValue.entries()) {
+        const id = this.integer(c, `${at(path, 'childShardIds')}[${i}]`, 0n, INT64_MAX);
+        if (id === undefined) return undefined;
+        childShardIds.push(id);
+      }
+    }
+    const splitPoint = this.smallInteger(obj.get('splitPoint'), at(path, 'splitPoint'), 0, UINT32_MAX);
+    const snapshotOffset = obj.get('snapshotOffset') === undefined ? 0n : this.integer(obj.get('snapshotOffset'), at(path, 'snapshotOffset'), -1n, INT64_MAX);
+    const parentTerm =
+      obj.get('parentTermAtBootstrap') === undefined ? 0n : this.integer(obj.get('parentTermAtBootstrap'), at(path, 'parentTermAtBootstrap'), -1n, INT64_MAX);
+    if (!phase || parentShardId === undefined || splitPoint === undefined || snapshotOffset === undefined || parentTerm === undefined) return undefined;
+    return { phase, parentShardId, childShardIds, splitPoint, snapshotOffset, parentTermAtBootstrap: parentTerm };
   }
 
   shardStatus(v: JsonValue | undefined, path: string): ShardStatus | undefined {

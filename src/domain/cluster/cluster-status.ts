@@ -1,4 +1,5 @@
 import type { HashRange } from '../sharding/hash-range.js';
+import type { AdminChanges } from './admin-changes.js';
 import type { NodeAddress } from './node-address.js';
 
 /**
@@ -13,6 +14,11 @@ export interface ClusterStatus {
   readonly shardIdGenerator: bigint;
   /** Round-robin cursor over the servers, used when choosing ensembles (uint32). */
   readonly serverIdx: number;
+  /**
+   * What the admin API changed in the cluster's configuration (admin-changes.ts). Ours, not
+   * Oxia's: stored under `adminChanges` in the status object, which Oxia's readers skip.
+   */
+  readonly adminChanges?: AdminChanges | undefined;
 }
 
 export interface NamespaceStatus {
@@ -38,6 +44,30 @@ export interface ShardMetadata {
   /** Nodes already out of the ensemble whose copy of the shard still has to be deleted. */
   readonly pendingDeleteShardNodes: readonly NodeAddress[];
   readonly int32HashRange: HashRange;
+  /** Set on the parent and on both children while a split runs (ADR 0025). */
+  readonly split?: SplitMetadata | undefined;
+}
+
+/**
+ * Oxia's phases of a shard split (common/proto/metadata.proto SplitPhase). Ours (ADR 0025):
+ * Bootstrap: children recorded, parent serving; CatchUp: parent frozen, children being
+ * loaded; Cutover: committed, children elected, parent deleted.
+ */
+export type SplitPhase = 'Bootstrap' | 'CatchUp' | 'Cutover';
+export const SPLIT_PHASES: readonly SplitPhase[] = ['Bootstrap', 'CatchUp', 'Cutover'];
+
+/** Oxia's SplitMetadata: on the parent with childShardIds, on each child with parentShardId. */
+export interface SplitMetadata {
+  readonly phase: SplitPhase;
+  readonly parentShardId: bigint;
+  /** [left, right]; on the parent only. */
+  readonly childShardIds: readonly bigint[];
+  /** The last hash of the left child. */
+  readonly splitPoint: number;
+  /** The parent's final offset once frozen (0 when not frozen yet): the children continue after it. */
+  readonly snapshotOffset: bigint;
+  /** The parent's term the freeze and the copies were made at (0 when not frozen yet). */
+  readonly parentTermAtBootstrap: bigint;
 }
 
 /**

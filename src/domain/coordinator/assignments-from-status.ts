@@ -2,6 +2,7 @@ import { allShards, type ClusterStatus } from '../cluster/cluster-status.js';
 import type { NodeAddress } from '../cluster/node-address.js';
 import { shardAssignmentsMessage, type ShardPlacement } from '../sharding/assignments.js';
 import { ShardAssignments } from '../wire/client.js';
+import { isUncommittedChild } from './split.js';
 
 /**
  * The ShardAssignments every storage node is told (and passes on to clients): for each
@@ -16,7 +17,8 @@ export function assignmentsFromStatus(status: ClusterStatus, servers: readonly N
   const placements = new Map<string, ShardPlacement[]>();
   for (const name of [...status.namespaces.keys()].sort()) placements.set(name, []);
   for (const { namespace, shard, metadata } of allShards(status)) {
-    if (metadata.status === 'Deleting') continue;
+    // A split's children are routed to only once it commits, when the parent turns Deleting.
+    if (metadata.status === 'Deleting' || isUncommittedChild(metadata)) continue;
     placements.get(namespace)!.push({ shard, range: metadata.int32HashRange, leader: metadata.leader?.public ?? '' });
   }
   const message = shardAssignmentsMessage(placements);

@@ -32,10 +32,24 @@ import { containsNode, unionNodes, withoutNode, type ShardKey } from './status-e
  *      term, then AddFollower to the leader (missedFollowers, addFollowerRequest).
  */
 
-/** Swapping one node of the ensemble for another (a server leaving, rebalancing). */
+/**
+ * One step of an ensemble: swapping one node for another (a server leaving, rebalancing),
+ * or, for a change of the replication factor, only adding `to` or only removing `from`.
+ */
 export interface EnsembleChange {
-  readonly from: NodeAddress;
-  readonly to: NodeAddress;
+  readonly from?: NodeAddress | undefined;
+  readonly to?: NodeAddress | undefined;
+}
+
+/** Whether `change` still applies to `ensemble`: what it removes is there, what it adds is not. */
+export function changeApplies(ensemble: readonly NodeAddress[], change: EnsembleChange): boolean {
+  if (!change.from && !change.to) return false;
+  return (!change.from || containsNode(ensemble, change.from)) && (!change.to || !containsNode(ensemble, change.to));
+}
+
+/** For logs: `{from, to}` by node id, each only when the change has it. */
+export function describeChange(change: EnsembleChange): { from?: string; to?: string } {
+  return { ...(change.from ? { from: nodeId(change.from) } : {}), ...(change.to ? { to: nodeId(change.to) } : {}) };
 }
 
 /**
@@ -48,13 +62,20 @@ export function beginElection(current: ShardMetadata, members: ReadonlyMap<strin
   let removedNodes = current.removedNodes;
   let pendingDeleteShardNodes = current.pendingDeleteShardNodes;
   if (change) {
-    if (!containsNode(ensemble, change.from)) throw new Error(`bug: ${nodeId(change.from)} is not in the ensemble it is to leave`);
-    if (containsNode(ensemble, change.to)) throw new Error(`bug: ${nodeId(change.to)} is already in the ensemble`);
-    // The leaving node keeps voting in this election: it may hold the newest entries.
-    removedNodes = unionNodes(removedNodes, [ensemble.find((n) => nodeId(n) === nodeId(change.from))!]);
-    // A node coming back must not be cleaned up by a leftover deletion.
-    pendingDeleteShardNodes = withoutNode(pendingDeleteShardNodes, change.to);
-    ensemble = [...withoutNode(ensemble, change.from), change.to];
+    const { from, to } = change;
+    if (!from && !to) throw new Error('bug: an ensemble change that neither adds nor removes a node');
+    if (from && !containsNode(ensemble, from)) throw new Error(`bug: ${nodeId(from)} is not in the ensemble it is to leave`);
+    if (to && containsNode(ensemble, to)) throw new Error(`bug: ${nodeId(to)} is already in the ensemble`);
+    if (from) {
+      // The leaving node keeps voting in this election: it may hold the newest entries.
+      removedNodes = unionNodes(removedNodes, [ensemble.find((n) => nodeId(n) === nodeId(from))!]);
+      ensemble = withoutNode(ensemble, from);
+    }
+    if (to) {
+      // A node coming back must not be cleaned up by a leftover deletion.
+      pendingDeleteShardNodes = withoutNode(pendingDeleteShardNodes, to);
+      ensemble = [...ensemble, to];
+    }
   }
   const { leader: _previous, ...rest } = current;
   return { ...rest, status: 'Election', term: current.term + 1n, ensemble, removedNodes, pendingDeleteShardNodes };

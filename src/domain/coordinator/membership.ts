@@ -6,8 +6,11 @@ import type { EnsembleChange } from './election.js';
 import { replicaCounts } from './node-load.js';
 import type { ShardKey } from './status-edit.js';
 
+/** A swap of one replica for another (evacuations, balancing): both ends are known. */
 export interface PlannedMove extends EnsembleChange {
   readonly key: ShardKey;
+  readonly from: NodeAddress;
+  readonly to: NodeAddress;
 }
 
 export interface EvacuationPlan {

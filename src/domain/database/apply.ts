@@ -1,5 +1,5 @@
 import { type OxiaError, invalidArgument, isOxiaError } from '../errors/oxia-error.js';
-import { EMPTY_BYTES, compareBytes } from '../keys/bytes.js';
+import { EMPTY_BYTES, compareBytes, concatBytes } from '../keys/bytes.js';
 import { INTERNAL_REGION_START, type KeyEncoder, internalChildrenRange, keyEncoder } from '../keys/key-encoder.js';
 import {
   COMMIT_OFFSET_KEY,
@@ -23,8 +23,15 @@ import {
 } from '../wire/client.js';
 import { type ControlRequest, type SessionMetadata, StorageEntry } from '../wire/storage.js';
 import type { AppliedEntry, DatabaseConfig, EntryToApply } from './api.js';
+import {
+  type ApplyProgress,
+  applyNotesOp,
+  applyProgressDoneOps,
+  applyProgressOp,
+  readApplyNotes,
+} from './apply-progress.js';
 import { featureOp } from './commit-state.js';
-import type { KvReadView } from './kv-view.js';
+import type { KvEntry, KvOp, KvReadView } from './kv-view.js';
 import { NotificationCollector, notificationBatchOp } from './notifications.js';
 import { OverlayView } from './overlay-view.js';
 import {
@@ -40,6 +47,33 @@ import { nextSequenceKey } from './sequences.js';
 import { decodeSessionMetadata } from './sessions.js';
 
 /**
+ * Staged keys of one entry beyond which its removals are written to the store in a chunk
+ * (when the caller allows it): a few megabytes of memory whatever a range holds.
+ */
+export const APPLY_CHUNK_KEYS_DEFAULT = 4096;
+/** Records (delete range) or shadows (session end) read from the store per step, at most (see pageEntries). */
+const SCAN_PAGE_ENTRIES_MAX = 128;
+
+export interface ApplyOptions {
+  /**
+   * Writes `ops` to the store now, after whatever the caller still holds of earlier
+   * entries, and then forgets what it held: the view given to applyEntry reads the store
+   * directly again. With it, a delete range or a session end that removes more than
+   * `chunkKeys` staged keys writes its removals in chunks, each atomically with an
+   * ApplyProgress record, so that applying one entry holds a bounded number of keys.
+   * Without it, everything the entry writes is held until it ends (and returned in ops).
+   */
+  readonly spill?: ((ops: KvOp[]) => Promise<void>) | undefined;
+  /** Staged keys that start a chunk (APPLY_CHUNK_KEYS_DEFAULT when absent). */
+  readonly chunkKeys?: number | undefined;
+  /**
+   * The store's progress record (readApplyProgress), when a chunk of this entry reached the
+   * store and the apply was then interrupted: the entry continues from there.
+   */
+  readonly resume?: ApplyProgress | undefined;
+}
+
+/**
  * The database state machine: applies one committed log entry to a view of the
  * shard's store and returns the writes to make, the responses, and what changed.
  * Deterministic: no clock, no randomness, only the entry and the view's content, so
@@ -50,11 +84,27 @@ import { decodeSessionMetadata } from './sessions.js';
  * advances (the first is 0); sessions, shadows, secondary indexes and notifications
  * maintained in the same batch. A WriteRequest that Oxia would reject with an error
  * (sequence-key misuse) fails as a whole, changing nothing, and the others still apply.
+ *
+ * Large removals (see ApplyOptions.spill) reach the store before the entry ends, with the
+ * commit offset still at the previous entry: a crash in between makes the shard apply the
+ * entry again, from its progress record. Where chunks are cut does not change the result,
+ * so replicas that cut them elsewhere (their batches differ) still agree. An entry resumed
+ * that way answers nobody (its proposer failed with the interrupted apply): its responses
+ * are empty, and sequenceUpdates and sessions report only what followed the resume point.
  */
-export async function applyEntry(view: KvReadView, entry: EntryToApply, config: DatabaseConfig): Promise<AppliedEntry> {
+export async function applyEntry(
+  view: KvReadView,
+  entry: EntryToApply,
+  config: DatabaseConfig,
+  options: ApplyOptions = {},
+): Promise<AppliedEntry> {
+  const resume = options.resume;
+  if (resume !== undefined && resume.offset !== entry.offset) {
+    throw new Error(`the store holds the progress of entry ${resume.offset}, not of entry ${entry.offset} being applied`);
+  }
   const encoder = keyEncoder(config.keySorting);
-  let entryView = new OverlayView(view);
   const notifications = config.notificationsEnabled ? new NotificationCollector() : undefined;
+  const chunks = new EntryChunks(view, entry.offset, options, notifications);
   const responses: WriteResponse[] = [];
   const errors: Array<OxiaError | undefined> = [];
   const sequenceUpdates = new Map<string, string>();
@@ -63,24 +113,30 @@ export async function applyEntry(view: KvReadView, entry: EntryToApply, config: 
   const value = entry.value.value;
 
   if (value?.$case === 'requests') {
-    let versionId = await readAsciiLong(view, LAST_VERSION_ID_KEY, -1n);
+    let versionId = resume?.versionId ?? (await readAsciiLong(view, LAST_VERSION_ID_KEY, -1n));
     // The common entry holds one WriteRequest (a client's batch for this shard): it is staged
     // straight into the entry's overlay, which is replaced by an empty one if the request
     // fails. Several requests each get their own overlay, so that one failing drops only its own.
-    const single = value.value.writes.length === 1;
-    for (const write of value.value.writes) {
-      const tx = new WriteTransaction(single ? entryView : new OverlayView(entryView), encoder, entry.timestampMs, versionId, notifications !== undefined);
+    const writes = value.value.writes;
+    const single = writes.length === 1;
+    for (let i = 0; i < writes.length; i++) {
+      // Requests before the resume point are in the store already.
+      if (resume !== undefined && i < resume.request) continue;
+      const txView = single ? chunks.entryView : new OverlayView(chunks.entryView);
+      const tx = new WriteTransaction(txView, encoder, entry.timestampMs, versionId, notifications !== undefined, chunks, i);
       try {
-        responses.push(await tx.apply(write));
+        responses.push(await tx.apply(writes[i]!, resume?.request === i ? resume : undefined));
       } catch (e) {
         if (!isOxiaError(e)) throw e;
-        if (single) entryView = new OverlayView(view);
+        // A request can fail only in its puts, before any of its removals could reach the store.
+        if (tx.chunked) throw new Error(`request ${i} of entry ${entry.offset} failed after a chunk of it was written`, { cause: e });
+        if (single) chunks.entryView = new OverlayView(view);
         responses.push({ puts: [], deletes: [], deleteRanges: [] });
         errors.push(e);
         continue;
       }
       errors.push(undefined);
-      if (!single) entryView.write(tx.view.pendingOps());
+      if (!single) chunks.entryView.write(tx.view.pendingOps());
       versionId = tx.versionId;
       if (notifications && tx.notifications) notifications.absorb(tx.notifications);
       for (const [prefix, key] of tx.sequenceUpdates) sequenceUpdates.set(prefix, key);
@@ -90,15 +146,27 @@ export async function applyEntry(view: KvReadView, entry: EntryToApply, config: 
         if (!sessionsRemoved.includes(id)) sessionsRemoved.push(id);
       }
     }
-    entryView.write([asciiLongOp(LAST_VERSION_ID_KEY, versionId, entry.timestampMs)]);
+    if (resume !== undefined) {
+      responses.length = 0;
+      errors.length = 0;
+      for (let i = 0; i < writes.length; i++) {
+        responses.push({ puts: [], deletes: [], deleteRanges: [] });
+        errors.push(undefined);
+      }
+    }
+    chunks.entryView.write([asciiLongOp(LAST_VERSION_ID_KEY, versionId, entry.timestampMs)]);
   } else if (value?.$case === 'controlRequest') {
-    entryView.write(controlOps(value.value, entry.timestampMs));
+    chunks.entryView.write(controlOps(value.value, entry.timestampMs));
   }
 
+  const entryView = chunks.entryView;
+  // Read before the records go: the notifications set aside with the chunks.
+  const earlierNotifications = notifications && chunks.notes > 0 ? await readApplyNotes(entryView, chunks.notes) : [];
+  if (chunks.inStore) entryView.write(applyProgressDoneOps(chunks.notes));
   entryView.write([asciiLongOp(COMMIT_OFFSET_KEY, entry.offset, entry.timestampMs)]);
   let batch: AppliedEntry['notifications'];
-  if (notifications && notifications.size > 0) {
-    batch = notifications.seal(config.shard ?? 0n, entry.offset, entry.timestampMs);
+  if (notifications && notifications.size + earlierNotifications.length > 0) {
+    batch = notifications.seal(config.shard ?? 0n, entry.offset, entry.timestampMs, earlierNotifications);
     entryView.write([notificationBatchOp(batch)]);
   }
 
@@ -111,6 +179,65 @@ export async function applyEntry(view: KvReadView, entry: EntryToApply, config: 
     sessionsCreated,
     sessionsRemoved,
   };
+}
+
+/** Where a chunk was cut: the delete (session end) or delete range being applied, and its last key removed. */
+interface ChunkPosition {
+  readonly phase: ApplyProgress['phase'];
+  readonly item: number;
+  readonly cursor: Uint8Array;
+}
+
+/**
+ * The entry's overlay and, when the caller allows it, the writing of its removals in
+ * chunks: everything staged so far (earlier requests, the current one), the notifications
+ * collected so far (set aside in records of their own) and the progress record, in one
+ * atomic store write, after which the overlays start empty again.
+ */
+class EntryChunks {
+  entryView: OverlayView;
+  /** Notification records set aside so far. */
+  notes: number;
+  /** The store holds a progress record of this entry (a chunk was written, or the apply resumed). */
+  inStore: boolean;
+  private readonly chunkKeys: number;
+  /** Entries a removal reads per step: no more than a chunk holds, so that small chunks stay small. */
+  readonly pageEntries: number;
+
+  constructor(
+    view: KvReadView,
+    private readonly offset: bigint,
+    private readonly options: ApplyOptions,
+    private readonly notifications: NotificationCollector | undefined,
+  ) {
+    this.entryView = new OverlayView(view);
+    this.notes = options.resume?.notes ?? 0;
+    this.inStore = options.resume !== undefined;
+    this.chunkKeys = options.chunkKeys ?? APPLY_CHUNK_KEYS_DEFAULT;
+    if (!Number.isInteger(this.chunkKeys) || this.chunkKeys < 1) throw new Error(`chunkKeys must be a positive integer, got ${this.chunkKeys}`);
+    this.pageEntries = Math.min(SCAN_PAGE_ENTRIES_MAX, this.chunkKeys);
+  }
+
+  /** Writes a chunk when the entry has staged enough keys (and the caller allows chunks). */
+  async cutIfFull(tx: WriteTransaction, position: ChunkPosition): Promise<void> {
+    const spill = this.options.spill;
+    if (spill === undefined) return;
+    const staged = tx.view.pendingCount + (tx.view === this.entryView ? 0 : this.entryView.pendingCount);
+    if (staged < this.chunkKeys) return;
+    let ops: KvOp[] = tx.view === this.entryView ? [] : this.entryView.pendingOps();
+    ops = ops.concat(tx.view.pendingOps());
+    if (this.notifications) {
+      if (tx.notifications) this.notifications.absorb(tx.notifications);
+      const items = this.notifications.drain();
+      if (items.length > 0) ops.push(applyNotesOp(this.notes++, items));
+    }
+    ops.push(applyProgressOp({ offset: this.offset, request: tx.index, ...position, versionId: tx.versionId, notes: this.notes }));
+    await spill(ops);
+    this.entryView.clear();
+    tx.view.clear();
+    this.inStore = true;
+    tx.chunked = true;
+  }
 }
 
 function controlOps(request: ControlRequest, timestampMs: bigint) {
@@ -131,6 +258,13 @@ class WriteTransaction {
   readonly sequenceUpdates = new Map<string, string>();
   readonly sessionsCreated = new Map<bigint, SessionMetadata>();
   readonly sessionsRemoved: bigint[] = [];
+  /** A chunk of this request reached the store. */
+  chunked = false;
+  /** The delete or delete range being applied, for the progress record of a chunk. */
+  private phase: ApplyProgress['phase'] = 'deletes';
+  private item = 0;
+  /** Where the interrupted removal of the resumed item stopped: consumed by the first removal loop. */
+  private resumeCursor: Uint8Array | undefined;
 
   constructor(
     readonly view: OverlayView,
@@ -138,17 +272,44 @@ class WriteTransaction {
     private readonly timestampMs: bigint,
     public versionId: bigint,
     notify: boolean,
+    private readonly chunks: EntryChunks,
+    /** The request's index in its entry. */
+    readonly index: number,
   ) {
     this.notifications = notify ? new NotificationCollector() : undefined;
   }
 
-  async apply(write: WriteRequest): Promise<WriteResponse> {
+  /** `resume`: the store already holds this request up to that point (its puts, earlier removals). */
+  async apply(write: WriteRequest, resume?: ApplyProgress): Promise<WriteResponse> {
     const puts: PutResponse[] = [];
-    for (const p of write.puts) puts.push(await this.put(p));
+    if (resume === undefined) for (const p of write.puts) puts.push(await this.put(p));
     const deletes: DeleteResponse[] = [];
-    for (const d of write.deletes) deletes.push(await this.delete(d));
+    const firstDelete = resume === undefined ? 0 : resume.phase === 'deletes' ? resume.item : write.deletes.length;
+    this.phase = 'deletes';
+    for (let j = firstDelete; j < write.deletes.length; j++) {
+      this.item = j;
+      this.resumeCursor = resume?.phase === 'deletes' && j === resume.item ? resume.cursor : undefined;
+      deletes.push(await this.delete(write.deletes[j]!));
+    }
     const deleteRanges: DeleteRangeResponse[] = [];
-    for (const r of write.deleteRanges) deleteRanges.push(await this.deleteRange(r));
+    if (write.deleteRanges.length === 0) return { puts, deletes, deleteRanges };
+    const firstRange = resume?.phase === 'deleteRanges' ? resume.item : 0;
+    const ranges = write.deleteRanges.map((r) => this.rangeBounds(r));
+    // Delete ranges only remove, so they can go in any order: records this request staged
+    // inside any of them go first, before a chunk could write them out (readers would see
+    // a value that neither precedes nor follows the entry).
+    await this.removeStaged(ranges.slice(firstRange));
+    this.phase = 'deleteRanges';
+    for (let j = firstRange; j < write.deleteRanges.length; j++) {
+      this.item = j;
+      const r = write.deleteRanges[j]!;
+      const resumed = resume?.phase === 'deleteRanges' && j === resume.item;
+      // Recorded under the range's start key, whether or not the range held anything (a resumed
+      // range recorded it before its first chunk).
+      if (!resumed) this.notifications?.rangeDeleted(r.startInclusive, r.endExclusive);
+      await this.deleteRange(ranges[j], resumed ? resume.cursor : undefined);
+      deleteRanges.push({ status: Status.OK });
+    }
     return { puts, deletes, deleteRanges };
   }
 
@@ -218,28 +379,56 @@ class WriteTransaction {
   }
 
   /**
-   * Deletes the records in [start, end) in the namespace's order (an empty end: up to
-   * the last user key). The shard's own internal keys are never touched, and the
-   * range produces one KEY_RANGE_DELETED notification instead of one per key.
+   * The encoded bounds of a delete range, [start, end) in the namespace's order (an empty
+   * end: up to the last user key), or undefined when it holds nothing.
    */
-  private async deleteRange(r: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    this.notifications?.rangeDeleted(r.startInclusive, r.endExclusive);
+  private rangeBounds(r: DeleteRangeRequest): ScanBounds | undefined {
     const gte = this.encoder.encode(r.startInclusive);
     const lt = r.endExclusive === '' ? INTERNAL_REGION_START : this.encoder.encode(r.endExclusive);
-    if (compareBytes(gte, lt) >= 0) return { status: Status.OK };
-    // Collected first: removing records writes to the view being scanned.
-    const victims: Array<[string, Uint8Array, StorageEntry]> = [];
-    for await (const e of this.view.range({ gte, lt })) {
-      const key = this.encoder.decode(e.key);
-      if (isReservedKey(key)) continue;
-      victims.push([key, e.key, readStoredRecord(key, e.value)]);
+    return compareBytes(gte, lt) < 0 ? { gte, lt } : undefined;
+  }
+
+  /** Removes the records this entry staged (not yet in the store) inside the given ranges. */
+  private async removeStaged(ranges: ReadonlyArray<ScanBounds | undefined>): Promise<void> {
+    for (const range of ranges) {
+      if (range === undefined) continue;
+      for (const encoded of this.stagedPutKeys(range)) {
+        const key = this.encoder.decode(encoded);
+        if (isReservedKey(key)) continue;
+        const record = await readRecord(this.view, encoded);
+        if (record) await this.removeRecord(key, encoded, record, false);
+      }
     }
-    for (const [key, encoded, record] of victims) await this.removeRecord(key, encoded, record, false);
-    return { status: Status.OK };
+  }
+
+  /**
+   * Deletes the records of one delete range (bounds from rangeBounds) with their index
+   * entries and shadows. The shard's own internal keys are never touched, and the range
+   * produces one KEY_RANGE_DELETED notification (recorded by the caller) instead of one
+   * per key. The range is read a page at a time; once the entry has staged enough, what
+   * it staged goes to the store as a chunk and the scan continues after the last key.
+   */
+  private async deleteRange(range: ScanBounds | undefined, resumeAfter: Uint8Array | undefined): Promise<void> {
+    if (range === undefined) return;
+    let from = resumeAfter === undefined ? range.gte : keyAfter(resumeAfter);
+    for (;;) {
+      const page = await readPage(this.view, from, range.lt, this.chunks.pageEntries);
+      for (const e of page) {
+        const key = this.encoder.decode(e.key);
+        if (isReservedKey(key)) continue;
+        await this.removeRecord(key, e.key, readStoredRecord(key, e.value), false);
+      }
+      if (page.length < this.chunks.pageEntries) return;
+      const last = page[page.length - 1]!.key;
+      await this.chunks.cutIfFull(this, { phase: this.phase, item: this.item, cursor: last });
+      from = keyAfter(last);
+    }
   }
 
   private async removeRecord(key: string, encoded: Uint8Array, record: StorageEntry, notify: boolean): Promise<void> {
     if (record.sessionId !== undefined) this.view.del(INTERNAL_ENCODER.encode(shadowKey(record.sessionId, key)));
+    // Only the shard writes session records, never as ephemeral records or through a delete
+    // range (reserved keys are skipped): a session ends here only from a delete of its record.
     const endedSession = parseSessionKey(key);
     if (endedSession !== undefined) await this.removeEphemeralRecords(endedSession);
     for (const k of indexEntryKeys(this.encoder, key, record.secondaryIndexes)) this.view.del(k);
@@ -247,25 +436,66 @@ class WriteTransaction {
     if (notify) this.notifications?.deleted(key);
   }
 
-  /** The session's record is going: delete the records it still owns, found through its shadows. */
+  /**
+   * The session's record is going: delete the records it still owns, found through its
+   * shadows. Shadows this entry staged go first (as in removeStaged); then the shadows in
+   * the store a page at a time, cut into chunks like a delete range.
+   */
   private async removeEphemeralRecords(sessionId: bigint): Promise<void> {
     const prefix = sessionKey(sessionId) + '/';
-    const shadows: Array<[Uint8Array, string | undefined]> = [];
-    for await (const e of this.view.range(internalChildrenRange(prefix))) {
-      shadows.push([e.key, parseShadowKey(INTERNAL_ENCODER.decode(e.key), prefix)]);
-    }
-    for (const [shadow, key] of shadows) {
-      this.view.del(shadow);
-      if (key === undefined || key === '') continue;
-      const encoded = this.encoder.encode(key);
-      const record = await readRecord(this.view, encoded);
-      // A shadow is removed whenever its record changes owner, so this check only
-      // guards against a stale shadow.
-      if (record && record.sessionId === sessionId) await this.removeRecord(key, encoded, record, true);
+    const range = internalChildrenRange(prefix);
+    const resumeAfter = this.resumeCursor;
+    this.resumeCursor = undefined;
+    for (const shadow of this.stagedPutKeys(range)) await this.removeShadowed(sessionId, prefix, shadow);
+    let from = resumeAfter === undefined ? range.gte : keyAfter(resumeAfter);
+    for (;;) {
+      const page = await readPage(this.view, from, range.lt, this.chunks.pageEntries);
+      for (const e of page) await this.removeShadowed(sessionId, prefix, e.key);
+      if (page.length < this.chunks.pageEntries) break;
+      const last = page[page.length - 1]!.key;
+      await this.chunks.cutIfFull(this, { phase: this.phase, item: this.item, cursor: last });
+      from = keyAfter(last);
     }
     if (!this.sessionsRemoved.includes(sessionId)) this.sessionsRemoved.push(sessionId);
     this.sessionsCreated.delete(sessionId);
   }
+
+  /** One shadow of an ending session: the shadow goes, and its record if the session still owns it. */
+  private async removeShadowed(sessionId: bigint, prefix: string, shadow: Uint8Array): Promise<void> {
+    this.view.del(shadow);
+    const key = parseShadowKey(INTERNAL_ENCODER.decode(shadow), prefix);
+    if (key === undefined || key === '') return;
+    const encoded = this.encoder.encode(key);
+    const record = await readRecord(this.view, encoded);
+    // A shadow is removed whenever its record changes owner, so this check only
+    // guards against a stale shadow.
+    if (record && record.sessionId === sessionId) await this.removeRecord(key, encoded, record, true);
+  }
+
+  /** Keys with a put staged by this entry (this request, and earlier ones of the entry) in the range. */
+  private stagedPutKeys(range: ScanBounds): Uint8Array[] {
+    const own = this.view.pendingPutKeys(range);
+    const entryView = this.chunks.entryView;
+    return entryView === this.view ? own : entryView.pendingPutKeys(range).concat(own);
+  }
+}
+
+interface ScanBounds {
+  readonly gte: Uint8Array;
+  readonly lt: Uint8Array;
+}
+
+/** The smallest key after `key` in byte order. */
+function keyAfter(key: Uint8Array): Uint8Array {
+  return concatBytes(key, ZERO_BYTE);
+}
+const ZERO_BYTE = Uint8Array.of(0);
+
+/** Up to `limit` entries of [gte, lt), read before any of them is acted on. */
+async function readPage(view: KvReadView, gte: Uint8Array, lt: Uint8Array, limit: number): Promise<KvEntry[]> {
+  const page: KvEntry[] = [];
+  for await (const e of view.range({ gte, lt, limit })) page.push(e);
+  return page;
 }
 
 function readStoredRecord(key: string, value: Uint8Array): StorageEntry {

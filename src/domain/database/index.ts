@@ -5,7 +5,8 @@
 export type * from './api.js';
 export type * from './kv-view.js';
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
-export { applyEntry } from './apply.js';
+export { APPLY_CHUNK_KEYS_DEFAULT, type ApplyOptions, applyEntry } from './apply.js';
+export { type ApplyProgress, readApplyProgress } from './apply-progress.js';
 export { featureOp, readCommitState, readEnabledFeatures, readTermOptions, termOps } from './commit-state.js';
 export { MemoryKv } from './memory-kv.js';
 export {

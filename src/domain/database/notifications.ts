@@ -34,17 +34,25 @@ export class NotificationCollector {
     this.items.push([startInclusive, { type: NotificationType.KEY_RANGE_DELETED, keyRangeLast: endExclusive }]);
   }
 
-  /** Appends another collector's items (a request that succeeded within the entry). */
+  /** Moves another collector's items after this one's (a request that succeeded within the entry). */
   absorb(other: NotificationCollector): void {
     for (const item of other.items) this.items.push(item);
+    other.items.length = 0;
+  }
+
+  /** Takes the items collected so far, in order (an entry written in chunks sets them aside). */
+  drain(): Array<[string, Notification]> {
+    return this.items.splice(0);
   }
 
   /**
    * The batch: one notification per key, the last operation on it winning, sorted by
    * the key's bytes (it encodes like a protobuf map, whose order Oxia fixes this way).
+   * `earlier`: items drained before this collector's own, in order.
    */
-  seal(shard: bigint, offset: bigint, timestampMs: bigint): NotificationBatch {
-    const sorted = this.items
+  seal(shard: bigint, offset: bigint, timestampMs: bigint, earlier: ReadonlyArray<readonly [string, Notification]> = []): NotificationBatch {
+    const all = earlier.length === 0 ? this.items : [...earlier, ...this.items];
+    const sorted = all
       .map((item, seq) => ({ item, seq }))
       .sort((a, b) => compareUtf8(a.item[0], b.item[0]) || a.seq - b.seq);
     const notifications: NotificationBatch['notifications'] = [];

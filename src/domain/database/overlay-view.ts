@@ -43,6 +43,22 @@ export class OverlayView implements KvReadView {
     this.pending.set(key, value);
   }
 
+  /** Forgets every pending write: the caller wrote them to the base (see pendingOps). */
+  clear(): void {
+    this.pending.clear();
+    this.pendingDeletes = 0;
+  }
+
+  /**
+   * Keys in [gte, lt) with a pending put in this overlay itself (not in its base), in key
+   * order: what this overlay would reveal of that range if it were written out now.
+   */
+  pendingPutKeys(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): Uint8Array[] {
+    const keys: Uint8Array[] = [];
+    for (const [key, value] of this.pending.entries(range)) if (value !== null) keys.push(key);
+    return keys;
+  }
+
   /** The pending writes, one per key, in key order: apply them to the base to catch it up. */
   pendingOps(): KvOp[] {
     const ops: KvOp[] = [];

@@ -24,6 +24,9 @@ export type OxiaErrorKind =
   | 'Aborted'
   | 'Unauthenticated' // no credentials, or credentials that do not verify
   | 'PermissionDenied' // a verified principal without the right it needs
+  | 'NotFound' // an admin API object (data server, shard) that does not exist
+  | 'AlreadyExists' // an admin API object created twice
+  | 'FailedPrecondition' // an admin API change the cluster cannot take as it is (too few servers, ...)
   | 'Closed'; // the shard or server is shutting down
 
 export interface LeaderHint {

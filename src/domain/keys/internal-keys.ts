@@ -16,11 +16,18 @@ export const FEATURES_PREFIX = '__oxia/features/';
 export const NOTIFICATIONS_PREFIX = '__oxia/notifications/';
 export const SESSIONS_PREFIX = '__oxia/session/';
 export const INDEX_PREFIX = '__oxia/idx/';
+/**
+ * Not Oxia's: the progress of an entry whose apply reached the store in several writes
+ * (a large delete range or session end), and below it the notifications that entry
+ * collected so far (src/domain/database/apply-progress.ts).
+ */
+export const APPLY_PROGRESS_KEY = '__oxia/apply-progress';
+export const APPLY_NOTES_PREFIX = APPLY_PROGRESS_KEY + '/';
 /** Separates the secondary key from the escaped primary key in an index entry. */
 export const INDEX_SEPARATOR = '\x01';
 
-const RESERVED_EXACT = new Set([COMMIT_OFFSET_KEY, LAST_VERSION_ID_KEY, CHECKSUM_KEY, TERM_KEY, TERM_OPTIONS_KEY]);
-const RESERVED_PREFIXES = [FEATURES_PREFIX, NOTIFICATIONS_PREFIX, SESSIONS_PREFIX, INDEX_PREFIX];
+const RESERVED_EXACT = new Set([COMMIT_OFFSET_KEY, LAST_VERSION_ID_KEY, CHECKSUM_KEY, TERM_KEY, TERM_OPTIONS_KEY, APPLY_PROGRESS_KEY]);
+const RESERVED_PREFIXES = [FEATURES_PREFIX, NOTIFICATIONS_PREFIX, SESSIONS_PREFIX, INDEX_PREFIX, APPLY_NOTES_PREFIX];
 
 export function isInternalKey(key: string): boolean {
   return key.startsWith(INTERNAL_KEY_PREFIX);
@@ -120,6 +127,11 @@ export function parseNotificationKey(key: string): bigint | undefined {
   const hex = key.slice(NOTIFICATIONS_PREFIX.length);
   if (!SESSION_ID_PATTERN.test(hex)) return undefined;
   return BigInt('0x' + hex);
+}
+
+/** "__oxia/apply-progress/<seq as %016x>": the seq-th batch of notifications an entry being applied set aside. */
+export function applyNotesKey(seq: number): string {
+  return APPLY_NOTES_PREFIX + hex16(BigInt(seq));
 }
 
 /** "__oxia/features/<feature as %010d>": present once a feature was enabled through the log. */

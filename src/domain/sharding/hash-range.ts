@@ -33,3 +33,20 @@ export function rangeContains(range: HashRange, hash: number): boolean {
 export function findByHash<T extends { readonly range: HashRange }>(items: readonly T[], hash: number): T | undefined {
   return items.find((i) => rangeContains(i.range, hash));
 }
+
+/** Where a range is split without a split point: its middle (the last hash of the left half). */
+export function defaultSplitPoint(range: HashRange): number {
+  return range.min + Math.floor((range.max - range.min) / 2);
+}
+
+/**
+ * A shard's range cut in two at `splitPoint`, as Oxia does: the left child gets
+ * [min, splitPoint], the right one [splitPoint + 1, max]. Undefined when a child would be empty.
+ */
+export function splitRangeAt(range: HashRange, splitPoint: number): readonly [HashRange, HashRange] | undefined {
+  if (!Number.isInteger(splitPoint) || splitPoint < range.min || splitPoint >= range.max) return undefined;
+  return [
+    { min: range.min, max: splitPoint },
+    { min: splitPoint + 1, max: range.max },
+  ];
+}

@@ -7,27 +7,22 @@
  * chart.svg into <out>/<timestamp>/ with the servers' logs under logs/, and prints the tables.
  * Flags: see COMPARE_USAGE in options.ts.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { ConfigError } from '../../../src/bootstrap/config/option-table.js';
-import { PACKAGE_ROOT } from '../../../src/bootstrap/cli/compiled-build.mjs';
 import { renderChart } from './chart.js';
-import type { LoadPlan } from './load/load-generator.js';
+import { runLoadGenerator } from './load/run-load-generator.js';
+import { machineInfo } from './machine.js';
 import { COMPARE_USAGE, parseCompareArgs, type CompareOptions, type SystemName } from './options.js';
-import { cpuShares, sampleCpu, type CpuSample } from './cpu-time.js';
-import { killAllChildren, track } from './processes.js';
-import { SYSTEM_LABELS, type CompareReport, type MachineInfo, type PointResult, type SystemTurn } from './results.js';
+import { killAllChildren } from './processes.js';
+import { SYSTEM_LABELS, type CompareReport, type PointResult, type SystemTurn } from './results.js';
 import { etcdLauncher } from './systems/etcd.js';
 import { oxiaLauncher } from './systems/oxia-ts.js';
 import type { SystemLauncher } from './systems/system.js';
 import { zookeeperLauncher } from './systems/zookeeper.js';
 import { renderMarkdown, renderTables } from './table.js';
 
-const GENERATOR = fileURLToPath(new URL('./load/load-generator.ts', import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 if (process.argv.includes('--help')) {
@@ -146,6 +141,7 @@ async function runTurn(launcher: SystemLauncher, onPoint: (p: PointResult) => vo
       },
       system.pids,
       onPoint,
+      cleanups,
     );
     return { system: launcher.name, status: 'ran', detail: description, settings: launcher.settings };
   } catch (e) {
@@ -157,47 +153,6 @@ async function runTurn(launcher: SystemLauncher, onPoint: (p: PointResult) => vo
     await cleanup();
     cleanups.delete(cleanup);
   }
-}
-
-/**
- * Runs the plan in its own Node process; each point as it is measured, with the CPU time the
- * servers and other processes used meanwhile.
- */
-function runLoadGenerator(plan: LoadPlan, serverPids: readonly number[], onPoint: (p: PointResult) => void): Promise<void> {
-  let measuringSince: CpuSample | undefined;
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', GENERATOR, JSON.stringify(plan)], {
-      cwd: PACKAGE_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, FORCE_COLOR: '0' },
-    });
-    track(child);
-    const kill = async () => {
-      child.kill('SIGKILL');
-    };
-    cleanups.add(kill);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const message = JSON.parse(line) as { type?: string; point?: PointResult };
-        if (message.type === 'measuring') measuringSince = sampleCpu(serverPids, child.pid);
-        if (message.type === 'point' && message.point !== undefined) {
-          const now = sampleCpu(serverPids, child.pid);
-          const shares = measuringSince === undefined || now === undefined ? undefined : cpuShares(measuringSince, now);
-          measuringSince = undefined;
-          if (shares !== undefined) log(`[${plan.system}]   CPU: servers ${shares.serverCpuPercent}%, other processes ${shares.otherCpuPercent}%`);
-          onPoint({ ...message.point, ...shares });
-        }
-      } catch {
-        log(`load generator: ${line}`);
-      }
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      cleanups.delete(kill);
-      if (code === 0) resolvePromise();
-      else reject(new Error(`the load generator ended with ${code ?? signal} (its output is above)`));
-    });
-  });
 }
 
 /** Copies the *.log files under `from` (any depth) to `to`, flattened. */
@@ -212,24 +167,4 @@ function copyLogs(from: string, to: string): void {
   if (logs.length === 0) return;
   mkdirSync(to, { recursive: true });
   for (const f of logs) cpSync(f, join(to, relative(from, f).replace(/[\\/]/g, '_')));
-}
-
-function machineInfo(loadAverageStart: number): Omit<MachineInfo, 'loadAverageEnd'> & { loadAverageEnd: number } {
-  const git = (args: string[]) => {
-    const r = spawnSync('git', args, { cwd: PACKAGE_ROOT, encoding: 'utf8' });
-    return r.status === 0 ? r.stdout.trim() : undefined;
-  };
-  const head = git(['rev-parse', '--short', 'HEAD']);
-  const dirty = (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
-  return {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    cpus: availableParallelism(),
-    cpuModel: cpus()[0]?.model ?? 'unknown CPU',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.versions.node,
-    os: `${type()} ${release()}`,
-    loadAverageStart,
-    loadAverageEnd: loadAverageStart,
-    commit: head === undefined ? undefined : `${head}${dirty ? ' (with uncommitted changes)' : ''}`,
-  };
 }

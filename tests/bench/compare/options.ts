@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../../src/bootstrap/config/option-table.js';
-import { parseDurationMs } from '../../../src/bootstrap/config/values.js';
+import { flagReaders } from './flag-readers.js';
 
 /** The systems compared, in the order they run (each only for its own turn). */
 export const SYSTEMS = ['etcd', 'zookeeper', 'oxia-ts'] as const;
@@ -72,38 +72,9 @@ export function parseCompareArgs(argv: readonly string[]): CompareOptions {
   }
   const flags = parsed.values;
   const problems: string[] = [];
-  const fail = <T>(message: string, fallback: T): T => {
-    problems.push(message);
-    return fallback;
-  };
-
-  const listOf = <T extends string>(name: string, text: string | undefined, allowed: readonly T[], fallback: readonly T[]): readonly T[] => {
-    if (text === undefined) return fallback;
-    const items = text.split(',').map((s) => s.trim());
-    const unknown = items.filter((s) => !(allowed as readonly string[]).includes(s));
-    if (unknown.length > 0 || items.length === 0) return fail(`--${name} takes ${allowed.join(', ')}; got "${text}"`, fallback);
-    // Kept in the canonical order whatever order they were given in, without repeats.
-    return allowed.filter((a) => items.includes(a));
-  };
-  const integer = (name: string, text: string | undefined, min: number, fallback: number): number => {
-    if (text === undefined) return fallback;
-    const v = Number(text);
-    return Number.isSafeInteger(v) && v >= min && text.trim() !== '' ? v : fail(`--${name} must be an integer >= ${min}, got "${text}"`, fallback);
-  };
-  const durationOf = (name: string, text: string | undefined, min: number, fallback: number): number => {
-    if (text === undefined) return fallback;
-    const v = parseDurationMs(text);
-    return v !== undefined && v >= min ? v : fail(`--${name} must be a duration of at least ${min} ms such as 8s or 500ms, got "${text}"`, fallback);
-  };
-
+  const { listOf, integer, durationOf, concurrencies: callers } = flagReaders(problems);
   const quick = flags.quick === true;
-  const concurrencies = ((): readonly number[] => {
-    const text = flags.concurrency;
-    if (text === undefined) return COMPARE_DEFAULTS.concurrencies;
-    const values = text.split(',').map((s) => Number(s.trim()));
-    if (values.some((v) => !Number.isSafeInteger(v) || v < 1)) return fail(`--concurrency takes integers >= 1 separated by commas, got "${text}"`, []);
-    return [...new Set(values)].sort((a, b) => a - b);
-  })();
+  const concurrencies = callers(flags.concurrency, COMPARE_DEFAULTS.concurrencies);
 
   const options: CompareOptions = {
     systems: listOf('systems', flags.systems, SYSTEMS, COMPARE_DEFAULTS.systems),

@@ -7,7 +7,7 @@ import type { ClusterStatus, ShardMetadata } from '../../../src/domain/cluster/c
 import { emptyClusterStatus } from '../../../src/domain/cluster/cluster-status.js';
 import { isStatusVersionConflict } from '../../../src/domain/cluster/status-conflict.js';
 import { FileClusterStatusStore } from '../../../src/adapters/status-file/file-cluster-status-store.js';
-import { ProcessLock } from '../../../src/adapters/status-file/process-lock.js';
+import { ProcessLock } from '../../../src/adapters/files/process-lock.js';
 import { RecordingLogger } from './test-logger.js';
 
 const [mode, path, arg] = process.argv.slice(2);

@@ -10,8 +10,8 @@ export interface Ack {
   readonly key: string;
   readonly value: string;
   readonly shard: bigint;
-  /** When the put was issued and when it was acknowledged (Date.now()). */
-  readonly startedMs: number;
+  /** When the write was issued and when it was acknowledged (Date.now()). */
+  readonly issuedAtMs: number;
   readonly atMs: number;
 }
 
@@ -44,10 +44,10 @@ export class WriteLoad {
     for (let seq = 0; !this.stopped; seq++) {
       const key = `${prefix}/${String(seq).padStart(7, '0')}`;
       const value = `${key}@${seq}`;
-      const startedMs = Date.now();
+      const issuedAtMs = Date.now();
       try {
         await this.client.put(key, value);
-        this.acks.push({ key, value, shard: RawOxiaClient.shardFor([...this.shards], key), startedMs, atMs: Date.now() });
+        this.acks.push({ key, value, shard: RawOxiaClient.shardFor([...this.shards], key), issuedAtMs, atMs: Date.now() });
       } catch (e) {
         // Not acknowledged: it may or may not be stored, and the check does not count it.
         if (this.failures.length < FAILURES_KEPT_MAX) this.failures.push(`${key}: ${e instanceof Error ? e.message : String(e)}`);
@@ -61,7 +61,7 @@ export class WriteLoad {
 
   /** Acknowledged puts on `shard` that were issued at or after `sinceMs`, in acknowledgement order. */
   issuedSince(shard: bigint, sinceMs: number): Ack[] {
-    return this.acks.filter((a) => a.shard === shard && a.startedMs >= sinceMs);
+    return this.acks.filter((a) => a.shard === shard && a.issuedAtMs >= sinceMs);
   }
 
   async stop(): Promise<void> {

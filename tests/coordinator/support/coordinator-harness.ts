@@ -26,7 +26,6 @@ export const FAST_SETTINGS: CoordinatorSettings = {
   followerRetry: { initialMs: 50, multiplier: 1.5, maxMs: 500, jitter: 0.2 },
   streamRetry: { initialMs: 50, multiplier: 2, maxMs: 500, jitter: 0.2 },
   ownershipCheckIntervalMs: 200,
-  takeoverWaitMs: 500,
   leaderRebalanceStableMs: 300,
 };
 
@@ -79,6 +78,9 @@ export class CoordinatorHarness {
     };
     this.running.push({ coordinator, close });
     try {
+      // The process around a Coordinator starts these (a standby keeps them current).
+      await config.start();
+      await discovery.start();
       await coordinator.start();
     } catch (e) {
       await close();

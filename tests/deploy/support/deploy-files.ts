@@ -95,10 +95,15 @@ export function parseEnvironmentFile(path: string): Map<string, string> {
  * An ExecStart= command line turned into words as systemd does it: split at whitespace, then
  * `${NAME}` inside a word replaced by the variable's value (staying one word), and a word that
  * is exactly `$NAME` replaced by the value split at whitespace (no word at all when it is
- * empty). Returns the words, the variables referenced and those the environment lacks.
+ * empty; systemd also removes quotes there, so such values must hold none). Returns the words,
+ * the variables referenced, those the environment lacks, and those split into words.
  */
-export function expandExecStart(line: string, env: ReadonlyMap<string, string>): { words: string[]; referenced: Set<string>; undefinedVars: Set<string> } {
+export function expandExecStart(
+  line: string,
+  env: ReadonlyMap<string, string>,
+): { words: string[]; referenced: Set<string>; undefinedVars: Set<string>; splitVars: Set<string> } {
   const referenced = new Set<string>();
+  const splitVars = new Set<string>();
   const undefinedVars = new Set<string>();
   const lookup = (name: string): string => {
     referenced.add(name);
@@ -110,10 +115,11 @@ export function expandExecStart(line: string, env: ReadonlyMap<string, string>):
   for (const word of line.trim().split(/\s+/)) {
     const whole = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(word);
     if (whole?.[1]) {
+      splitVars.add(whole[1]);
       words.push(...lookup(whole[1]).split(/\s+/).filter((w) => w !== ''));
       continue;
     }
     words.push(word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => lookup(name)));
   }
-  return { words, referenced, undefinedVars };
+  return { words, referenced, undefinedVars, splitVars };
 }

@@ -6,8 +6,39 @@ import { parse } from 'yaml';
 import { repoRoot, yamlDocuments } from './deploy-files.js';
 
 export const kubernetesDir = 'deploy/kubernetes';
-/** The kustomizations users apply: the default (static discovery) and the Kubernetes discovery variant. */
-export const KUSTOMIZATIONS = [kubernetesDir, `${kubernetesDir}/kubernetes-discovery`] as const;
+/** The TLS variant, and the optional components it names (commented out or not). */
+export const TLS_DIR = `${kubernetesDir}/tls`;
+export const TLS_COMPONENTS = {
+  oidc: `${TLS_DIR}/components/oidc`,
+  oidcStaticKey: `${TLS_DIR}/components/oidc-static-key`,
+  authorizationPolicy: `${TLS_DIR}/components/authorization-policy`,
+} as const;
+/** The cert-manager example that makes the TLS variant's Secrets. */
+export const CERT_MANAGER_DIR = `${TLS_DIR}/cert-manager`;
+
+/** A kustomization users apply, with the optional components they may add to it. */
+export interface Variant {
+  readonly dir: string;
+  readonly extraComponents: readonly string[];
+  /** For messages: the dir, and the components added. */
+  readonly name: string;
+}
+
+function variant(dir: string, extraComponents: readonly string[] = []): Variant {
+  return { dir, extraComponents, name: extraComponents.length === 0 ? dir : `${dir} + ${extraComponents.map((c) => posix.basename(c)).join(' + ')}` };
+}
+
+/**
+ * The kustomizations users apply: the default (static discovery), the Kubernetes discovery
+ * variant, and the TLS variant as shipped and with each optional component added.
+ */
+export const KUSTOMIZATIONS: readonly Variant[] = [
+  variant(kubernetesDir),
+  variant(`${kubernetesDir}/kubernetes-discovery`),
+  variant(TLS_DIR),
+  variant(TLS_DIR, [TLS_COMPONENTS.oidcStaticKey]),
+  variant(TLS_DIR, [TLS_COMPONENTS.authorizationPolicy]),
+];
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -25,6 +56,8 @@ export interface ContainerPort {
 export interface Probe {
   readonly grpc?: { readonly port: number; readonly service?: string };
   readonly exec?: { readonly command: readonly string[] };
+  readonly periodSeconds?: number;
+  readonly timeoutSeconds?: number;
   readonly httpGet?: unknown;
   readonly tcpSocket?: unknown;
 }
@@ -35,7 +68,7 @@ export interface Container {
   readonly command?: readonly string[];
   readonly args?: readonly string[];
   readonly ports?: readonly ContainerPort[];
-  readonly env?: readonly { readonly name: string; readonly value?: string }[];
+  readonly env?: readonly EnvVar[];
   readonly resources?: {
     readonly requests?: Readonly<Record<string, string | number>>;
     readonly limits?: Readonly<Record<string, string | number>>;
@@ -43,8 +76,27 @@ export interface Container {
   readonly readinessProbe?: Probe;
   readonly livenessProbe?: Probe;
   readonly startupProbe?: Probe;
-  readonly volumeMounts?: readonly { readonly name: string; readonly mountPath: string }[];
+  readonly volumeMounts?: readonly { readonly name: string; readonly mountPath: string; readonly subPath?: string; readonly readOnly?: boolean }[];
   readonly securityContext?: { readonly readOnlyRootFilesystem?: boolean };
+}
+
+export interface EnvVar {
+  readonly name: string;
+  readonly value?: string;
+  readonly valueFrom?: { readonly configMapKeyRef?: { readonly name: string; readonly key: string } };
+}
+
+/** A Secret or ConfigMap volume's files: all keys, or the `items` listed. */
+export interface KeyedVolumeSource {
+  readonly defaultMode?: number;
+  readonly items?: readonly { readonly key: string; readonly path: string }[];
+}
+
+export interface Volume {
+  readonly name: string;
+  readonly emptyDir?: unknown;
+  readonly secret?: KeyedVolumeSource & { readonly secretName: string };
+  readonly configMap?: KeyedVolumeSource & { readonly name: string };
 }
 
 export interface LabelSelectorTerm {
@@ -56,17 +108,18 @@ export interface PodSpec {
   readonly containers: readonly Container[];
   readonly serviceAccountName?: string;
   readonly terminationGracePeriodSeconds?: number;
-  readonly securityContext?: { readonly runAsUser?: number; readonly runAsNonRoot?: boolean; readonly fsGroup?: number };
+  readonly securityContext?: { readonly runAsUser?: number; readonly runAsGroup?: number; readonly runAsNonRoot?: boolean; readonly fsGroup?: number };
   readonly affinity?: {
     readonly podAntiAffinity?: {
       readonly requiredDuringSchedulingIgnoredDuringExecution?: readonly LabelSelectorTerm[];
+      readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight: number; readonly podAffinityTerm: LabelSelectorTerm }[];
     };
   };
-  readonly volumes?: readonly { readonly name: string; readonly emptyDir?: unknown }[];
+  readonly volumes?: readonly Volume[];
 }
 
 export interface PodTemplate {
-  readonly metadata: { readonly labels?: Labels };
+  readonly metadata: { readonly labels?: Labels; readonly annotations?: Labels };
   readonly spec: PodSpec;
 }
 
@@ -76,7 +129,7 @@ export interface WorkloadSpec {
   readonly selector: { readonly matchLabels?: Labels };
   readonly template: PodTemplate;
   readonly volumeClaimTemplates?: readonly { readonly metadata: { readonly name: string } }[];
-  readonly strategy?: { readonly type?: string };
+  readonly strategy?: { readonly type?: string; readonly rollingUpdate?: { readonly maxSurge?: number | string; readonly maxUnavailable?: number | string } };
 }
 
 export interface ServiceSpec {
@@ -105,8 +158,10 @@ export interface K8sObject {
 }
 
 export interface Kustomization {
+  readonly kind?: string;
   readonly namespace?: string;
-  readonly resources: readonly string[];
+  readonly resources?: readonly string[];
+  readonly components?: readonly string[];
   readonly labels?: readonly { readonly pairs: Labels; readonly includeSelectors?: boolean; readonly includeTemplates?: boolean }[];
   readonly images?: readonly { readonly name: string; readonly newName?: string; readonly newTag?: string }[];
   readonly patches?: readonly { readonly target: { readonly kind: string; readonly name: string }; readonly patch: string }[];
@@ -156,29 +211,12 @@ function applyJsonPatch(target: Json, ops: readonly { op: string; path: string; 
   }
 }
 
-/**
- * The objects a kustomization directory produces, as `kubectl kustomize` would: resources
- * (files, and directories holding a kustomization), then patches (JSON 6902 on a kind and
- * name), images, labels (on metadata only) and the namespace. Only the features deploy/ uses
- * are implemented; the test compares the result with kubectl's rendering where kubectl exists.
- */
-export function loadKustomization(dir: string): Deployment {
-  const path = `${dir}/kustomization.yaml`;
-  if (!existsSync(join(repoRoot, path))) throw new Error(`${path} does not exist`);
-  const k = yamlDocuments(path)[0]?.content as Kustomization;
-  // Anything beyond what is implemented here would be silently ignored: refuse it instead.
-  const known = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'labels', 'images', 'patches']);
-  const unknown = Object.keys(k).filter((key) => !known.has(key));
-  if (unknown.length > 0) throw new Error(`${path}: tests/deploy does not implement ${unknown.join(', ')}`);
-  if ((k.labels ?? []).some((l) => l.includeSelectors === true || l.includeTemplates === true)) {
-    throw new Error(`${path}: tests/deploy implements labels on metadata only (includeSelectors/includeTemplates false)`);
-  }
-  const objects: Json[] = [];
-  const sources: string[] = [];
+/** Resources (files, and directories holding a kustomization) appended to `objects`. */
+function loadResources(dir: string, k: Kustomization, objects: Json[], sources: string[]): string | undefined {
   let innerNamespace: string | undefined;
-  for (const resource of k.resources) {
+  for (const resource of k.resources ?? []) {
     const target = posix.normalize(`${dir}/${resource}`);
-    if (!existsSync(join(repoRoot, target))) throw new Error(`${path} lists ${resource}, which does not exist`);
+    if (!existsSync(join(repoRoot, target))) throw new Error(`${dir}/kustomization.yaml lists ${resource}, which does not exist`);
     if (statSync(join(repoRoot, target)).isDirectory()) {
       const inner = loadKustomization(target);
       innerNamespace ??= inner.namespace;
@@ -193,13 +231,54 @@ export function loadKustomization(dir: string): Deployment {
       }
     }
   }
-  const typed = (): K8sObject[] => objects as unknown as K8sObject[];
+  return innerNamespace;
+}
+
+function applyPatches(path: string, k: Kustomization, objects: Json[]): void {
   for (const patch of k.patches ?? []) {
-    const matches = typed().filter((o) => o.kind === patch.target.kind && o.metadata.name === patch.target.name);
+    const matches = (objects as unknown as K8sObject[]).filter((o) => o.kind === patch.target.kind && o.metadata.name === patch.target.name);
     if (matches.length !== 1) throw new Error(`${path}: patch target ${patch.target.kind} ${patch.target.name} matches ${matches.length} objects`);
     const ops = parse(patch.patch) as { op: string; path: string; value?: Json }[];
     applyJsonPatch(matches[0] as unknown as Json, ops, path);
   }
+}
+
+function readKustomization(dir: string, kind: 'Kustomization' | 'Component'): Kustomization {
+  const path = `${dir}/kustomization.yaml`;
+  if (!existsSync(join(repoRoot, path))) throw new Error(`${path} does not exist`);
+  const k = yamlDocuments(path)[0]?.content as Kustomization;
+  if ((k.kind ?? 'Kustomization') !== kind) throw new Error(`${path}: kind ${k.kind}, expected ${kind}`);
+  // Anything beyond what is implemented here would be silently ignored: refuse it instead.
+  const known = new Set(kind === 'Component' ? ['apiVersion', 'kind', 'resources', 'patches'] : ['apiVersion', 'kind', 'namespace', 'resources', 'components', 'labels', 'images', 'patches']);
+  const unknown = Object.keys(k).filter((key) => !known.has(key));
+  if (unknown.length > 0) throw new Error(`${path}: tests/deploy does not implement ${unknown.join(', ')}`);
+  if ((k.labels ?? []).some((l) => l.includeSelectors === true || l.includeTemplates === true)) {
+    throw new Error(`${path}: tests/deploy implements labels on metadata only (includeSelectors/includeTemplates false)`);
+  }
+  return k;
+}
+
+/**
+ * The objects a kustomization directory produces, as `kubectl kustomize` would: resources
+ * (files, and directories holding a kustomization), then components in order (each adds its
+ * resources and patches what has accumulated; `extraComponents` come after those listed, as a
+ * user adding them would write them), then patches (JSON 6902 on a kind and name), images,
+ * labels (on metadata only) and the namespace. Only the features deploy/ uses are implemented;
+ * the test compares the result with kubectl's rendering where kubectl exists.
+ */
+export function loadKustomization(dir: string, extraComponents: readonly string[] = []): Deployment {
+  const path = `${dir}/kustomization.yaml`;
+  const k = readKustomization(dir, 'Kustomization');
+  const objects: Json[] = [];
+  const sources: string[] = [];
+  const innerNamespace = loadResources(dir, k, objects, sources);
+  for (const componentDir of [...(k.components ?? []).map((c) => posix.normalize(`${dir}/${c}`)), ...extraComponents]) {
+    const component = readKustomization(componentDir, 'Component');
+    loadResources(componentDir, component, objects, sources);
+    applyPatches(`${componentDir}/kustomization.yaml`, component, objects);
+  }
+  applyPatches(path, k, objects);
+  const typed = (): K8sObject[] => objects as unknown as K8sObject[];
   for (const o of typed()) {
     const spec = o.spec as { template?: { spec?: { containers?: { image: string }[] } } } | undefined;
     for (const c of spec?.template?.spec?.containers ?? []) {

@@ -32,12 +32,18 @@ const VALIDATORS: Record<string, (raw: Record<string, unknown>) => unknown> = {
   coordinator: (raw) => parseCoordinatorConfig(raw as CoordinatorRawOptions),
 };
 
-/** Problems with the values of `oxia-ts <command> <words>`, as the command would report them; empty when valid. */
-export function validateFlagValues(where: string, command: string, words: readonly string[]): string[] {
+/**
+ * Problems with the values of `oxia-ts <command> <words>`, as the command would report them;
+ * empty when valid. A `--config=<file>` among the words is read with `readConfig` (the file the
+ * deploy files ship for that path) and the flags laid over it, as the CLI does.
+ */
+export function validateFlagValues(where: string, command: string, words: readonly string[], readConfig?: (path: string) => Record<string, unknown>): string[] {
   const validate = VALIDATORS[command];
   if (!validate) return [`${where}: tests/deploy has no settings validator for "oxia-ts ${command}"`];
+  const configPath = words.map((w) => /^--config=(.+)$/.exec(w)?.[1]).find((p) => p !== undefined);
+  if (configPath !== undefined && !readConfig) return [`${where}: --config=${configPath}: tests/deploy was given no way to read it`];
   try {
-    validate(rawSettings(words));
+    validate({ ...(configPath !== undefined && readConfig ? readConfig(configPath) : {}), ...rawSettings(words) });
     return [];
   } catch (error) {
     if (error instanceof ConfigError) return error.problems.map((p) => `${where}: ${p}`);

@@ -9,6 +9,8 @@ export function shardTarget(directory: ShardDirectory, shard: bigint, hint: Lead
   if (hint !== undefined && hint.shard === shard) directory.noteLeaderHint(hint);
   const leader = directory.leaderOf(shard);
   if (leader === undefined || leader === '') {
+    // A shard assigned without a leader is being elected (a new shard, a split's child): retry.
+    if (directory.get(shard) !== undefined) throw new RpcError('ResourceUnavailable', `shard ${shard} has no leader yet`);
     throw new RpcError('ShardNotFound', `shard ${shard} is not in the current assignments`);
   }
   return leader;

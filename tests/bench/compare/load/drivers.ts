@@ -3,6 +3,7 @@
  * would use: etcd3, node-zookeeper-client, oxia-ts's OxiaClient. Loaded on demand, so a load
  * generator only loads its own system's client.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { SystemName } from '../options.js';
@@ -18,17 +19,27 @@ export interface KvDriver {
   close(): Promise<void>;
 }
 
+/** TLS and a bearer token for the oxia-ts client, as files (the load plan crosses a process boundary as JSON). */
+export interface OxiaConnection {
+  /** CA certificate (PEM) the server's certificate must come from: TLS when given. */
+  readonly caFile?: string;
+  /** The name the server's certificate must carry. */
+  readonly serverName?: string;
+  /** A file holding the token sent on every call. */
+  readonly tokenFile?: string;
+}
+
 /** How long connecting (and the first shard assignments, the first session) may take. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
-export async function connectDriver(system: SystemName, endpoints: readonly string[]): Promise<KvDriver> {
+export async function connectDriver(system: SystemName, endpoints: readonly string[], oxia: OxiaConnection = {}): Promise<KvDriver> {
   switch (system) {
     case 'etcd':
       return connectEtcd(endpoints);
     case 'zookeeper':
       return connectZooKeeper(endpoints);
     case 'oxia-ts':
-      return connectOxia(endpoints);
+      return connectOxia(endpoints, oxia);
   }
 }
 
@@ -90,9 +101,13 @@ async function oxiaClientModule(): Promise<ClientModule> {
   return import('../../../../src/adapters/client/index.js');
 }
 
-async function connectOxia(endpoints: readonly string[]): Promise<KvDriver> {
-  const { OxiaClient } = await oxiaClientModule();
-  const client = await OxiaClient.connect(endpoints[0]!, { initTimeoutMs: CONNECT_TIMEOUT_MS });
+async function connectOxia(endpoints: readonly string[], oxia: OxiaConnection): Promise<KvDriver> {
+  const { OxiaClient, TokenAuthentication } = await oxiaClientModule();
+  const client = await OxiaClient.connect(endpoints[0]!, {
+    initTimeoutMs: CONNECT_TIMEOUT_MS,
+    ...(oxia.caFile !== undefined ? { tls: { ca: readFileSync(oxia.caFile), serverName: oxia.serverName } } : {}),
+    ...(oxia.tokenFile !== undefined ? { authentication: new TokenAuthentication(readFileSync(oxia.tokenFile, 'utf8').trim()) } : {}),
+  });
   const put = async (key: string, value: Buffer): Promise<void> => {
     await client.put(key, value);
   };

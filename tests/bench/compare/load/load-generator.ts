@@ -11,10 +11,14 @@ import { randomFillSync } from 'node:crypto';
 import type { Operation, SystemName } from '../options.js';
 import type { PointResult } from '../results.js';
 import { closedLoop, writeAll } from './closed-loop.js';
-import { connectDriver, type KvDriver } from './drivers.js';
+import { connectDriver, type KvDriver, type OxiaConnection } from './drivers.js';
 
 export interface LoadPlan {
   readonly system: SystemName;
+  /** Names the run in the progress lines (default: the system). */
+  readonly label?: string;
+  /** How the oxia-ts client connects: TLS, a token (plaintext and no token when absent). */
+  readonly oxia?: OxiaConnection;
   readonly endpoints: readonly string[];
   readonly keys: number;
   readonly valueSizeBytes: number;
@@ -27,10 +31,10 @@ export interface LoadPlan {
 const PREFILL_CALLERS = 64;
 
 async function main(plan: LoadPlan): Promise<void> {
-  const log = (line: string) => process.stderr.write(`[${plan.system}] ${line}\n`);
+  const log = (line: string) => process.stderr.write(`[${plan.label ?? plan.system}] ${line}\n`);
   const keys = Array.from({ length: plan.keys }, (_, i) => `key-${i}`);
   const value = randomFillSync(Buffer.alloc(plan.valueSizeBytes));
-  const driver = await connectDriver(plan.system, plan.endpoints);
+  const driver = await connectDriver(plan.system, plan.endpoints, plan.oxia);
   try {
     const t0 = performance.now();
     await writeAll((key) => driver.create(key, value), keys, PREFILL_CALLERS);
