@@ -52,8 +52,14 @@ import { parsePolicyDocument } from '../../src/adapters/access-policy-file/polic
 const BASE_DIR = `${kubernetesDir}/base`;
 const STORAGE_STATEFULSET = 'oxia-server';
 const COORDINATOR_DEPLOYMENT = 'oxia-coordinator';
-/** The flags that bind each named container port. */
-const PORT_FLAGS = { public: 'public-addr', internal: 'internal-addr', metrics: 'metrics-addr' } as const;
+/** The flags that bind each named container port, by role: the coordinator's public listener is the admin API. */
+const PORT_FLAGS: Record<string, Readonly<Record<string, string>>> = {
+  server: { public: 'public-addr', internal: 'internal-addr', metrics: 'metrics-addr' },
+  coordinator: { admin: 'public-addr', internal: 'internal-addr', metrics: 'metrics-addr' },
+};
+/** The coordinator's admin API (ADR 0022): its container port and the port Oxia gives it. */
+const ADMIN_PORT_NAME = 'admin';
+const OXIA_ADMIN_PORT = 6651;
 
 function portOf(address: string | undefined): number | undefined {
   const m = address === undefined ? null : /:(\d+)$/.exec(address);
@@ -171,7 +177,7 @@ function flagIsOn(words: readonly string[], name: string): boolean {
 function listenersOf(c: RunningContainer): Map<number, Listener> {
   const out = new Map<number, Listener>();
   for (const name of ['public', 'internal'] as const) {
-    const port = portOf(c.values.get(PORT_FLAGS[name]));
+    const port = portOf(c.values.get(`${name}-addr`));
     if (port === undefined) continue;
     const prefix = LISTENER_TLS_PREFIX[c.subcommand]?.[name];
     out.set(port, {
@@ -369,17 +375,18 @@ function kustomizationChecks(variant: Variant) {
     const v = view();
     for (const c of v.containers) {
       const ports = c.container.ports ?? [];
+      const portFlags = PORT_FLAGS[c.subcommand] ?? {};
       assert.ok(ports.length > 0, `${c.where}: declares its ports`);
       for (const port of ports) {
-        const flag = PORT_FLAGS[port.name as keyof typeof PORT_FLAGS];
-        assert.ok(flag, `${c.where}: port ${port.name} is one of ${Object.keys(PORT_FLAGS).join(', ')}`);
+        const flag = portFlags[port.name ?? ''];
+        assert.ok(flag, `${c.where}: port ${port.name} is one of ${Object.keys(portFlags).join(', ')}`);
         const address = c.values.get(flag);
         assert.ok(address, `${c.where}: port ${port.name} is bound by an explicit --${flag}`);
         // In a pod, loopback is unreachable from anywhere else (peers, Services, the kubelet's probes).
         assert.ok(['0.0.0.0', '::', ''].includes(hostOf(address)), `${c.where}: --${flag}=${address} listens on every interface`);
         assert.is(portOf(address), port.containerPort, `${c.where}: --${flag} port = container port ${port.name}`);
       }
-      for (const [name, flag] of Object.entries(PORT_FLAGS)) {
+      for (const [name, flag] of Object.entries(portFlags)) {
         if (c.values.has(flag)) assert.ok(ports.some((p) => p.name === name), `${c.where}: --${flag} has a container port named ${name}`);
       }
     }
@@ -647,6 +654,23 @@ function kustomizationChecks(variant: Variant) {
     assert.is.not(statusName, v.clusterConfig().configMap.metadata.name, 'status and config are different ConfigMaps');
   });
 
+  t('the admin API: every coordinator serves it on 6651, a ClusterIP Service exposes it, on TLS only to client certificates', () => {
+    const v = view();
+    const { spec, container } = v.coordinator();
+    const address = container.values.get('public-addr');
+    assert.is(portOf(address), OXIA_ADMIN_PORT, `${container.where}: --public-addr on Oxia's admin port ${OXIA_ADMIN_PORT}`);
+    assert.ok((container.container.ports ?? []).some((p) => p.name === ADMIN_PORT_NAME), `${container.where}: a container port named ${ADMIN_PORT_NAME}`);
+    const services = v.services.filter(({ spec: s }) => s.clusterIP !== 'None' && selects(s.selector, spec.template.metadata.labels));
+    assert.is(services.length, 1, 'one ClusterIP Service in front of the coordinators');
+    const port = services[0]?.spec.ports.find((p) => p.targetPort === ADMIN_PORT_NAME);
+    assert.is(port?.port, OXIA_ADMIN_PORT, `Service ${services[0]?.object.metadata.name} exposes the admin port as ${OXIA_ADMIN_PORT}`);
+    if (!v.tls()) return;
+    assert.ok(container.values.has('public-tls-cert-file'), `${container.where}: the admin listener is on TLS`);
+    assert.ok(flagIsOn(container.flags, 'public-tls-client-auth'), `${container.where}: the admin listener requires a client certificate (--public-tls-client-auth)`);
+    const ca = container.values.get('public-tls-trusted-ca-file');
+    assert.ok(ca, `${container.where}: --public-tls-trusted-ca-file (the CA client certificates must come from)`);
+  });
+
   t("RBAC grants every API call the coordinator's Kubernetes adapters make", () => {
     const v = view();
     const { rules } = v.coordinatorRole();
@@ -877,6 +901,15 @@ certs('certificates carry the names they are dialled by and the usages they serv
   const own = certificateBehind(v, coordinator, 'tls-cert-file');
   assert.ok(own.usages?.includes('server auth'), `${own.secretName}: usage server auth`);
   for (const name of probeNames(coordinator)) covered(own, name, "the coordinator's probes ask for it");
+  const admin = certificateBehind(v, coordinator, 'public-tls-cert-file');
+  const adminServices = v.services.filter(({ spec: s }) => s.clusterIP !== 'None' && selects(s.selector, v.coordinator().spec.template.metadata.labels));
+  assert.ok(adminServices.length > 0, 'a Service in front of the coordinators');
+  for (const { object } of adminServices) {
+    covered(admin, `${object.metadata.name}.${v.namespace}.svc.cluster.local`, 'admin clients dial the coordinator Service');
+  }
+  // Operators' client certificate for the admin API, from the CA the admin listener trusts.
+  const adminClients = certManager().certificates.filter((c) => c.spec.usages?.includes('client auth') && !c.spec.usages.includes('server auth') && c.spec.commonName?.includes('admin'));
+  assert.is(adminClients.length, 1, 'cert-manager/ makes one client certificate for the operators of the admin API');
   for (const c of [storage, coordinator]) {
     const peer = certificateBehind(v, c, 'peer-tls-cert-file');
     assert.ok(peer.usages?.includes('client auth'), `${c.where}: ${peer.secretName} is a client certificate (usage client auth)`);

@@ -288,6 +288,14 @@ test('two coordinator machines share the status and lease directory; the lease f
   assert.is(coordinator.values.get('lease-retry-period'), '500ms');
 });
 
+test("the coordinator serves the admin API on every interface at Oxia's port 6651, with either environment file", () => {
+  for (const u of allUnits.filter((x) => x.subcommand === 'coordinator')) {
+    const address = u.values.get('public-addr') ?? '';
+    assert.is(portOf(address), 6651, `${u.envFile}: --public-addr=${address} on port 6651`);
+    assert.ok(address.startsWith('0.0.0.0:'), `${u.envFile}: --public-addr=${address} reachable from the operators' machines`);
+  }
+});
+
 test('the coordinator can share a machine with a storage node (no port in common)', () => {
   const ports = (u: Unit): number[] => [...u.values.entries()].filter(([k]) => k.endsWith('-addr')).map(([, v]) => portOf(v) ?? -1);
   const serverPorts = ports(unitFor('server'));
@@ -327,6 +335,10 @@ test('the secure variants: every port on TLS, mutual TLS on the internal ports a
   }
   assert.ok(on(server, 'internal-tls-client-auth') && server.values.has('internal-tls-trusted-ca-file'), `${server.envFile}: mutual TLS on the internal port`);
   assert.ok(on(coordinator, 'tls-client-auth') && coordinator.values.has('tls-trusted-ca-file'), `${coordinator.envFile}: mutual TLS on its listener`);
+  assert.ok(
+    on(coordinator, 'public-tls-client-auth') && coordinator.values.has('public-tls-trusted-ca-file'),
+    `${coordinator.envFile}: mutual TLS on its admin listener (the admin API changes the cluster)`,
+  );
   for (const u of [server, coordinator]) {
     assert.ok(u.values.has('peer-tls-trusted-ca-file') && u.values.has('peer-tls-key-file'), `${u.envFile}: its calls present a certificate and check the nodes' against the CA`);
     assert.not.ok(on(u, 'peer-tls-insecure-skip-verify'), `${u.envFile}: the nodes' certificates are verified`);
