@@ -46,12 +46,14 @@ import {
 } from './support/kubernetes-objects.js';
 import { authParamsFiles, containerEnv, expandReferences, fileFlags, mountedFile, type MountedFile } from './support/pod-files.js';
 import { gracefulStopBudgetMs, validateFlagValues } from './support/role-settings.js';
+import { HELM_VARIANTS } from './support/helm-variants.js';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
 import { parsePolicyDocument } from '../../src/adapters/access-policy-file/policy-document.js';
 
 const BASE_DIR = `${kubernetesDir}/base`;
-const STORAGE_STATEFULSET = 'oxia-server';
-const COORDINATOR_DEPLOYMENT = 'oxia-coordinator';
+/** The workloads, by kind: one each (their names depend on the Helm release). */
+const STORAGE_KIND = 'StatefulSet';
+const COORDINATOR_KIND = 'Deployment';
 /** The flags that bind each named container port, by role: the coordinator's public listener is the admin API. */
 const PORT_FLAGS: Record<string, Readonly<Record<string, string>>> = {
   server: { public: 'public-addr', internal: 'internal-addr', metrics: 'metrics-addr' },
@@ -73,7 +75,8 @@ function hostOf(address: string): string {
 // ---- the files ----------------------------------------------------------------------------------
 
 test('every YAML file under deploy/ parses (no syntax errors, no duplicate keys)', () => {
-  const yamlFiles = filesUnder(deployDir).filter((f) => /\.ya?ml$/.test(f));
+  // Helm templates are YAML only once rendered: helm-chart.test.ts parses their renders.
+  const yamlFiles = filesUnder(deployDir).filter((f) => /\.ya?ml$/.test(f) && !/^deploy\/helm\/[^/]+\/templates\//.test(f));
   assert.ok(yamlFiles.length >= 10, `found ${yamlFiles.length} YAML files`);
   for (const file of yamlFiles) {
     const docs = yamlDocuments(file);
@@ -240,22 +243,29 @@ class View {
     this.services = objectsOfKind(d, 'Service').map((object) => ({ object, spec: object.spec as ServiceSpec }));
   }
 
-  containerOf(workloadName: string): RunningContainer {
-    const found = this.containers.filter((c) => c.workload.metadata.name === workloadName);
-    if (found.length !== 1) throw new Error(`expected one container in ${workloadName}, found ${found.length}`);
+  /** The one workload of a kind. */
+  workload(kind: string): K8sObject {
+    const found = objectsOfKind(this.d, kind);
+    if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+    return found[0]!;
+  }
+
+  containerOf(workload: K8sObject): RunningContainer {
+    const found = this.containers.filter((c) => c.workload === workload);
+    if (found.length !== 1) throw new Error(`expected one container in ${workload.metadata.name}, found ${found.length}`);
     return found[0]!;
   }
 
   storage() {
-    const statefulSet = theObject(this.d, 'StatefulSet', STORAGE_STATEFULSET);
+    const statefulSet = this.workload(STORAGE_KIND);
     const spec = workloadSpec(statefulSet);
     const headless = theObject(this.d, 'Service', spec.serviceName ?? '(no serviceName)');
-    return { statefulSet, spec, headless, headlessSpec: headless.spec as ServiceSpec, container: this.containerOf(STORAGE_STATEFULSET) };
+    return { statefulSet, spec, headless, headlessSpec: headless.spec as ServiceSpec, container: this.containerOf(statefulSet) };
   }
 
   coordinator() {
-    const object = theObject(this.d, 'Deployment', COORDINATOR_DEPLOYMENT);
-    return { object, spec: workloadSpec(object), container: this.containerOf(COORDINATOR_DEPLOYMENT) };
+    const object = this.workload(COORDINATOR_KIND);
+    return { object, spec: workloadSpec(object), container: this.containerOf(object) };
   }
 
   /** The cluster config ConfigMap the coordinator's --conf names, parsed as the coordinator parses it. */
@@ -339,11 +349,17 @@ function grants(rule: PolicyRule, need: ApiNeed): boolean {
   );
 }
 
-function kustomizationChecks(variant: Variant) {
-  const { dir } = variant;
-  const t = suite(variant.name);
+/** What the checks run on: a kustomization (then also compared with `kubectl kustomize`), or a render of the Helm chart. */
+interface Checked {
+  readonly name: string;
+  readonly load: () => Deployment;
+  readonly kustomization: Variant | undefined;
+}
+
+function kustomizationChecks(checked: Checked) {
+  const t = suite(checked.name);
   let cached: View | undefined;
-  const view = (): View => (cached ??= new View(loadKustomization(dir, variant.extraComponents)));
+  const view = (): View => (cached ??= new View(checked.load()));
 
   t('renders: each object once, in one namespace', () => {
     const { d } = view();
@@ -718,9 +734,12 @@ function kustomizationChecks(variant: Variant) {
     for (const c of view().containers) assert.is(c.container.image, 'oxia-ts:0.1.0', `${c.where}: the image`);
   });
 
-  t('kubectl kustomize renders the same objects (when kubectl is installed)', () => {
-    assertKustomizeAgrees(variant, view().d);
-  });
+  const variant = checked.kustomization;
+  if (variant) {
+    t('kubectl kustomize renders the same objects (when kubectl is installed)', () => {
+      assertKustomizeAgrees(variant, view().d);
+    });
+  }
 
   return t;
 }
@@ -770,7 +789,11 @@ function assertKustomizeAgrees(variant: Variant, ours: Deployment): void {
   }
 }
 
-for (const variant of KUSTOMIZATIONS) kustomizationChecks(variant).run();
+for (const variant of KUSTOMIZATIONS) {
+  kustomizationChecks({ name: variant.name, load: () => loadKustomization(variant.dir, variant.extraComponents), kustomization: variant }).run();
+}
+// The chart renders equal to a kustomization are compared in helm-chart.test.ts; these are the others.
+for (const variant of HELM_VARIANTS) kustomizationChecks({ name: variant.name, load: variant.render, kustomization: undefined }).run();
 
 // ---- the TLS variant's Secrets, as the cert-manager example makes them -------------------------
 
