@@ -7,7 +7,8 @@
 // own parser) naming exactly the StatefulSet's pods, the disruption budget against the
 // replication factor, RBAC against the Kubernetes API calls that the adapters in use make, and
 // the cert-manager example making the Secrets the TLS variant mounts, for the names it is
-// dialled by.
+// dialled by. The same checks run on renders of the Helm chart that no kustomization equals
+// (support/helm-variants.ts; helm-chart.test.ts compares the others with their kustomization).
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
