@@ -12,8 +12,8 @@
 //   {{ define "name" }} ... {{ end }}
 //   operands: .Values.a.b, .Release.X, .Chart.X, $.Values..., $v, $v.field, ., $, "strings",
 //             integers, true, false, ( pipelines )
-//   functions: include, toYaml, nindent, indent, quote, default, int, until, not, and, or, eq,
-//              ne, fail, printf (%s %d %v)
+//   functions: include, toYaml, nindent, indent, quote, default, int, until, not, and, or, eq and
+//              ne (of strings or booleans), fail, printf (%s %d %v)
 //
 // `.field` is only allowed on the root names Values, Release and Chart: inside `range` the element
 // is reached through its variable, so every `.Values` reference is a path from the chart's root
@@ -430,11 +430,14 @@ export class TemplateSet {
         if (args.length < 2) throw new Error(`${where}: or takes 2 or more arguments`);
         return args.find((a) => truthy(a)) ?? args.at(-1);
       case 'eq':
+      case 'ne': {
         arity(2);
-        return args[0] === args[1];
-      case 'ne':
-        arity(2);
-        return args[0] !== args[1];
+        // Go compares only values of one basic kind; Helm's numbers are float64 and a literal 1 is an
+        // int, which Go refuses to compare. Strings and booleans behave alike in both.
+        const kinds = args.map((a) => typeof a);
+        if (kinds[0] !== kinds[1] || !['string', 'boolean'].includes(kinds[0] ?? '')) throw new Error(`${where}: ${name} of ${kinds.join(' and ')}: only strings or booleans are compared in the subset`);
+        return name === 'eq' ? args[0] === args[1] : args[0] !== args[1];
+      }
       case 'fail':
         arity(1);
         throw new ChartFailure(`${where}: ${String(args[0])}`);
