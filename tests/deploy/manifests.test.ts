@@ -13,7 +13,7 @@ import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { CONFIG_KEY } from '../../src/adapters/cluster-config/configmap-cluster-config-source.js';
@@ -48,6 +48,7 @@ import {
 import { authParamsFiles, containerEnv, expandReferences, fileFlags, mountedFile, type MountedFile } from './support/pod-files.js';
 import { gracefulStopBudgetMs, validateFlagValues } from './support/role-settings.js';
 import { HELM_VARIANTS } from './support/helm-variants.js';
+import { leaseHolderIdentity } from '../../src/bootstrap/containers/coordinator-container.js';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
 import { parsePolicyDocument } from '../../src/adapters/access-policy-file/policy-document.js';
 
@@ -105,6 +106,13 @@ test('every manifest is written for the namespace the base sets (the DNS names a
     readdirSync(join(repoRoot, BASE_DIR)).some((f) => (yamlDocuments(`${BASE_DIR}/${f}`)[0]?.content as K8sObject).kind === 'Namespace'),
     'no Namespace object: `kubectl delete -k` must not delete the volumes and the status with it',
   );
+});
+
+test('the README reaches the acting coordinator by the Lease holder: its pod name, "_", a random suffix', () => {
+  const identity = leaseHolderIdentity();
+  assert.match(identity, new RegExp(`^${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_[0-9a-f]+$`), `${identity}: the host name (in a pod, the pod's name), "_", a suffix`);
+  const readme = readRepoFile(`${kubernetesDir}/README.md`);
+  assert.ok(readme.includes('port-forward "pod/${POD%_*}" 6651:6651'), 'the README strips the suffix after the last "_" to name the pod');
 });
 
 test.run();
