@@ -1,4 +1,4 @@
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import {
   applyAdminChanges,
   membersWithAdminChanges,
@@ -7,6 +7,7 @@ import {
   type AdminChanges,
   type EffectiveConfig,
 } from '../../domain/cluster/admin-changes.js';
+import { RandomSource } from '../ports/random-source.js';
 import type { ClusterConfig, NamespaceConfig } from '../../domain/cluster/cluster-config.js';
 import { allShards, type ClusterStatus } from '../../domain/cluster/cluster-status.js';
 import { nodeId, sameNodeAddress, type NodeAddress } from '../../domain/cluster/node-address.js';
@@ -117,6 +118,7 @@ export class Coordinator {
     @inject(Logger) private readonly baseLog: Logger,
     @inject(Metrics) private readonly metrics: Metrics,
     @inject(CoordinatorSettings) private readonly settings: CoordinatorSettings,
+    @inject(RandomSource) @optional() private readonly random: RandomSource = Math.random,
   ) {
     this.log = baseLog.child({ component: 'coordinator' });
     this.failure = new Promise<Error>((resolve) => (this.resolveFailure = resolve));
@@ -585,7 +587,7 @@ export class Coordinator {
       clock: this.clock,
       log: this.baseLog,
       settings: this.settings,
-      random: Math.random,
+      random: this.random,
       onCommitted: (committed) => {
         this.splits.delete(label);
         if (!this.acting) return;
@@ -609,7 +611,7 @@ export class Coordinator {
       log: this.baseLog,
       metrics: this.metrics,
       settings: this.settings,
-      random: Math.random,
+      random: this.random,
       members: () => new Map(this.members().map((n) => [nodeId(n), n])),
       nodeRunning: (node) => this.monitors.get(nodeId(node))?.state() === 'Running',
       namespaceConfig: (namespace) => this.config().namespaces.find((n) => n.name === namespace),
@@ -678,7 +680,7 @@ export class Coordinator {
         log: this.baseLog,
         metrics: this.metrics,
         settings: this.settings,
-        random: Math.random,
+        random: this.random,
         assignments: () => this.assignments,
         events: {
           onAvailable: (n) => {

@@ -35,6 +35,13 @@ export class MemoryKv implements KvReadView {
     }
   }
 
+  /** Put ops that rebuild this map elsewhere (keys and values are copied by write()). */
+  snapshotOps(): KvOp[] {
+    const ops: KvOp[] = [];
+    for (const [key, value] of this.map.entries()) ops.push({ type: 'put', key, value });
+    return ops;
+  }
+
   clear(): void {
     this.map.clear();
   }

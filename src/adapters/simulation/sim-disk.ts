@@ -1,0 +1,287 @@
+import type { Clock } from '../../application/ports/clock.js';
+import type { KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
+import type { ShardRef } from '../../application/ports/shard-ref.js';
+import type { Wal, WalFactory } from '../../application/ports/wal.js';
+import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
+import { MemoryKv } from '../../domain/database/memory-kv.js';
+import { isInternalEncoded } from '../../domain/keys/key-encoder.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { type EntryId, INVALID_ENTRY_ID, type LogEntry } from '../../domain/wal/log-entry.js';
+import type { SeededRandom } from './seeded-random.js';
+import type { Incarnation } from './virtual-time.js';
+
+/** What a simulated disk does wrong, and how often. */
+export interface DiskFaults {
+  /** Chance that one fsync of a log fails (the log then refuses work until reopened, as a file log does). */
+  readonly fsyncFailure: number;
+  /** Chance that a store write is also made durable at once (else it waits for a later checkpoint, as SQLite's synchronous=NORMAL may). */
+  readonly storeCheckpoint: number;
+  /** Deliberate defects (the simulator's --inject): the checker must catch each. */
+  readonly ackBeforeFsync?: boolean;
+  readonly storeDropsWrites?: boolean;
+}
+
+interface LogState {
+  written: LogEntry[];
+  durable: LogEntry[];
+}
+
+interface StoreState {
+  live: MemoryKv;
+  /** Writes since the last checkpoint: what a power loss takes back. */
+  unsynced: KvOp[][];
+  durable: MemoryKv;
+}
+
+const key = (shard: ShardRef): string => `${shard.namespace}/${shard.shard}`;
+
+/**
+ * One simulated machine's disk: the logs and stores of its shards, with what has reached
+ * the platter kept apart from what was only written. A process crash keeps everything
+ * written (the page cache survives it); a power loss keeps only what was synced.
+ */
+export class SimDisk {
+  private readonly logs = new Map<string, LogState>();
+  private readonly stores = new Map<string, StoreState>();
+
+  constructor(
+    readonly name: string,
+    private readonly random: SeededRandom,
+    private readonly faults: DiskFaults,
+    /** Told of every entry appended to any log of this disk (the simulation's invariant checks). */
+    private readonly onAppend: (shard: ShardRef, entries: readonly LogEntry[]) => void = () => undefined,
+  ) {}
+
+  /** The machine lost power: what was not synced is gone. */
+  powerLoss(): void {
+    for (const log of this.logs.values()) log.written = log.durable.slice();
+    for (const store of this.stores.values()) {
+      store.unsynced = [];
+      store.live = copyKv(store.durable);
+    }
+  }
+
+  walFactory(incarnation: Incarnation, clock: Clock): WalFactory {
+    return {
+      open: async (shard) => {
+        incarnation.check();
+        let state = this.logs.get(key(shard));
+        if (!state) this.logs.set(key(shard), (state = { written: [], durable: [] }));
+        return new MemoryWal(state, incarnation, clock, this.random, this.faults, (entries) => this.onAppend(shard, entries));
+      },
+      delete: async (shard) => {
+        incarnation.check();
+        this.logs.delete(key(shard));
+      },
+    };
+  }
+
+  kvFactory(incarnation: Incarnation): KvStoreFactory {
+    return {
+      kind: 'memory',
+      open: async (shard) => {
+        incarnation.check();
+        let state = this.stores.get(key(shard));
+        if (!state) this.stores.set(key(shard), (state = { live: new MemoryKv(), unsynced: [], durable: new MemoryKv() }));
+        return new MemoryKvStore(state, incarnation, this.random, this.faults);
+      },
+      delete: async (shard) => {
+        incarnation.check();
+        this.stores.delete(key(shard));
+      },
+    };
+  }
+}
+
+function copyKv(from: MemoryKv): MemoryKv {
+  const to = new MemoryKv();
+  to.write(from.snapshotOps());
+  return to;
+}
+
+class MemoryWal implements Wal {
+  private failure: Error | undefined;
+  private closed = false;
+  private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private syncScheduled = false;
+  private lazySync: (() => void) | undefined;
+
+  constructor(
+    private readonly state: LogState,
+    private readonly incarnation: Incarnation,
+    private readonly clock: Clock,
+    private readonly random: SeededRandom,
+    private readonly faults: DiskFaults,
+    private readonly onAppend: (entries: readonly LogEntry[]) => void,
+  ) {}
+
+  firstOffset(): bigint {
+    return this.state.written[0]?.offset ?? -1n;
+  }
+
+  lastEntryId(): EntryId {
+    const last = this.state.written[this.state.written.length - 1];
+    return last ? { term: last.term, offset: last.offset } : INVALID_ENTRY_ID;
+  }
+
+  append(entries: readonly LogEntry[]): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    let prev = this.lastEntryId();
+    for (const e of entries) {
+      if (prev.offset === -1n ? e.offset < 0n : e.offset !== prev.offset + 1n) {
+        return Promise.reject(new OxiaError('InvalidArgument', `WAL append: got offset ${e.offset} after ${prev.offset}`));
+      }
+      if (e.term < prev.term) return Promise.reject(new OxiaError('InvalidTerm', `WAL append: term ${e.term} below ${prev.term}`));
+      prev = e;
+    }
+    this.state.written.push(...entries);
+    this.onAppend(entries);
+    if (this.faults.ackBeforeFsync) {
+      // The defect: acknowledged at once, made durable by a background sync now and then.
+      if (!this.lazySync) this.lazySync = this.clock.schedule(100, () => ((this.lazySync = undefined), this.scheduleSync()));
+      return Promise.resolve();
+    }
+    return this.synced();
+  }
+
+  async *read(fromOffset: bigint): AsyncIterable<LogEntry> {
+    let next = fromOffset;
+    for (;;) {
+      this.incarnation.check();
+      if (this.closed) throw new OxiaError('Closed', 'WAL is closed');
+      const log = this.state.written;
+      const first = log[0];
+      if (!first) return;
+      if (next < first.offset) throw new OxiaError('InvalidArgument', `WAL read from ${next}: the log starts at ${first.offset}`);
+      const entry = log[Number(next - first.offset)];
+      if (!entry) return;
+      yield entry;
+      next++;
+    }
+  }
+
+  truncateAfter(offset: bigint): Promise<EntryId> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    const log = this.state.written;
+    const first = log[0];
+    if (first && offset < first.offset) log.length = 0;
+    else if (first) log.length = Math.min(log.length, Number(offset - first.offset) + 1);
+    const head = this.lastEntryId();
+    return this.synced().then(() => head);
+  }
+
+  trimBefore(offset: bigint): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    const log = this.state.written;
+    const first = log[0];
+    if (first && offset > first.offset) log.splice(0, Math.min(log.length - 1, Number(offset - first.offset)));
+    return this.synced();
+  }
+
+  expire(): Promise<void> {
+    // Retention by age is not simulated: the runs are shorter than any retention period.
+    const refused = this.refusal();
+    return refused ? Promise.reject(refused) : Promise.resolve();
+  }
+
+  clear(): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    this.state.written = [];
+    return this.synced();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private refusal(): Error | undefined {
+    if (!this.incarnation.alive) return new Error('this incarnation has crashed');
+    if (this.closed) return new OxiaError('Closed', 'WAL is closed');
+    return this.failure;
+  }
+
+  /** Resolves at the next fsync, which makes everything written so far durable (group commit). */
+  private synced(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.scheduleSync();
+    return done;
+  }
+
+  private scheduleSync(): void {
+    if (this.syncScheduled) return;
+    this.syncScheduled = true;
+    this.clock.schedule(this.random.between(0, 3) * 0.5, () => {
+      this.syncScheduled = false;
+      const waiters = this.waiters;
+      this.waiters = [];
+      if (this.failure) {
+        for (const w of waiters) w.reject(this.failure);
+        return;
+      }
+      if (this.random.chance(this.faults.fsyncFailure)) {
+        this.failure = new Error('EIO: fsync failed (simulated)');
+        for (const w of waiters) w.reject(this.failure);
+        return;
+      }
+      this.state.durable = this.state.written.slice();
+      for (const w of waiters) w.resolve();
+    });
+  }
+}
+
+class MemoryKvStore implements KvStore {
+  private closed = false;
+
+  constructor(
+    private readonly state: StoreState,
+    private readonly incarnation: Incarnation,
+    private readonly random: SeededRandom,
+    private readonly faults: DiskFaults,
+  ) {}
+
+  async get(k: Uint8Array): Promise<Uint8Array | undefined> {
+    this.usable();
+    return this.state.live.getNow(k);
+  }
+
+  async *range(range: KvRange): AsyncIterable<KvEntry> {
+    this.usable();
+    for await (const e of this.state.live.range(range)) {
+      this.usable();
+      yield e;
+    }
+  }
+
+  async write(ops: readonly KvOp[]): Promise<void> {
+    this.usable();
+    const kept = this.faults.storeDropsWrites && this.random.chance(0.05) ? ops.filter((op) => !isUserRecord(op)) : ops;
+    this.state.live.write(kept);
+    this.state.unsynced.push(kept.slice());
+    if (this.random.chance(this.faults.storeCheckpoint)) {
+      for (const batch of this.state.unsynced) this.state.durable.write(batch);
+      this.state.unsynced = [];
+    }
+  }
+
+  async sizeBytes(): Promise<bigint> {
+    return BigInt(this.state.live.size);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private usable(): void {
+    this.incarnation.check();
+    if (this.closed) throw new OxiaError('Closed', 'store is closed');
+  }
+}
+
+/** A record a client wrote (not the shard's own bookkeeping under the internal prefix). */
+function isUserRecord(op: KvOp): boolean {
+  return op.type === 'put' && !isInternalEncoded(op.key);
+}
