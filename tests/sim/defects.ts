@@ -32,7 +32,7 @@ export const DEFECTS: readonly Defect[] = [
   },
   {
     name: 'slow-clock',
-    description: "one node's clock runs at a quarter of the speed, far past the read lease's drift bound: a deposed leader serves stale reads",
+    description: "one node's clock runs at a quarter of the speed, far past the drift bound the read lease assumes (ADR 0024)",
     clockRate: 0.25,
   },
 ];
