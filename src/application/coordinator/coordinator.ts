@@ -32,6 +32,7 @@ import { NodeDiscovery } from '../ports/node-discovery.js';
 import { StorageNodeClient } from '../ports/storage-node-client.js';
 import { CoordinatorSettings } from './coordinator-settings.js';
 import { NodeMonitor, type PublishedAssignments } from './node-monitor.js';
+import { AutoSplitter } from './auto-splitter.js';
 import { pause } from './pause.js';
 import { ShardController, type ShardControllerContext } from './shard-controller.js';
 import { SplitController } from './split-controller.js';
@@ -155,6 +156,15 @@ export class Coordinator {
         await this.balanceLeaders();
       },
     );
+    const autoSplitter = new AutoSplitter({
+      client: this.client,
+      clock: this.clock,
+      log: this.log,
+      status: () => this.requireKeeper().current(),
+      config: () => this.config().autoSplit,
+      split: (key) => this.splitShard(key, undefined),
+    });
+    void this.every(() => this.config().autoSplit.collectionIntervalMs, () => autoSplitter.round(this.stopping.signal));
   }
 
   /**

@@ -190,7 +190,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
       status: SERVING_STATUS[status.role],
       headOffset: status.headOffset,
       commitOffset: status.commitOffset,
-      shardStats: { dbSizeBytes: status.dbSizeBytes, readOpsTotal: 0n, writeOpsTotal: 0n },
+      shardStats: { dbSizeBytes: status.dbSizeBytes, readOpsTotal: status.readOpsTotal, writeOpsTotal: status.writeOpsTotal },
     };
   }
 

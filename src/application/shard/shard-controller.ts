@@ -66,6 +66,8 @@ export interface ShardStatus {
   readonly headOffset: bigint;
   readonly commitOffset: bigint;
   readonly dbSizeBytes: bigint;
+  readonly readOpsTotal: bigint;
+  readonly writeOpsTotal: bigint;
 }
 
 /** What the node's metrics read from a shard at each scrape: cheap, synchronous, no I/O. */
@@ -357,13 +359,13 @@ export class ShardController {
     return leader;
   }
 
-  /** GetStatus: term, role, head and commit offsets, store size. */
+  /** GetStatus: term, role, head and commit offsets, store size, operations served. */
   async status(): Promise<ShardStatus> {
     this.assertOpen();
     const activity = this.activity;
     const headOffset = activity.kind === 'leader' ? activity.shard.logPipeline.headEntryId.offset : activity.replica.headOffset;
     const commitOffset = activity.kind === 'leader' ? activity.shard.logPipeline.committedOffset : activity.replica.appliedOffset;
-    return { term: this.role.term, role: this.role.kind, headOffset, commitOffset, dbSizeBytes: await this.kv.sizeBytes() };
+    return { term: this.role.term, role: this.role.kind, headOffset, commitOffset, dbSizeBytes: await this.kv.sizeBytes(), ...this.metrics.opsTotals() };
   }
 
   /** Offsets, role, sessions and followers as they are now, for the node's metrics. */
