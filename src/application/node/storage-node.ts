@@ -31,6 +31,7 @@ import {
   type DeleteShardRequest,
   type FreezeShardRequest,
   type FreezeShardResponse,
+  type RemoveObserverRequest,
   type GetInfoResponse,
   type GetStatusRequest,
   type GetStatusResponse,
@@ -176,6 +177,10 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
       return;
     }
     await controller.addFollower(request.term, request.followerName, request.followerHeadEntryId ?? INVALID_ENTRY_ID);
+  }
+
+  async removeObserver(request: RemoveObserverRequest): Promise<void> {
+    await this.hosted(request.shard).removeObserver(request.term, request.followerName, request.targetShard);
   }
 
   async freezeShard(request: FreezeShardRequest, signal: AbortSignal): Promise<FreezeShardResponse> {

@@ -101,6 +101,8 @@ export class ShardController {
   private options: TermOptions | undefined;
   private activity: Activity;
   private readonly mutex = new Mutex();
+  /** Split copies being sent (ADR 0025), by Oxia's observer key `follower:targetShard`: what RemoveObserver stops. */
+  private readonly observers = new Map<string, AbortController>();
   private installAbort: AbortController | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -326,19 +328,31 @@ export class ShardController {
     child: { readonly shard: bigint; readonly term: bigint; readonly range: HashRange },
     signal: AbortSignal,
   ): Promise<SplitSnapshotResult> {
+    const observerKey = `${follower}:${child.shard}`;
+    const observer = new AbortController();
     const { pipeline, sorting } = await this.mutex.run(async () => {
       const leader = this.leaderOfTerm(term, 'send a split snapshot');
       if (!leader.shard.logPipeline.frozen) throw new OxiaError('FailedPrecondition', `shard ${this.ref.shard} is not frozen`);
+      // The same observer added again (a coordinator that restarted) replaces the copy in flight.
+      this.observers.get(observerKey)?.abort(new OxiaError('Aborted', `the copy to ${observerKey} was started again`));
+      this.observers.set(observerKey, observer);
       return { pipeline: leader.shard.logPipeline, sorting: this.databaseConfig().keySorting };
     });
     const target = { namespace: this.ref.namespace, shard: child.shard, term: child.term };
-    const result = await sendSplitSnapshot(
-      { kv: this.kv, pipeline, client: this.deps.replication },
-      follower,
-      target,
-      new SplitKeyFilter(child.range, keyEncoder(sorting)),
-      signal,
-    );
+    let result: SplitSnapshotResult;
+    try {
+      result = await sendSplitSnapshot(
+        { kv: this.kv, pipeline, client: this.deps.replication },
+        follower,
+        target,
+        new SplitKeyFilter(child.range, keyEncoder(sorting)),
+        AbortSignal.any([signal, observer.signal]),
+      );
+    } catch (e) {
+      throw observer.signal.aborted ? observer.signal.reason : e;
+    } finally {
+      if (this.observers.get(observerKey) === observer) this.observers.delete(observerKey);
+    }
     this.log.info('split snapshot sent', {
       follower,
       childShard: child.shard.toString(),
@@ -348,6 +362,23 @@ export class ShardController {
       bytes: result.bytes,
     });
     return result;
+  }
+
+  /**
+   * RemoveObserver (Oxia's, ADR 0025): the leader of `term` stops feeding the observer
+   * `follower` of the child `targetShard`; the copy in flight fails on both ends. Idempotent:
+   * an observer that is not (or no longer) fed is already removed.
+   */
+  async removeObserver(term: bigint, follower: string, targetShard: bigint): Promise<void> {
+    await this.mutex.run(async () => {
+      this.leaderOfTerm(term, 'remove an observer');
+      const key = `${follower}:${targetShard}`;
+      const observer = this.observers.get(key);
+      if (!observer) return;
+      this.observers.delete(key);
+      observer.abort(new OxiaError('Aborted', `observer ${key} was removed`));
+      this.log.info('removed an observer: its split copy stops', { observer: key, term: term.toString() });
+    });
   }
 
   private leaderOfTerm(term: bigint, what: string): Extract<Activity, { kind: 'leader' }> {
