@@ -606,6 +606,17 @@ export class Coordinator {
         this.publishAssignments();
         this.syncMonitors();
       },
+      onAborted: (aborted) => {
+        this.splits.delete(label);
+        if (!this.acting) return;
+        const parent = this.shards.get(label);
+        if (parent) parent.electAgain('its split was rolled back');
+        else this.startController(aborted.parent);
+        // Children now Deleting: their controllers remove the copies from the nodes, then the children.
+        for (const child of aborted.children) this.startController(child);
+        this.publishAssignments();
+        this.syncMonitors();
+      },
     });
     this.splits.set(label, controller);
     controller.start();
