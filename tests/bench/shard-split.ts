@@ -12,7 +12,8 @@ import { shardsOf, SplitLoad, waitSplitDone } from '../cluster/support/split-che
 const VALUE = 'x'.repeat(100);
 
 async function measure(keys: number): Promise<void> {
-  const cluster = await TestCluster.start({ nodes: 3, namespaces: [{ name: 'default', shards: 1, rf: 3 }] });
+  // The split is measured to its end: a deadline past any size measured here (the default 5m would roll a large split back).
+  const cluster = await TestCluster.start({ nodes: 3, namespaces: [{ name: 'default', shards: 1, rf: 3 }], coordinatorArgs: ['--split-timeout', '60m'] });
   try {
     await waitSplitDone(cluster, 1);
     const client = await OxiaClient.connect(cluster.nodes[0]!.publicAddress, { requestTimeoutMs: 120_000 });

@@ -85,13 +85,20 @@ test('CatchUp records the freeze; the commit needs the parent still at the froze
   assert.is(abortSplit(committed, running), undefined, 'no way back after the commit');
 });
 
-test('abandoning a split before the commit leaves the parent as it was', () => {
+test('rolling a split back before the commit: the parent keeps its range and needs a new term, the children are deleted', () => {
   const original = oneShard();
   const { status } = beginSplit(original, key, undefined);
   const running = splitsInProgress(status)[0]!;
   const aborted = abortSplit(recordFreeze(status, running, 2n, 7n)!, running)!;
-  assert.equal([...aborted.namespaces.get('default')!.shards.keys()], [0n]);
-  assert.equal(findShard(aborted, key), findShard(original, key));
+  assert.equal(findShard(aborted, key), { ...findShard(original, key)!, status: 'Election' }, 'the parent as it was, to be elected anew (its freeze ends with its term)');
+  for (const child of running.children) {
+    const c = findShard(aborted, child)!;
+    assert.is(c.status, 'Deleting', 'the copies on the nodes are deleted');
+    assert.is(c.split, undefined);
+  }
+  assert.equal(splitsInProgress(aborted), [], 'nothing left to drive');
+  const routed = assignmentsFromStatus(aborted, [], []).namespaces['default']!.assignments.map((a) => a.shard);
+  assert.equal(routed, [0n], 'clients go to the parent only');
 });
 
 test('the status JSON of a split round-trips with Oxia field names', () => {

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyAdminChanges, membersWithAdminChanges, withoutDropped, type AdminChanges } from '../../src/domain/cluster/admin-changes.js';
-import { DEFAULT_LOAD_BALANCER, type ClusterConfig, type NamespaceConfig } from '../../src/domain/cluster/cluster-config.js';
+import { DEFAULT_AUTO_SPLIT, DEFAULT_LOAD_BALANCER, type ClusterConfig, type NamespaceConfig } from '../../src/domain/cluster/cluster-config.js';
 import { decodeStoredClusterStatus, encodeStoredClusterStatus } from '../../src/domain/cluster/cluster-status-codec.js';
 import { emptyClusterStatus } from '../../src/domain/cluster/cluster-status.js';
 import { planReplicationFactorChanges } from '../../src/domain/coordinator/replication-factor.js';
@@ -20,6 +20,7 @@ const config = (namespaces: NamespaceConfig[], servers = ['a', 'b', 'c']): Clust
   allowExtraAuthorities: [],
   serverMetadata: new Map(),
   loadBalancer: DEFAULT_LOAD_BALANCER,
+  autoSplit: DEFAULT_AUTO_SPLIT,
 });
 
 const changes: AdminChanges = {

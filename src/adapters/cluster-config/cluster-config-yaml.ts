@@ -2,7 +2,9 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import {
   clusterConfigProblems,
+  DEFAULT_AUTO_SPLIT,
   DEFAULT_LOAD_BALANCER,
+  type AutoSplitConfig,
   type AntiAffinity,
   type ClusterConfig,
   type ClusterConfigCheck,
@@ -27,8 +29,16 @@ import { OxiaError } from '../../domain/errors/oxia-error.js';
  *   serverMetadata: {node-0: {labels: {zone: a}}}
  *   loadBalancer: {scheduleInterval: 30s, quarantineTime: 5m}
  *   allowExtraAuthorities: ["proxy:6648"]
+ *   autoSplit:                      # off unless enabled; each field defaults as in Oxia
+ *     enabled: true
+ *     maxShardSizeMb: 1024
+ *     maxThroughputOps: 10000
+ *     stabilizationPeriod: 1m       # "0s" allowed: split at the first sample over a threshold
+ *     cooldownPeriod: 5m            # "0s" allowed
+ *     maxShardsPerNamespace: 64
+ *     collectionInterval: 30s
  *
- * Keys this implementation does not use (coordinators, autoSplit, ...) are ignored, as Oxia
+ * Keys this implementation does not use (coordinators, ...) are ignored, as Oxia
  * ignores unknown keys. Every problem is reported at once, each with its path.
  */
 
@@ -91,7 +101,36 @@ const schema = z.object({
   allowExtraAuthorities: z.array(text).nullish(),
   serverMetadata: z.record(z.string(), z.object({ labels: z.record(z.string(), z.string()).nullish() }).nullish()).nullish(),
   loadBalancer: z.object({ scheduleInterval: duration.optional(), quarantineTime: duration.optional() }).nullish(),
+  autoSplit: z
+    .object({
+      enabled: z.boolean({ error: (i) => `must be true or false, got ${shown(i.input)}` }).nullish(),
+      maxShardSizeMb: uint.optional(),
+      maxThroughputOps: uint.optional(),
+      stabilizationPeriod: duration.optional(),
+      cooldownPeriod: duration.optional(),
+      maxShardsPerNamespace: uint.optional(),
+      collectionInterval: duration.optional(),
+    })
+    .nullish(),
 });
+
+/**
+ * Oxia's defaults: a zero or missing number, and a missing duration, take the default; an
+ * explicit zero stabilization or cooldown period stays zero; a zero collection interval
+ * takes the default (a ticker needs a positive period).
+ */
+function toAutoSplit(a: z.output<typeof schema>['autoSplit']): AutoSplitConfig {
+  const d = DEFAULT_AUTO_SPLIT;
+  return {
+    enabled: a?.enabled ?? d.enabled,
+    maxShardSizeMb: a?.maxShardSizeMb || d.maxShardSizeMb,
+    maxThroughputOps: a?.maxThroughputOps || d.maxThroughputOps,
+    stabilizationPeriodMs: a?.stabilizationPeriod ?? d.stabilizationPeriodMs,
+    cooldownPeriodMs: a?.cooldownPeriod ?? d.cooldownPeriodMs,
+    maxShardsPerNamespace: a?.maxShardsPerNamespace || d.maxShardsPerNamespace,
+    collectionIntervalMs: a?.collectionInterval || d.collectionIntervalMs,
+  };
+}
 
 function toNamespace(ns: z.output<typeof namespace>): NamespaceConfig {
   const rules = [...(ns.antiAffinities ?? []), ...(ns.policies?.antiAffinities ?? [])];
@@ -146,6 +185,7 @@ export function parseClusterConfigYaml(yamlText: string, source: string, check: 
       scheduleIntervalMs: c.loadBalancer?.scheduleInterval || DEFAULT_LOAD_BALANCER.scheduleIntervalMs,
       quarantineTimeMs: c.loadBalancer?.quarantineTime || DEFAULT_LOAD_BALANCER.quarantineTimeMs,
     },
+    autoSplit: toAutoSplit(c.autoSplit),
   };
   const problems = clusterConfigProblems(config, check);
   if (problems.length > 0) fail(problems);

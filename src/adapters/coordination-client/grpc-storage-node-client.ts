@@ -21,6 +21,7 @@ import type {
   BecomeLeaderRequest,
   DeleteShardRequest,
   FreezeShardRequest,
+  RemoveObserverRequest,
   FreezeShardResponse,
   GetStatusRequest,
   GetStatusResponse,
@@ -78,6 +79,10 @@ export class GrpcStorageNodeClient implements StorageNodeClient {
 
   async addObserver(node: NodeAddress, request: AddFollowerRequest, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     await this.unary(OxiaCoordinationService.addFollower, node, request, signal, timeoutMs);
+  }
+
+  async removeObserver(node: NodeAddress, request: RemoveObserverRequest, signal?: AbortSignal): Promise<void> {
+    await this.unary(OxiaCoordinationService.removeObserver, node, request, signal);
   }
 
   getStatus(node: NodeAddress, request: GetStatusRequest, signal?: AbortSignal): Promise<GetStatusResponse> {

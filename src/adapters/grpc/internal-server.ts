@@ -30,6 +30,8 @@ import type {
   DeleteShardRequest,
   FreezeShardRequest,
   FreezeShardResponse,
+  RemoveObserverRequest,
+  RemoveObserverResponse,
   DeleteShardResponse,
   GetInfoRequest,
   GetInfoResponse,
@@ -133,8 +135,11 @@ export class InternalServiceHandlers {
         void this.serveUnary(call, callback, 'Handshake', async () => c.handshake(call.request)),
       getInfo: (call: ServerUnaryCall<GetInfoRequest, GetInfoResponse>, callback: sendUnaryData<GetInfoResponse>) =>
         void this.serveUnary(call, callback, 'GetInfo', async () => c.getInfo()),
-      removeObserver: (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        callback({ code: GrpcCode.UNIMPLEMENTED, details: 'observers (shard splits) are not supported' }),
+      removeObserver: (call: ServerUnaryCall<RemoveObserverRequest, RemoveObserverResponse>, callback: sendUnaryData<RemoveObserverResponse>) =>
+        void this.serveUnary(call, callback, 'RemoveObserver', async () => {
+          await c.removeObserver(call.request);
+          return {};
+        }),
       freezeShard: (call: ServerUnaryCall<FreezeShardRequest, FreezeShardResponse>, callback: sendUnaryData<FreezeShardResponse>) =>
         void this.serveUnary(call, callback, 'FreezeShard', async () => {
           const tracked = this.calls.track(call);

@@ -32,6 +32,12 @@ export interface CoordinatorSettings {
    * to it (Oxia: 5 min), so that a flapping node does not pull leaders around.
    */
   readonly leaderRebalanceStableMs: number;
+  /**
+   * How long a split may take to reach its commit (ADR 0025) before it is rolled back: the
+   * children dropped, the parent elected anew, hence unfrozen (Oxia: 5 min, from the start of
+   * the split controller).
+   */
+  readonly splitTimeoutMs: number;
 }
 export const CoordinatorSettings: ServiceIdentifier<CoordinatorSettings> = Symbol.for('oxia.CoordinatorSettings');
 
@@ -45,4 +51,5 @@ export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = Object.freeze({
   streamRetry: Object.freeze({ initialMs: 250, multiplier: 2, maxMs: 5_000, jitter: 0.3 }),
   ownershipCheckIntervalMs: 5_000,
   leaderRebalanceStableMs: 300_000,
+  splitTimeoutMs: 300_000,
 });

@@ -33,6 +33,7 @@ import { NodeDiscovery } from '../ports/node-discovery.js';
 import { StorageNodeClient } from '../ports/storage-node-client.js';
 import { CoordinatorSettings } from './coordinator-settings.js';
 import { NodeMonitor, type PublishedAssignments } from './node-monitor.js';
+import { AutoSplitter } from './auto-splitter.js';
 import { pause } from './pause.js';
 import { ShardController, type ShardControllerContext } from './shard-controller.js';
 import { SplitController } from './split-controller.js';
@@ -157,6 +158,15 @@ export class Coordinator {
         await this.balanceLeaders();
       },
     );
+    const autoSplitter = new AutoSplitter({
+      client: this.client,
+      clock: this.clock,
+      log: this.log,
+      status: () => this.requireKeeper().current(),
+      config: () => this.config().autoSplit,
+      split: (key) => this.splitShard(key, undefined),
+    });
+    void this.every(() => this.config().autoSplit.collectionIntervalMs, () => autoSplitter.round(this.stopping.signal));
   }
 
   /**
@@ -595,6 +605,17 @@ export class Coordinator {
         const parent = this.shards.get(label);
         if (parent) parent.delete();
         else this.startController(committed.parent);
+        this.publishAssignments();
+        this.syncMonitors();
+      },
+      onAborted: (aborted) => {
+        this.splits.delete(label);
+        if (!this.acting) return;
+        const parent = this.shards.get(label);
+        if (parent) parent.electAgain('its split was rolled back');
+        else this.startController(aborted.parent);
+        // Children now Deleting: their controllers remove the copies from the nodes, then the children.
+        for (const child of aborted.children) this.startController(child);
         this.publishAssignments();
         this.syncMonitors();
       },

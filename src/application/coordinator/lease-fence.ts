@@ -15,6 +15,7 @@ import type {
   BecomeLeaderRequest,
   DeleteShardRequest,
   FreezeShardRequest,
+  RemoveObserverRequest,
   FreezeShardResponse,
   GetStatusRequest,
   GetStatusResponse,
@@ -87,6 +88,10 @@ export class FencedStorageNodeClient implements StorageNodeClient {
 
   deleteShard(node: NodeAddress, request: DeleteShardRequest, signal?: AbortSignal): Promise<void> {
     return this.fence.guard('DeleteShard', () => this.inner.deleteShard(node, request, signal));
+  }
+
+  removeObserver(node: NodeAddress, request: RemoveObserverRequest, signal?: AbortSignal): Promise<void> {
+    return this.fence.guard('RemoveObserver', () => this.inner.removeObserver(node, request, signal));
   }
 
   freezeShard(node: NodeAddress, request: FreezeShardRequest, signal?: AbortSignal): Promise<FreezeShardResponse> {

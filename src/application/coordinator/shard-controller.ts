@@ -159,6 +159,16 @@ export class ShardController {
     });
   }
 
+  /** A new election whatever the leader's state: a split of this shard was rolled back, and a new term ends its freeze. */
+  electAgain(why: string): void {
+    this.enqueue(why, async () => {
+      const meta = this.metadata();
+      if (!meta || meta.status === 'Deleting') return;
+      this.log.info('electing again', { reason: why });
+      await this.elect();
+    });
+  }
+
   /**
    * A new election to move the leadership (leader balancing); resolves with the node id of the
    * leader afterwards (the same one when nothing better was found), undefined when none.

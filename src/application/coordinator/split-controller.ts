@@ -2,7 +2,7 @@ import type { ShardMetadata } from '../../domain/cluster/cluster-status.js';
 import { nodeId } from '../../domain/cluster/node-address.js';
 import { isStatusVersionConflict } from '../../domain/cluster/status-conflict.js';
 import { backoffDelayMs } from '../../domain/coordinator/backoff.js';
-import { commitSplit, recordFreeze, type RunningSplit } from '../../domain/coordinator/split.js';
+import { abortSplit, commitSplit, recordFreeze, type RunningSplit } from '../../domain/coordinator/split.js';
 import { findShard, shardLabel } from '../../domain/coordinator/status-edit.js';
 import { isOxiaError, OxiaError } from '../../domain/errors/oxia-error.js';
 import type { Clock } from '../ports/clock.js';
@@ -24,21 +24,30 @@ export interface SplitControllerContext {
   readonly random: () => number;
   /** The split is committed (phase Cutover): elect the children, delete the parent, route clients to the children. */
   onCommitted(running: RunningSplit): void;
+  /** The split was rolled back (its deadline passed): elect the parent anew, delete the children's copies. */
+  onAborted(running: RunningSplit): void;
 }
 
 /** What one pass reached. */
 type Outcome = 'committed' | 'gone';
 
+type NodeAddress = ShardMetadata['ensemble'][number];
+
 /**
  * Drives one split recorded in the status (ADR 0025) to its commit, from whatever phase a
  * (re)started coordinator finds: freeze the parent's leader at the parent's current term,
  * record the freeze (CatchUp), have the leader copy each child's part to a majority of each
- * child's replicas, then commit if the parent is still at the term it was frozen at. A parent
- * re-elected meanwhile (its leader failed) is frozen again and copied again. Every step is
- * idempotent, so a pass that fails anywhere is simply run again.
+ * child's replicas (the copies still running then are stopped with RemoveObserver: those
+ * replicas get a snapshot from their leader once elected), then commit if the parent is still
+ * at the term it was frozen at. A parent re-elected meanwhile (its leader failed) is frozen
+ * again and copied again. Every step is idempotent, so a pass that fails anywhere is simply
+ * run again, until the split's deadline (settings.splitTimeoutMs, counted from this
+ * controller's start as in Oxia): then, unless it committed, the split is rolled back.
  */
 export class SplitController {
   private readonly closing = new AbortController();
+  /** Aborts when the split ran out of time (or the controller closes): the pass in flight stops. */
+  private readonly expired = new AbortController();
   private readonly log: Logger;
   private running: Promise<void> | undefined;
 
@@ -60,20 +69,31 @@ export class SplitController {
 
   private async run(): Promise<void> {
     const startedMs = this.ctx.clock.monotonicMs();
-    for (let attempt = 0; !this.closing.signal.aborted && !this.ctx.keeper.lost; attempt++) {
-      try {
-        const outcome = await this.pass();
-        if (outcome === 'committed') {
-          this.log.info('split committed: electing the children, deleting the parent', { ms: this.ctx.clock.monotonicMs() - startedMs });
-          this.ctx.onCommitted(this.split);
+    const cancelDeadline = this.ctx.clock.schedule(this.ctx.settings.splitTimeoutMs, () => this.expired.abort());
+    const signal = AbortSignal.any([this.closing.signal, this.expired.signal]);
+    try {
+      for (let attempt = 0; !this.closing.signal.aborted && !this.ctx.keeper.lost; attempt++) {
+        if (this.expired.signal.aborted) {
+          await this.rollBack();
+          return;
         }
-        return;
-      } catch (e) {
-        if (this.closing.signal.aborted || isStatusVersionConflict(e)) return;
-        const delayMs = backoffDelayMs(this.ctx.settings.electionRetry, attempt, this.ctx.random());
-        this.log.warn('split step failed; retrying', { error: e instanceof Error ? e.message : String(e), attempt, retryInMs: delayMs });
-        await pause(this.ctx.clock, delayMs, this.closing.signal);
+        try {
+          const outcome = await this.pass(signal);
+          if (outcome === 'committed') {
+            this.log.info('split committed: electing the children, deleting the parent', { ms: this.ctx.clock.monotonicMs() - startedMs });
+            this.ctx.onCommitted(this.split);
+          }
+          return;
+        } catch (e) {
+          if (this.closing.signal.aborted || isStatusVersionConflict(e)) return;
+          if (this.expired.signal.aborted) continue;
+          const delayMs = backoffDelayMs(this.ctx.settings.electionRetry, attempt, this.ctx.random());
+          this.log.warn('split step failed; retrying', { error: describe(e), attempt, retryInMs: delayMs });
+          await pause(this.ctx.clock, delayMs, signal);
+        }
       }
+    } finally {
+      cancelDeadline();
     }
   }
 
@@ -81,7 +101,7 @@ export class SplitController {
     return findShard(this.ctx.keeper.current(), this.split.parent);
   }
 
-  private async pass(): Promise<Outcome> {
+  private async pass(signal: AbortSignal): Promise<Outcome> {
     const parent = this.parent();
     if (!parent?.split) return 'gone';
     if (parent.split.phase === 'Cutover') return 'committed';
@@ -91,7 +111,6 @@ export class SplitController {
     }
     const term = parent.term;
     const { namespace, shard } = this.split.parent;
-    const signal = this.closing.signal;
 
     const frozen = await this.ctx.client.freezeShard(leader, { namespace, shard, term, frozen: true }, signal);
     if (parent.split.phase !== 'CatchUp' || parent.split.parentTermAtBootstrap !== term || parent.split.snapshotOffset !== frozen.headOffset) {
@@ -103,7 +122,17 @@ export class SplitController {
     }
     this.log.info('parent frozen; copying the children', { term: term.toString(), offset: frozen.headOffset.toString(), leader: nodeId(leader) });
 
-    await Promise.all(this.split.children.map((child) => this.copy(child.shard, leader, term)));
+    const copies = new AbortController();
+    const copySignal = AbortSignal.any([signal, copies.signal]);
+    let stragglers: { child: bigint; member: NodeAddress }[];
+    try {
+      stragglers = (await Promise.all(this.split.children.map((child) => this.copy(child.shard, leader, term, copySignal)))).flat();
+    } finally {
+      copies.abort();
+    }
+    // A majority of each child holds its part: the copies still running are not waited for.
+    await this.removeObservers(leader, term, stragglers);
+    if (signal.aborted) throw new OxiaError('Aborted', 'the split ran out of time before its commit');
 
     const committed = await this.ctx.keeper.update((s) => {
       const next = commitSplit(s, this.split, term);
@@ -113,38 +142,117 @@ export class SplitController {
     return findShard(committed, this.split.parent)?.split?.phase === 'Cutover' ? 'committed' : 'gone';
   }
 
-  /** Copies the child's part to its replicas; resolves once a majority of them hold it. */
-  private async copy(childShard: bigint, parentLeader: ShardMetadata['ensemble'][number], term: bigint): Promise<void> {
+  /**
+   * Copies the child's part to its replicas; resolves once a majority of them hold it, with the
+   * replicas whose copy was still running; rejects as soon as a majority cannot be reached.
+   */
+  private copy(childShard: bigint, parentLeader: NodeAddress, term: bigint, signal: AbortSignal): Promise<{ child: bigint; member: NodeAddress }[]> {
     const key = { namespace: this.split.parent.namespace, shard: childShard };
     const child = findShard(this.ctx.keeper.current(), key);
-    if (!child) throw new OxiaError('Aborted', `child shard ${childShard} is no longer in the status`);
-    const needed = Math.floor(child.ensemble.length / 2) + 1;
-    const results = await Promise.allSettled(
-      child.ensemble.map((member) =>
-        this.ctx.client.addObserver(
-          parentLeader,
-          {
-            namespace: key.namespace,
-            shard: this.split.parent.shard,
-            term,
-            followerName: member.internal,
-            followerHeadEntryId: { term: -1n, offset: -1n },
-            observer: true,
-            targetShard: childShard,
-            splitHashRange: { minHashInclusive: child.int32HashRange.min, maxHashInclusive: child.int32HashRange.max },
-          },
-          COPY_TIMEOUT_MS,
-          this.closing.signal,
-        ),
-      ),
+    if (!child) return Promise.reject(new OxiaError('Aborted', `child shard ${childShard} is no longer in the status`));
+    const members = child.ensemble;
+    const needed = Math.floor(members.length / 2) + 1;
+    return new Promise((resolve, reject) => {
+      const settled = new Set<number>();
+      const failures: string[] = [];
+      let copied = 0;
+      let stale = false;
+      let done = false;
+      members.forEach((member, i) => {
+        this.ctx.client
+          .addObserver(
+            parentLeader,
+            {
+              namespace: key.namespace,
+              shard: this.split.parent.shard,
+              term,
+              followerName: member.internal,
+              followerHeadEntryId: { term: -1n, offset: -1n },
+              observer: true,
+              targetShard: childShard,
+              splitHashRange: { minHashInclusive: child.int32HashRange.min, maxHashInclusive: child.int32HashRange.max },
+            },
+            COPY_TIMEOUT_MS,
+            signal,
+          )
+          .then(
+            () => {
+              copied++;
+            },
+            (e: unknown) => {
+              stale ||= isOxiaError(e, 'InvalidTerm');
+              failures.push(`${nodeId(member)}: ${describe(e)}`);
+            },
+          )
+          .finally(() => {
+            settled.add(i);
+            if (done) return;
+            if (copied >= needed) {
+              done = true;
+              if (failures.length > 0) this.log.warn('some child replicas missed the copy (their leader sends them a snapshot)', { child: childShard.toString(), failures });
+              resolve(members.flatMap((m, j) => (settled.has(j) ? [] : [{ child: childShard, member: m }])));
+            } else if (failures.length > members.length - needed) {
+              done = true;
+              reject(new OxiaError(stale ? 'Aborted' : 'ResourceUnavailable', `child ${childShard} copied to ${copied} of ${members.length} replicas: ${failures.join('; ')}`));
+            }
+          });
+      });
+    });
+  }
+
+  /** RemoveObserver on the parent's leader for each copy given (best effort: a new term of the parent ends them too). */
+  private async removeObservers(leader: NodeAddress, term: bigint, observers: readonly { child: bigint; member: NodeAddress }[]): Promise<void> {
+    const { namespace, shard } = this.split.parent;
+    await Promise.all(
+      observers.map(async ({ child, member }) => {
+        try {
+          await this.ctx.client.removeObserver(leader, { namespace, shard, term, followerName: member.internal, targetShard: child }, this.closing.signal);
+          this.log.info('stopped a copy no longer needed', { child: child.toString(), replica: nodeId(member) });
+        } catch (e) {
+          this.log.warn('could not remove an observer', { child: child.toString(), replica: nodeId(member), error: describe(e) });
+        }
+      }),
     );
-    const copied = results.filter((r) => r.status === 'fulfilled').length;
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${nodeId(child.ensemble[i]!)}: ${describe(r.reason)}`] : []));
-    if (copied < needed) {
-      const stale = results.some((r) => r.status === 'rejected' && isOxiaError(r.reason, 'InvalidTerm'));
-      throw new OxiaError(stale ? 'Aborted' : 'ResourceUnavailable', `child ${childShard} copied to ${copied} of ${child.ensemble.length} replicas: ${failures.join('; ')}`);
+  }
+
+  /**
+   * The deadline passed before the commit: stops the copies (RemoveObserver), then one status
+   * write drops the split, puts the parent to a new election (which ends its freeze) and the
+   * children to deletion. A commit that won the race is followed instead.
+   */
+  private async rollBack(): Promise<void> {
+    const parent = this.parent();
+    if (parent?.split?.phase === 'Cutover') {
+      this.ctx.onCommitted(this.split);
+      return;
     }
-    if (failures.length > 0) this.log.warn('some child replicas missed the copy (their leader sends them a snapshot)', { child: childShard.toString(), failures });
+    this.log.warn('the split did not reach its commit in time: rolling it back', { timeoutMs: this.ctx.settings.splitTimeoutMs });
+    if (parent?.leader) {
+      const observers = this.split.children.flatMap((child) => (findShard(this.ctx.keeper.current(), child)?.ensemble ?? []).map((member) => ({ child: child.shard, member })));
+      await this.removeObservers(parent.leader, parent.term, observers);
+    }
+    for (let attempt = 0; !this.closing.signal.aborted && !this.ctx.keeper.lost; attempt++) {
+      try {
+        let committed = false;
+        await this.ctx.keeper.update((s) => {
+          const next = abortSplit(s, this.split);
+          committed = next === undefined && findShard(s, this.split.parent)?.split?.phase === 'Cutover';
+          return next ?? s;
+        });
+        if (committed) {
+          this.ctx.onCommitted(this.split);
+        } else {
+          this.log.info('split rolled back: the parent is elected anew, the children deleted');
+          this.ctx.onAborted(this.split);
+        }
+        return;
+      } catch (e) {
+        if (isStatusVersionConflict(e)) return;
+        const delayMs = backoffDelayMs(this.ctx.settings.electionRetry, attempt, this.ctx.random());
+        this.log.warn('rolling the split back failed; retrying', { error: describe(e), retryInMs: delayMs });
+        await pause(this.ctx.clock, delayMs, this.closing.signal);
+      }
+    }
   }
 }
 

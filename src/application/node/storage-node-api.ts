@@ -13,6 +13,7 @@ import type {
   HandshakeResponse,
   NewTermRequest,
   NewTermResponse,
+  RemoveObserverRequest,
   TruncateRequest,
   TruncateResponse,
 } from '../../domain/wire/replication.js';
@@ -31,6 +32,8 @@ export interface CoordinationApi {
   becomeLeader(request: BecomeLeaderRequest, signal: AbortSignal): Promise<void>;
   /** With observer set, copies the frozen shard's part to a child of a split (ADR 0025) before it resolves. */
   addFollower(request: AddFollowerRequest, signal?: AbortSignal): Promise<void>;
+  /** The parent's leader stops feeding a split observer (idempotent); InvalidTerm at another term. */
+  removeObserver(request: RemoveObserverRequest): Promise<void>;
   /** Resolves, when freezing, once the leader's log is final (every proposed entry applied). */
   freezeShard(request: FreezeShardRequest, signal: AbortSignal): Promise<FreezeShardResponse>;
   getStatus(request: GetStatusRequest): Promise<GetStatusResponse>;

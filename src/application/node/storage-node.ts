@@ -31,6 +31,7 @@ import {
   type DeleteShardRequest,
   type FreezeShardRequest,
   type FreezeShardResponse,
+  type RemoveObserverRequest,
   type GetInfoResponse,
   type GetStatusRequest,
   type GetStatusResponse,
@@ -178,6 +179,10 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     await controller.addFollower(request.term, request.followerName, request.followerHeadEntryId ?? INVALID_ENTRY_ID);
   }
 
+  async removeObserver(request: RemoveObserverRequest): Promise<void> {
+    await this.hosted(request.shard).removeObserver(request.term, request.followerName, request.targetShard);
+  }
+
   async freezeShard(request: FreezeShardRequest, signal: AbortSignal): Promise<FreezeShardResponse> {
     const headOffset = await this.hosted(request.shard).freeze(request.term, request.frozen, signal);
     return { headOffset };
@@ -190,7 +195,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
       status: SERVING_STATUS[status.role],
       headOffset: status.headOffset,
       commitOffset: status.commitOffset,
-      shardStats: { dbSizeBytes: status.dbSizeBytes, readOpsTotal: 0n, writeOpsTotal: 0n },
+      shardStats: { dbSizeBytes: status.dbSizeBytes, readOpsTotal: status.readOpsTotal, writeOpsTotal: status.writeOpsTotal },
     };
   }
 

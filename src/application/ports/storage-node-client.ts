@@ -12,6 +12,7 @@ import type {
   GetStatusResponse,
   NewTermRequest,
   NewTermResponse,
+  RemoveObserverRequest,
 } from '../../domain/wire/replication.js';
 
 /**
@@ -35,6 +36,8 @@ export interface StorageNodeClient {
   freezeShard(node: NodeAddress, request: FreezeShardRequest, signal?: AbortSignal): Promise<FreezeShardResponse>;
   /** AddFollower with observer set: copies a shard's part, so it has its own (longer) deadline. */
   addObserver(node: NodeAddress, request: AddFollowerRequest, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** RemoveObserver: the parent's leader stops a split copy (idempotent). */
+  removeObserver(node: NodeAddress, request: RemoveObserverRequest, signal?: AbortSignal): Promise<void>;
 
   /** One grpc.health.v1 Check of the whole node (service ""), within `timeoutMs`. Never rejects. */
   checkHealth(node: NodeAddress, timeoutMs: number, signal?: AbortSignal): Promise<HealthObservation>;

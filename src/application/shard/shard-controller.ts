@@ -66,6 +66,8 @@ export interface ShardStatus {
   readonly headOffset: bigint;
   readonly commitOffset: bigint;
   readonly dbSizeBytes: bigint;
+  readonly readOpsTotal: bigint;
+  readonly writeOpsTotal: bigint;
 }
 
 /** What the node's metrics read from a shard at each scrape: cheap, synchronous, no I/O. */
@@ -99,6 +101,8 @@ export class ShardController {
   private options: TermOptions | undefined;
   private activity: Activity;
   private readonly mutex = new Mutex();
+  /** Split copies being sent (ADR 0025), by Oxia's observer key `follower:targetShard`: what RemoveObserver stops. */
+  private readonly observers = new Map<string, AbortController>();
   private installAbort: AbortController | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -324,19 +328,31 @@ export class ShardController {
     child: { readonly shard: bigint; readonly term: bigint; readonly range: HashRange },
     signal: AbortSignal,
   ): Promise<SplitSnapshotResult> {
+    const observerKey = `${follower}:${child.shard}`;
+    const observer = new AbortController();
     const { pipeline, sorting } = await this.mutex.run(async () => {
       const leader = this.leaderOfTerm(term, 'send a split snapshot');
       if (!leader.shard.logPipeline.frozen) throw new OxiaError('FailedPrecondition', `shard ${this.ref.shard} is not frozen`);
+      // The same observer added again (a coordinator that restarted) replaces the copy in flight.
+      this.observers.get(observerKey)?.abort(new OxiaError('Aborted', `the copy to ${observerKey} was started again`));
+      this.observers.set(observerKey, observer);
       return { pipeline: leader.shard.logPipeline, sorting: this.databaseConfig().keySorting };
     });
     const target = { namespace: this.ref.namespace, shard: child.shard, term: child.term };
-    const result = await sendSplitSnapshot(
-      { kv: this.kv, pipeline, client: this.deps.replication },
-      follower,
-      target,
-      new SplitKeyFilter(child.range, keyEncoder(sorting)),
-      signal,
-    );
+    let result: SplitSnapshotResult;
+    try {
+      result = await sendSplitSnapshot(
+        { kv: this.kv, pipeline, client: this.deps.replication },
+        follower,
+        target,
+        new SplitKeyFilter(child.range, keyEncoder(sorting)),
+        AbortSignal.any([signal, observer.signal]),
+      );
+    } catch (e) {
+      throw observer.signal.aborted ? observer.signal.reason : e;
+    } finally {
+      if (this.observers.get(observerKey) === observer) this.observers.delete(observerKey);
+    }
     this.log.info('split snapshot sent', {
       follower,
       childShard: child.shard.toString(),
@@ -348,6 +364,23 @@ export class ShardController {
     return result;
   }
 
+  /**
+   * RemoveObserver (Oxia's, ADR 0025): the leader of `term` stops feeding the observer
+   * `follower` of the child `targetShard`; the copy in flight fails on both ends. Idempotent:
+   * an observer that is not (or no longer) fed is already removed.
+   */
+  async removeObserver(term: bigint, follower: string, targetShard: bigint): Promise<void> {
+    await this.mutex.run(async () => {
+      this.leaderOfTerm(term, 'remove an observer');
+      const key = `${follower}:${targetShard}`;
+      const observer = this.observers.get(key);
+      if (!observer) return;
+      this.observers.delete(key);
+      observer.abort(new OxiaError('Aborted', `observer ${key} was removed`));
+      this.log.info('removed an observer: its split copy stops', { observer: key, term: term.toString() });
+    });
+  }
+
   private leaderOfTerm(term: bigint, what: string): Extract<Activity, { kind: 'leader' }> {
     this.assertOpen();
     const refused = checkAddFollower(this.role, term);
@@ -357,13 +390,13 @@ export class ShardController {
     return leader;
   }
 
-  /** GetStatus: term, role, head and commit offsets, store size. */
+  /** GetStatus: term, role, head and commit offsets, store size, operations served. */
   async status(): Promise<ShardStatus> {
     this.assertOpen();
     const activity = this.activity;
     const headOffset = activity.kind === 'leader' ? activity.shard.logPipeline.headEntryId.offset : activity.replica.headOffset;
     const commitOffset = activity.kind === 'leader' ? activity.shard.logPipeline.committedOffset : activity.replica.appliedOffset;
-    return { term: this.role.term, role: this.role.kind, headOffset, commitOffset, dbSizeBytes: await this.kv.sizeBytes() };
+    return { term: this.role.term, role: this.role.kind, headOffset, commitOffset, dbSizeBytes: await this.kv.sizeBytes(), ...this.metrics.opsTotals() };
   }
 
   /** Offsets, role, sessions and followers as they are now, for the node's metrics. */

@@ -73,6 +73,9 @@ export class ShardMetrics {
   private readonly readLatency: BoundHistogram;
   private readonly applyLatency: BoundHistogram;
   private readonly newTermLeaseWait: BoundHistogram;
+  /** Cumulative reads and writes served by this replica as leader: GetStatus's ShardStats, which the auto split rates (ADR 0025). */
+  private readsTotal = 0n;
+  private writesTotal = 0n;
 
   private constructor(
     private readonly all: ReturnType<typeof instruments>,
@@ -101,6 +104,7 @@ export class ShardMetrics {
   /** A client write request was applied `elapsedMs` after the leader took it. */
   wrote(request: WriteRequest, elapsedMs: number): void {
     this.writeRequests.inc();
+    this.writesTotal += BigInt(request.puts.length + request.deletes.length + request.deleteRanges.length);
     if (request.puts.length > 0) this.puts.inc(request.puts.length);
     if (request.deletes.length > 0) this.deletes.inc(request.deletes.length);
     if (request.deleteRanges.length > 0) this.deleteRanges.inc(request.deleteRanges.length);
@@ -110,18 +114,26 @@ export class ShardMetrics {
   /** The gets of one read request were served: `bytes` of values in `elapsedMs`. */
   read(gets: number, bytes: number, elapsedMs: number): void {
     this.readRequests.inc();
+    this.readsTotal += BigInt(gets);
     if (gets > 0) this.gets.inc(gets);
     if (bytes > 0) this.readBytes.inc(bytes);
     this.readLatency.observe(elapsedMs / 1000);
   }
 
   listed(): void {
+    this.readsTotal++;
     this.lists.inc();
   }
 
   scanned(bytes: number): void {
+    this.readsTotal++;
     this.rangeScans.inc();
     if (bytes > 0) this.readBytes.inc(bytes);
+  }
+
+  /** Operations served since the replica opened (Oxia's ShardStats read_ops_total and write_ops_total). */
+  opsTotals(): { readonly readOpsTotal: bigint; readonly writeOpsTotal: bigint } {
+    return { readOpsTotal: this.readsTotal, writeOpsTotal: this.writesTotal };
   }
 
   applied(elapsedMs: number): void {

@@ -61,6 +61,8 @@ export interface CoordinatorConfig extends AccessSettings {
   readonly healthCheckTimeoutMs: number;
   readonly healthCheckFailureThreshold: number;
   readonly rpcTimeoutMs: number;
+  /** A shard split not committed within this long is rolled back (ADR 0025). */
+  readonly splitTimeoutMs: number;
   /** The coordinator lease (ADR 0023): how long it lasts, how soon its holder must renew it, how often it is tried. */
   readonly lease: LeaseTimings;
   readonly logLevel: LogLevel;
@@ -100,6 +102,7 @@ export const COORDINATOR_OPTIONS = [
   { name: 'health-check-timeout', valueName: 'duration', help: 'a node that leaves a probe unanswered this long (and answered none sent after it) is down', default: '1200ms' },
   { name: 'health-check-failure-threshold', valueName: 'count', help: 'consecutive probes failing with an error (connection refused) after which a node is down', default: '3' },
   { name: 'rpc-timeout', valueName: 'duration', help: 'bound on each call to a storage node', default: '30s' },
+  { name: 'split-timeout', valueName: 'duration', help: 'a shard split not committed within this long is rolled back (the parent keeps serving)', default: '5m' },
   {
     name: 'lease-duration',
     valueName: 'duration',
@@ -137,6 +140,7 @@ const schema = z.strictObject({
   'health-check-timeout': duration(10),
   'health-check-failure-threshold': integer(1, 1000),
   'rpc-timeout': duration(100),
+  'split-timeout': duration(100),
   'lease-duration': duration(100),
   'lease-renew-deadline': duration(50),
   'lease-retry-period': duration(10),
@@ -196,6 +200,7 @@ export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorC
     healthCheckTimeoutMs: o['health-check-timeout'],
     healthCheckFailureThreshold: o['health-check-failure-threshold'],
     rpcTimeoutMs: o['rpc-timeout'],
+    splitTimeoutMs: o['split-timeout'],
     lease,
     logLevel: o['log-level'],
     shutdownTimeoutMs: o['shutdown-timeout'],

@@ -67,6 +67,7 @@ export function coordinatorSettingsOf(config: CoordinatorConfig): CoordinatorSet
     healthCheckIntervalMs: config.healthCheckIntervalMs,
     healthCheckTimeoutMs: config.healthCheckTimeoutMs,
     healthCheckFailureThreshold: config.healthCheckFailureThreshold,
+    splitTimeoutMs: config.splitTimeoutMs,
   };
 }
 

@@ -16,6 +16,8 @@ export interface ClusterConfig {
   /** Labels of servers by node id (name, else internal address), used by anti-affinity rules. */
   readonly serverMetadata: ReadonlyMap<string, ServerMetadata>;
   readonly loadBalancer: LoadBalancerConfig;
+  /** Oxia's `autoSplit`: the coordinator splits shards over a size or throughput threshold (off by default). */
+  readonly autoSplit: AutoSplitConfig;
 }
 
 export interface NamespaceConfig {
@@ -48,6 +50,33 @@ export interface LoadBalancerConfig {
   /** How long a node that was just moved from or to is left alone (Oxia default 5 min). */
   readonly quarantineTimeMs: number;
 }
+
+/** Oxia's AutoSplitConfig (metadata.proto), durations in ms, each zero or missing field taking Oxia's default. */
+export interface AutoSplitConfig {
+  readonly enabled: boolean;
+  /** A shard whose leader's store is larger than this (MiB) is split (Oxia default 1024). */
+  readonly maxShardSizeMb: number;
+  /** A shard whose leader serves more reads plus writes per second than this is split (Oxia default 10000). */
+  readonly maxThroughputOps: number;
+  /** How long a shard must stay over a threshold before it is split (Oxia default 1 min). */
+  readonly stabilizationPeriodMs: number;
+  /** After a split is started, how long before the next one may start (Oxia default 5 min). */
+  readonly cooldownPeriodMs: number;
+  /** No namespace is split beyond this many shards (Oxia default 64). */
+  readonly maxShardsPerNamespace: number;
+  /** How often the leaders' shard stats are collected (Oxia default 30 s). */
+  readonly collectionIntervalMs: number;
+}
+
+export const DEFAULT_AUTO_SPLIT: AutoSplitConfig = Object.freeze({
+  enabled: false,
+  maxShardSizeMb: 1024,
+  maxThroughputOps: 10_000,
+  stabilizationPeriodMs: 60_000,
+  cooldownPeriodMs: 300_000,
+  maxShardsPerNamespace: 64,
+  collectionIntervalMs: 30_000,
+});
 
 export const DEFAULT_LOAD_BALANCER: LoadBalancerConfig = Object.freeze({ scheduleIntervalMs: 30_000, quarantineTimeMs: 300_000 });
 /** A bound against typos: Oxia has none, but thousands of shards per namespace is never meant. */

@@ -14,7 +14,7 @@ import { findShard, withShard, withoutShard, type ShardKey } from './status-edit
  *   Cutover    committed: the children are ordinary shards (elected next, then routed to);
  *              the parent is Deleting.
  *
- * Before the commit a split can be abandoned (abortSplit): nothing a client was acknowledged
+ * Before the commit a split can be rolled back (abortSplit): nothing a client was acknowledged
  * went to the children. After it, only forward.
  */
 
@@ -117,13 +117,24 @@ export function commitSplit(status: ClusterStatus, running: RunningSplit, frozen
   return next;
 }
 
-/** Abandons a split before its commit: the children leave the status, the parent keeps its range. */
+/**
+ * Rolls a split back before its commit (its deadline passed): the parent keeps its range and
+ * goes to Election, since a new term is what ends its freeze for sure (its leader may not be
+ * reachable to be unfrozen); the children become ordinary shards being deleted, so their
+ * controllers remove the copies from the nodes, then the children from the status. Nothing a
+ * client was acknowledged went to the children. Undefined after the commit: only forward then.
+ */
 export function abortSplit(status: ClusterStatus, running: RunningSplit): ClusterStatus | undefined {
   const parent = findShard(status, running.parent);
   if (!parent?.split || parent.split.phase === 'Cutover') return undefined;
   const { split: _dropped, ...plain } = parent;
-  let next = withShard(status, running.parent, plain);
-  for (const key of running.children) next = withoutShard(next, key);
+  let next = withShard(status, running.parent, { ...plain, status: 'Election' });
+  for (const key of running.children) {
+    const child = findShard(next, key);
+    if (!child) continue;
+    const { split: _child, ...orphan } = child;
+    next = withShard(next, key, { ...orphan, status: 'Deleting' });
+  }
   return next;
 }
 

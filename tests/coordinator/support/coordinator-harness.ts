@@ -27,6 +27,7 @@ export const FAST_SETTINGS: CoordinatorSettings = {
   streamRetry: { initialMs: 50, multiplier: 2, maxMs: 500, jitter: 0.2 },
   ownershipCheckIntervalMs: 200,
   leaderRebalanceStableMs: 300,
+  splitTimeoutMs: 60_000,
 };
 
 export interface NamespaceSpec {

@@ -1,6 +1,7 @@
 // Drives storage nodes the way Oxia's coordinator does, with a client built only from
 // the protocol (the OxiaCoordination service table and the generated codecs): NewTerm,
-// BecomeLeader, AddFollower, GetStatus, DeleteShard, PushShardAssignments. Tests use it
+// BecomeLeader, AddFollower (also as a split observer), RemoveObserver, FreezeShard, GetStatus,
+// DeleteShard, PushShardAssignments. Tests use it
 // to set up and fail over shards without a coordinator.
 import * as grpc from '@grpc/grpc-js';
 import { readdirSync } from 'node:fs';
@@ -62,6 +63,30 @@ export class CoordinationClient {
 
   async addFollower(shard: bigint, term: bigint, followerName: string, followerHeadEntryId: EntryId): Promise<void> {
     await this.unary('addFollower', { namespace: NAMESPACE, shard, term, followerName, followerHeadEntryId, observer: false });
+  }
+
+  /** FreezeShard (ADR 0025): answers the frozen leader's head offset. */
+  async freezeShard(shard: bigint, term: bigint, frozen = true): Promise<bigint> {
+    const r = await this.unary<{ headOffset: bigint }>('freezeShard', { namespace: NAMESPACE, shard, term, frozen });
+    return r.headOffset;
+  }
+
+  /** AddFollower with observer set: the frozen leader copies the part of `range` to `followerName`'s child `targetShard`. */
+  async addObserver(shard: bigint, term: bigint, followerName: string, targetShard: bigint, range: { min: number; max: number }): Promise<void> {
+    await this.unary('addFollower', {
+      namespace: NAMESPACE,
+      shard,
+      term,
+      followerName,
+      followerHeadEntryId: { term: -1n, offset: -1n },
+      observer: true,
+      targetShard,
+      splitHashRange: { minHashInclusive: range.min, maxHashInclusive: range.max },
+    });
+  }
+
+  async removeObserver(shard: bigint, term: bigint, followerName: string, targetShard: bigint): Promise<void> {
+    await this.unary('removeObserver', { namespace: NAMESPACE, shard, term, followerName, targetShard });
   }
 
   getStatus(shard: bigint): Promise<GetStatusResponse> {
