@@ -7,7 +7,7 @@ import { type DiskFaults, SimDisk } from '../../src/adapters/simulation/sim-disk
 import { type NetworkFaults, SimNetwork } from '../../src/adapters/simulation/sim-network.js';
 import { DiscardedMetrics, IGNORED_READINESS, SimLog } from '../../src/adapters/simulation/sim-process-kit.js';
 import { Incarnation, VirtualClock, VirtualScheduler } from '../../src/adapters/simulation/virtual-time.js';
-import { DEFAULT_LOAD_BALANCER, type ClusterConfig } from '../../src/domain/cluster/cluster-config.js';
+import { DEFAULT_AUTO_SPLIT, DEFAULT_LOAD_BALANCER, type ClusterConfig } from '../../src/domain/cluster/cluster-config.js';
 import type { NodeAddress } from '../../src/domain/cluster/node-address.js';
 import type { ShardRef } from '../../src/application/ports/shard-ref.js';
 import type { LogEntry } from '../../src/domain/wal/log-entry.js';
@@ -88,6 +88,7 @@ export class SimWorld {
       allowExtraAuthorities: [],
       serverMetadata: new Map(),
       loadBalancer: DEFAULT_LOAD_BALANCER,
+      autoSplit: DEFAULT_AUTO_SPLIT,
     };
   }
 

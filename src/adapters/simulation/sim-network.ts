@@ -187,6 +187,7 @@ export class SimNetwork {
       getStatus: (node, request, signal) => call(node, (s) => s.coordination.getStatus(request), signal),
       deleteShard: (node, request, signal) => call(node, (s) => s.coordination.deleteShard(request), signal),
       freezeShard: (node, request, signal) => call(node, (s, server) => s.coordination.freezeShard(request, server), signal),
+      removeObserver: (node, request, signal) => call(node, (s) => s.coordination.removeObserver(request), signal),
       addObserver: (node, request, timeoutMs, signal) => call(node, (s, server) => s.coordination.addFollower(request, server), signal, timeoutMs),
       checkHealth: async (node, timeoutMs, signal): Promise<HealthObservation> => {
         try {
