@@ -68,6 +68,22 @@ S('deletes: ok when present, not-found when absent, unexpected-version on a mism
   assert.not.ok(checkLinearizable([put(0, 1, 'a', 1n), del(2, 3, { type: 'unexpected-version' }, 1n)]).ok);
 });
 
+S('ephemeral records: gone once their session ends, kept when overwritten', () => {
+  const eph = (t0: number, t1: number, value: string, versionId: bigint) => op(t0, t1, { type: 'put', key: 'k', value, session: 's1' }, { type: 'ok', versionId });
+  const ended = (t0: number, t1: number) => op(t0, t1, { type: 'session-end', key: 'k', session: 's1' }, { type: 'ok' });
+  const mayEnd = (t0: number) => op(t0, Infinity, { type: 'session-end', key: 'k', session: 's1' }, { type: 'unknown' });
+  assert.ok(checkLinearizable([eph(0, 1, 'a', 1n), ended(2, 3), get(4, 5, undefined)]).ok);
+  assert.not.ok(checkLinearizable([eph(0, 1, 'a', 1n), ended(2, 3), get(4, 5, 'a', 1n)]).ok);
+  // Overwritten by a put outside the session: the record is no longer the session's.
+  assert.ok(checkLinearizable([eph(0, 1, 'a', 1n), put(2, 3, 'b', 2n), ended(4, 5), get(6, 7, 'b', 2n)]).ok);
+  // An expiry may come at any time, or not at all.
+  assert.ok(checkLinearizable([mayEnd(0), eph(1, 2, 'a', 1n), get(3, 4, 'a', 1n), get(5, 6, undefined)]).ok);
+  assert.ok(checkLinearizable([mayEnd(0), eph(1, 2, 'a', 1n), get(3, 4, 'a', 1n)]).ok);
+  // A put refused because the session is gone changes nothing.
+  const refused = op(3, 4, { type: 'put', key: 'k', value: 'c', session: 's1' }, { type: 'session-gone' });
+  assert.ok(checkLinearizable([put(0, 1, 'b', 1n), refused, get(5, 6, 'b', 1n)]).ok);
+});
+
 S('keys are checked on their own', () => {
   const other = op(0, 1, { type: 'put', key: 'x', value: 'z' }, { type: 'ok', versionId: 1n });
   const r = checkLinearizable([other, put(2, 3, 'a', 2n), get(4, 5, undefined)]);

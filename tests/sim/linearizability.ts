@@ -15,6 +15,8 @@ interface KeyState {
   readonly version?: bigint | undefined;
   /** The highest version id this key has had: a new version must be above it (ids are never reused). */
   readonly floor: bigint;
+  /** The session whose ephemeral record this is, if it is one. */
+  readonly owner?: string | undefined;
 }
 
 const ABSENT: KeyState = { exists: false, floor: -1n };
@@ -27,10 +29,15 @@ export function step(state: KeyState, input: KvInput, output: KvOutput): KeyStat
       if (output.type !== 'ok' || !state.exists || output.value !== state.value) return [];
       if (state.version === undefined) return output.versionId !== undefined && output.versionId > state.floor ? [{ ...state, version: output.versionId, floor: output.versionId }] : [];
       return output.versionId === state.version ? [state] : [];
+    case 'session-end':
+      if (output.type !== 'ok' && output.type !== 'unknown') return [];
+      return state.exists && state.owner === input.session ? [{ exists: false, floor: state.floor }] : [state];
     case 'put': {
       const holds = precondition(state, input.expectedVersion);
-      const applied = (version: bigint | undefined): KeyState => ({ exists: true, value: input.value, version, floor: version ?? state.floor });
+      const applied = (version: bigint | undefined): KeyState => ({ exists: true, value: input.value, version, floor: version ?? state.floor, owner: input.session });
       switch (output.type) {
+        case 'session-gone':
+          return input.session !== undefined ? [state] : [];
         case 'ok':
           if (holds === false || output.versionId === undefined || output.versionId <= state.floor) return [];
           return [applied(output.versionId)];
@@ -56,6 +63,8 @@ export function step(state: KeyState, input: KvInput, output: KvOutput): KeyStat
           return holds !== true ? [state] : [];
         case 'unknown':
           return holds === true ? [deleted] : holds === false ? [state] : [deleted, state];
+        default:
+          return [];
       }
     }
   }
@@ -100,7 +109,8 @@ export function checkLinearizable(history: readonly KvOperation[], maxSteps = 5_
     // first try without those whose value no read ever returned: the search is far smaller.
     // Only if that fails is the full history searched (sound either way).
     const seenValues = new Set(ops.flatMap((op) => (op.input.type === 'get' && op.output.type === 'ok' && op.output.value !== undefined ? [op.output.value] : [])));
-    const unseenUnknown = (op: KvOperation): boolean => op.output.type === 'unknown' && (op.input.type === 'delete' || (op.input.type === 'put' && !seenValues.has(op.input.value)));
+    const unseenUnknown = (op: KvOperation): boolean =>
+      op.output.type === 'unknown' && (op.input.type === 'delete' || op.input.type === 'session-end' || (op.input.type === 'put' && !seenValues.has(op.input.value)));
     const pruned = ops.filter((op) => !unseenUnknown(op));
     if (pruned.length < ops.length && checkKey(pruned, maxSteps)) continue;
     if (!checkKey(ops, maxSteps)) return { ok: false, key, operations: ops };
@@ -142,7 +152,7 @@ function checkKey(ops: readonly KvOperation[], maxSteps: number): boolean {
     call.prev!.next = call;
     if (call.next) call.next.prev = call;
   };
-  const stateKey = (s: KeyState): string => `${s.exists ? 1 : 0}|${s.value ?? ''}|${s.version ?? '?'}|${s.floor}`;
+  const stateKey = (s: KeyState): string => `${s.exists ? 1 : 0}|${s.value ?? ''}|${s.version ?? '?'}|${s.floor}|${s.owner ?? ''}`;
 
   const search = (state: KeyState, done: bigint): boolean => {
     if (head.next === undefined) return true;

@@ -39,6 +39,8 @@ const BASE_NETWORK: NetworkFaults = { minDelayMs: 0.1, maxDelayMs: 3, drop: 0.01
 /** Beyond this, a run that has not spent its budget is stuck (reported as such). */
 const RUN_LIMIT_MS = 300_000;
 const HEAL_LIMIT_MS = 60_000;
+/** The workload's session timeout (workload.ts), plus the leader's expiry check period. */
+const SESSIONS_EXPIRE_MS = 3_000;
 
 /** One seed: a cluster, clients and a nemesis on simulated time, then the checks. */
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
@@ -67,11 +69,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   nemesis.start();
   await world.runFor(RUN_LIMIT_MS, () => workload.finished);
   if (!workload.finished) failures.push(`the clients did not finish their ${options.operations} operations within ${RUN_LIMIT_MS} ms of simulated time`);
+  const heartbeatsStoppedMs = world.now();
   nemesis.stop();
 
   // Heal everything, then read every key until it answers: the final reads are part of the
   // history, so every acknowledged write must show in them (or be overwritten by a later one).
+  // Heartbeats stopped with the workload; once the cluster is whole again and every session's
+  // timeout has passed twice over, every session must have ended and taken its records.
   await nemesis.healAll();
+  await world.runFor(2 * SESSIONS_EXPIRE_MS);
+  const sessionsEndedBy = world.now();
   const readerLife = new Incarnation('final-reader');
   const reader = world.random.fork();
   const finalReads: KvOperation[] = [];
@@ -91,7 +98,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     if (op) finalReads.push(op);
     else failures.push(`key ${key} could not be read within ${HEAL_LIMIT_MS} ms after the cluster healed`);
   }
-  const history = [...workload.history, ...finalReads];
+  const history = [...workload.history, ...workload.sessionEnds(heartbeatsStoppedMs, allShardsLed(world) ? sessionsEndedBy : undefined), ...finalReads];
 
   const linear = checkLinearizable(history);
   if (!linear.ok) {

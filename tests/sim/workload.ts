@@ -7,6 +7,19 @@ import type { KvInput, KvOperation, KvOutput } from './kv-history.js';
 import { NAMESPACE, type SimWorld } from './sim-world.js';
 
 const OP_TIMEOUT_MS = 1_000;
+/** The client that also holds sessions and writes ephemeral records. */
+const SESSION_CLIENT = 'client-0';
+const SESSION_TIMEOUT_MS = 2_000;
+
+interface SimSession {
+  readonly tag: string;
+  readonly id: bigint;
+  readonly shard: bigint;
+  readonly createdMs: number;
+  /** Keys it wrote (or tried to) an ephemeral record to. */
+  readonly keys: Set<string>;
+  live: boolean;
+}
 
 /**
  * Clients of a simulation: each issues one operation at a time (closed loop) on a few keys,
@@ -47,7 +60,12 @@ export class Workload {
       while (this.budget > 0) {
         this.budget--;
         const key = random.pick(this.keys);
-        const input = this.chooseInput(random, key, seen, name);
+        if (name === SESSION_CLIENT && random.chance(0.05)) {
+          await this.closeSomeSession(name, life, random);
+          continue;
+        }
+        const session = name === SESSION_CLIENT && random.chance(0.3) ? await this.sessionFor(name, life, random, key) : undefined;
+        const input = session ? this.ephemeralPut(session, key) : this.chooseInput(random, key, seen, name);
         const op = await this.perform(name, life, random, input);
         if (op) {
           this.history.push(op);
@@ -81,6 +99,97 @@ export class Workload {
     return { type: 'get', key };
   }
 
+  /** Sessions of the session client, by tag; a session lives on one shard. */
+  private readonly sessions = new Map<string, SimSession>();
+
+  private ephemeralPut(session: SimSession, key: string): KvInput {
+    session.keys.add(key);
+    return { type: 'put', key, value: `${session.tag}.${this.nextId}`, session: session.tag };
+  }
+
+  /** The live session on the key's shard, created when there is none; undefined when that fails. */
+  private async sessionFor(client: string, life: Incarnation, random: SeededRandom, key: string): Promise<SimSession | undefined> {
+    const route = this.route(client, key, random);
+    if (!route) return undefined;
+    const live = [...this.sessions.values()].find((s) => s.shard === route.shard && s.live);
+    if (live) return live;
+    const createdMs = this.world.now();
+    try {
+      const { sessionId } = await this.world.network.unary(
+        client,
+        life,
+        route.node,
+        (s) => s.client.createSession({ shard: route.shard, sessionTimeoutMs: SESSION_TIMEOUT_MS, clientIdentity: client }),
+        OP_TIMEOUT_MS,
+      );
+      const session: SimSession = { tag: `s${route.shard}-${sessionId}`, id: sessionId, shard: route.shard, createdMs, keys: new Set(), live: true };
+      this.sessions.set(session.tag, session);
+      this.heartbeat(client, life, random, session);
+      return session;
+    } catch {
+      this.leaders.delete(`${client}/${route.shard}`);
+      return undefined;
+    }
+  }
+
+  /** Keeps a session alive, as clients do, until it is closed, found gone, or the workload ends. */
+  private heartbeat(client: string, life: Incarnation, random: SeededRandom, session: SimSession): void {
+    const beat = (): void => {
+      if (!session.live || this.budget <= 0) return;
+      const node = this.leaders.get(`${client}/${session.shard}`) ?? this.route(client, this.keys[0] as string, random)?.node;
+      if (node) {
+        this.world.network
+          .unary(client, life, node, (s) => s.client.keepAlive({ shard: session.shard, sessionId: session.id }), OP_TIMEOUT_MS)
+          .catch((e: unknown) => {
+            if (isOxiaError(e, 'SessionNotFound')) session.live = false;
+            else this.leaders.delete(`${client}/${session.shard}`);
+          });
+      }
+      this.world.scheduler.schedule(SESSION_TIMEOUT_MS / 5, beat);
+    };
+    this.world.scheduler.schedule(SESSION_TIMEOUT_MS / 5, beat);
+  }
+
+  private async closeSomeSession(client: string, life: Incarnation, random: SeededRandom): Promise<void> {
+    const live = [...this.sessions.values()].filter((s) => s.live);
+    if (live.length === 0) return;
+    const session = random.pick(live);
+    const node = this.leaders.get(`${client}/${session.shard}`) ?? this.route(client, [...session.keys][0] ?? (this.keys[0] as string), random)?.node;
+    if (!node) return;
+    const callMs = this.world.now();
+    try {
+      await this.world.network.unary(client, life, node, (s) => s.client.closeSession({ shard: session.shard, sessionId: session.id }), OP_TIMEOUT_MS);
+      session.live = false;
+      // Closed and answered: from then on none of its ephemeral records may be read.
+      for (const key of session.keys) this.history.push(this.sessionEnd(client, session, key, callMs, this.world.now()));
+    } catch (e) {
+      this.leaders.delete(`${client}/${session.shard}`);
+      if (isOxiaError(e, 'SessionNotFound')) session.live = false;
+    }
+  }
+
+  private sessionEnd(client: string, session: SimSession, key: string, callMs: number, returnMs: number): KvOperation {
+    const output: KvOutput = returnMs === Infinity ? { type: 'unknown' } : { type: 'ok' };
+    return { id: this.nextId++, client, shard: session.shard, input: { type: 'session-end', key, session: session.tag }, output, callMs, returnMs };
+  }
+
+  /**
+   * What the history says about the sessions at the end of a run. Any session may have
+   * expired at any time after it was created. Heartbeats stop when the workload does
+   * (`stoppedMs`); once the cluster has healed and every timeout has passed twice over
+   * (`expiredByMs`), each session must have ended between the two, taking its records.
+   */
+  sessionEnds(stoppedMs: number, expiredByMs: number | undefined): KvOperation[] {
+    const ops: KvOperation[] = [];
+    for (const session of this.sessions.values()) {
+      for (const key of session.keys) {
+        ops.push(this.sessionEnd(SESSION_CLIENT, session, key, session.createdMs, Infinity));
+        if (expiredByMs !== undefined) ops.push(this.sessionEnd(SESSION_CLIENT, session, key, stoppedMs, expiredByMs));
+      }
+    }
+    return ops;
+  }
+
   /** One attempt; undefined when it was a read that failed (it says nothing). */
   async perform(client: string, life: Incarnation, random: SeededRandom, input: KvInput): Promise<KvOperation | undefined> {
     const id = this.nextId++;
@@ -109,11 +218,12 @@ export class Workload {
   private async invoke(api: import('../../src/application/client-api.js').ClientApi, shard: bigint, input: KvInput, signal: AbortSignal): Promise<KvOutput> {
     switch (input.type) {
       case 'put': {
+        const sessionId = input.session !== undefined ? this.sessions.get(input.session)?.id : undefined;
         const response = await api.write(
           shard,
           {
             shard,
-            puts: [{ key: input.key, value: Buffer.from(input.value), expectedVersionId: input.expectedVersion, sequenceKeyDelta: [], secondaryIndexes: [] }],
+            puts: [{ key: input.key, value: Buffer.from(input.value), expectedVersionId: input.expectedVersion, sessionId, sequenceKeyDelta: [], secondaryIndexes: [] }],
             deletes: [],
             deleteRanges: [],
           },
@@ -122,6 +232,7 @@ export class Workload {
         const put = response.puts[0];
         if (!put) throw new Error('no put response');
         if (put.status === Status.UNEXPECTED_VERSION_ID) return { type: 'unexpected-version' };
+        if (put.status === Status.SESSION_DOES_NOT_EXIST) return { type: 'session-gone' };
         if (put.status !== Status.OK) throw new Error(`put status ${put.status}`);
         return { type: 'ok', versionId: put.version?.versionId as bigint };
       }
@@ -144,6 +255,8 @@ export class Workload {
         }
         throw new Error('no get response');
       }
+      case 'session-end':
+        throw new Error('a session ends through closeSession, not as an operation');
     }
   }
 
