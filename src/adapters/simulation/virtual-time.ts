@@ -116,7 +116,7 @@ export class Incarnation {
 /** The Clock port on simulated time, for one incarnation: a crashed process's timers are dropped. */
 export class VirtualClock implements Clock {
   constructor(
-    private readonly scheduler: VirtualScheduler,
+    protected readonly scheduler: VirtualScheduler,
     private readonly incarnation: Incarnation,
     /** How fast this process's clock runs against simulated time: 1 is exact; a drifting clock is not. */
     private readonly rate = 1,
