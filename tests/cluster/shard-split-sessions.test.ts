@@ -66,7 +66,20 @@ S('ephemeral records live on in the children while their client lives, and go wh
     await waitFor(() => holder.lines.some((l) => l.includes('"ready"')) || holder.process.exitCode !== null, 'the holder process wrote its records', 60_000);
     assert.is(holder.process.exitCode, null, `holder exited: ${holder.stderr()}`);
 
+    // Ephemeral puts go on through the split (retried while the parent is frozen), on the one session.
+    let stop = false;
+    const duringIds = new Set<number | undefined>();
+    let duringCount = 0;
+    const during = (async () => {
+      for (let i = 0; !stop; i++) {
+        duringIds.add((await owner.put(`/ephd/${String(i).padStart(5, '0')}`, 'mine', { ephemeral: true })).version.sessionId);
+        duringCount++;
+      }
+    })();
     const { children, ms } = await splitFirstShard();
+    stop = true;
+    await during;
+    assert.equal([...duringIds], [...sessionIds], 'ephemeral puts during the split used the session made before it');
     const splitDoneAt = Date.now();
     assert.is(new Set(keys.map((k) => childOf(k, children))).size, 2, 'the records are in both children');
 
@@ -94,10 +107,12 @@ S('ephemeral records live on in the children while their client lives, and go wh
     await waitFor(async () => (await checker.list('/dead/', '/dead/~')).length === 0, 'the dead client records to go', 60_000, 100);
     console.log(`records of the killed client gone ${Date.now() - killedAt} ms after the kill (session timeout ${SESSION_TIMEOUT_MS} ms)`);
     assert.is((await checker.list('/eph/', '/eph/~')).length, keys.length + children.length, 'the live client records stay');
+    assert.is((await checker.list('/ephd/', '/ephd/~')).length, duringCount, 'and those put during the split');
 
     // Closing the client closes the session on both children: every record goes.
     await owner.close();
     await waitFor(async () => (await checker.list('/eph/', '/eph/~')).length === 0, 'the closed session records to go', 30_000, 100);
+    assert.is((await checker.list('/ephd/', '/ephd/~')).length, 0, `the ${duringCount} records put during the split went too`);
   } finally {
     holder.process.kill('SIGKILL');
     await owner.close();

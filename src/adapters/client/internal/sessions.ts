@@ -125,6 +125,8 @@ export class SessionManager {
   private readonly creating = new Map<bigint, Promise<ClientSession>>();
   private readonly unreported = new Map<bigint, { readonly error: SessionNotFoundError; readonly range: HashRange | undefined }>();
   private readonly listeners = new Set<(e: SessionLostEvent) => void>();
+  /** Split shards whose sessions moved: the shards that took them over. */
+  private readonly movedTo = new Map<bigint, readonly bigint[]>();
   private closing = false;
   private readonly unsubscribe: () => void;
 
@@ -150,7 +152,8 @@ export class SessionManager {
       this.unreported.delete(shard);
       throw loss.error;
     }
-    const existing = this.sessions.get(shard);
+    // A put routed before a split sees the session on a child: the same id, valid on every child.
+    const existing = this.sessions.get(shard) ?? this.inherited(shard);
     if (existing !== undefined && existing.state === 'active') return existing;
     let pending = this.creating.get(shard);
     if (pending === undefined) {
@@ -181,6 +184,14 @@ export class SessionManager {
     return session;
   }
 
+  private inherited(shard: bigint): ClientSession | undefined {
+    for (const child of this.movedTo.get(shard) ?? []) {
+      const session = this.sessions.get(child) ?? this.inherited(child);
+      if (session?.state === 'active') return session;
+    }
+    return undefined;
+  }
+
   /**
    * Moves the sessions of shards gone from the assignments to the shards now covering
    * their range (the split's children). A shard gone with nothing yet within its range
@@ -201,6 +212,7 @@ export class SessionManager {
       }
       this.config.logger.debug?.(`session ${session.sessionId} moved from shard ${shard} to shards ${successors.map((c) => c.id).join(', ')}`);
       this.sessions.delete(shard);
+      this.movedTo.set(shard, successors.map((c) => c.id));
       session.state = 'moved';
       void session.end(false);
     }
