@@ -50,10 +50,13 @@ export class ClientSession {
    * not know it, or when no heartbeat was acknowledged for a whole session timeout (the
    * server has expired it by then). `atOnce`: the first heartbeat goes without waiting (a
    * session inherited by a split's child, whose timer started at the child's election).
+   * Until an inherited session's first acknowledged heartbeat, time while its shard has no
+   * leader does not count as silence: the child is not elected yet, so its timer has not run.
    */
   private async heartbeats(atOnce: boolean): Promise<void> {
     const { transport, directory, config } = this.manager;
     let lastAckMs = monotonicMs();
+    let awaitingElection = atOnce;
     for (let first = true; this.state === 'active'; first = false) {
       try {
         if (!(first && atOnce)) await sleep(this.heartbeatMs, this.stop.signal);
@@ -68,6 +71,7 @@ export class ClientSession {
       try {
         await transport.keepAlive(shardTarget(directory, this.shard, this.hint), { shard: this.shard, sessionId: this.sessionId }, call.signal);
         lastAckMs = monotonicMs();
+        awaitingElection = false;
       } catch (e) {
         if (this.state !== 'active') return;
         if (e instanceof RpcError && e.kind === 'SessionNotFound') {
@@ -75,6 +79,7 @@ export class ClientSession {
           return;
         }
         if (e instanceof RpcError && e.leaderHint !== undefined) this.hint = e.leaderHint;
+        if (awaitingElection && !directory.leaderOf(this.shard)) lastAckMs = monotonicMs();
         const silentMs = monotonicMs() - lastAckMs;
         if (silentMs >= config.sessionTimeoutMs) {
           const why = e instanceof Error ? e.message : String(e);
