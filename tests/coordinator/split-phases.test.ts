@@ -13,6 +13,7 @@ import { keyEncoder } from '../../src/domain/keys/key-encoder.js';
 import { routingHash } from '../../src/domain/sharding/hash.js';
 import { defaultSplitPoint, splitRangeAt } from '../../src/domain/sharding/hash-range.js';
 import { SplitKeyFilter } from '../../src/domain/sharding/split-filter.js';
+import { NotificationBatch, NotificationType } from '../../src/domain/wire/client.js';
 import { StorageEntry } from '../../src/domain/wire/storage.js';
 import { nodes, statusOf, steadyShard } from './support/status-fixtures.js';
 
@@ -109,7 +110,7 @@ test('the status JSON of a split round-trips with Oxia field names', () => {
   assert.equal(decodeClusterStatus(json), frozen);
 });
 
-test('a child keeps its records, their index entries and shadows, every session, and the scalars', () => {
+test('a child keeps its records, their index entries and shadows, every session, the scalars, and its notifications', () => {
   const enc = keyEncoder('hierarchical');
   const range = { min: 0, max: 0x7fff_ffff };
   const inside: string[] = [];
@@ -117,7 +118,7 @@ test('a child keeps its records, their index entries and shadows, every session,
   for (let i = 0; inside.length < 3 || outside.length < 3; i++) (routingHash(`/k/${i}`) <= range.max ? inside : outside).push(`/k/${i}`);
   const record = (partitionKey?: string) => StorageEntry.encode({ ...StorageEntry.fromPartial({ value: Buffer.from([1]) }), partitionKey }).finish();
   const filter = new SplitKeyFilter(range, enc);
-  const keep = (k: string, value = new Uint8Array()) => filter.keep(enc.encode(k), value);
+  const keep = (k: string, value = new Uint8Array()) => filter.copy(enc.encode(k), value) !== undefined;
   // Store order: user records first.
   assert.ok(keep(inside[0]!, record()));
   assert.not.ok(keep(outside[0]!, record()));
@@ -127,7 +128,19 @@ test('a child keeps its records, their index entries and shadows, every session,
   assert.ok(keep(indexEntryKey('idx', 's', inside[0]!)));
   assert.not.ok(keep(indexEntryKey('idx', 's', outside[0]!)));
   assert.ok(keep(LAST_VERSION_ID_KEY));
-  assert.not.ok(keep(notificationKey(5n)));
+  // Notification batches are cut down to the keys the child owns: a record's key follows the
+  // record (its partition key); a key gone from the store follows its own hash.
+  const created = { type: NotificationType.KEY_CREATED, versionId: 1n };
+  const batch = (...keys: string[]) =>
+    NotificationBatch.encode({ shard: 0n, offset: 5n, timestamp: 9n, notifications: keys.map((key) => ({ key, value: created })) }).finish();
+  const deletedInside = inside[2]!;
+  const deletedOutside = outside[2]!;
+  const cut = filter.copy(enc.encode(notificationKey(5n)), batch(inside[0]!, outside[0]!, outside[1]!, deletedInside, deletedOutside));
+  assert.ok(cut !== undefined);
+  const kept = NotificationBatch.decode(cut);
+  assert.equal(kept.notifications.map((n) => n.key).sort(), [inside[0]!, outside[1]!, deletedInside].sort());
+  assert.is(kept.offset, 5n, 'at the parent offset');
+  assert.is(filter.copy(enc.encode(notificationKey(6n)), batch(outside[0]!, deletedOutside)), undefined, 'a batch with nothing of the child is left out');
   assert.ok(keep(sessionKey(42n)), 'sessions live on in both children');
   assert.ok(keep(shadowKey(42n, inside[0]!)));
   assert.not.ok(keep(shadowKey(42n, outside[0]!)));

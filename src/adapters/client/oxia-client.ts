@@ -180,6 +180,8 @@ export class OxiaClient {
     if (admitted !== undefined) await admitted;
     try {
       if (ephemeral) {
+        // The shard may have been split while this put waited: its session lives on the child.
+        if (this.rt.directory.get(shard) === undefined) shard = this.rt.directory.shardFor(request.partitionKey ?? request.key).id;
         const session = await this.rt.sessions.session(shard, deadlineMs);
         request.sessionId = session.sessionId;
         request.clientIdentity = this.rt.config.clientIdentifier;

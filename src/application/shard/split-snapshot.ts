@@ -46,8 +46,9 @@ export async function sendSplitSnapshot(
         bytes += content.length;
       };
       for await (const entry of deps.kv.range({})) {
-        if (!filter.keep(entry.key, entry.value)) continue;
-        for (const chunk of encoder.add(entry.key, entry.value)) await send(chunk, false);
+        const value = filter.copy(entry.key, entry.value);
+        if (value === undefined) continue;
+        for (const chunk of encoder.add(entry.key, value)) await send(chunk, false);
       }
       await send(encoder.finish(), true);
     } finally {

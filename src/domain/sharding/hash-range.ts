@@ -29,6 +29,11 @@ export function rangeContains(range: HashRange, hash: number): boolean {
   return hash >= range.min && hash <= range.max;
 }
 
+/** Whether every hash of `inner` is in `outer` (a split's child lies within its parent). */
+export function rangeWithin(inner: HashRange, outer: HashRange): boolean {
+  return inner.min >= outer.min && inner.max <= outer.max;
+}
+
 /** Finds the entry whose range holds `hash`; ranges are assumed disjoint. */
 export function findByHash<T extends { readonly range: HashRange }>(items: readonly T[], hash: number): T | undefined {
   return items.find((i) => rangeContains(i.range, hash));

@@ -1,3 +1,4 @@
+import { rangeWithin, type HashRange } from '../../../domain/sharding/hash-range.js';
 import type { ClientLogger } from '../options.js';
 import type { CloseableAsyncIterable, Notification } from '../types.js';
 import { AsyncQueue } from './async-queue.js';
@@ -5,7 +6,7 @@ import { Backoff, sleep } from './backoff.js';
 import { toNotification } from './convert.js';
 import { publicError } from './public-error.js';
 import { isRetryable, RpcError, type LeaderHint } from './rpc-error.js';
-import type { ShardDirectory } from './shard-directory.js';
+import type { ShardDirectory, ShardInfo } from './shard-directory.js';
 import { shardTarget } from './shard-target.js';
 import type { ClientTransport } from './transport.js';
 
@@ -34,12 +35,22 @@ export type PositioningGate = Set<{ positioning(shard: bigint): Promise<void> | 
  * per shard, a shard that cannot be reached delays only operations on that shard, which
  * could not complete anyway. Shards added by a later assignment update are gated too.
  * A non-retryable failure (e.g. notifications disabled) ends the iteration with that error.
+ *
+ * Splits (ADR 0025): each child of a split shard holds the parent's notification batches
+ * for its range, at the parent's offsets, before its own (which continue after the
+ * parent's last offset). When the assignments replace a followed shard by the shards
+ * within its range, its stream is stopped after the batch it is delivering and each child
+ * is read from the parent's last delivered offset: the changes the parent had not yet
+ * delivered come from the children, each once, and nothing written to a child is missed.
+ * Such a child needs no positioning (its start offset is known); a child of a parent never
+ * positioned starts "from now" like any new shard.
  */
 export class NotificationSubscription implements CloseableAsyncIterable<Notification> {
   private readonly queue = new AsyncQueue<Notification>(QUEUE_CAPACITY);
   private readonly stop = new AbortController();
   private readonly offsets = new Map<bigint, bigint>();
-  private readonly followed = new Set<bigint>();
+  /** The shards followed: the range each had when followed, its own stop, its reading loop. */
+  private readonly streams = new Map<bigint, ShardStream>();
   /** Shards whose first batch has not arrived, with the promise operations on them wait for. */
   private readonly unpositioned = new Map<bigint, { promise: Promise<void>; resolve: () => void }>();
   private readonly unsubscribe: () => void;
@@ -54,10 +65,8 @@ export class NotificationSubscription implements CloseableAsyncIterable<Notifica
     const onClientClosed = () => this.close();
     clientClosed.addEventListener('abort', onClientClosed, { once: true });
     this.stop.signal.addEventListener('abort', () => clientClosed.removeEventListener('abort', onClientClosed), { once: true });
-    for (const s of directory.all()) this.follow(s.id);
-    this.unsubscribe = directory.onChange((shards) => {
-      for (const s of shards) this.follow(s.id);
-    });
+    for (const s of directory.all()) this.follow(s, undefined);
+    this.unsubscribe = directory.onChange((shards) => this.shardsChanged(shards));
   }
 
   /** The promise an operation on `shard` must wait for, or undefined when it need not wait. */
@@ -65,14 +74,50 @@ export class NotificationSubscription implements CloseableAsyncIterable<Notifica
     return this.unpositioned.get(shard)?.promise;
   }
 
-  private follow(shard: bigint): void {
-    if (this.followed.has(shard) || this.stop.signal.aborted) return;
-    this.followed.add(shard);
+  /** Follows new shards; a shard within the range of a followed shard now gone takes over from it. */
+  private shardsChanged(shards: readonly ShardInfo[]): void {
+    const current = new Set(shards.map((s) => s.id));
+    const gone = [...this.streams].filter(([id]) => !current.has(id));
+    for (const s of shards) {
+      if (this.streams.has(s.id)) continue;
+      const parent = gone.find(([, stream]) => rangeWithin(s.range, stream.range));
+      this.follow(s, parent?.[0]);
+    }
+  }
+
+  private follow(shard: ShardInfo, parent: bigint | undefined): void {
+    if (this.streams.has(shard.id) || this.stop.signal.aborted) return;
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
-    this.unpositioned.set(shard, { promise, resolve });
+    this.unpositioned.set(shard.id, { promise, resolve });
     this.gate.add(this);
-    void this.readShard(shard);
+    const stop = new AbortController();
+    const onStop = () => stop.abort();
+    this.stop.signal.addEventListener('abort', onStop, { once: true });
+    const stream: ShardStream = { range: shard.range, stop, done: Promise.resolve() };
+    this.streams.set(shard.id, stream);
+    stream.done = (async () => {
+      try {
+        if (parent !== undefined) await this.takeOver(shard.id, parent);
+        await this.readShard(shard.id, stop.signal);
+      } finally {
+        this.stop.signal.removeEventListener('abort', onStop);
+      }
+    })();
+  }
+
+  /** Stops the split parent's stream after the batch it is delivering; the child starts at its offset. */
+  private async takeOver(child: bigint, parent: bigint): Promise<void> {
+    const stream = this.streams.get(parent);
+    if (stream === undefined) return;
+    stream.stop.abort();
+    await stream.done;
+    this.positioned(parent);
+    const offset = this.offsets.get(parent);
+    if (offset === undefined) return;
+    this.offsets.set(child, offset);
+    this.positioned(child);
+    this.logger.debug?.(`notifications of shard ${child} continue from offset ${offset} of split shard ${parent}`);
   }
 
   private positioned(shard: bigint): void {
@@ -83,8 +128,7 @@ export class NotificationSubscription implements CloseableAsyncIterable<Notifica
     waiting.resolve();
   }
 
-  private async readShard(shard: bigint): Promise<void> {
-    const signal = this.stop.signal;
+  private async readShard(shard: bigint, signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(50, 2000);
     let hint: LeaderHint | undefined;
     while (!signal.aborted) {
@@ -102,8 +146,7 @@ export class NotificationSubscription implements CloseableAsyncIterable<Notifica
       } catch (e) {
         if (signal.aborted) return;
         if (this.directory.get(shard) === undefined && this.directory.size > 0) {
-          // The shard was split or merged away; its successors are followed on their own.
-          this.followed.delete(shard);
+          // The shard was removed and no shard took over from it (else it would have stopped it).
           this.positioned(shard);
           return;
         }
@@ -147,4 +190,10 @@ export class NotificationSubscription implements CloseableAsyncIterable<Notifica
     // Operations waiting for this subscription's positioning go ahead: it is over.
     for (const shard of [...this.unpositioned.keys()]) this.positioned(shard);
   }
+}
+
+interface ShardStream {
+  readonly range: HashRange;
+  readonly stop: AbortController;
+  done: Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { HashRange } from '../../../domain/sharding/hash-range.js';
-import { findByHash } from '../../../domain/sharding/hash-range.js';
+import { findByHash, rangeWithin } from '../../../domain/sharding/hash-range.js';
 import { routingHash } from '../../../domain/sharding/hash.js';
 import { ShardKeyRouter, type NamespaceShardsAssignment } from '../../../domain/wire/client.js';
 import { RpcError } from './rpc-error.js';
@@ -65,6 +65,15 @@ export class ShardDirectory {
   /** Remembers the leader a not-leader error pointed to, so later requests go there directly. */
   noteLeaderHint(hint: { readonly shard: bigint; readonly leader: string }): void {
     if (this.byId.has(hint.shard) && hint.leader !== '') this.hintedLeaders.set(hint.shard, hint.leader);
+  }
+
+  /**
+   * The shards now covering `range`, a range whose shard was split (ADR 0025): the shards
+   * lying within it, which inherited its records and sessions (several levels of splits
+   * included). Empty when the range is not (yet) covered by split children.
+   */
+  within(range: HashRange): readonly ShardInfo[] {
+    return this.shards.filter((s) => rangeWithin(s.range, range));
   }
 
   all(): readonly ShardInfo[] {
