@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { OxiaClient, OxiaError } from '../../src/adapters/client/index.js';
 import { parseGrpcError } from '../../src/adapters/grpc/status-mapping.js';
 import { Status } from '../../src/domain/wire/client.js';
 import { HealthClient, ServingStatus } from '../support/health-client.js';
@@ -85,6 +86,19 @@ export function diskFullSuite(kv: 'sqlite' | 'level'): void {
       ), 5_000, 'a put on the full disk');
       assert.ok(again, 'a put on the full disk is refused');
       assert.is(parseGrpcError(again).reason, 'DISK_FULL');
+
+      // The client library does not retry it into its request timeout: it fails with the cause.
+      const library = await OxiaClient.connect(server.address, { requestTimeoutMs: 60_000 });
+      try {
+        const error = await library.put('/library', 'x').then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.instance(error, OxiaError);
+        assert.is((error as OxiaError).kind, 'DiskFull', String(error));
+      } finally {
+        await library.close();
+      }
 
       await waitFor(async () => (await health.check('oxia-readiness')) === ServingStatus.NOT_SERVING, 'readiness NOT_SERVING');
       assert.is(await health.check(''), ServingStatus.NOT_SERVING, 'the whole server is not healthy (the coordinator moves leaders away)');

@@ -239,7 +239,7 @@ export class LeaderShard {
    * then each new one as it is applied, until `signal` aborts or the shard closes.
    */
   async *notifications(startOffsetExclusive: bigint | undefined, signal: AbortSignal): AsyncIterable<NotificationBatch> {
-    this.assertServing();
+    this.assertReadable();
     if (!this.lease.holds()) await this.awaitLease(signal);
     if (!this.config.notificationsEnabled) {
       throw new OxiaError('NotificationsNotEnabled', `notifications are not enabled on namespace ${this.ref.namespace}`);
@@ -260,7 +260,7 @@ export class LeaderShard {
         last = batch.offset;
       }
       await next;
-      if (this.pipeline.failed) throw this.pipeline.failed;
+      this.assertReadable();
     }
   }
 
@@ -269,7 +269,7 @@ export class LeaderShard {
    * the store after each applied batch: one bounded reverse lookup, and never stale.
    */
   async *sequenceUpdates(prefixKey: string, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse> {
-    this.assertServing();
+    this.assertReadable();
     if (!this.lease.holds()) await this.awaitLease(signal);
     if (prefixKey.length === 0) throw invalidArgument('GetSequenceUpdates needs a key: the sequence prefix');
     let lastSent: string | undefined;
@@ -281,7 +281,7 @@ export class LeaderShard {
         lastSent = highest;
       }
       await next;
-      if (this.pipeline.failed) throw this.pipeline.failed;
+      this.assertReadable();
     }
   }
 
@@ -375,7 +375,8 @@ export class LeaderShard {
 
   /**
    * Reads go on while the write path failed on storage (disk full, I/O error): the store still
-   * holds exactly what was applied, which is every acknowledged write (ADR 0029).
+   * holds exactly what was applied, which is every acknowledged write (ADR 0029). Notification
+   * and sequence streams stay open meanwhile, and end when the shard closes to reopen its files.
    */
   private assertReadable(): void {
     if (this.closing) throw new OxiaError('Closed', `shard ${this.ref.shard} is closing`);
