@@ -202,11 +202,6 @@ export class ShardController {
     if (!this.closed) this.recovery.enter(cause);
   }
 
-  /** Why this replica cannot write now, else undefined. */
-  get storageFailure(): OxiaError | undefined {
-    return this.recovery.cause;
-  }
-
   get roleKind(): ShardRoleKind {
     return this.role.kind;
   }
