@@ -19,7 +19,7 @@ import { waitFor } from '../support/wait.js';
 const FILLER = 'filler';
 const VALUE = 'v'.repeat(8 * 1024);
 
-test('a leader whose disk fills steps down, another leads, and it rejoins once space is freed', async () => {
+async function leaderDiskFills(kv: 'sqlite' | 'level'): Promise<void> {
   const filesystems = new Map<string, SmallFilesystem>();
   for (const name of ['node-0', 'node-1', 'node-2']) {
     const fs = mountSmallFilesystem(24);
@@ -31,6 +31,7 @@ test('a leader whose disk fills steps down, another leads, and it rejoins once s
     filesystems.set(name, fs);
   }
   const cluster = await TestCluster.start({
+    kv,
     nodes: 3,
     namespaces: [{ name: 'default', shards: 1, rf: 3 }],
     serverArgs: ['--min-free-disk-bytes', '0'],
@@ -112,6 +113,10 @@ test('a leader whose disk fills steps down, another leads, and it rejoins once s
     await cluster.close();
     for (const fs of filesystems.values()) fs.unmount();
   }
-});
+}
+
+for (const kv of ['sqlite', 'level'] as const) {
+  test(`a leader whose disk fills steps down, another leads, and it rejoins once space is freed (--kv ${kv})`, () => leaderDiskFills(kv));
+}
 
 test.run();
