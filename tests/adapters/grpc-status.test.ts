@@ -43,6 +43,8 @@ const EXPECTED: Record<OxiaErrorKind, { code: grpc.status; reason: string; readB
   NotFound: { code: grpc.status.NOT_FOUND, reason: 'NOT_FOUND', readBack: 'NotFound' },
   AlreadyExists: { code: grpc.status.ALREADY_EXISTS, reason: 'ALREADY_EXISTS', readBack: 'AlreadyExists' },
   FailedPrecondition: { code: grpc.status.FAILED_PRECONDITION, reason: 'FAILED_PRECONDITION', readBack: 'FailedPrecondition' },
+  DiskFull: { code: grpc.status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', readBack: 'DiskFull' },
+  StorageFailed: { code: grpc.status.UNAVAILABLE, reason: 'STORAGE_FAILED', readBack: 'StorageFailed' },
 };
 
 // The fake core: what it throws is set per test.

@@ -32,6 +32,7 @@ test('defaults are Oxia standalone defaults', () => {
   assert.is(c.keySorting, 'hierarchical');
   assert.is(c.kv, 'sqlite');
   assert.is(c.walSyncData, true);
+  assert.is(c.minFreeDiskBytes, 64 * 1024 * 1024);
   assert.is(c.walRetentionMs, 3_600_000);
   assert.is(c.notificationsRetentionMs, 3_600_000);
   assert.equal(c.limits, DEFAULT_REQUEST_LIMITS);
@@ -47,6 +48,7 @@ test('text values from flags are converted', () => {
     'key-sorting': 'natural',
     'notifications-enabled': 'false',
     'wal-sync-data': false,
+    'min-free-disk-bytes': '0',
     'wal-retention-time': '1h30m',
     'shutdown-timeout': '500ms',
     'request-size-bytes-max': '2097152',
@@ -59,6 +61,7 @@ test('text values from flags are converted', () => {
   assert.is(c.keySorting, 'natural');
   assert.is(c.notificationsEnabled, false);
   assert.is(c.walSyncData, false);
+  assert.is(c.minFreeDiskBytes, 0);
   assert.is(c.walRetentionMs, 5_400_000);
   assert.is(c.shutdownTimeoutMs, 500);
   assert.is(c.limits.requestSizeBytesMax, 2_097_152);

@@ -19,7 +19,7 @@ import { parse, stringify } from 'yaml';
 import { CONFIG_KEY } from '../../src/adapters/cluster-config/configmap-cluster-config-source.js';
 import { parseClusterConfigYaml } from '../../src/adapters/cluster-config/cluster-config-yaml.js';
 import { parseClusterConfigLocation } from '../../src/adapters/cluster-config/config-location.js';
-import { PUBLIC_HEALTH_SERVICES } from '../../src/adapters/grpc/health-service.js';
+import { LIVENESS_HEALTH_SERVICE, PUBLIC_HEALTH_SERVICES } from '../../src/adapters/grpc/health-service.js';
 import { STATUS_KEY } from '../../src/adapters/status-configmap/configmap-cluster-status-store.js';
 import type { ClusterConfig } from '../../src/domain/cluster/cluster-config.js';
 import { assertNoProblems, cliSubcommands, flagProblems, flagValues } from './support/cli-help.js';
@@ -447,7 +447,8 @@ function kustomizationChecks(checked: Checked) {
         assert.ok(listener, `${where}: port ${asked.port} is a gRPC port the container binds (${[...grpcListeners.keys()].join(', ')})`);
         if (!listener) continue;
         if (listener.name === 'public') assert.ok(PUBLIC_HEALTH_SERVICES.includes(asked.service), `${where}: "${asked.service}" is a health service the server reports`);
-        else assert.is(asked.service, '', `${where}: the internal port is asked about the whole process`);
+        // Storage nodes' liveness asks oxia-liveness: "" goes NOT_SERVING while the disk is full (ADR 0029).
+        else assert.ok(['', LIVENESS_HEALTH_SERVICE].includes(asked.service), `${where}: the internal port is asked about the whole process or its liveness`);
         if (!listener.tls) {
           // An exec probe would start Node every few seconds; the kubelet speaks gRPC health itself.
           assert.ok(probe.grpc, `${where}: port ${asked.port} is plaintext: a native gRPC probe`);

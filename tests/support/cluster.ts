@@ -36,6 +36,8 @@ export interface TestClusterOptions {
   readonly configExtra?: string;
   /** The coordinator's default health checks, instead of the tests' more lenient ones. */
   readonly defaultHealthChecks?: boolean;
+  /** Where a node keeps db/ and wal/ instead of the cluster's temp dir, by node name (e.g. a small filesystem). */
+  readonly nodeRoots?: Readonly<Record<string, string>>;
 }
 
 const ownedDirs = new Set<string>();
@@ -127,11 +129,12 @@ export class TestCluster {
     const nodes = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
         const name = `node-${i}`;
+        const root = options.nodeRoots?.[name] ?? join(dir, name);
         const args = [
           'server',
           '--metrics-addr', '127.0.0.1:0',
-          '--data-dir', join(dir, name, 'db'),
-          '--wal-dir', join(dir, name, 'wal'),
+          '--data-dir', join(root, 'db'),
+          '--wal-dir', join(root, 'wal'),
           '--kv', options.kv ?? 'sqlite',
           ...(options.serverArgs ?? []),
         ];

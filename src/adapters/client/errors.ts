@@ -33,6 +33,8 @@ export type OxiaErrorKind =
   | 'NotFound'
   | 'AlreadyExists'
   | 'FailedPrecondition'
+  | 'DiskFull'
+  | 'StorageFailed'
   | 'Internal'
   | 'Unknown';
 

@@ -8,6 +8,11 @@
  * registered through the ReadinessGate port is met: a storage node holds it back until
  * the coordinator's first shard assignments arrived, as Oxia's data server does, so
  * that clients are not sent to a node that cannot yet tell them where shards are.
+ *
+ * Conditions registered with requireForHealth() (a shard that cannot write, ADR 0029) also
+ * hold back the whole server's status (""), which the coordinator watches to move
+ * leaderships away. `oxia-liveness` follows only start and shutdown: it is what a liveness
+ * probe should ask, since restarting a node whose disk is full would not help.
  */
 import { status as GrpcCode } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -26,9 +31,12 @@ export { ServingStatus };
 export const OVERALL_HEALTH_SERVICE = '';
 /** Oxia's readiness probe service name, kept so Oxia deployments' probes work unchanged. */
 export const READINESS_HEALTH_SERVICE = 'oxia-readiness';
+/** SERVING from start to shutdown, whatever the storage says: for liveness probes. */
+export const LIVENESS_HEALTH_SERVICE = 'oxia-liveness';
 export const PUBLIC_HEALTH_SERVICES: readonly string[] = [
   OVERALL_HEALTH_SERVICE,
   READINESS_HEALTH_SERVICE,
+  LIVENESS_HEALTH_SERVICE,
   serviceName(OxiaClientService.write.path),
   serviceName(OxiaClientCompatService.write.path),
 ];
@@ -46,19 +54,22 @@ export class HealthStatusBoard implements ReadinessGate {
     PUBLIC_HEALTH_SERVICES.map((s) => [s, ServingStatus.NOT_SERVING]),
   );
   private readonly listeners = new Set<Listener>();
-  /** What bootstrap last set for readiness; what is reported also waits for the conditions. */
-  private readinessWanted = ServingStatus.NOT_SERVING;
+  /** What bootstrap last set for readiness and the whole server; what is reported also waits for the conditions. */
+  private readonly wanted = new Map<string, ServingStatus>([
+    [READINESS_HEALTH_SERVICE, ServingStatus.NOT_SERVING],
+    [OVERALL_HEALTH_SERVICE, ServingStatus.NOT_SERVING],
+  ]);
   /** Unmet readiness conditions (one object per require(), so equal names do not collide). */
-  private readonly unmet = new Set<{ readonly condition: string }>();
+  private readonly unmet = new Set<{ readonly condition: string; readonly health: boolean }>();
 
   get(service: string): ServingStatus | undefined {
     return this.statuses.get(service);
   }
 
   set(service: string, status: ServingStatus): void {
-    if (service === READINESS_HEALTH_SERVICE) {
-      this.readinessWanted = status;
-      status = this.readiness();
+    if (this.wanted.has(service)) {
+      this.wanted.set(service, status);
+      status = this.held(service) ? ServingStatus.NOT_SERVING : status;
     }
     if (this.statuses.get(service) === status) return;
     this.statuses.set(service, status);
@@ -71,12 +82,11 @@ export class HealthStatusBoard implements ReadinessGate {
   }
 
   require(condition: string): () => void {
-    const token = { condition };
-    this.unmet.add(token);
-    this.set(READINESS_HEALTH_SERVICE, this.readinessWanted);
-    return () => {
-      if (this.unmet.delete(token)) this.set(READINESS_HEALTH_SERVICE, this.readinessWanted);
-    };
+    return this.hold({ condition, health: false });
+  }
+
+  requireForHealth(condition: string): () => void {
+    return this.hold({ condition, health: true });
   }
 
   /** The readiness conditions not met yet, for logs and tests. */
@@ -89,8 +99,22 @@ export class HealthStatusBoard implements ReadinessGate {
     return () => this.listeners.delete(listener);
   }
 
-  private readiness(): ServingStatus {
-    return this.unmet.size === 0 ? this.readinessWanted : ServingStatus.NOT_SERVING;
+  private hold(token: { readonly condition: string; readonly health: boolean }): () => void {
+    this.unmet.add(token);
+    this.refreshHeld();
+    return () => {
+      if (this.unmet.delete(token)) this.refreshHeld();
+    };
+  }
+
+  private refreshHeld(): void {
+    for (const [service, status] of this.wanted) this.set(service, status);
+  }
+
+  /** Whether an unmet condition holds `service` back. */
+  private held(service: string): boolean {
+    if (service === READINESS_HEALTH_SERVICE) return this.unmet.size > 0;
+    return [...this.unmet].some((u) => u.health);
   }
 }
 

@@ -40,6 +40,10 @@ interface WireForm {
  *   token with a bare UNAUTHENTICATED); the ErrorInfo only keeps the kind for our client.
  * - NotFound, AlreadyExists, FailedPrecondition: the admin API's answers, with the codes
  *   Oxia's coordinator gives them (it sends them bare, with a message naming the object).
+ * - DiskFull, StorageFailed: a write the shard cannot make durable (ADR 0029). RESOURCE_EXHAUSTED
+ *   for a full disk, UNAVAILABLE for other I/O errors, each with a reason of its own so that a
+ *   client fails fast instead of retrying into its timeout (Oxia's clients see an unknown reason
+ *   and go by the code).
  */
 const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   Aborted: { code: GrpcCode.ABORTED, reason: 'ABORTED' },
@@ -63,6 +67,8 @@ const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   NotFound: { code: GrpcCode.NOT_FOUND, reason: 'NOT_FOUND' },
   AlreadyExists: { code: GrpcCode.ALREADY_EXISTS, reason: 'ALREADY_EXISTS' },
   FailedPrecondition: { code: GrpcCode.FAILED_PRECONDITION, reason: 'FAILED_PRECONDITION' },
+  DiskFull: { code: GrpcCode.RESOURCE_EXHAUSTED, reason: 'DISK_FULL' },
+  StorageFailed: { code: GrpcCode.UNAVAILABLE, reason: 'STORAGE_FAILED' },
 };
 
 /** Reason -> kind; where two kinds share a reason (Closed), Oxia's kind wins. */

@@ -2,6 +2,7 @@ import { Level } from 'level';
 import type { KvStore } from '../../application/ports/kv-store.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { asStorageFailure } from '../files/storage-failure.js';
 import { bytesOnDisk, plainBytes, rangeLimit } from '../kv-common/shard-files.js';
 
 /** The LevelDB directory inside a shard's directory. */
@@ -113,7 +114,8 @@ export class LevelKvStore implements KvStore {
     try {
       await done;
     } catch (e) {
-      throw this.closedOr(e);
+      // A batch is atomic in LevelDB: on failure nothing of it is in the store.
+      throw asStorageFailure(this.closedOr(e), `kv store ${this.dir} write`);
     }
   }
 

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { KvStore } from '../../application/ports/kv-store.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { asStorageFailure } from '../files/storage-failure.js';
 import { bytesOnDisk, plainBytes, rangeLimit } from '../kv-common/shard-files.js';
 
 /** The SQLite file of a shard and the files SQLite keeps next to it. */
@@ -148,7 +149,13 @@ export class SqliteKvStore implements KvStore {
 
   async write(ops: readonly KvOp[]): Promise<void> {
     this.assertOpen();
-    if (ops.length > 0) this.applyOps(ops);
+    if (ops.length === 0) return;
+    try {
+      this.applyOps(ops);
+    } catch (e) {
+      // The transaction rolled back: nothing of `ops` is in the store.
+      throw asStorageFailure(e, `kv store ${this.dir} write`);
+    }
   }
 
   async sizeBytes(): Promise<bigint> {

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Wal } from '../../application/ports/wal.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { INVALID_ENTRY_ID, type EntryId, type LogEntry } from '../../domain/wal/log-entry.js';
+import { storageFailureOf } from '../files/storage-failure.js';
 import { fsyncDir, readFully, writeFully } from './file-io.js';
 import {
   SEGMENT_HEADER_BYTES,
@@ -348,7 +349,8 @@ export class FileWal implements Wal {
 
   private fail(e: unknown): Error {
     const cause = e instanceof Error ? e.message : String(e);
-    this.failure ??= new Error(`WAL ${this.dir} failed (${cause}); it must be closed and reopened`, { cause: e });
+    // A full disk or an I/O error keeps its kind: the shard then recovers by reopening the log (ADR 0029).
+    this.failure ??= storageFailureOf(e, `WAL ${this.dir}`) ?? new Error(`WAL ${this.dir} failed (${cause}); it must be closed and reopened`, { cause: e });
     return this.failure;
   }
 

@@ -3,6 +3,7 @@ import { isValidNamespaceName } from '../../domain/sharding/namespace.js';
 import { splitHashRange } from '../../domain/sharding/hash-range.js';
 import { shardAssignmentsMessage, type ShardPlacement } from '../../domain/sharding/assignments.js';
 import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
+import type { DatabaseConfig } from '../../domain/database/api.js';
 import type {
   CloseSessionRequest,
   CreateSessionRequest,
@@ -27,15 +28,25 @@ import { Clock } from '../ports/clock.js';
 import { KvStoreFactory } from '../ports/kv-store.js';
 import { Logger } from '../ports/logger.js';
 import { Metrics } from '../ports/metrics.js';
+import { ReadinessGate } from '../ports/readiness.js';
+import type { ShardRef } from '../ports/shard-ref.js';
+import { StorageProbe } from '../ports/storage-probe.js';
 import { WalFactory } from '../ports/wal.js';
 import { LeaderShard } from '../shard/leader-shard.js';
 import { ShardMetrics } from '../shard/shard-metrics.js';
+import { WriteRecovery } from '../shard/write-recovery.js';
+import { FreeSpaceWatch } from './free-space-watch.js';
 import { NodeConfig } from './node-config.js';
 import { NodeMetrics, type GaugedShard } from './node-metrics.js';
 
 interface HostedShard {
   readonly namespace: string;
-  readonly shard: LeaderShard;
+  readonly ref: ShardRef;
+  readonly config: DatabaseConfig;
+  readonly metrics: ShardMetrics;
+  /** Replaced when the shard reopens its files after a storage failure. */
+  shard: LeaderShard;
+  readonly recovery: WriteRecovery;
 }
 
 /**
@@ -50,6 +61,7 @@ export class StandaloneNode implements ClientApi {
   private retentionTimer: (() => void) | undefined;
   private closed = false;
   private readonly nodeMetrics: NodeMetrics;
+  private readonly freeSpace: FreeSpaceWatch;
 
   constructor(
     @inject(NodeConfig) private readonly config: NodeConfig,
@@ -58,8 +70,13 @@ export class StandaloneNode implements ClientApi {
     @inject(Clock) private readonly clock: Clock,
     @inject(Logger) private readonly log: Logger,
     @inject(Metrics) private readonly metrics: Metrics,
+    @inject(StorageProbe) private readonly storage: StorageProbe,
+    @inject(ReadinessGate) private readonly readiness: ReadinessGate,
   ) {
-    this.nodeMetrics = new NodeMetrics(metrics, clock, () => [...this.shards.values()].map(({ shard }) => gaugedLeader(shard)));
+    this.nodeMetrics = new NodeMetrics(metrics, clock, () => [...this.shards.values()].map((hosted) => gaugedLeader(hosted)));
+    this.freeSpace = new FreeSpaceWatch(storage, clock, log, (shortage) => {
+      for (const hosted of this.shards.values()) hosted.recovery.enter(shortage);
+    });
   }
 
   async start(): Promise<void> {
@@ -69,25 +86,30 @@ export class StandaloneNode implements ClientApi {
       const placements: ShardPlacement[] = [];
       for (const range of splitHashRange(ns.initialShardCount)) {
         const ref = { namespace: ns.name, shard: nextShardId++ };
-        const [wal, kv] = [await this.walFactory.open(ref), await this.kvFactory.open(ref)];
-        const shard = await LeaderShard.openStandalone(
+        const config = { keySorting: ns.keySorting, notificationsEnabled: ns.notificationsEnabled, shard: ref.shard };
+        const log = this.log.child({ namespace: ns.name, shard: ref.shard.toString() });
+        const metrics = ShardMetrics.of(this.metrics, ref);
+        const recovery = new WriteRecovery(
           ref,
-          { keySorting: ns.keySorting, notificationsEnabled: ns.notificationsEnabled, shard: ref.shard },
-          this.config.limits,
+          { probe: this.storage, clock: this.clock, log, readiness: this.readiness, metrics },
           {
-            wal,
-            kv,
-            clock: this.clock,
-            log: this.log.child({ namespace: ns.name, shard: ref.shard.toString() }),
-            metrics: ShardMetrics.of(this.metrics, ref),
+            // Entries already proposed go on (or fail on the same disk); new ones are refused.
+            stopWriting: async (cause) => hosted.shard.logPipeline.refuseWrites(cause),
+            reopen: async () => {
+              await hosted.shard.close();
+              hosted.shard = await this.openShard(hosted);
+            },
           },
         );
-        this.shards.set(ref.shard, { namespace: ns.name, shard });
+        const hosted: HostedShard = { namespace: ns.name, ref, config, metrics, recovery, shard: undefined as unknown as LeaderShard };
+        hosted.shard = await this.openShard(hosted);
+        this.shards.set(ref.shard, hosted);
         placements.push({ shard: ref.shard, range, leader: this.config.publicAddress });
       }
       this.placements.set(ns.name, placements);
     }
     this.nodeMetrics.start();
+    this.freeSpace.start();
     this.scheduleRetention();
   }
 
@@ -95,8 +117,40 @@ export class StandaloneNode implements ClientApi {
     if (this.closed) return;
     this.closed = true;
     this.retentionTimer?.();
+    this.freeSpace.close();
     this.nodeMetrics.close();
+    for (const hosted of this.shards.values()) hosted.recovery.close();
     await Promise.all([...this.shards.values()].map((s) => s.shard.close()));
+  }
+
+  /**
+   * Opens the shard's log and store and recovers the store from the log: at start, and again
+   * after a storage failure once the disk takes writes (the files left open on failure are closed).
+   */
+  private async openShard(hosted: Omit<HostedShard, 'shard'>): Promise<LeaderShard> {
+    const { ref } = hosted;
+    const wal = await this.walFactory.open(ref);
+    let kv;
+    try {
+      kv = await this.kvFactory.open(ref);
+    } catch (e) {
+      await wal.close().catch(() => undefined);
+      throw e;
+    }
+    try {
+      return await LeaderShard.openStandalone(ref, hosted.config, this.config.limits, {
+        wal,
+        kv,
+        clock: this.clock,
+        log: this.log.child({ namespace: ref.namespace, shard: ref.shard.toString() }),
+        metrics: hosted.metrics,
+        onStorageFailure: (error) => hosted.recovery.enter(error),
+      });
+    } catch (e) {
+      await wal.close().catch(() => undefined);
+      await kv.close().catch(() => undefined);
+      throw e;
+    }
   }
 
   async *watchAssignments(namespace: string, signal: AbortSignal): AsyncIterable<ShardAssignments> {
@@ -167,7 +221,8 @@ export class StandaloneNode implements ClientApi {
     if (this.closed) return;
     this.retentionTimer = this.clock.schedule(this.config.retentionCheckIntervalMs, () => {
       void (async () => {
-        for (const { shard } of this.shards.values()) {
+        for (const { shard, recovery } of this.shards.values()) {
+          if (recovery.cause) continue;
           try {
             await shard.applyRetention(this.config.walRetentionMs, this.config.notificationsRetentionMs);
           } catch (e) {
@@ -181,16 +236,19 @@ export class StandaloneNode implements ClientApi {
 }
 
 /** A standalone shard always leads, alone: no followers. */
-function gaugedLeader(shard: LeaderShard): GaugedShard {
+function gaugedLeader(hosted: HostedShard): GaugedShard {
   return {
-    gauges: () => ({
+    gauges: () => {
+      const shard = hosted.shard;
+      return {
       ref: shard.ref,
       role: 'Leader',
       headOffset: shard.logPipeline.headEntryId.offset,
       commitOffset: shard.committedOffset,
       sessions: shard.sessionCount,
       followers: [],
-    }),
-    storeSizeBytes: () => shard.storeSizeBytes(),
+      };
+    },
+    storeSizeBytes: () => hosted.shard.storeSizeBytes(),
   };
 }

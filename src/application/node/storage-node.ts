@@ -52,10 +52,12 @@ import { Logger } from '../ports/logger.js';
 import { Metrics } from '../ports/metrics.js';
 import { ReadinessGate } from '../ports/readiness.js';
 import { ReplicationClient, type AckSender, type AppendMessage, type ReplicationTarget, type SnapshotChunkMessage } from '../ports/replication-client.js';
+import { StorageProbe } from '../ports/storage-probe.js';
 import { WalFactory } from '../ports/wal.js';
 import { Broadcast } from '../shard/broadcast.js';
 import type { LeaderShard } from '../shard/leader-shard.js';
 import { ShardController, type ShardControllerDeps } from '../shard/shard-controller.js';
+import { FreeSpaceWatch } from './free-space-watch.js';
 import { NodeMetrics } from './node-metrics.js';
 import type { CoordinationApi, ReplicationApi } from './storage-node-api.js';
 import { StorageNodeConfig } from './storage-node-config.js';
@@ -96,6 +98,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   private readonly deps: ShardControllerDeps;
   private readonly nodeMetrics: NodeMetrics;
   private readonly assigned: () => void;
+  private readonly freeSpace: FreeSpaceWatch;
 
   constructor(
     @inject(StorageNodeConfig) private readonly config: StorageNodeConfig,
@@ -106,17 +109,22 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     @inject(Logger) private readonly log: Logger,
     @inject(Metrics) metrics: Metrics,
     @inject(ReadinessGate) readiness: ReadinessGate,
+    @inject(StorageProbe) storage: StorageProbe,
   ) {
     // Before this node serves anything: a replica cannot remember the lease probes its previous
     // run received, so it counts this moment as its last one (domain/replication/read-lease.ts).
     const startedAtMs = clock.monotonicMs();
-    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs };
+    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs, storage, readiness };
+    this.freeSpace = new FreeSpaceWatch(storage, clock, log, (shortage) => {
+      for (const controller of this.open.values()) controller.storageFailed(shortage);
+    });
     this.nodeMetrics = new NodeMetrics(metrics, clock, () => this.open.values());
     this.assigned = readiness.require('the first shard assignments from the coordinator');
   }
 
   start(): void {
     this.nodeMetrics.start();
+    this.freeSpace.start();
     this.scheduleRetention();
   }
 
@@ -125,6 +133,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     if (this.closed) return;
     this.closed = true;
     this.retentionTimer?.();
+    this.freeSpace.close();
     this.nodeMetrics.close();
     this.assignmentsChanged.notify();
     const all = [...this.controllers.values()].map((p) =>

@@ -1,6 +1,6 @@
 import type { DatabaseConfig } from '../../domain/database/api.js';
 import { readCommitState } from '../../domain/database/index.js';
-import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { OxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
 import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
 import { LogEntryValue } from '../../domain/wire/storage.js';
 import type { Clock } from '../ports/clock.js';
@@ -33,6 +33,8 @@ export interface FollowerReplicaDeps {
   readonly log: Logger;
   readonly clock: Clock;
   readonly metrics: ShardMetrics;
+  /** The log or the store cannot take writes (disk full, I/O error); called once, after the replica failed. */
+  readonly onStorageFailure?: (error: OxiaError) => void;
 }
 
 interface ActiveStream {
@@ -238,7 +240,7 @@ export class FollowerReplica {
       },
       (error: unknown) => {
         this.pendingAppends--;
-        this.fail(new OxiaError('ResourceUnavailable', `write-ahead log append failed: ${String(error)}`));
+        this.fail(isStorageFailure(error) ? error : new OxiaError('ResourceUnavailable', `write-ahead log append failed: ${String(error)}`));
         this.idle.notify();
       },
     );
@@ -303,7 +305,7 @@ export class FollowerReplica {
       }
     } catch (error) {
       this.deps.log.error('applying committed entries failed', { error: String(error) });
-      this.fail(new OxiaError('ResourceUnavailable', `applying committed entries failed: ${String(error)}`));
+      this.fail(isStorageFailure(error) ? error : new OxiaError('ResourceUnavailable', `applying committed entries failed: ${String(error)}`));
     } finally {
       this.applying = false;
       this.idle.notify();
@@ -312,6 +314,7 @@ export class FollowerReplica {
 
   /** Something on disk failed: the replica stops taking entries until it is reopened (a new term). */
   private fail(error: OxiaError): void {
+    if (this.failure === undefined && isStorageFailure(error)) queueMicrotask(() => this.deps.onStorageFailure?.(error));
     this.failure ??= error;
     this.forgetKept();
     this.stream?.abort.abort();

@@ -15,7 +15,7 @@ import {
 } from '../../domain/database/index.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
 import type { KeySorting } from '../../domain/sharding/namespace.js';
-import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
+import { OxiaError, invalidArgument, isStorageFailure } from '../../domain/errors/oxia-error.js';
 import type {
   GetResponse,
   GetSequenceUpdatesResponse,
@@ -52,6 +52,8 @@ export interface LeaderShardDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: ShardMetrics;
+  /** The log or the store cannot take writes (disk full, I/O error): the write path has failed with `error`. */
+  readonly onStorageFailure?: (error: OxiaError) => void;
 }
 
 /**
@@ -116,7 +118,7 @@ export class LeaderShard {
       clock: deps.clock,
       log: deps.log,
       metrics: deps.metrics,
-      listener: { onApplied: (entries) => shard.onApplied(entries) },
+      listener: { onApplied: (entries) => shard.onApplied(entries), onStorageFailure: (error) => deps.onStorageFailure?.(error) },
     });
     return shard;
   }
@@ -168,7 +170,7 @@ export class LeaderShard {
   }
 
   async *read(request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
-    this.assertServing();
+    this.assertReadable();
     if (!this.lease.holds()) await this.awaitLease(signal);
     validateReadRequest(request, this.limits);
     const startedMs = this.deps.clock.monotonicMs();
@@ -194,7 +196,7 @@ export class LeaderShard {
   }
 
   async *list(request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse> {
-    this.assertServing();
+    this.assertReadable();
     if (!this.lease.holds()) await this.awaitLease(signal);
     const query = this.rangeQuery(request);
     let keys: string[] = [];
@@ -211,7 +213,7 @@ export class LeaderShard {
   }
 
   async *rangeScan(request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse> {
-    this.assertServing();
+    this.assertReadable();
     if (!this.lease.holds()) await this.awaitLease(signal);
     const query = this.rangeQuery(request);
     let records: GetResponse[] = [];
@@ -237,7 +239,7 @@ export class LeaderShard {
    * then each new one as it is applied, until `signal` aborts or the shard closes.
    */
   async *notifications(startOffsetExclusive: bigint | undefined, signal: AbortSignal): AsyncIterable<NotificationBatch> {
-    this.assertServing();
+    this.assertReadable();
     if (!this.lease.holds()) await this.awaitLease(signal);
     if (!this.config.notificationsEnabled) {
       throw new OxiaError('NotificationsNotEnabled', `notifications are not enabled on namespace ${this.ref.namespace}`);
@@ -258,7 +260,7 @@ export class LeaderShard {
         last = batch.offset;
       }
       await next;
-      if (this.pipeline.failed) throw this.pipeline.failed;
+      this.assertReadable();
     }
   }
 
@@ -267,7 +269,7 @@ export class LeaderShard {
    * the store after each applied batch: one bounded reverse lookup, and never stale.
    */
   async *sequenceUpdates(prefixKey: string, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse> {
-    this.assertServing();
+    this.assertReadable();
     if (!this.lease.holds()) await this.awaitLease(signal);
     if (prefixKey.length === 0) throw invalidArgument('GetSequenceUpdates needs a key: the sequence prefix');
     let lastSent: string | undefined;
@@ -279,7 +281,7 @@ export class LeaderShard {
         lastSent = highest;
       }
       await next;
-      if (this.pipeline.failed) throw this.pipeline.failed;
+      this.assertReadable();
     }
   }
 
@@ -369,6 +371,17 @@ export class LeaderShard {
       this.deps.metrics.leaseWait('refused');
       throw e;
     }
+  }
+
+  /**
+   * Reads go on while the write path failed on storage (disk full, I/O error): the store still
+   * holds exactly what was applied, which is every acknowledged write (ADR 0029). Notification
+   * and sequence streams stay open meanwhile, and end when the shard closes to reopen its files.
+   */
+  private assertReadable(): void {
+    if (this.closing) throw new OxiaError('Closed', `shard ${this.ref.shard} is closing`);
+    const failed = this.pipeline.failed;
+    if (failed && !isStorageFailure(failed)) throw failed;
   }
 
   private assertServing(): void {

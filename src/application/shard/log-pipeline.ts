@@ -1,6 +1,6 @@
 import type { AppliedEntry, DatabaseConfig } from '../../domain/database/api.js';
 import { readCommitState } from '../../domain/database/index.js';
-import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { OxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
 import { quorumCommitOffset } from '../../domain/replication/quorum.js';
 import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
 import { LogEntryValue } from '../../domain/wire/storage.js';
@@ -30,6 +30,8 @@ interface Proposal {
 /** What the pipeline tells its owner after each applied batch. */
 export interface ApplyListener {
   onApplied(entries: readonly AppliedEntry[]): void;
+  /** The log or the store cannot take writes (disk full, I/O error): the pipeline has failed with `error`. */
+  onStorageFailure?(error: OxiaError): void;
 }
 
 /**
@@ -58,6 +60,8 @@ export class LogPipeline {
   private failure: OxiaError | undefined;
   /** Set by FreezeShard during a split: nothing new enters the log (ADR 0025). */
   private frozenReason: string | undefined;
+  /** Set while the disk is below its free-space threshold: new entries are refused with it (ADR 0029). */
+  private writeRefusal: OxiaError | undefined;
   private readonly drained = new Broadcast();
   /** Wakes readers that follow the applied state (notifications, sequence updates). */
   readonly applied = new Broadcast();
@@ -174,6 +178,14 @@ export class LogPipeline {
   }
 
   /**
+   * Refuses new entries with `error` (undefined: takes them again), e.g. DiskFull when free
+   * space fell below the threshold. Entries proposed before go on to commit.
+   */
+  refuseWrites(error: OxiaError | undefined): void {
+    this.writeRefusal = error;
+  }
+
+  /**
    * Holds the store still: waits for the batch being applied, then keeps new batches
    * from starting until the returned function is called. A snapshot export scans the
    * store meanwhile, so it sees exactly the state at lastAppliedOffset. Commits go on;
@@ -198,6 +210,7 @@ export class LogPipeline {
   async propose(build: (offset: bigint) => LogEntryValue): Promise<AppliedEntry> {
     // Retryable for clients: after the split they are routed to a child instead.
     if (this.frozenReason !== undefined) throw new OxiaError('NodeIsNotLeader', this.frozenReason);
+    if (this.writeRefusal) throw this.writeRefusal;
     while (this.inFlight.size + this.queue.length >= IN_FLIGHT_ENTRIES_MAX && !this.failure) {
       await this.drained.wait();
     }
@@ -262,11 +275,22 @@ export class LogPipeline {
       }
     } catch (e) {
       this.log.error('WAL append failed; the shard stops accepting writes', { error: String(e) });
-      this.fail(new OxiaError('ResourceUnavailable', `write-ahead log append failed: ${String(e)}`));
+      this.failOn(e, 'write-ahead log append failed');
     } finally {
       this.appending = false;
       this.drained.notify();
     }
+  }
+
+  /** Fails the pipeline after an I/O error; a storage failure keeps its kind and tells the listener. */
+  private failOn(e: unknown, what: string): void {
+    if (!isStorageFailure(e)) {
+      this.fail(new OxiaError('ResourceUnavailable', `${what}: ${String(e)}`));
+      return;
+    }
+    const first = this.failure === undefined;
+    this.fail(e);
+    if (first) this.listener.onStorageFailure?.(e);
   }
 
   private advanceCommit(): void {
@@ -309,7 +333,7 @@ export class LogPipeline {
       }
     } catch (e) {
       this.log.error('applying committed entries failed; the shard stops accepting writes', { error: String(e) });
-      this.fail(new OxiaError('ResourceUnavailable', `applying to the key-value store failed: ${String(e)}`));
+      this.failOn(e, 'applying to the key-value store failed');
     } finally {
       this.applying = false;
       this.drained.notify();

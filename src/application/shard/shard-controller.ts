@@ -1,7 +1,7 @@
 import type { DatabaseConfig, TermOptions } from '../../domain/database/api.js';
 import { notificationTrimOps, readCommitState, readTermOptions, termOps } from '../../domain/database/index.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
-import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { OxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
 import { keyEncoder } from '../../domain/keys/key-encoder.js';
 import type { HashRange } from '../../domain/sharding/hash-range.js';
 import { SplitKeyFilter } from '../../domain/sharding/split-filter.js';
@@ -23,6 +23,8 @@ import type { Clock } from '../ports/clock.js';
 import type { KvStore, KvStoreFactory } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
+import type { ReadinessGate } from '../ports/readiness.js';
+import type { StorageProbe } from '../ports/storage-probe.js';
 import type { AckSender, AppendMessage, ReplicationClient, SnapshotChunkMessage } from '../ports/replication-client.js';
 import type { ShardRef } from '../ports/shard-ref.js';
 import type { Wal, WalFactory } from '../ports/wal.js';
@@ -34,6 +36,7 @@ import { Mutex } from './mutex.js';
 import { sendSplitSnapshot, type SplitSnapshotResult } from './split-snapshot.js';
 import { ShardMetrics } from './shard-metrics.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
+import { WriteRecovery } from './write-recovery.js';
 
 export interface ShardControllerDeps {
   readonly walFactory: WalFactory;
@@ -45,6 +48,10 @@ export interface ShardControllerDeps {
   readonly metrics: Metrics;
   /** When this node started (monotonic ms), before it could receive anything. */
   readonly startedAtMs: number;
+  /** Tells when the disk takes writes again after a storage failure (ADR 0029). */
+  readonly storage: StorageProbe;
+  /** Held (readiness and the whole node's health) while the shard cannot write. */
+  readonly readiness: ReadinessGate;
 }
 
 /** What the replica is doing besides holding its files: following (or fenced), or leading. */
@@ -112,11 +119,13 @@ export class ShardController {
    * Probes received by an earlier run of the node are unknown: its start counts as one.
    */
   private leasePromiseUntilMs: number;
+  /** The "cannot write" state: a storage failure stops writing and steps down; a probe reopens the files (ADR 0029). */
+  private readonly recovery: WriteRecovery;
 
   private constructor(
     readonly ref: ShardRef,
     private readonly deps: ShardControllerDeps,
-    private readonly wal: Wal,
+    private wal: Wal,
     private kv: KvStore,
     term: bigint,
     options: TermOptions | undefined,
@@ -128,6 +137,11 @@ export class ShardController {
     this.options = options;
     this.activity = { kind: 'replica', replica };
     this.leasePromiseUntilMs = promiseAfterProbe(-Infinity, deps.startedAtMs, READ_LEASE_TIMING);
+    this.recovery = new WriteRecovery(
+      ref,
+      { probe: deps.storage, clock: deps.clock, log: deps.log, readiness: deps.readiness, metrics },
+      { stopWriting: (cause) => this.stopWriting(cause), reopen: () => this.reopenFiles() },
+    );
   }
 
   /** Opens the shard's files (creating them when missing) and recovers its term and role. */
@@ -151,7 +165,7 @@ export class ShardController {
       const options = await readTermOptions(kv);
       let created: ShardController | undefined;
       const metrics = ShardMetrics.of(deps.metrics, ref);
-      const replica = await ShardController.newReplica(wal, kv, () => created!.databaseConfig(), deps, metrics);
+      const replica = await ShardController.newReplica(wal, kv, () => created!.databaseConfig(), deps, metrics, (e) => created?.storageFailed(e));
       const controller = new ShardController(ref, deps, wal, kv, state.term, options, replica, metrics);
       created = controller;
       deps.log.info('shard opened', {
@@ -174,8 +188,22 @@ export class ShardController {
     config: () => DatabaseConfig,
     deps: Pick<ShardControllerDeps, 'log' | 'clock'>,
     metrics: ShardMetrics,
+    onStorageFailure: (error: OxiaError) => void,
   ): Promise<FollowerReplica> {
-    return FollowerReplica.open({ wal, kv, config, log: deps.log, clock: deps.clock, metrics });
+    return FollowerReplica.open({ wal, kv, config, log: deps.log, clock: deps.clock, metrics, onStorageFailure });
+  }
+
+  /** A fresh FollowerReplica on the files as they are now. */
+  private replicaOnFiles(): Promise<FollowerReplica> {
+    return ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics, (e) => this.storageFailed(e));
+  }
+
+  /**
+   * The shard's log or store cannot take writes (disk full, I/O error, free space below the
+   * threshold): it stops writing and gives up leading until a write probe passes (ADR 0029).
+   */
+  storageFailed(cause: OxiaError): void {
+    if (!this.closed) this.recovery.enter(cause);
   }
 
   get roleKind(): ShardRoleKind {
@@ -219,10 +247,12 @@ export class ShardController {
   private fence(term: bigint, options: TermOptions | undefined): Promise<EntryId> {
     return this.mutex.run(async () => {
       this.assertOpen();
+      // Refused while the replica cannot write: it could not persist the term, and must not lead.
+      this.assertWritable();
       const next = accepted(onNewTerm(this.role, term));
       await this.endActivity(new OxiaError('NodeIsNotLeader', `shard ${this.ref.shard} was fenced at term ${term}`));
       const nowMs = BigInt(Math.trunc(this.deps.clock.nowMs()));
-      await this.kv.write(termOps(term, options, nowMs));
+      await this.writing(() => this.kv.write(termOps(term, options, nowMs)));
       if (options !== undefined) this.options = options;
       this.role = next;
       // A replica holding only a snapshot (a split's child) answers the snapshot's offset.
@@ -241,6 +271,7 @@ export class ShardController {
   async becomeLeader(term: bigint, replicationFactor: number, followers: ReadonlyMap<string, EntryId>, signal: AbortSignal): Promise<void> {
     const leader = await this.mutex.run(async () => {
       this.assertOpen();
+      this.assertWritable();
       accepted(onBecomeLeader(this.role, term, replicationFactor));
       if (followers.size > replicationFactor - 1) {
         throw new OxiaError('InvalidArgument', `${followers.size} followers for a replication factor of ${replicationFactor}`);
@@ -251,7 +282,7 @@ export class ShardController {
         this.ref,
         this.databaseConfig(),
         this.deps.limits,
-        { wal: this.wal, kv: this.kv, clock: this.deps.clock, log: this.log, metrics: this.metrics },
+        { wal: this.wal, kv: this.kv, clock: this.deps.clock, log: this.log, metrics: this.metrics, onStorageFailure: (e) => this.storageFailed(e) },
         { term, replicationFactor },
       );
       const activity: Extract<Activity, { kind: 'leader' }> = {
@@ -428,6 +459,7 @@ export class ShardController {
     return this.mutex.run(async () => {
       this.assertOpen();
       const next = accepted(onDeleteShard(this.role, term));
+      this.recovery.close();
       await this.closeFiles(new OxiaError('NodeIsNotMember', `shard ${this.ref.shard} was deleted`));
       this.role = next;
       await this.deps.walFactory.delete(this.ref);
@@ -442,6 +474,7 @@ export class ShardController {
     this.installAbort?.abort();
     return this.mutex.run(async () => {
       if (this.closed) return;
+      this.recovery.close();
       await this.closeFiles(new OxiaError('Closed', 'the server is shutting down'));
     });
   }
@@ -452,6 +485,7 @@ export class ShardController {
   truncate(term: bigint, head: EntryId): Promise<EntryId> {
     return this.mutex.run(async () => {
       this.assertOpen();
+      this.assertWritable();
       const next = accepted(onTruncate(this.role, term));
       const replica = await this.replicaActivity();
       const newHead = await replica.truncate(head.offset);
@@ -468,6 +502,7 @@ export class ShardController {
   async replicate(term: bigint, appends: AsyncIterable<AppendMessage>, sendAck: AckSender, signal: AbortSignal): Promise<void> {
     const { replica, streamTerm } = await this.mutex.run(async () => {
       this.assertOpen();
+      this.assertWritable();
       const streamTerm = term >= 0n ? term : this.role.term;
       // Whatever the term, a replica that never joined the shard says so (the leader then sends a snapshot).
       if (this.role.kind === 'NotMember') throw new OxiaError('NodeIsNotMember', `this node is not a member of shard ${this.ref.shard}`);
@@ -490,6 +525,7 @@ export class ShardController {
   installSnapshot(chunks: AsyncIterable<SnapshotChunkMessage>, signal: AbortSignal): Promise<bigint> {
     return this.mutex.run(async () => {
       this.assertOpen();
+      this.assertWritable();
       const abort = new AbortController();
       const onCallEnd = (): void => abort.abort();
       signal.addEventListener('abort', onCallEnd, { once: true });
@@ -522,7 +558,7 @@ export class ShardController {
           throw error;
         } finally {
           this.options = await readTermOptions(this.kv);
-          this.activity = { kind: 'replica', replica: await ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics) };
+          this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
         }
         const state = await readCommitState(this.kv);
         this.role = term >= 0n ? { kind: 'Follower', term } : { kind: 'NotMember', term: -1n };
@@ -531,6 +567,7 @@ export class ShardController {
         return state.commitOffset;
       } catch (error) {
         this.metrics.snapshotFailed('received', 0);
+        if (isStorageFailure(error)) this.storageFailed(error);
         throw error;
       } finally {
         signal.removeEventListener('abort', onCallEnd);
@@ -554,7 +591,7 @@ export class ShardController {
 
   /** Drops log segments and notifications past retention; the log is never trimmed past the applied offset. */
   async applyRetention(walRetentionMs: number, notificationsRetentionMs: number): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.recovery.cause) return;
     const activity = this.activity;
     if (activity.kind === 'leader') {
       await activity.shard.applyRetention(walRetentionMs, notificationsRetentionMs);
@@ -599,7 +636,7 @@ export class ShardController {
     }
     await Promise.all([...activity.cursors.values()].map((c) => c.close()));
     await activity.shard.stop(why);
-    this.activity = { kind: 'replica', replica: await ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics) };
+    this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
   }
 
   private async closeFiles(why: OxiaError): Promise<void> {
@@ -688,6 +725,67 @@ export class ShardController {
 
   private assertOpen(): void {
     if (this.closed) throw new OxiaError('Closed', `shard ${this.ref.shard} is closed`);
+  }
+
+  private assertWritable(): void {
+    const cause = this.recovery.cause;
+    if (cause) throw cause;
+  }
+
+  /** Runs a write of the protocol's own (the term); a storage failure starts the recovery. */
+  private async writing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (e) {
+      if (isStorageFailure(e)) this.storageFailed(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Stops writing after a storage failure: a leader steps down (pending writes fail with the
+   * cause, clients are sent elsewhere), a follower ends its stream; the replica stays fenced
+   * at its term. The node's health tells the coordinator, which elects another leader.
+   */
+  private stopWriting(cause: OxiaError): Promise<void> {
+    return this.mutex.run(async () => {
+      if (this.closed) return;
+      const wasLeading = this.activity.kind === 'leader';
+      await this.endActivity(cause);
+      if (this.role.kind === 'Leader' || this.role.kind === 'Follower') this.role = { kind: 'Fenced', term: this.role.term };
+      if (wasLeading) this.log.warn('stepped down: this replica cannot write', { term: this.role.term.toString() });
+    });
+  }
+
+  /**
+   * After a storage failure, once the disk takes writes again: closes the log and store and opens
+   * them from disk as at start (the log's torn tail is cut; the store holds only whole batches), so
+   * that no state of the failed writes stays in memory. The replica stays fenced at its term.
+   */
+  private reopenFiles(): Promise<void> {
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      await this.endActivity(new OxiaError('Aborted', `shard ${this.ref.shard} is reopening its files`));
+      await this.wal.close().catch((e: unknown) => this.log.warn('closing the WAL failed', { error: String(e) }));
+      await this.kv.close().catch((e: unknown) => this.log.warn('closing the store failed', { error: String(e) }));
+      const wal = await this.deps.walFactory.open(this.ref);
+      let kv: KvStore;
+      try {
+        kv = await this.deps.kvFactory.open(this.ref);
+      } catch (e) {
+        await wal.close().catch(() => undefined);
+        throw e;
+      }
+      this.wal = wal;
+      this.kv = kv;
+      const interrupted = await readInstallingMarker(kv);
+      if (interrupted !== undefined) {
+        this.log.warn('a snapshot install was interrupted; the shard starts over empty', { term: interrupted.toString() });
+        await this.wal.clear();
+        this.kv = await resetStore(this.ref, this.deps.kvFactory, this.kv, interrupted);
+      }
+      this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
+    });
   }
 }
 

@@ -19,6 +19,10 @@ export function shardLabels(ref: ShardRef): { oxia_namespace: string; shard: str
 
 type Direction = 'sent' | 'received';
 
+/** Why a shard cannot write: no space (or below the free-space threshold), or another I/O error. */
+export type StorageFailureReason = 'disk_full' | 'io_error';
+const STORAGE_FAILURE_REASONS: readonly StorageFailureReason[] = ['disk_full', 'io_error'];
+
 function instruments(m: Metrics) {
   const shard = SHARD_LABELS;
   return {
@@ -51,6 +55,12 @@ function instruments(m: Metrics) {
       "Client reads that found the leader's read lease lapsed, by outcome (renewed: served after a wait; refused: NodeIsNotLeader)",
       [...shard, 'outcome'],
     ),
+    unwritable: m.gauge(
+      'oxia_server_storage_unwritable',
+      'Whether the shard cannot write (1) and why (disk_full, io_error): writes are refused until a write probe passes and the log and store are reopened',
+      [...shard, 'reason'],
+    ),
+    unwritableEvents: m.counter('oxia_server_storage_failures_total', 'Times the shard stopped writing because of its storage, by reason (disk_full, io_error)', [...shard, 'reason']),
     newTermLeaseWait: m.histogram(
       'oxia_server_new_term_lease_wait_seconds',
       "How long NewTerm answers waited for the former leader's read lease to run out",
@@ -166,6 +176,12 @@ export class ShardMetrics {
     this.snapshotBytes(direction, bytes);
   }
 
+  /** The shard stopped writing (`reason` set), or writes again (undefined). */
+  storageUnwritable(reason: StorageFailureReason | undefined, started = false): void {
+    for (const r of STORAGE_FAILURE_REASONS) this.all.unwritable.set({ ...this.labels, reason: r }, r === reason ? 1 : 0);
+    if (started && reason) this.all.unwritableEvents.inc({ ...this.labels, reason });
+  }
+
   /** The shard left this node: its series are no longer exported. */
   remove(): void {
     const labels = this.labels;
@@ -176,6 +192,10 @@ export class ShardMetrics {
     for (const op of ['put', 'delete', 'delete_range']) a.writeOps.remove({ ...labels, op });
     for (const op of ['get', 'list', 'range_scan']) a.readOps.remove({ ...labels, op });
     for (const event of ['created', 'closed', 'expired']) a.sessions.remove({ ...labels, event });
+    for (const reason of STORAGE_FAILURE_REASONS) {
+      a.unwritable.remove({ ...labels, reason });
+      a.unwritableEvents.remove({ ...labels, reason });
+    }
     for (const direction of ['sent', 'received']) {
       for (const outcome of ['completed', 'failed']) a.snapshots.remove({ ...labels, direction, outcome });
       a.snapshotBytes.remove({ ...labels, direction });

@@ -28,6 +28,8 @@ export interface StorageSettings {
   readonly dbCacheSizeBytes: number;
   readonly notificationsRetentionMs: number;
   readonly walSyncData: boolean;
+  /** Writes are refused while free space under the data or WAL directory is below this (0: only a full disk refuses them). */
+  readonly minFreeDiskBytes: number;
   readonly walRetentionMs: number;
   readonly walSegmentSizeBytes: number;
   readonly retentionCheckIntervalMs: number;
@@ -47,6 +49,12 @@ export const STORAGE_OPTIONS = [
   { name: 'db-cache-size-mb', valueName: 'MiB', help: "cache of records read from the key-value stores, shared by the node's shards (0: none)", default: '100' },
   { name: 'notifications-retention-time', valueName: 'duration', help: 'how long notifications are kept', default: '1h' },
   { name: 'wal-sync-data', help: 'fsync the write-ahead log before acknowledging entries', default: 'true' },
+  {
+    name: 'min-free-disk-bytes',
+    valueName: 'bytes',
+    help: 'refuse writes (RESOURCE_EXHAUSTED, DISK_FULL) while free space under the data or WAL directory is below this, so that reopening the shards has room (0: only a full disk)',
+    default: String(64 * MiB),
+  },
   { name: 'wal-retention-time', valueName: 'duration', help: 'how long applied write-ahead log entries are kept (followers further behind get a snapshot)', default: '1h' },
   { name: 'wal-segment-size-bytes', valueName: 'bytes', help: 'size at which a write-ahead log segment file is rolled', default: String(64 * MiB) },
   { name: 'retention-check-interval', valueName: 'duration', help: 'how often retention of logs and notifications runs', default: '1m' },
@@ -66,6 +74,7 @@ const STORAGE_SHAPE = {
   'db-cache-size-mb': integer(0, 1024 * 1024),
   'notifications-retention-time': duration(1000),
   'wal-sync-data': boolean,
+  'min-free-disk-bytes': integer(0, Number.MAX_SAFE_INTEGER),
   'wal-retention-time': duration(1000),
   'wal-segment-size-bytes': integer(4096, GiB),
   'retention-check-interval': duration(100),
@@ -106,6 +115,7 @@ export function storageSettingsOf(o: StorageValues): StorageSettings {
     dbCacheSizeBytes: o['db-cache-size-mb'] * MiB,
     notificationsRetentionMs: o['notifications-retention-time'],
     walSyncData: o['wal-sync-data'],
+    minFreeDiskBytes: o['min-free-disk-bytes'],
     walRetentionMs: o['wal-retention-time'],
     walSegmentSizeBytes: o['wal-segment-size-bytes'],
     retentionCheckIntervalMs: o['retention-check-interval'],

@@ -18,6 +18,8 @@ import { kvModule } from '../modules/kv-module.js';
 import { loggingModule } from '../modules/logging-module.js';
 import { metricsModule } from '../modules/metrics-module.js';
 import { walModule } from '../modules/wal-module.js';
+import { DiskProbe, DiskProbeOptions } from '../../adapters/files/disk-probe.js';
+import { StorageProbe } from '../../application/ports/storage-probe.js';
 
 export interface ContainerOverrides {
   /** Log lines go here instead of stdout (in-process tests). */
@@ -52,6 +54,8 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
     grpcModule(grpcServerOptionsOf('public', settings.publicAddr, settings.publicTls, settings)),
     securityModule(settings),
     new ContainerModule(({ bind }) => {
+      bind(DiskProbeOptions).toConstantValue({ dirs: [settings.dataDir, settings.walDir], minFreeBytes: settings.minFreeDiskBytes });
+      bind(StorageProbe).to(DiskProbe).inSingletonScope();
       bind(LiveStorageSettings).toConstantValue(new LiveStorageSettings(settings, settings.retentionCheckIntervalMs));
     }),
   ];

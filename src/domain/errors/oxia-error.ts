@@ -27,7 +27,9 @@ export type OxiaErrorKind =
   | 'NotFound' // an admin API object (data server, shard) that does not exist
   | 'AlreadyExists' // an admin API object created twice
   | 'FailedPrecondition' // an admin API change the cluster cannot take as it is (too few servers, ...)
-  | 'Closed'; // the shard or server is shutting down
+  | 'Closed' // the shard or server is shutting down
+  | 'DiskFull' // a write cannot be made durable: no space left (or below --min-free-disk-bytes)
+  | 'StorageFailed'; // a write cannot be made durable: another I/O error of the log or the store
 
 export interface LeaderHint {
   readonly shard: bigint;
@@ -50,3 +52,8 @@ export function isOxiaError(e: unknown, kind?: OxiaErrorKind): e is OxiaError {
 }
 
 export const invalidArgument = (message: string): OxiaError => new OxiaError('InvalidArgument', message);
+
+/** Errors that say the shard's files cannot take writes now; the shard recovers by itself once they can (ADR 0029). */
+export function isStorageFailure(e: unknown): e is OxiaError {
+  return isOxiaError(e, 'DiskFull') || isOxiaError(e, 'StorageFailed');
+}

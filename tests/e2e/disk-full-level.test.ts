@@ -1,0 +1,4 @@
+import { diskFullSuite, test } from './disk-full.suite.js';
+
+diskFullSuite('level');
+test.run();
