@@ -5,7 +5,7 @@ import { SeededRandom } from '../../src/adapters/simulation/seeded-random.js';
 import { FixedClusterConfig, FixedNodeDiscovery, SimStatusStorage } from '../../src/adapters/simulation/sim-cluster-metadata.js';
 import { type DiskFaults, SimDisk } from '../../src/adapters/simulation/sim-disk.js';
 import { type NetworkFaults, SimNetwork } from '../../src/adapters/simulation/sim-network.js';
-import { DiscardedMetrics, IGNORED_READINESS, SimLog } from '../../src/adapters/simulation/sim-process-kit.js';
+import { DiscardedMetrics, SimHealth, SimLog } from '../../src/adapters/simulation/sim-process-kit.js';
 import { Incarnation, VirtualClock, VirtualScheduler } from '../../src/adapters/simulation/virtual-time.js';
 import { DEFAULT_AUTO_SPLIT, DEFAULT_LOAD_BALANCER, type ClusterConfig } from '../../src/domain/cluster/cluster-config.js';
 import type { NodeAddress } from '../../src/domain/cluster/node-address.js';
@@ -102,6 +102,7 @@ export class SimWorld {
     const name = `${n.address.name}#${n.restarts++}`;
     const life = new Incarnation(name);
     n.life = life;
+    const health = new SimHealth();
     const rate = n === this.nodes[0] ? (this.options.firstNodeClockRate ?? 1) : 1;
     const clock = new VirtualClock(this.scheduler, life, rate);
     const node = new StorageNode(
@@ -112,10 +113,11 @@ export class SimWorld {
       clock,
       this.log.logger(name),
       new DiscardedMetrics(),
-      IGNORED_READINESS,
+      health,
+      n.disk.storageProbe(life),
     );
     node.start();
-    this.network.attach(n.address.internal, life, { coordination: node, replication: node, client: node });
+    this.network.attach(n.address.internal, life, { coordination: node, replication: node, client: node, health });
   }
 
   /** The process dies (SIGKILL); with `powerLoss` the machine too, taking unsynced writes with it. */

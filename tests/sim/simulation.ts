@@ -34,7 +34,7 @@ export interface SimulationResult {
   readonly logTail: readonly string[];
 }
 
-const BASE_DISK: DiskFaults = { fsyncFailure: 0, storeCheckpoint: 0.3 };
+const BASE_DISK: DiskFaults = { fsyncFailure: 0.001, storeCheckpoint: 0.3 };
 const BASE_NETWORK: NetworkFaults = { minDelayMs: 0.1, maxDelayMs: 3, drop: 0.01, duplicate: 0.01 };
 /** Beyond this, a run that has not spent its budget is stuck (reported as such). */
 const RUN_LIMIT_MS = 300_000;

@@ -1,6 +1,7 @@
 import type { Clock } from '../../application/ports/clock.js';
 import type { KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
+import type { StorageProbe } from '../../application/ports/storage-probe.js';
 import type { Wal, WalFactory } from '../../application/ports/wal.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { MemoryKv } from '../../domain/database/memory-kv.js';
@@ -73,6 +74,18 @@ export class SimDisk {
         incarnation.check();
         this.logs.delete(key(shard));
       },
+    };
+  }
+
+  /**
+   * The disk as the storage probe sees it: never short of space (a full disk is tested on a
+   * real small filesystem, tests/e2e/disk-full*), and writable as long as the machine runs; a
+   * failed fsync here is a passing fault, so the shard's probe finds the disk well again.
+   */
+  storageProbe(incarnation: Incarnation): StorageProbe {
+    return {
+      shortage: async () => undefined,
+      probeWrite: async () => (incarnation.alive ? undefined : new OxiaError('StorageFailed', 'the machine is down')),
     };
   }
 

@@ -16,6 +16,7 @@ import type { HealthObservation } from '../../domain/coordinator/node-health.js'
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import type { EntryId } from '../../domain/wal/log-entry.js';
 import { AsyncQueue } from './async-queue.js';
+import type { SimHealth } from './sim-process-kit.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { Incarnation, VirtualScheduler } from './virtual-time.js';
 
@@ -40,6 +41,8 @@ export interface NodeServices {
   readonly coordination: CoordinationApi;
   readonly replication: ReplicationApi;
   readonly client: ClientApi;
+  /** The node's whole-server health, as its gRPC health service reports it. */
+  readonly health: SimHealth;
 }
 
 interface Attached {
@@ -191,8 +194,7 @@ export class SimNetwork {
       addObserver: (node, request, timeoutMs, signal) => call(node, (s, server) => s.coordination.addFollower(request, server), signal, timeoutMs),
       checkHealth: async (node, timeoutMs, signal): Promise<HealthObservation> => {
         try {
-          await call(node, async () => undefined, signal, timeoutMs);
-          return 'serving';
+          return (await call(node, async (s) => s.health.serving, signal, timeoutMs)) ? 'serving' : 'not-serving';
         } catch (e) {
           if (e instanceof OxiaError && e.message.endsWith('deadline exceeded')) return 'timeout';
           if (e instanceof OxiaError && e.message.endsWith('is unreachable')) return 'unreachable';
@@ -307,18 +309,23 @@ export class SimNetwork {
     const end = (): void => {
       if (done) return;
       done = true;
+      unwatch();
       this.links.delete(link);
       if (life.alive) listener.onEnd();
     };
     const link: Link = { a: from, b: to, stalled: false, break: end };
     this.links.add(link);
     const deliver = this.fifo(link);
+    let unwatch = (): void => undefined;
     deliver(() => {
+      const node = this.nodes.get(to);
       if (done) return;
-      if (!this.nodes.get(to) || this.isParted(from, to)) return deliver(end);
-      deliver(() => !done && life.alive && listener.onStatus('serving'));
+      if (!node || this.isParted(from, to)) return deliver(end);
+      const report = (serving: boolean): void => deliver(() => !done && life.alive && listener.onStatus(serving ? 'serving' : 'not-serving'));
+      report(node.services.health.serving);
+      unwatch = node.services.health.watch(report);
     });
-    return { cancel: () => ((done = true), this.links.delete(link)) };
+    return { cancel: () => ((done = true), unwatch(), this.links.delete(link)) };
   }
 
   private assignmentsStream(from: string, life: Incarnation, to: string, onEnd: (error: Error) => void): AssignmentsStream {

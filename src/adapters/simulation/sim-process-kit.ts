@@ -70,5 +70,38 @@ export class DiscardedMetrics implements Metrics {
   }
 }
 
-/** Readiness that nobody probes. */
-export const IGNORED_READINESS: ReadinessGate = { require: () => () => undefined };
+/**
+ * A node's readiness and health as its gRPC health service would report them: the
+ * simulated network answers the coordinator's health checks and watches from it.
+ */
+export class SimHealth implements ReadinessGate {
+  private readonly healthHolds = new Set<object>();
+  private readonly listeners = new Set<(serving: boolean) => void>();
+
+  get serving(): boolean {
+    return this.healthHolds.size === 0;
+  }
+
+  /** Readiness alone (what a load balancer would probe): the coordinator does not look at it. */
+  require(): () => void {
+    return () => undefined;
+  }
+
+  requireForHealth(): () => void {
+    const hold = {};
+    this.healthHolds.add(hold);
+    this.changed();
+    return () => {
+      if (this.healthHolds.delete(hold)) this.changed();
+    };
+  }
+
+  watch(listener: (serving: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of [...this.listeners]) l(this.serving);
+  }
+}
