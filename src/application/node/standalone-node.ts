@@ -190,6 +190,7 @@ function gaugedLeader(shard: LeaderShard): GaugedShard {
       commitOffset: shard.committedOffset,
       sessions: shard.sessionCount,
       followers: [],
+      walEntries: shard.walEntries,
     }),
     storeSizeBytes: () => shard.storeSizeBytes(),
   };
