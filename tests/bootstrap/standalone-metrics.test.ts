@@ -57,6 +57,11 @@ test('standalone: ready once serving; per-shard series count the writes and read
       assert.is(m.value('oxia_server_sessions_active', labels), 0, `shard ${shard}: no sessions`);
     }
     assert.equal(m.all('oxia_server_follower_lag_entries'), [], 'a standalone shard has no followers');
+    for (const dir of ['data', 'wal']) {
+      const size = m.value('oxia_server_disk_size_bytes', { dir }) ?? 0;
+      const free = m.value('oxia_server_disk_free_bytes', { dir }) ?? -1;
+      assert.ok(size > 0 && free >= 0 && free <= size, `${dir} directory's file system: ${free} of ${size} bytes free`);
+    }
     assert.ok(m.families().has('oxia_grpc_server_handled_total'), 'the gRPC series are still there');
     for (const gone of ['oxia_server_write_ops_total', 'oxia_server_read_ops_total', 'oxia_server_write_latency_seconds', 'oxia_server_wal_sync_latency_seconds']) {
       assert.not.ok(m.families().has(gone), `${gone} was renamed (ADR 0026)`);
