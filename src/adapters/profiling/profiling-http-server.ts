@@ -5,8 +5,8 @@
  * Go's pprof ones, so the habit (`curl host:6060/debug/pprof/profile?seconds=30`) carries
  * over; the files are V8's, not pprof's.
  *
- * One recording at a time: a second request while one runs is refused (409), since two
- * CPU profiles would share the one V8 profiler and a heap snapshot pauses the process.
+ * One recording at a time: a second request while one runs is refused (409), since a heap
+ * snapshot pauses the process and would show in a CPU profile as the process's own work.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
