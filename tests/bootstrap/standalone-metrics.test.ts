@@ -1,6 +1,6 @@
 // A real `oxia-ts standalone` is ready as soon as it serves (its shards are open: it needs
 // no coordinator), and its /metrics shows every shard as leader with the writes and reads
-// routed to it, its WAL and its store.
+// routed to it, its WAL and its store, under the names, labels and units of Oxia's (ADR 0026).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Status } from '../../src/domain/wire/client.js';
@@ -39,15 +39,33 @@ test('standalone: ready once serving; per-shard series count the writes and read
       const written = writes.get(shard.toString()) ?? 0;
       assert.equal(m.all('oxia_server_shard_role', labels).map((s) => [s.labels.role, s.value]), [['leader', 1]], `shard ${shard} is led here`);
       assert.is(m.value('oxia_server_write_requests_total', labels), written, `shard ${shard}: write requests`);
-      assert.is(m.value('oxia_server_write_ops_total', { ...labels, op: 'put' }), written, `shard ${shard}: puts`);
-      assert.is(m.value('oxia_server_read_ops_total', { ...labels, op: 'get' }), gets.get(shard.toString()) ?? 0, `shard ${shard}: gets`);
+      assert.is(m.value('oxia_server_db_puts_total', labels), written, `shard ${shard}: puts`);
+      assert.is(m.value('oxia_server_db_gets_total', labels), gets.get(shard.toString()) ?? 0, `shard ${shard}: gets`);
+      assert.is(m.value('oxia_server_db_deletes_total', labels), 0, `shard ${shard}: deletes, present at 0`);
+      assert.is(m.value('oxia_server_leader_write_latency_milliseconds_count', labels), written, `shard ${shard}: one write latency per request`);
+      assert.ok((m.value('oxia_server_leader_write_latency_milliseconds_sum', labels) ?? 0) > 0, `shard ${shard}: write latency in ms`);
       assert.is(m.value('oxia_server_commit_offset', labels), written - 1, `shard ${shard}: one entry per write, offsets from 0`);
       assert.is(m.value('oxia_server_wal_appended_entries_total', labels), written, `shard ${shard}: WAL entries`);
+      assert.is(m.value('oxia_server_wal_entries', labels), written, `shard ${shard}: the log holds every entry (none trimmed yet)`);
+      const rounds = m.value('oxia_server_wal_sync_latency_milliseconds_count', labels) ?? 0;
+      assert.ok(rounds >= 1 && rounds <= written, `shard ${shard}: ${rounds} fsync rounds`);
+      assert.is(m.value('oxia_server_wal_append_latency_milliseconds_count', labels), rounds, `shard ${shard}: one append per round`);
+      assert.ok((m.value('oxia_server_kv_batch_commit_latency_milliseconds_count', labels) ?? 0) >= 1, `shard ${shard}: store commits`);
+      assert.ok((m.value('oxia_server_kv_write_ops_total', labels) ?? 0) >= written, `shard ${shard}: at least one record op per put`);
+      assert.ok((m.value('oxia_server_kv_write_bytes_total', labels) ?? 0) > 0, `shard ${shard}: bytes written to the store`);
       assert.ok((m.value('oxia_server_kv_size_bytes', labels) ?? 0) > 0, `shard ${shard}: store size`);
       assert.is(m.value('oxia_server_sessions_active', labels), 0, `shard ${shard}: no sessions`);
     }
     assert.equal(m.all('oxia_server_follower_lag_entries'), [], 'a standalone shard has no followers');
+    for (const dir of ['data', 'wal']) {
+      const size = m.value('oxia_server_disk_size_bytes', { dir }) ?? 0;
+      const free = m.value('oxia_server_disk_free_bytes', { dir }) ?? -1;
+      assert.ok(size > 0 && free >= 0 && free <= size, `${dir} directory's file system: ${free} of ${size} bytes free`);
+    }
     assert.ok(m.families().has('oxia_grpc_server_handled_total'), 'the gRPC series are still there');
+    for (const gone of ['oxia_server_write_ops_total', 'oxia_server_read_ops_total', 'oxia_server_write_latency_seconds', 'oxia_server_wal_sync_latency_seconds']) {
+      assert.not.ok(m.families().has(gone), `${gone} was renamed (ADR 0026)`);
+    }
   } finally {
     client.close();
     health.close();

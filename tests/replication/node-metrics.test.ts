@@ -156,15 +156,16 @@ test('metrics after writes and reads: exact counts on the leader, roles, offsets
 
   assert.equal(m0.all('oxia_server_shard_role', SHARD).map((s) => [s.labels.role, s.value]), [['leader', 1]], 'one role series: leader');
   assert.is(delta('oxia_server_write_requests_total'), 24, 'write requests');
-  assert.is(delta('oxia_server_write_ops_total', { op: 'put' }), 23, 'puts');
-  assert.is(delta('oxia_server_write_ops_total', { op: 'delete' }), 2, 'deletes');
-  assert.is(delta('oxia_server_write_ops_total', { op: 'delete_range' }), 1, 'delete ranges');
-  assert.is(delta('oxia_server_write_latency_seconds_count'), 24, 'one write latency per request');
-  assert.ok(delta('oxia_server_write_latency_seconds_sum') > 0, 'write latency is measured');
+  // As Oxia's: counted where applied, so the session's own record (a put in its entry) is one.
+  assert.is(delta('oxia_server_db_puts_total'), 23 + 1, 'puts: the clients\' and the session record');
+  assert.is(delta('oxia_server_db_deletes_total'), 2, 'deletes');
+  assert.is(delta('oxia_server_db_delete_ranges_total'), 1, 'delete ranges');
+  assert.is(delta('oxia_server_leader_write_latency_milliseconds_count'), 24, 'one write latency per request');
+  assert.ok(delta('oxia_server_leader_write_latency_milliseconds_sum') > 0, 'write latency is measured');
   assert.is(delta('oxia_server_read_requests_total'), 5, 'read requests');
-  assert.is(delta('oxia_server_read_ops_total', { op: 'get' }), 17, 'gets');
-  assert.is(delta('oxia_server_read_ops_total', { op: 'list' }), 2, 'lists');
-  assert.is(delta('oxia_server_read_ops_total', { op: 'range_scan' }), 1, 'range scans');
+  assert.is(delta('oxia_server_db_gets_total'), 17, 'gets');
+  assert.is(delta('oxia_server_db_lists_total'), 2, 'lists');
+  assert.is(delta('oxia_server_db_range_scans_total'), 1, 'range scans');
   assert.is(delta('oxia_server_read_bytes_total'), readBytes, 'bytes of values read');
   assert.is(delta('oxia_server_read_latency_seconds_count'), 5, 'one read latency per request');
   assert.is(m0.value('oxia_server_commit_offset', SHARD), head, 'commit offset as GetStatus says');
@@ -174,11 +175,13 @@ test('metrics after writes and reads: exact counts on the leader, roles, offsets
   // A fresh node wrote its whole log itself: entries 0..head.
   assert.is(m0.value('oxia_server_wal_appended_entries_total', SHARD), head + 1, 'every entry of the log was appended once');
   assert.ok((m0.value('oxia_server_wal_append_bytes_total', SHARD) ?? 0) > writtenBytes, 'WAL bytes hold at least the values written');
-  const rounds = m0.value('oxia_server_wal_sync_latency_seconds_count', SHARD) ?? 0;
+  const rounds = m0.value('oxia_server_wal_sync_latency_milliseconds_count', SHARD) ?? 0;
   assert.ok(rounds >= 1 && rounds <= head + 1, `fsync rounds: ${rounds} for ${head + 1} entries`);
-  assert.is(m0.value('oxia_server_wal_append_latency_seconds_count', SHARD), rounds, 'one write and one fsync per round');
+  assert.is(m0.value('oxia_server_wal_append_latency_milliseconds_count', SHARD), rounds, 'one write and one fsync per round');
   assert.ok((m0.value('oxia_server_apply_latency_seconds_count', SHARD) ?? 0) >= 1, 'apply batches');
   assert.ok((m0.value('oxia_server_kv_size_bytes', SHARD) ?? 0) > 0, 'store size on disk');
+  assert.is(m0.value('oxia_server_wal_entries', SHARD), head + 1, 'the log holds every entry (none trimmed yet)');
+  assert.ok((m0.value('oxia_server_kv_batch_commit_latency_milliseconds_count', SHARD) ?? 0) >= 1, 'store commits are timed');
   assert.ok((m0.value('oxia_server_read_cache_hits_total') ?? 0) >= 1, 'the repeated get hit the cache');
   assert.ok((m0.value('oxia_server_read_cache_misses_total') ?? 0) >= 1, 'first reads missed the cache');
   assert.is(m0.value('oxia_server_read_cache_capacity_bytes'), 100 * 1024 * 1024, 'the default --db-cache-size-mb');
@@ -194,7 +197,10 @@ test('metrics after writes and reads: exact counts on the leader, roles, offsets
     assert.is(m.value('oxia_server_sessions_active', SHARD), undefined, 'sessions live on the leader only');
     assert.equal(m.all('oxia_server_follower_lag_entries'), [], 'only leaders track followers');
     assert.ok((m.value('oxia_server_apply_latency_seconds_count', SHARD) ?? 0) >= 1, 'followers apply too');
-    assert.ok((m.value('oxia_server_wal_sync_latency_seconds_count', SHARD) ?? 0) >= 1, 'followers fsync too');
+    assert.ok((m.value('oxia_server_wal_sync_latency_milliseconds_count', SHARD) ?? 0) >= 1, 'followers fsync too');
+    // Oxia counts database operations where they are applied: on every replica.
+    assert.is(m.value('oxia_server_db_puts_total', SHARD), m0.value('oxia_server_db_puts_total', SHARD), 'followers apply the same puts');
+    assert.is(m.value('oxia_server_db_deletes_total', SHARD), m0.value('oxia_server_db_deletes_total', SHARD), 'and the same deletes');
   }
 
   await c.closeSession(0n, sessionId);

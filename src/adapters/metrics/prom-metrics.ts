@@ -41,7 +41,13 @@ export class PromMetrics implements Metrics {
     const counter = this.instrument(name, Counter, () => new Counter({ name, help, labelNames: [...labels], registers: [this.registry] }));
     return {
       inc: (values, by = 1) => counter.inc(asLabels(values), by),
-      bind: (values) => counter.labels(asLabels(values)),
+      // A bound series exists from the start, at 0: PromQL sums like Oxia's `puts + deletes`
+      // yield nothing while one of their terms is absent.
+      bind: (values) => {
+        const child = counter.labels(asLabels(values));
+        child.inc(0);
+        return child;
+      },
       remove: (values) => counter.remove(asLabels(values)),
     };
   }

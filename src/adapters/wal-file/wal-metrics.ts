@@ -1,6 +1,8 @@
 /**
  * What a shard's log reports per group-commit round (never per entry): how long writing the
  * round's records and making them durable took, and how many entries and bytes it held.
+ * Latencies under Oxia's names and unit, milliseconds (ADR 0026); Oxia times each append,
+ * this log each round, which is what one append waits for.
  */
 import type { BoundCounter, BoundHistogram, Metrics } from '../../application/ports/metrics.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
@@ -19,11 +21,11 @@ export class WalMetrics {
 
   constructor(metrics: Metrics) {
     this.appendLatency = metrics.histogram(
-      'oxia_server_wal_append_latency_seconds',
+      'oxia_server_wal_append_latency_milliseconds',
       "Time to write one group-commit round of entries into the shard's log files, before the fsync",
       SHARD_LABELS,
     );
-    this.syncLatency = metrics.histogram('oxia_server_wal_sync_latency_seconds', "Time to fsync one group-commit round of the shard's log", SHARD_LABELS);
+    this.syncLatency = metrics.histogram('oxia_server_wal_sync_latency_milliseconds', "Time to fsync one group-commit round of the shard's log", SHARD_LABELS);
     this.appendBytes = metrics.counter('oxia_server_wal_append_bytes_total', "Bytes appended to the shard's log (records with their framing)", SHARD_LABELS);
     this.appendEntries = metrics.counter('oxia_server_wal_appended_entries_total', "Entries appended to the shard's log", SHARD_LABELS);
   }
@@ -38,8 +40,8 @@ export class WalMetrics {
       roundWritten(entries, bytes, writeMs, syncMs) {
         appendEntries.inc(entries);
         appendBytes.inc(bytes);
-        appendLatency.observe(writeMs / 1000);
-        if (syncMs !== undefined) syncLatency.observe(syncMs / 1000);
+        appendLatency.observe(writeMs);
+        if (syncMs !== undefined) syncLatency.observe(syncMs);
       },
     };
   }

@@ -106,9 +106,9 @@ export class ShardController {
     const m = ctx.metrics;
     this.metrics = {
       elections: m.counter('oxia_coordinator_leader_elections_total', 'Completed leader elections', ['oxia_namespace', 'shard']),
-      electionsFailed: m.counter('oxia_coordinator_leader_election_failures_total', 'Failed leader election attempts', ['oxia_namespace', 'shard']),
+      electionsFailed: m.counter('oxia_coordinator_leader_election_failed_total', 'Failed leader election attempts', ['oxia_namespace', 'shard']),
       failovers: m.counter('oxia_coordinator_leader_failovers_total', 'Elections started because the leader was declared down', ['oxia_namespace', 'shard']),
-      electionLatency: m.histogram('oxia_coordinator_leader_election_latency_seconds', 'Time to elect a leader, from the first attempt', ['oxia_namespace', 'shard']),
+      electionLatency: m.histogram('oxia_coordinator_leader_election_latency_milliseconds', 'Time to elect a leader, from the first attempt', ['oxia_namespace', 'shard']),
       term: m.gauge('oxia_coordinator_term', 'The term of the shard', ['oxia_namespace', 'shard']),
     };
   }
@@ -301,7 +301,7 @@ export class ShardController {
       try {
         await this.electOnce(change);
         this.metrics.elections.inc(this.labels);
-        this.metrics.electionLatency.observe(this.labels, (this.ctx.clock.monotonicMs() - started) / 1000);
+        this.metrics.electionLatency.observe(this.labels, this.ctx.clock.monotonicMs() - started);
         return true;
       } catch (e) {
         if (isFatal(e) || this.closed) return false;

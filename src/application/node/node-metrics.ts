@@ -1,8 +1,8 @@
 /**
  * The node-wide gauges of a storage node, read from its shards when Prometheus scrapes
  * (and only then): each shard's role, head and commit offsets, live sessions, each
- * follower's acknowledged offset and lag behind the leader's head, and each store's size
- * on disk. Nothing here runs on the data path. The series are rebuilt whole at each
+ * follower's acknowledged offset and lag behind the leader's head, the entries each log
+ * holds, and each store's size on disk. Nothing here runs on the data path. The series are rebuilt whole at each
  * scrape, so a shard that left the node, or a follower that left a shard, disappears.
  */
 import type { ShardRoleKind } from '../../domain/replication/shard-role.js';
@@ -38,6 +38,7 @@ export class NodeMetrics {
   private readonly followerAckOffset;
   private readonly followerLag;
   private readonly storeSize;
+  private readonly walEntries;
   private readonly storeSizes = new Map<string, number>();
   private storeSizesAtMs = Number.NEGATIVE_INFINITY;
   private unregister: (() => void) | undefined;
@@ -63,6 +64,7 @@ export class NodeMetrics {
       [...shard, 'follower'],
     );
     this.storeSize = metrics.gauge('oxia_server_kv_size_bytes', "Approximate size on disk of the shard replica's key-value store", shard);
+    this.walEntries = metrics.gauge('oxia_server_wal_entries', "Entries the shard replica's log holds (not yet trimmed)", shard);
   }
 
   start(): void {
@@ -78,7 +80,7 @@ export class NodeMetrics {
     const shards = [...this.shards()];
     await this.refreshStoreSizes(shards);
     // Everything below is synchronous: a concurrent scrape never sees the gauges half rebuilt.
-    for (const gauge of [this.role, this.headOffset, this.commitOffset, this.sessions, this.followerAckOffset, this.followerLag, this.storeSize]) {
+    for (const gauge of [this.role, this.headOffset, this.commitOffset, this.sessions, this.followerAckOffset, this.followerLag, this.storeSize, this.walEntries]) {
       gauge.reset();
     }
     for (const shard of shards) {
@@ -87,6 +89,7 @@ export class NodeMetrics {
       this.role.set({ ...labels, role: ROLE_LABEL[g.role] }, 1);
       this.headOffset.set(labels, Number(g.headOffset));
       this.commitOffset.set(labels, Number(g.commitOffset));
+      this.walEntries.set(labels, Number(g.walEntries));
       if (g.role === 'Leader') this.sessions.set(labels, g.sessions);
       for (const { follower, ackOffset } of g.followers) {
         this.followerAckOffset.set({ ...labels, follower }, Number(ackOffset));

@@ -247,6 +247,7 @@ function gaugedLeader(hosted: HostedShard): GaugedShard {
       commitOffset: shard.committedOffset,
       sessions: shard.sessionCount,
       followers: [],
+      walEntries: shard.walEntries,
       };
     },
     storeSizeBytes: () => hosted.shard.storeSizeBytes(),

@@ -297,7 +297,7 @@ export class FollowerReplica {
         }
         const applyStartedMs = this.deps.clock.monotonicMs();
         await applyBatch(this.deps.kv, this.deps.config(), batch);
-        this.deps.metrics.applied(this.deps.clock.monotonicMs() - applyStartedMs);
+        this.deps.metrics.applied(batch, this.deps.clock.monotonicMs() - applyStartedMs);
         this.applied = end;
         for (const { entry } of batch) {
           if (this.kept.delete(entry.offset)) this.keptBytes -= entry.value.length;

@@ -39,6 +39,7 @@ import { LogPipeline } from './log-pipeline.js';
 import { ReadLease } from './read-lease.js';
 import { SessionManager } from './session-manager.js';
 import type { ShardMetrics } from './shard-metrics.js';
+import { walEntryCount } from './wal-entry-count.js';
 
 /** Keys per ListResponse message and records per RangeScanResponse/ReadResponse message. */
 const KEYS_PER_MESSAGE_MAX = 1000;
@@ -152,6 +153,11 @@ export class LeaderShard {
     return this.deps.kv.sizeBytes();
   }
 
+  /** Entries its log holds (for metrics). */
+  get walEntries(): bigint {
+    return walEntryCount(this.deps.wal);
+  }
+
   async write(request: WriteRequest): Promise<WriteResponse> {
     this.assertServing();
     validateWriteRequest(request, this.limits, this.config);
@@ -165,7 +171,7 @@ export class LeaderShard {
     if (refused) throw refused;
     const response = applied.responses[0];
     if (!response) throw new Error('bug: an applied write entry produced no response');
-    this.deps.metrics.wrote(request, this.deps.clock.monotonicMs() - startedMs);
+    this.deps.metrics.wrote(this.deps.clock.monotonicMs() - startedMs);
     return response;
   }
 

@@ -319,7 +319,7 @@ export class LogPipeline {
         }
         const applyStartedMs = this.clock.monotonicMs();
         const results = await applyBatch(this.kv, this.config, batch);
-        this.metrics.applied(this.clock.monotonicMs() - applyStartedMs);
+        this.metrics.applied(batch, this.clock.monotonicMs() - applyStartedMs);
         this.appliedOffset = end;
         results.forEach((applied, i) => {
           const proposal = proposals[i];

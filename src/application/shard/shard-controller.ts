@@ -35,6 +35,7 @@ import { LeaderShard } from './leader-shard.js';
 import { Mutex } from './mutex.js';
 import { sendSplitSnapshot, type SplitSnapshotResult } from './split-snapshot.js';
 import { ShardMetrics } from './shard-metrics.js';
+import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
 import { WriteRecovery } from './write-recovery.js';
 
@@ -87,6 +88,8 @@ export interface ShardGauges {
   readonly sessions: number;
   /** A leader's followers and the offset each acknowledged as durable. */
   readonly followers: ReadonlyArray<{ readonly follower: string; readonly ackOffset: bigint }>;
+  /** Entries the log holds, from its oldest to its newest (what trimming has not removed yet). */
+  readonly walEntries: bigint;
 }
 
 /** How long Truncate may take before BecomeLeader gives up on that follower. */
@@ -433,9 +436,10 @@ export class ShardController {
   /** Offsets, role, sessions and followers as they are now, for the node's metrics. */
   gauges(): ShardGauges {
     const activity = this.activity;
+    const walEntries = walEntryCount(this.wal);
     if (activity.kind === 'replica') {
       const replica = activity.replica;
-      return { ref: this.ref, role: this.role.kind, headOffset: replica.headOffset, commitOffset: replica.appliedOffset, sessions: 0, followers: [] };
+      return { ref: this.ref, role: this.role.kind, headOffset: replica.headOffset, commitOffset: replica.appliedOffset, sessions: 0, followers: [], walEntries };
     }
     const pipeline = activity.shard.logPipeline;
     return {
@@ -445,6 +449,7 @@ export class ShardController {
       commitOffset: pipeline.committedOffset,
       sessions: activity.shard.sessionCount,
       followers: [...activity.cursors.values()].map((c) => ({ follower: c.follower, ackOffset: c.acknowledgedOffset })),
+      walEntries,
     };
   }
 

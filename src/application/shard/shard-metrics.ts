@@ -1,12 +1,15 @@
 /**
  * The metrics one shard replica records as it works: client writes and reads (on the
- * leader), applying committed entries, sessions and snapshot transfers. Every series is
+ * leader), applying committed entries, sessions and snapshot transfers. The series Oxia's
+ * dashboards query carry Oxia's names and units (ADR 0026): latencies in milliseconds, and
+ * `oxia_server_db_*` operation counts taken where the database applies them, on every
+ * replica, as Oxia's are. Every series is
  * bound to the shard's labels once, when the shard opens, and recorded per request, per
  * batch or per transfer, never per key: the data path runs at tens of thousands of
  * operations per second. Offsets, roles, follower lag and sizes are not recorded here;
  * NodeMetrics reads them at scrape time.
  */
-import type { WriteRequest } from '../../domain/wire/client.js';
+import type { LogEntryValue } from '../../domain/wire/storage.js';
 import type { BoundCounter, BoundHistogram, Metrics } from '../ports/metrics.js';
 import type { ShardRef } from '../ports/shard-ref.js';
 
@@ -27,14 +30,18 @@ function instruments(m: Metrics) {
   const shard = SHARD_LABELS;
   return {
     writeRequests: m.counter('oxia_server_write_requests_total', 'Client write requests (each one log entry) applied by the leader', shard),
-    writeOps: m.counter('oxia_server_write_ops_total', 'Operations in the client write requests applied by the leader, by op (put, delete, delete_range)', [...shard, 'op']),
+    dbPuts: m.counter('oxia_server_db_puts_total', 'Puts applied to the database (leader and followers)', shard),
+    dbDeletes: m.counter('oxia_server_db_deletes_total', 'Deletes applied to the database (leader and followers)', shard),
+    dbDeleteRanges: m.counter('oxia_server_db_delete_ranges_total', 'Delete ranges applied to the database (leader and followers)', shard),
     writeLatency: m.histogram(
-      'oxia_server_write_latency_seconds',
+      'oxia_server_leader_write_latency_milliseconds',
       'Time from the leader taking a client write request to its entry being committed and applied',
       shard,
     ),
     readRequests: m.counter('oxia_server_read_requests_total', 'Client read requests (batches of gets) served by the leader', shard),
-    readOps: m.counter('oxia_server_read_ops_total', 'Client read operations served by the leader, by op (get, list, range_scan)', [...shard, 'op']),
+    dbGets: m.counter('oxia_server_db_gets_total', 'Gets served by the leader', shard),
+    dbLists: m.counter('oxia_server_db_lists_total', 'Lists served by the leader', shard),
+    dbRangeScans: m.counter('oxia_server_db_range_scans_total', 'Range scans served by the leader', shard),
     readBytes: m.counter('oxia_server_read_bytes_total', 'Bytes of values returned by gets and range scans', shard),
     readLatency: m.histogram('oxia_server_read_latency_seconds', 'Time to serve the gets of one client read request', shard),
     applyLatency: m.histogram(
@@ -91,16 +98,15 @@ export class ShardMetrics {
     private readonly all: ReturnType<typeof instruments>,
     private readonly labels: Readonly<Record<string, string>>,
   ) {
-    const op = (name: string) => ({ ...labels, op: name });
     this.writeRequests = all.writeRequests.bind(labels);
-    this.puts = all.writeOps.bind(op('put'));
-    this.deletes = all.writeOps.bind(op('delete'));
-    this.deleteRanges = all.writeOps.bind(op('delete_range'));
+    this.puts = all.dbPuts.bind(labels);
+    this.deletes = all.dbDeletes.bind(labels);
+    this.deleteRanges = all.dbDeleteRanges.bind(labels);
     this.writeLatency = all.writeLatency.bind(labels);
     this.readRequests = all.readRequests.bind(labels);
-    this.gets = all.readOps.bind(op('get'));
-    this.lists = all.readOps.bind(op('list'));
-    this.rangeScans = all.readOps.bind(op('range_scan'));
+    this.gets = all.dbGets.bind(labels);
+    this.lists = all.dbLists.bind(labels);
+    this.rangeScans = all.dbRangeScans.bind(labels);
     this.readBytes = all.readBytes.bind(labels);
     this.readLatency = all.readLatency.bind(labels);
     this.applyLatency = all.applyLatency.bind(labels);
@@ -112,13 +118,9 @@ export class ShardMetrics {
   }
 
   /** A client write request was applied `elapsedMs` after the leader took it. */
-  wrote(request: WriteRequest, elapsedMs: number): void {
+  wrote(elapsedMs: number): void {
     this.writeRequests.inc();
-    this.writesTotal += BigInt(request.puts.length + request.deletes.length + request.deleteRanges.length);
-    if (request.puts.length > 0) this.puts.inc(request.puts.length);
-    if (request.deletes.length > 0) this.deletes.inc(request.deletes.length);
-    if (request.deleteRanges.length > 0) this.deleteRanges.inc(request.deleteRanges.length);
-    this.writeLatency.observe(elapsedMs / 1000);
+    this.writeLatency.observe(elapsedMs);
   }
 
   /** The gets of one read request were served: `bytes` of values in `elapsedMs`. */
@@ -146,7 +148,23 @@ export class ShardMetrics {
     return { readOpsTotal: this.readsTotal, writeOpsTotal: this.writesTotal };
   }
 
-  applied(elapsedMs: number): void {
+  /** A batch of committed entries was applied to the store in `elapsedMs`: its operations are counted. */
+  applied(entries: readonly { readonly value: LogEntryValue }[], elapsedMs: number): void {
+    let puts = 0;
+    let deletes = 0;
+    let deleteRanges = 0;
+    for (const { value } of entries) {
+      if (value.value?.$case !== 'requests') continue;
+      for (const write of value.value.value.writes) {
+        puts += write.puts.length;
+        deletes += write.deletes.length;
+        deleteRanges += write.deleteRanges.length;
+      }
+    }
+    if (puts > 0) this.puts.inc(puts);
+    if (deletes > 0) this.deletes.inc(deletes);
+    if (deleteRanges > 0) this.deleteRanges.inc(deleteRanges);
+    this.writesTotal += BigInt(puts + deletes + deleteRanges);
     this.applyLatency.observe(elapsedMs / 1000);
   }
 
@@ -186,11 +204,11 @@ export class ShardMetrics {
   remove(): void {
     const labels = this.labels;
     const a = this.all;
-    for (const metric of [a.writeRequests, a.readRequests, a.readBytes]) metric.remove(labels);
+    for (const metric of [a.writeRequests, a.readRequests, a.readBytes, a.dbPuts, a.dbDeletes, a.dbDeleteRanges, a.dbGets, a.dbLists, a.dbRangeScans]) {
+      metric.remove(labels);
+    }
     for (const metric of [a.writeLatency, a.readLatency, a.applyLatency, a.newTermLeaseWait]) metric.remove(labels);
     for (const outcome of ['renewed', 'refused']) a.leaseWaits.remove({ ...labels, outcome });
-    for (const op of ['put', 'delete', 'delete_range']) a.writeOps.remove({ ...labels, op });
-    for (const op of ['get', 'list', 'range_scan']) a.readOps.remove({ ...labels, op });
     for (const event of ['created', 'closed', 'expired']) a.sessions.remove({ ...labels, event });
     for (const reason of STORAGE_FAILURE_REASONS) {
       a.unwritable.remove({ ...labels, reason });

@@ -6,8 +6,10 @@
 import { Command, Option } from 'commander';
 import type { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { PolledFiles } from '../../adapters/files/polled-files.js';
+import { ProfilingHttpServer } from '../../adapters/profiling/profiling-http-server.js';
 import { loadConfigFile } from '../config/config-file.js';
 import { ConfigError } from '../config/option-table.js';
+import { PROFILING_OPTIONS, parseProfiling, splitProfiling, type ProfilingConfig } from '../config/profiling-options.js';
 import type { OptionSpec } from '../config/option-table.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
@@ -50,14 +52,17 @@ export interface DaemonSpec<C extends { shutdownTimeoutMs: number }> {
   readonly liveOptions?: ReadonlySet<string>;
 }
 
-/** A subcommand that reads the role's settings, starts it and serves until SIGTERM/SIGINT. */
+/**
+ * A subcommand that reads the role's settings, starts it and serves until SIGTERM/SIGINT;
+ * with --profile, also the profiling endpoint (every role has it, as in Oxia).
+ */
 export function daemonCommand<C extends { shutdownTimeoutMs: number }>(spec: DaemonSpec<C>, outcome: CommandOutcome): Command {
   const command = new Command(spec.name)
     .description(spec.description)
     .option('-c, --config <file>', 'YAML file with settings named like the flags (flags win over it)');
   // Each option knows the config key it fills (flags are the config keys with "--").
   const keys = new Map<string, string>();
-  for (const option of spec.options) {
+  for (const option of [...spec.options, ...PROFILING_OPTIONS]) {
     const short = option.short ? `-${option.short}, ` : '';
     if (option.valueName) {
       const flag = new Option(`${short}--${option.name} <${option.valueName}>`, option.help);
@@ -84,11 +89,15 @@ export function daemonCommand<C extends { shutdownTimeoutMs: number }>(spec: Dae
       }
       return raw;
     };
+    /** The role's settings, without the profiling ones the daemon handles itself. */
+    const parseRole = (raw: Record<string, unknown>): C => spec.parse(splitProfiling(raw).role);
     let raw: Record<string, unknown>;
     let config: C;
+    let profiling: ProfilingConfig;
     try {
       raw = readRaw();
-      config = spec.parse(raw);
+      profiling = parseProfiling(splitProfiling(raw).profiling);
+      config = parseRole(raw);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       process.stderr.write(`oxia-ts ${spec.name}: ${error.message}\n`);
@@ -96,7 +105,7 @@ export function daemonCommand<C extends { shutdownTimeoutMs: number }>(spec: Dae
       return;
     }
     const reload = configFile === undefined || spec.liveOptions === undefined ? undefined : { file: configFile, readRaw, raw, liveOptions: spec.liveOptions };
-    outcome.exitCode = await serveUntilSignalled(spec, config, reload);
+    outcome.exitCode = await serveUntilSignalled(spec, config, parseRole, profiling, reload);
   });
   return command;
 }
@@ -145,8 +154,15 @@ function watchConfigFile<C>(reload: ConfigReload, parse: (raw: Record<string, un
   });
 }
 
-async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(spec: DaemonSpec<C>, config: C, reload: ConfigReload | undefined): Promise<number> {
+async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(
+  spec: DaemonSpec<C>,
+  config: C,
+  parseRole: (raw: Record<string, unknown>) => C,
+  profiling: ProfilingConfig,
+  reload: ConfigReload | undefined,
+): Promise<number> {
   let running: ReconfigurableRole<C>;
+  let profiler: ProfilingHttpServer | undefined;
   try {
     running = await spec.start(config);
   } catch (error) {
@@ -160,7 +176,18 @@ async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(spec
     return EXIT_FAILURE;
   }
   const { logger } = running;
-  const watcher = reload === undefined ? undefined : watchConfigFile(reload, (raw) => spec.parse(raw), running);
+  if (profiling.enabled) {
+    profiler = new ProfilingHttpServer(profiling.bind, logger.child({ component: 'profiling' }));
+    try {
+      const bound = await profiler.listen();
+      logger.info('profiling', { profileAddress: `${bound.host}:${bound.port}`, paths: ['/debug/pprof/profile?seconds=30', '/debug/pprof/heap'] });
+    } catch (error) {
+      process.stderr.write(`oxia-ts ${spec.name}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+      await running.close().catch(() => undefined);
+      return EXIT_FAILURE;
+    }
+  }
+  const watcher = reload === undefined ? undefined : watchConfigFile(reload, parseRole, running);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string, exitCode: number): void => {
@@ -178,7 +205,7 @@ async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(spec
         logger.flush();
         process.exit(EXIT_FAILURE);
       }, hardDeadlineMs).unref();
-      running.close().then(
+      Promise.all([profiler?.close(), running.close()]).then(
         () => resolve(exitCode),
         (error: unknown) => {
           logger.error('shutdown failed', { error });

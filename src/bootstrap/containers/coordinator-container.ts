@@ -39,6 +39,7 @@ import { ConfigMapClusterStatusStore, ConfigMapStatusStoreOptions } from '../../
 import { KubernetesLeaseStore, KubernetesLeaseStoreOptions } from '../../adapters/status-configmap/kubernetes-lease-store.js';
 import { FileClusterStatusStore, FileStatusStoreOptions } from '../../adapters/status-file/file-cluster-status-store.js';
 import { FileLeaseStore, FileLeaseStoreOptions } from '../../adapters/status-file/file-lease-store.js';
+import { MeteredClusterStatusStore } from '../../adapters/metrics/metered-cluster-status-store.js';
 import type { CoordinatorConfig } from '../config/coordinator-config.js';
 import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
@@ -87,22 +88,28 @@ function kubernetesConnection(): KubernetesConnection {
   return { kubeConfig };
 }
 
+/** The chosen status store, before its calls are timed. */
+const BackendClusterStatusStore: ServiceIdentifier<ClusterStatusStore> = Symbol.for('oxia.BackendClusterStatusStore');
+
 function coordinatorModule(config: CoordinatorConfig): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(KubernetesConnection).toDynamicValue(kubernetesConnection).inSingletonScope();
 
     if (config.metadata === 'file') {
       bind(FileStatusStoreOptions).toConstantValue({ path: config.statusFilePath });
-      bind(ClusterStatusStore).to(FileClusterStatusStore).inSingletonScope();
+      bind(BackendClusterStatusStore).to(FileClusterStatusStore).inSingletonScope();
       bind(FileLeaseStoreOptions).toConstantValue({ dir: `${config.statusFilePath}.lease` });
       bind(LeaseStore).to(FileLeaseStore).inSingletonScope();
     } else {
       bind(ConfigMapStatusStoreOptions).toConstantValue({ namespace: config.k8sNamespace, name: config.k8sStatusConfigMap });
-      bind(ClusterStatusStore).to(ConfigMapClusterStatusStore).inSingletonScope();
+      bind(BackendClusterStatusStore).to(ConfigMapClusterStatusStore).inSingletonScope();
       // As Oxia: the Lease is named after the status ConfigMap.
       bind(KubernetesLeaseStoreOptions).toConstantValue({ namespace: config.k8sNamespace, name: config.k8sStatusConfigMap, readTimeoutMs: config.lease.renewDeadlineMs });
       bind(LeaseStore).to(KubernetesLeaseStore).inSingletonScope();
     }
+    bind(ClusterStatusStore)
+      .toDynamicValue((ctx) => new MeteredClusterStatusStore(ctx.get(BackendClusterStatusStore), ctx.get(Metrics)))
+      .inSingletonScope();
     bind(LeaseSettings).toConstantValue({ holder: leaseHolderIdentity(), timings: config.lease });
 
     // With static discovery the config must list the servers; with Kubernetes the pods are the servers.

@@ -1,7 +1,7 @@
 /**
  * What the containers of the two storage roles (`standalone`, `server`) load alike, from the
- * settings they share: logging tagged with the role, the metrics endpoint, the clock, the
- * key-value stores behind the read cache, the write-ahead log and the public gRPC server.
+ * settings they share: logging tagged with the role, the metrics endpoint (with the disks'
+ * free space), the clock, the key-value stores behind the read cache, the write-ahead log and the public gRPC server.
  * Each role's container adds the node that serves ClientApi (and whatever else it needs).
  */
 import { ContainerModule } from 'inversify';
@@ -11,6 +11,8 @@ import type { ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
 import type { MetricsTlsSettings } from '../config/tls-options.js';
 import type { StorageSettings } from '../config/storage-options.js';
 import { LiveStorageSettings } from '../config/live-storage-settings.js';
+import { Metrics } from '../../application/ports/metrics.js';
+import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { securityModule, type SecuritySettings } from '../modules/security-module.js';
 import { clockModule } from '../modules/clock-module.js';
 import { grpcModule } from '../modules/grpc-module.js';
@@ -57,6 +59,9 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
       bind(DiskProbeOptions).toConstantValue({ dirs: [settings.dataDir, settings.walDir], minFreeBytes: settings.minFreeDiskBytes });
       bind(StorageProbe).to(DiskProbe).inSingletonScope();
       bind(LiveStorageSettings).toConstantValue(new LiveStorageSettings(settings, settings.retentionCheckIntervalMs));
+      bind(DiskSpaceMetrics)
+        .toDynamicValue((ctx) => new DiskSpaceMetrics(ctx.get(Metrics), { data: settings.dataDir, wal: settings.walDir }))
+        .inSingletonScope();
     }),
   ];
 }

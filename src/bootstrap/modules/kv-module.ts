@@ -5,6 +5,7 @@ import { CachedKvStoreFactory } from '../../adapters/kv-cache/cached-kv-store.js
 import { KvReadCache } from '../../adapters/kv-cache/read-cache.js';
 import { KvOptions } from '../../adapters/kv-common/kv-options.js';
 import { LevelKvStoreFactory } from '../../adapters/kv-level/level-kv-store-factory.js';
+import { MeteredKvStoreFactory } from '../../adapters/metrics/metered-kv-store.js';
 import { exportReadCacheMetrics } from '../../adapters/metrics/read-cache-metrics.js';
 import { SqliteKvStoreFactory } from '../../adapters/kv-sqlite/sqlite-kv-store-factory.js';
 import type { KvBackend } from '../config/storage-options.js';
@@ -14,8 +15,8 @@ const BackendKvStoreFactory: ServiceIdentifier<KvStoreFactory> = Symbol.for('oxi
 
 /**
  * KvStoreFactory -> the chosen backend, behind the node's read cache of `readCacheBytes`
- * (0: no cache); the rest of the node cannot tell which. The cache's counts are exported
- * when the container also has Metrics.
+ * (0: no cache); the rest of the node cannot tell which. When the container also has
+ * Metrics, the backend's writes are measured and the cache's counts exported.
  */
 export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes: number): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -26,10 +27,11 @@ export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes:
     if (readCacheBytes > 0) bind(KvReadCache).toConstantValue(new KvReadCache(readCacheBytes));
     bind(KvStoreFactory)
       .toDynamicValue((ctx) => {
-        const factory = ctx.get(BackendKvStoreFactory);
+        const metrics = ctx.get(Metrics, { optional: true });
+        const backend = ctx.get(BackendKvStoreFactory);
+        const factory = metrics ? new MeteredKvStoreFactory(backend, metrics) : backend;
         if (readCacheBytes <= 0) return factory;
         const cache = ctx.get(KvReadCache);
-        const metrics = ctx.get(Metrics, { optional: true });
         if (metrics) exportReadCacheMetrics(metrics, cache);
         return new CachedKvStoreFactory(factory, cache);
       })

@@ -18,6 +18,7 @@ import {
   OxiaLogReplicationService,
 } from '../../adapters/grpc/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
+import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
 import { Authenticator } from '../../application/ports/authenticator.js';
 import { StorageNode } from '../../application/node/storage-node.js';
@@ -73,7 +74,12 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();
-    stops.set('metrics', () => metricsServer.close());
+    const diskSpace = container.get(DiskSpaceMetrics);
+    diskSpace.start();
+    stops.set('metrics', () => {
+      diskSpace.close();
+      return metricsServer.close();
+    });
 
     const replicationClient = container.get(ReplicationClient);
     stops.set('replication client', () => replicationClient.close());

@@ -9,6 +9,7 @@ import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
 import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
+import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
 import { Authenticator } from '../../application/ports/authenticator.js';
 import { NodeConfig } from '../../application/node/node-config.js';
@@ -63,7 +64,12 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
 
     const metricsServer = container.get(MetricsHttpServer);
     const metricsBound = await metricsServer.listen();
-    stops.set('metrics', () => metricsServer.close());
+    const diskSpace = container.get(DiskSpaceMetrics);
+    diskSpace.start();
+    stops.set('metrics', () => {
+      diskSpace.close();
+      return metricsServer.close();
+    });
 
     const health = container.get(HealthStatusBoard);
     const grpc = container.get(GrpcServer);

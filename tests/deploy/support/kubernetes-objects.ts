@@ -13,6 +13,8 @@ export const TLS_COMPONENTS = {
   oidcStaticKey: `${TLS_DIR}/components/oidc-static-key`,
   authorizationPolicy: `${TLS_DIR}/components/authorization-policy`,
 } as const;
+/** Scraping by the Prometheus Operator: ServiceMonitors, added to any plain-metrics variant. */
+export const SERVICE_MONITOR_COMPONENT = `${kubernetesDir}/components/service-monitor`;
 /** The cert-manager example that makes the TLS variant's Secrets. */
 export const CERT_MANAGER_DIR = `${TLS_DIR}/cert-manager`;
 
@@ -29,11 +31,13 @@ function variant(dir: string, extraComponents: readonly string[] = []): Variant 
 }
 
 /**
- * The kustomizations users apply: the default (static discovery), the Kubernetes discovery
- * variant, and the TLS variant as shipped and with each optional component added.
+ * The kustomizations users apply: the default (static discovery), alone and with the
+ * ServiceMonitors, the Kubernetes discovery variant, and the TLS variant as shipped and with
+ * each optional component added.
  */
 export const KUSTOMIZATIONS: readonly Variant[] = [
   variant(kubernetesDir),
+  variant(kubernetesDir, [SERVICE_MONITOR_COMPONENT]),
   variant(`${kubernetesDir}/kubernetes-discovery`),
   variant(TLS_DIR),
   variant(TLS_DIR, [TLS_COMPONENTS.oidcStaticKey]),
