@@ -1,0 +1,117 @@
+/**
+ * The key browser's reads (KeyReader) through the project's own client library: an OxiaClient
+ * per (server, namespace, caller's credentials), kept while it is used and closed after a
+ * minute idle. Only list and get are ever called: the console writes nothing.
+ */
+import type { ServiceIdentifier } from 'inversify';
+import { inject, injectable } from 'inversify';
+import type { KeyReader, ReadTarget, RecordView } from '../../application/ports/key-reader.js';
+import { Logger } from '../../application/ports/logger.js';
+import { KeyNotFoundError } from '../client/errors.js';
+import { OxiaClient } from '../client/oxia-client.js';
+import type { Authentication } from '../client/auth.js';
+import { readTlsMaterial } from '../tls/tls-files.js';
+import type { ClientTlsSettings } from '../tls/tls-settings.js';
+
+export interface KeyReaderOptions {
+  /** TLS to the servers' public listeners; undefined: plaintext. */
+  readonly tls: ClientTlsSettings | undefined;
+  /** Bound on each read, retries included. */
+  readonly requestTimeoutMs: number;
+}
+export const KeyReaderOptions: ServiceIdentifier<KeyReaderOptions> = Symbol.for('oxia.KeyReaderOptions');
+
+const IDLE_CLOSE_MS = 60_000;
+
+interface Entry {
+  readonly client: Promise<OxiaClient>;
+  lastUsedMs: number;
+}
+
+/** Sends the console caller's own `authorization` value: the servers decide what it may read. */
+function forwarded(authorization: string | undefined): Authentication | undefined {
+  return authorization === undefined ? undefined : { generateCredentials: () => ({ authorization }) };
+}
+
+@injectable()
+export class ClientKeyReader implements KeyReader {
+  private readonly clients = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly log: Logger;
+
+  constructor(
+    @inject(KeyReaderOptions) private readonly options: KeyReaderOptions,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'console-key-reader' });
+    this.sweeper = setInterval(() => this.closeIdle(), IDLE_CLOSE_MS / 2);
+    this.sweeper.unref();
+  }
+
+  async list(target: ReadTarget, minKey: string, maxKey: string, options: { partitionKey?: string | undefined; includeInternalKeys?: boolean | undefined } = {}): Promise<string[]> {
+    const client = await this.client(target);
+    return client.list(minKey, maxKey, { partitionKey: options.partitionKey, includeInternalKeys: options.includeInternalKeys });
+  }
+
+  async get(target: ReadTarget, key: string): Promise<RecordView | undefined> {
+    const client = await this.client(target);
+    try {
+      const r = await client.get(key);
+      const v = r.version;
+      return {
+        key: r.key,
+        value: r.value ?? new Uint8Array(),
+        versionId: v.versionId,
+        modificationsCount: v.modificationsCount,
+        createdMs: v.createdTimestamp.getTime(),
+        modifiedMs: v.modifiedTimestamp.getTime(),
+        sessionId: v.sessionId,
+        clientIdentity: v.clientIdentity,
+      };
+    } catch (e) {
+      if (e instanceof KeyNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    const entries = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(entries.map((e) => e.client.then((c) => c.close()).catch(() => undefined)));
+  }
+
+  private client(target: ReadTarget): Promise<OxiaClient> {
+    const id = JSON.stringify([target.serviceAddress, target.namespace, target.authorization ?? null]);
+    const existing = this.clients.get(id);
+    if (existing) {
+      existing.lastUsedMs = Date.now();
+      return existing.client;
+    }
+    const tls = this.options.tls;
+    const material = tls ? readTlsMaterial(tls) : undefined;
+    const client = OxiaClient.connect(target.serviceAddress, {
+      namespace: target.namespace,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      authentication: forwarded(target.authorization),
+      ...(tls && material ? { tls: { ca: material.ca, cert: material.cert, key: material.key, serverName: tls.serverName, insecureSkipVerify: tls.insecureSkipVerify } } : {}),
+      logger: { warn: (message) => this.log.debug('client library', { message }) },
+    });
+    const entry: Entry = { client, lastUsedMs: Date.now() };
+    this.clients.set(id, entry);
+    // A client that could not connect is not kept: the next read tries again.
+    client.catch(() => {
+      if (this.clients.get(id) === entry) this.clients.delete(id);
+    });
+    return client;
+  }
+
+  private closeIdle(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.clients) {
+      if (now - entry.lastUsedMs < IDLE_CLOSE_MS) continue;
+      this.clients.delete(id);
+      void entry.client.then((c) => c.close()).catch(() => undefined);
+    }
+  }
+}
