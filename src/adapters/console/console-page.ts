@@ -49,6 +49,12 @@ a:focus,button:focus,input:focus,select:focus{outline:3px solid #f5a623;outline-
 form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
 label{display:flex;flex-direction:column;font-size:.85rem}
 input,select,button{font:inherit;padding:.35rem .5rem}
+@media (max-width:700px){
+table.cards thead{display:none}
+table.cards tr{display:block;border-bottom:1px solid #d8dde3;padding:.35rem 0}
+table.cards td{display:flex;gap:.75rem;border:0;padding:.1rem .25rem;white-space:normal;word-break:break-word;min-width:0}
+table.cards td::before{content:attr(data-label);flex:0 0 6.5rem;font-weight:600;color:#444}
+}
 pre{white-space:pre-wrap;word-break:break-all;background:#f0f2f5;padding:.5rem;border-radius:4px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}
 .error{color:#b00020}
@@ -84,26 +90,31 @@ export function document(title: string, body: string, chrome: PageChrome = {}, s
 <main>${body}</main>${script ? `<script>${SCRIPT}</script>` : ''}</body></html>`;
 }
 
+/** A cell that names its column: on a phone each row becomes a card of labelled lines. */
+function td(label: string, html: string, cls?: string): string {
+  return `<td data-label="${e(label)}"${cls ? ` class="${cls}"` : ''}>${html}</td>`;
+}
+
 function serverRow(s: ServerView): string {
-  return `<tr data-server="${e(s.name)}" data-health="${s.health}"><td>${e(s.name)}${s.member ? '' : ' <span class="muted">(draining)</span>'}</td>
-<td class="${s.health}">${s.health}</td><td>${time(s.upSinceMs)}</td><td>${s.replicas}</td><td>${s.leaderships}</td><td>${e(s.publicAddress)}</td><td>${e(s.internalAddress)}</td></tr>`;
+  return `<tr data-server="${e(s.name)}" data-health="${s.health}">${td('Name', `${e(s.name)}${s.member ? '' : ' <span class="muted">(draining)</span>'}`)}
+${td('Health', s.health, s.health)}${td('Up since', time(s.upSinceMs))}${td('Replicas', String(s.replicas))}${td('Leads', String(s.leaderships))}${td('Public', e(s.publicAddress))}${td('Internal', e(s.internalAddress))}</tr>`;
 }
 
 function shardRows(namespace: string, shard: ShardView): string {
   const replicas = shard.replicas
     .map((r) => (r.error ? `${e(r.node)}: <span class="error">${e(r.role)}</span>` : `${e(r.node)}: ${e(r.role)} head ${r.headOffset ?? '?'} commit ${r.commitOffset ?? '?'} lag ${r.lag ?? '?'}`))
     .join('<br>');
-  return `<tr data-shard="${e(`${namespace}/${shard.id}`)}" data-leader="${e(shard.leader ?? '')}"><td>${e(shard.id)}</td><td>${e(shard.range)}</td>
-<td>${shard.leader ? e(shard.leader) : '<span class="down">none</span>'}</td><td>${e(shard.ensemble.join(', '))}</td><td>${e(shard.term)}</td><td>${e(shard.status)}</td>
-<td>${shard.sessions ?? '—'}</td><td class="wrap">${replicas}</td></tr>`;
+  return `<tr data-shard="${e(`${namespace}/${shard.id}`)}" data-leader="${e(shard.leader ?? '')}">${td('Shard', e(shard.id))}${td('Leader', shard.leader ? e(shard.leader) : '<span class="down">none</span>')}
+${td('Term', e(shard.term))}${td('Status', e(shard.status))}${td('Sessions', shard.sessions === undefined ? '—' : String(shard.sessions))}${td('Hash range', e(shard.range))}
+${td('Ensemble', e(shard.ensemble.join(', ')))}${td('Replicas', `<span>${replicas}</span>`, 'wrap')}</tr>`;
 }
 
 function eventRow(entry: JournalEntry): string {
-  return `<tr data-event="${entry.kind}"><td>${time(entry.atMs)}</td><td>${e(entry.kind)}</td><td>${e(entry.shard ?? '')}</td><td>${e(entry.summary)}</td><td class="wrap">${e(entry.reason)}</td></tr>`;
+  return `<tr data-event="${entry.kind}">${td('When', time(entry.atMs))}${td('What', e(entry.kind))}${td('Shard', e(entry.shard ?? ''))}${td('Outcome', e(entry.summary))}${td('Why', e(entry.reason), 'wrap')}</tr>`;
 }
 
 function eventsSection(events: readonly JournalEntry[]): string {
-  return `<section class="wide" aria-labelledby="h-events"><h2 id="h-events">Recent elections and moves</h2><div class="scroll"><table>
+  return `<section class="wide" aria-labelledby="h-events"><h2 id="h-events">Recent elections and moves</h2><div class="scroll"><table class="cards">
 <thead><tr><th>When</th><th>What</th><th>Shard</th><th>Outcome</th><th>Why</th></tr></thead><tbody>${events.map(eventRow).join('') || '<tr><td colspan="5" class="muted">nothing yet</td></tr>'}</tbody></table></div></section>`;
 }
 
@@ -122,14 +133,14 @@ export function renderLive(view: ConsoleView): string {
   if (view.kind === 'standby') {
     return `<section class="wide"><h2>This coordinator stands by</h2><p>${e(view.coordinator)}: ${e(view.reason)}</p><p class="muted">Open the console of the coordinator holding the lease.</p></section>${eventsSection(view.events)}`;
   }
-  const servers = `<section aria-labelledby="h-servers"><h2 id="h-servers">Servers</h2><div class="scroll"><table>
+  const servers = `<section aria-labelledby="h-servers"><h2 id="h-servers">Servers</h2><div class="scroll"><table class="cards">
 <thead><tr><th>Name</th><th>Health</th><th>Up since</th><th>Replicas</th><th>Leads</th><th>Public</th><th>Internal</th></tr></thead>
 <tbody>${view.servers.map(serverRow).join('')}</tbody></table></div>
 <p class="muted">Health checks every ${duration(view.healthCheck.intervalMs)}, down after ${view.healthCheck.failureThreshold} failures. Coordinator ${e(view.coordinator)}, at ${time(view.generatedAtMs)}.</p></section>`;
   const namespaces = view.namespaces
     .map(
       (ns) => `<h3>${e(ns.name)} <span class="muted">(replication factor ${ns.replicationFactor}, ${ns.shards.length} shards) <a href="keys?namespace=${encodeURIComponent(ns.name)}">keys</a></span></h3>
-<div class="scroll"><table><thead><tr><th>Shard</th><th>Hash range</th><th>Leader</th><th>Ensemble</th><th>Term</th><th>Status</th><th>Sessions</th><th>Replicas</th></tr></thead>
+<div class="scroll"><table class="cards"><thead><tr><th>Shard</th><th>Leader</th><th>Term</th><th>Status</th><th>Sessions</th><th>Hash range</th><th>Ensemble</th><th>Replicas</th></tr></thead>
 <tbody>${ns.shards.map((s) => shardRows(ns.name, s)).join('')}</tbody></table></div>`,
     )
     .join('');
