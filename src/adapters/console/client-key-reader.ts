@@ -7,7 +7,8 @@ import type { ServiceIdentifier } from 'inversify';
 import { inject, injectable } from 'inversify';
 import type { KeyReader, ReadTarget, RecordView } from '../../application/ports/key-reader.js';
 import { Logger } from '../../application/ports/logger.js';
-import { KeyNotFoundError } from '../client/errors.js';
+import { KeyNotFoundError, OxiaError as ClientError, type OxiaErrorKind as ClientErrorKind } from '../client/errors.js';
+import { OxiaError, type OxiaErrorKind } from '../../domain/errors/oxia-error.js';
 import { OxiaClient } from '../client/oxia-client.js';
 import type { Authentication } from '../client/auth.js';
 import { readTlsMaterial } from '../tls/tls-files.js';
@@ -33,6 +34,25 @@ function forwarded(authorization: string | undefined): Authentication | undefine
   return authorization === undefined ? undefined : { generateCredentials: () => ({ authorization }) };
 }
 
+/** The client library's failures as the port's (domain) errors: the console maps those to HTTP statuses. */
+const DOMAIN_KIND: Partial<Record<ClientErrorKind, OxiaErrorKind>> = {
+  Unauthenticated: 'Unauthenticated',
+  PermissionDenied: 'PermissionDenied',
+  NamespaceNotFound: 'NamespaceNotFound',
+  InvalidArgument: 'InvalidArgument',
+  LimitExceeded: 'LimitExceeded',
+  Unavailable: 'ResourceUnavailable',
+  ResourceUnavailable: 'ResourceUnavailable',
+  Timeout: 'ResourceUnavailable',
+  NodeIsNotLeader: 'ResourceUnavailable',
+};
+
+function asDomainError(e: unknown): unknown {
+  if (!(e instanceof ClientError)) return e;
+  const kind = DOMAIN_KIND[e.kind];
+  return kind ? new OxiaError(kind, e.message) : e;
+}
+
 @injectable()
 export class ClientKeyReader implements KeyReader {
   private readonly clients = new Map<string, Entry>();
@@ -49,13 +69,17 @@ export class ClientKeyReader implements KeyReader {
   }
 
   async list(target: ReadTarget, minKey: string, maxKey: string, options: { partitionKey?: string | undefined; includeInternalKeys?: boolean | undefined } = {}): Promise<string[]> {
-    const client = await this.client(target);
-    return client.list(minKey, maxKey, { partitionKey: options.partitionKey, includeInternalKeys: options.includeInternalKeys });
+    try {
+      const client = await this.client(target);
+      return await client.list(minKey, maxKey, { partitionKey: options.partitionKey, includeInternalKeys: options.includeInternalKeys });
+    } catch (e) {
+      throw asDomainError(e);
+    }
   }
 
   async get(target: ReadTarget, key: string): Promise<RecordView | undefined> {
-    const client = await this.client(target);
     try {
+      const client = await this.client(target);
       const r = await client.get(key);
       const v = r.version;
       return {
@@ -70,7 +94,7 @@ export class ClientKeyReader implements KeyReader {
       };
     } catch (e) {
       if (e instanceof KeyNotFoundError) return undefined;
-      throw e;
+      throw asDomainError(e);
     }
   }
 

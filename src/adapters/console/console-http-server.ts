@@ -320,7 +320,8 @@ export class ConsoleHttpServer {
       'cache-control': 'no-store',
       'content-security-policy': CSP,
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      // same-origin, not no-referrer: with no-referrer a browser posts the login form with "Origin: null".
+      'referrer-policy': 'same-origin',
     });
     res.end(body);
   }
