@@ -61,6 +61,7 @@ function secureLines(address: string, secure: SecureCluster | undefined): string
     `  token (user ${secure.user}, until ${secure.tokenExpiresAt.toISOString()}; also in ${secure.tokenFile}):`,
     `    ${secure.token}`,
     `  try: ${['npx', 'oxia-ts', 'client', '-a', address, ...secure.clientArgs(), 'put', '/hello', 'world'].map(shellQuoted).join(' ')}`,
+    `  console: log in with that token (the browser has to trust ${secure.caFile}, or be told to go on)`,
   ];
 }
 
