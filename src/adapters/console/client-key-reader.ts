@@ -68,10 +68,24 @@ export class ClientKeyReader implements KeyReader {
     this.sweeper.unref();
   }
 
-  async list(target: ReadTarget, minKey: string, maxKey: string, options: { partitionKey?: string | undefined; includeInternalKeys?: boolean | undefined } = {}): Promise<string[]> {
+  async list(
+    target: ReadTarget,
+    minKey: string,
+    maxKey: string,
+    options: { partitionKey?: string | undefined; includeInternalKeys?: boolean | undefined; limit?: number | undefined } = {},
+  ): Promise<string[]> {
     try {
       const client = await this.client(target);
-      return await client.list(minKey, maxKey, { partitionKey: options.partitionKey, includeInternalKeys: options.includeInternalKeys });
+      const { partitionKey, includeInternalKeys, limit } = options;
+      if (limit === undefined) return await client.list(minKey, maxKey, { partitionKey, includeInternalKeys });
+      // list() has no limit: a range scan stopped after `limit` records bounds the work (leaving the loop cancels the streams).
+      const keys: string[] = [];
+      if (limit <= 0) return keys;
+      for await (const record of client.rangeScan(minKey, maxKey, { partitionKey, includeInternalKeys })) {
+        keys.push(record.key);
+        if (keys.length >= limit) break;
+      }
+      return keys;
     } catch (e) {
       throw asDomainError(e);
     }

@@ -123,9 +123,8 @@ export class ClusterConsole {
   async listKeys(caller: Principal, authorization: string | undefined, namespace: string, prefix: string, after?: string): Promise<KeyListing> {
     const target = this.readTarget(caller, authorization, namespace);
     const from = after !== undefined && after >= prefix ? `${after}\u0000` : prefix;
-    const keys = await this.keys.list(target, from, prefixEnd(prefix));
-    const shown = keys.filter((k) => k.startsWith(prefix)).slice(0, KEY_PAGE_SIZE);
-    return { namespace, prefix, keys: shown, truncated: keys.length > shown.length };
+    const keys = (await this.keys.list(target, from, prefixEnd(prefix), { limit: KEY_PAGE_SIZE + 1 })).filter((k) => k.startsWith(prefix));
+    return { namespace, prefix, keys: keys.slice(0, KEY_PAGE_SIZE), truncated: keys.length > KEY_PAGE_SIZE };
   }
 
   /** The record at `key` with its version fields, or undefined. */

@@ -27,8 +27,17 @@ export interface ReadTarget {
  * (the web console's key browser, ADR 0028). Nothing here writes.
  */
 export interface KeyReader {
-  /** Keys in [minKey, maxKey), in Oxia's order; `partitionKey` reads one shard only. */
-  list(target: ReadTarget, minKey: string, maxKey: string, options?: { readonly partitionKey?: string | undefined; readonly includeInternalKeys?: boolean | undefined }): Promise<string[]>;
+  /**
+   * Keys in [minKey, maxKey), in Oxia's order; `partitionKey` reads one shard only; `limit`
+   * stops the read after that many keys (the servers' streams are cancelled), so that a page of a
+   * large namespace costs a page.
+   */
+  list(
+    target: ReadTarget,
+    minKey: string,
+    maxKey: string,
+    options?: { readonly partitionKey?: string | undefined; readonly includeInternalKeys?: boolean | undefined; readonly limit?: number | undefined },
+  ): Promise<string[]>;
   /** The record, or undefined when there is none. */
   get(target: ReadTarget, key: string): Promise<RecordView | undefined>;
   close(): Promise<void>;
