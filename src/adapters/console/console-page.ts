@@ -34,8 +34,8 @@ header h1{font-size:1.1rem;margin:0}
 header a{color:#fff}
 nav{display:flex;gap:1rem}
 main{padding:.5rem 1rem 2rem;display:grid;gap:1rem;grid-template-columns:minmax(0,1fr)}
-@media (min-width:1100px){#live{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}#live>.wide{grid-column:1/-1}}
 #live{display:grid;gap:1rem;grid-template-columns:minmax(0,1fr)}
+@media (min-width:1100px){#live{grid-template-columns:minmax(0,3fr) minmax(0,2fr)}#live>.wide{grid-column:1/-1}}
 section{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.5rem .75rem}
 h2{font-size:1rem;margin:.25rem 0 .5rem}
 h3{font-size:.95rem;margin:.75rem 0 .25rem}
