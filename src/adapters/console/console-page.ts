@@ -102,7 +102,7 @@ ${td('Health', s.health, s.health)}${td('Up since', time(s.upSinceMs))}${td('Rep
 
 function shardRows(namespace: string, shard: ShardView): string {
   const replicas = shard.replicas
-    .map((r) => (r.error ? `${e(r.node)}: <span class="error">${e(r.role)}</span>` : `${e(r.node)}: ${e(r.role)} head ${r.headOffset ?? '?'} commit ${r.commitOffset ?? '?'} lag ${r.lag ?? '?'}`))
+    .map((r) => (r.error ? `${e(r.node)}: <span class="error">${e(r.role)}</span> <span class="muted">(${e(r.error)})</span>` : `${e(r.node)}: ${e(r.role)} head ${r.headOffset ?? '?'} commit ${r.commitOffset ?? '?'} lag ${r.lag ?? '?'}`))
     .join('<br>');
   return `<tr data-shard="${e(`${namespace}/${shard.id}`)}" data-leader="${e(shard.leader ?? '')}">${td('Shard', e(shard.id))}${td('Leader', shard.leader ? e(shard.leader) : '<span class="down">none</span>')}
 ${td('Term', e(shard.term))}${td('Status', e(shard.status))}${td('Sessions', shard.sessions === undefined ? '—' : String(shard.sessions))}${td('Hash range', e(shard.range))}
