@@ -37,6 +37,12 @@ test('the coordinator lease: 3 s lasting, renewed within 2 s, every 500 ms; the 
   assert.is(parseCoordinatorConfig({ conf: 'x.yaml', 'lease-duration': '2500ms', 'lease-renew-deadline': '1s' }).lease.durationMs, 2_500);
 });
 
+test('the web console: off unless --console-addr is given; a bad address names the flag', () => {
+  assert.is(parseCoordinatorConfig({ conf: 'x.yaml' }).consoleAddr, undefined);
+  assert.equal(parseCoordinatorConfig({ conf: 'x.yaml', 'console-addr': '127.0.0.1:6652' }).consoleAddr, { host: '127.0.0.1', port: 6652 });
+  assert.throws(() => parseCoordinatorConfig({ conf: 'x.yaml', 'console-addr': 'nowhere' }), /--console-addr/);
+});
+
 test('every problem names its flag', () => {
   try {
     parseCoordinatorConfig({ metadata: 'etcd', 'health-check-interval': 'soon', 'internal-addr': 'nowhere' });

@@ -141,6 +141,7 @@ export class SimWorld {
       this.log.logger(COORDINATOR),
       new DiscardedMetrics(),
       SIM_COORDINATOR_SETTINGS,
+      undefined,
       this.coordinatorRandom.next,
     );
     this.coordinator = coordinator;

@@ -25,7 +25,7 @@ export function callCredentialsOf(call: CallWithAuthContext): CallCredentials {
 }
 
 /** Subject attributes; a repeated attribute (two OUs) is kept as its values joined by '+'. */
-function subjectOf(certificate: PeerCertificate | undefined): Record<string, string> | undefined {
+export function subjectOf(certificate: PeerCertificate | undefined): Record<string, string> | undefined {
   // An empty object is what Node gives when the peer sent no certificate.
   if (!certificate || certificate.subject === undefined || Object.keys(certificate).length === 0) return undefined;
   const subject: Record<string, string> = {};

@@ -1,12 +1,12 @@
 import { inject, injectable } from 'inversify';
 import { declaredDataServers, NO_ADMIN_CHANGES, sameDataServer, sameNamespace, type AdminChanges, type DataServerDeclaration } from '../../domain/cluster/admin-changes.js';
+import { scopeOf } from '../../domain/security/access-policy.js';
 import { dataServerOf, namespaceOf, namespaceStatusOf } from '../../domain/cluster/admin-wire.js';
 import { INITIAL_SHARD_COUNT_MAX, type NamespaceConfig } from '../../domain/cluster/cluster-config.js';
 import type { ClusterStatus } from '../../domain/cluster/cluster-status.js';
 import { isHostPort, nodeId, type NodeAddress } from '../../domain/cluster/node-address.js';
 import { withNamespace } from '../../domain/coordinator/status-edit.js';
 import { invalidArgument, OxiaError } from '../../domain/errors/oxia-error.js';
-import { scopeOf } from '../../domain/security/access-policy.js';
 import type { Principal } from '../../domain/security/principal.js';
 import { isValidNamespaceName } from '../../domain/sharding/namespace.js';
 import type {
@@ -35,11 +35,12 @@ import type {
 } from '../../domain/wire/admin.js';
 import { DataServerState } from '../../domain/wire/metadata.js';
 import { AccessPolicySource } from '../ports/access-policy-source.js';
+import { EVERY_NAMESPACE, requireAdminRight } from '../security/admin-right.js';
 import { ActiveCoordinator } from './active-coordinator.js';
 import type { AdminView, Coordinator } from './coordinator.js';
 
 /** Data server calls concern the whole cluster: they need `admin` on every namespace ("*"). */
-export const EVERY_NAMESPACE = '*';
+export { EVERY_NAMESPACE };
 
 /**
  * The admin API (Oxia's OxiaAdmin service): namespaces and data servers created, patched and
@@ -254,11 +255,7 @@ export class ClusterAdmin {
   // ------------------------------------------------------------------ helpers
 
   private requireAdmin(caller: Principal, namespace: string): void {
-    const policy = this.policies.current();
-    if (!policy) return;
-    if (scopeOf(policy, caller, namespace, 'admin').kind === 'all') return;
-    const what = namespace === EVERY_NAMESPACE ? 'every namespace ("*")' : `namespace "${namespace}"`;
-    throw new OxiaError('PermissionDenied', `principal "${caller.name}" has no admin right on ${what}`);
+    requireAdminRight(this.policies.current(), caller, namespace);
   }
 
   /** Members (RUNNING or UNAVAILABLE as the coordinator sees them), then nodes still holding replicas while they drain. */

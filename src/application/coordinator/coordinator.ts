@@ -38,6 +38,34 @@ import { pause } from './pause.js';
 import { ShardController, type ShardControllerContext } from './shard-controller.js';
 import { SplitController } from './split-controller.js';
 import { StatusKeeper } from './status-keeper.js';
+import { ClusterJournal } from '../console/cluster-journal.js';
+
+/** One storage node as the coordinator's monitor sees it. */
+export interface MonitoredNode {
+  readonly node: NodeAddress;
+  readonly state: NodeRunState;
+  /** Wall-clock ms since when it runs; undefined while it does not. */
+  readonly upSinceMs: number | undefined;
+}
+
+/** What the load balancer is doing (ADR 0014), for people. */
+export interface BalancerState {
+  readonly scheduleIntervalMs: number;
+  readonly quarantineTimeMs: number;
+  /** The replica move in progress: shard label, from, to, since when (ms ago). */
+  readonly replicaMove: { readonly shard: string; readonly from: string; readonly to: string; readonly forMs: number } | undefined;
+  readonly movingLeader: boolean;
+  /** Shards the balancer leaves alone for now, with how long (ms) they still wait. */
+  readonly quarantined: readonly { readonly shard: string; readonly what: 'replicas' | 'leader'; readonly remainingMs: number }[];
+  readonly splitsRunning: number;
+}
+
+/** What the web console shows besides the status: the monitored nodes and the balancer. */
+export interface ConsoleFacts {
+  readonly view: AdminView;
+  readonly nodes: readonly MonitoredNode[];
+  readonly balancer: BalancerState;
+}
 
 /** What the admin API answers from: the config file's configuration, the one in force, the members and the status. */
 export interface AdminView {
@@ -119,6 +147,7 @@ export class Coordinator {
     @inject(Logger) private readonly baseLog: Logger,
     @inject(Metrics) private readonly metrics: Metrics,
     @inject(CoordinatorSettings) private readonly settings: CoordinatorSettings,
+    @inject(ClusterJournal) @optional() private readonly journal: ClusterJournal = new ClusterJournal(),
     @inject(RandomSource) @optional() private readonly random: RandomSource = Math.random,
   ) {
     this.log = baseLog.child({ component: 'coordinator' });
@@ -198,6 +227,33 @@ export class Coordinator {
   adminView(): AdminView {
     const status = this.requireKeeper().current();
     return { fileConfig: this.configSource.current(), effective: this.effective(), members: this.members(), status };
+  }
+
+  /** The admin view with the monitored nodes and the balancer's state (the web console). */
+  consoleFacts(): ConsoleFacts {
+    const now = this.clock.monotonicMs();
+    const config = this.config();
+    const quarantined: { shard: string; what: 'replicas' | 'leader'; remainingMs: number }[] = [];
+    for (const [shard, until] of this.replicaQuarantine) if (until > now) quarantined.push({ shard, what: 'replicas', remainingMs: Math.round(until - now) });
+    for (const [shard, until] of this.quarantinedShards) if (until > now) quarantined.push({ shard, what: 'leader', remainingMs: Math.round(until - now) });
+    const move = this.replicaMove;
+    return {
+      view: this.adminView(),
+      nodes: [...this.monitors.values()].map((m) => ({ node: m.node, state: m.state(), upSinceMs: m.upSince() })),
+      balancer: {
+        scheduleIntervalMs: config.loadBalancer.scheduleIntervalMs,
+        quarantineTimeMs: config.loadBalancer.quarantineTimeMs,
+        replicaMove: move && {
+          shard: shardLabel(move.move.key),
+          from: nodeId(move.move.from),
+          to: nodeId(move.move.to),
+          forMs: Math.round(now - move.startedMs),
+        },
+        movingLeader: this.movingLeader,
+        quarantined,
+        splitsRunning: this.splits.size,
+      },
+    };
   }
 
   /** Whether the coordinator sees a node up (undefined: it does not watch that node). */
@@ -444,7 +500,8 @@ export class Coordinator {
         replicas: findShard(status, step.key)?.ensemble.length,
         wanted: namespaces.get(step.key.namespace)?.replicationFactor,
       });
-      void controller.changeEnsemble(step);
+      const wanted = namespaces.get(step.key.namespace)?.replicationFactor;
+      void controller.changeEnsemble(step, `the namespace's replication factor is ${wanted}`);
     }
     const plan = planEvacuations(status, this.members(), namespaces, config.serverMetadata);
     for (const b of plan.blocked) if (!resizing.has(shardLabel(b.key))) this.log.warn('a replica cannot leave a departed node', { shard: shardLabel(b.key), reason: b.reason });
@@ -453,7 +510,9 @@ export class Coordinator {
       const controller = this.shards.get(shardLabel(move.key));
       if (!controller?.readyForEnsembleChange) continue;
       this.log.info('moving a replica off a departed node', { shard: shardLabel(move.key), from: nodeId(move.from), to: nodeId(move.to) });
-      void controller.changeEnsemble(move);
+      const reason = `${nodeId(move.from)} is no longer a member of the cluster`;
+      this.journal.record({ atMs: this.clock.nowMs(), kind: 'replica-move', shard: shardLabel(move.key), summary: `${nodeId(move.from)} -> ${nodeId(move.to)}`, reason });
+      void controller.changeEnsemble(move, reason);
     }
   }
 
@@ -498,7 +557,9 @@ export class Coordinator {
       replicasOnFrom: move.fromReplicas,
       replicasOnTo: move.toReplicas,
     });
-    controller.changeEnsemble(move).then(
+    const reason = `balancing replicas: ${nodeId(move.from)} holds ${move.fromReplicas}, ${nodeId(move.to)} holds ${move.toReplicas}`;
+    this.journal.record({ atMs: this.clock.nowMs(), kind: 'replica-move', shard: label, summary: `${nodeId(move.from)} -> ${nodeId(move.to)}`, reason });
+    controller.changeEnsemble(move, reason).then(
       (changed) => this.replicaMoveEnded(move, changed),
       (e: unknown) => this.log.warn('balancing replicas: the move failed', { shard: label, error: describe(e) }),
     );
@@ -567,6 +628,15 @@ export class Coordinator {
     try {
       const after = await controller.moveLeader();
       this.log.info('balanced leaders', { shard: label, from: before ? nodeId(before) : undefined, to: after });
+      if (after !== undefined && (!before || after !== nodeId(before))) {
+        this.journal.record({
+          atMs: this.clock.nowMs(),
+          kind: 'leader-move',
+          shard: label,
+          summary: `${before ? nodeId(before) : 'none'} -> ${after}`,
+          reason: 'balancing leaders: the leader held more leaderships than another available node',
+        });
+      }
       if (before && after === nodeId(before)) {
         this.quarantinedShards.set(label, this.clock.monotonicMs() + this.config().loadBalancer.quarantineTimeMs);
       }
@@ -633,6 +703,7 @@ export class Coordinator {
       metrics: this.metrics,
       settings: this.settings,
       random: this.random,
+      journal: this.journal,
       members: () => new Map(this.members().map((n) => [nodeId(n), n])),
       nodeRunning: (node) => this.monitors.get(nodeId(node))?.state() === 'Running',
       namespaceConfig: (namespace) => this.config().namespaces.find((n) => n.name === namespace),
@@ -705,9 +776,11 @@ export class Coordinator {
         assignments: () => this.assignments,
         events: {
           onAvailable: (n) => {
+            this.journal.record({ atMs: this.clock.nowMs(), kind: 'server-up', summary: `${nodeId(n)} is running`, reason: 'it answers health checks' });
             for (const c of this.shards.values()) c.nodeAvailable(n);
           },
-          onUnavailable: (n) => {
+          onUnavailable: (n, reason) => {
+            this.journal.record({ atMs: this.clock.nowMs(), kind: 'server-down', summary: `${nodeId(n)} is down`, reason: `health checks: ${reason}` });
             for (const c of this.shards.values()) c.nodeUnavailable(n);
           },
         },

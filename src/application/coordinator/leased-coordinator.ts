@@ -1,4 +1,4 @@
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { isStatusVersionConflict } from '../../domain/cluster/status-conflict.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { Clock } from '../ports/clock.js';
@@ -10,6 +10,7 @@ import { Metrics } from '../ports/metrics.js';
 import { NodeDiscovery } from '../ports/node-discovery.js';
 import { StorageNodeClient } from '../ports/storage-node-client.js';
 import type { ActiveCoordinator } from './active-coordinator.js';
+import { ClusterJournal } from '../console/cluster-journal.js';
 import { Coordinator } from './coordinator.js';
 import { CoordinatorLease, LeaseSettings } from './coordinator-lease.js';
 import { CoordinatorSettings } from './coordinator-settings.js';
@@ -64,6 +65,7 @@ export class LeasedCoordinator implements ActiveCoordinator {
     @inject(Metrics) private readonly metrics: Metrics,
     @inject(CoordinatorSettings) private readonly settings: CoordinatorSettings,
     @inject(LeaseSettings) leaseSettings: LeaseSettings,
+    @inject(ClusterJournal) @optional() private readonly journal: ClusterJournal = new ClusterJournal(),
   ) {
     this.log = baseLog.child({ component: 'leased-coordinator' });
     this.failure = new Promise<Error>((resolve) => (this.resolveFailure = resolve));
@@ -125,6 +127,7 @@ export class LeasedCoordinator implements ActiveCoordinator {
       this.baseLog,
       this.metrics,
       this.settings,
+      this.journal,
     );
     const leadership: Leadership = { term, coordinator, started: false };
     this.active = leadership;

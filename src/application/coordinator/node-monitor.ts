@@ -31,7 +31,8 @@ const BROKEN_WATCH_PROBE_GAP_MS = 100;
 
 export interface NodeEvents {
   onAvailable(node: NodeAddress): void;
-  onUnavailable(node: NodeAddress): void;
+  /** `reason`: what the health checks saw (DownReason: not-serving, unreachable, failures, silent). */
+  onUnavailable(node: NodeAddress, reason: string): void;
 }
 
 /** The newest ShardAssignments, numbered so that each stream sends every version at most once. */
@@ -64,6 +65,8 @@ export class NodeMonitor {
   private health: NodeHealth = INITIAL_NODE_HEALTH;
   /** When the node last became Running (monotonic ms), and whether it was ever declared down. */
   private runningSinceMs = 0;
+  /** Wall-clock time (ms) when the node last became Running, for people (the console). */
+  private upSinceWallMs: number | undefined;
   private everDown = false;
   private readonly stop = new AbortController();
   private readonly log: Logger;
@@ -107,6 +110,11 @@ export class NodeMonitor {
     return this.health.state;
   }
 
+  /** When (wall clock, ms) the node last became Running; undefined while it is not running. */
+  upSince(): number | undefined {
+    return this.health.state === 'Running' ? this.upSinceWallMs : undefined;
+  }
+
   /**
    * Running, and either never declared down or running again for at least `windowMs`: only such
    * nodes are given leaders back by the balancer.
@@ -143,6 +151,7 @@ export class NodeMonitor {
     this.health = decision.health;
     if (decision.event === 'available') {
       this.runningSinceMs = this.deps.clock.monotonicMs();
+      this.upSinceWallMs = this.deps.clock.nowMs();
       this.log.info('storage node is running');
       this.running.set(this.label, 1);
       for (const wake of [...this.streamWakers]) wake();
@@ -152,7 +161,7 @@ export class NodeMonitor {
       this.log.warn('storage node is down', { ...fields, reason: decision.reason });
       this.running.set(this.label, 0);
       this.downs.inc({ ...this.label, reason: decision.reason ?? 'unknown' });
-      this.deps.events.onUnavailable(this.node);
+      this.deps.events.onUnavailable(this.node, decision.reason ?? 'unknown');
     }
   }
 

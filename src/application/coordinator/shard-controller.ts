@@ -31,6 +31,7 @@ import type { StorageNodeClient } from '../ports/storage-node-client.js';
 import type { CoordinatorSettings } from './coordinator-settings.js';
 import { pause } from './pause.js';
 import type { StatusKeeper } from './status-keeper.js';
+import type { ClusterJournal } from '../console/cluster-journal.js';
 
 /** What a shard controller needs from the coordinator around it. */
 export interface ShardControllerContext {
@@ -41,6 +42,8 @@ export interface ShardControllerContext {
   readonly metrics: Metrics;
   readonly settings: CoordinatorSettings;
   readonly random: () => number;
+  /** Where elections are recorded with their reasons (the console's recent events). */
+  readonly journal: ClusterJournal;
   /** The current member nodes by node id (to refresh moved addresses). */
   members(): ReadonlyMap<string, NodeAddress>;
   namespaceConfig(namespace: string): NamespaceConfig | undefined;
@@ -56,6 +59,13 @@ export interface ShardControllerContext {
   onEnsembleChanged(key: ShardKey): void;
   /** Every follower caught up after an election: the shard may change its ensemble again. */
   onReadyForEnsembleChange(key: ShardKey): void;
+}
+
+/** "node-0 -> node-3", "+node-3", "-node-0": an ensemble change in a few characters. */
+function ensembleChangeText(change: EnsembleChange): string {
+  const { from, to } = describeChange(change);
+  if (from && to) return `${from} -> ${to}`;
+  return to ? `+${to}` : `-${from ?? '?'}`;
 }
 
 /** Errors after which the controller must stop: another coordinator wrote, or it is closing. */
@@ -130,7 +140,7 @@ export class ShardController {
       if (!meta || meta.status === 'Deleting' || !meta.leader || nodeId(meta.leader) !== nodeId(node)) return;
       this.log.info('the leader is down: electing a new one', { leader: nodeId(node) });
       this.metrics.failovers.inc(this.labels);
-      await this.elect();
+      await this.elect(`the leader ${nodeId(node)} was declared down`);
     });
   }
 
@@ -155,7 +165,7 @@ export class ShardController {
       });
       if (moved.length === 0) return;
       this.log.info('electing again: ensemble members have new addresses', { nodes: moved.map(nodeId) });
-      await this.elect();
+      await this.elect(`ensemble members have new addresses: ${moved.map(nodeId).join(', ')}`);
     });
   }
 
@@ -165,7 +175,7 @@ export class ShardController {
       const meta = this.metadata();
       if (!meta || meta.status === 'Deleting') return;
       this.log.info('electing again', { reason: why });
-      await this.elect();
+      await this.elect(why);
     });
   }
 
@@ -180,7 +190,7 @@ export class ShardController {
           const meta = this.metadata();
           if (!meta || meta.status !== 'SteadyState') return;
           this.log.info('electing again to balance leaders', { leader: meta.leader ? nodeId(meta.leader) : undefined });
-          await this.elect();
+          await this.elect('balancing leaders');
         } finally {
           const leader = this.metadata()?.leader;
           resolve(leader ? nodeId(leader) : undefined);
@@ -196,9 +206,10 @@ export class ShardController {
 
   /**
    * Swaps `change.from` for `change.to` (or only adds or removes one) through an election (Oxia's ChangeEnsemble). Resolves
-   * false when the change no longer applies or the shard was not ready.
+   * false when the change no longer applies or the shard was not ready. `reason` says why the
+   * coordinator wants it (recorded with the election).
    */
-  changeEnsemble(change: EnsembleChange): Promise<boolean> {
+  changeEnsemble(change: EnsembleChange, reason: string): Promise<boolean> {
     if (!this.readyForEnsembleChange) return Promise.resolve(false);
     this.changeInProgress = true;
     return new Promise<boolean>((resolve) => {
@@ -210,7 +221,7 @@ export class ShardController {
             return;
           }
           this.log.info('changing the ensemble', describeChange(change));
-          resolve(await this.elect(change));
+          resolve(await this.elect(`ensemble change (${ensembleChangeText(change)}): ${reason}`, change));
         } finally {
           this.changeInProgress = false;
           resolve(false);
@@ -266,7 +277,7 @@ export class ShardController {
       return;
     }
     if (meta.status !== 'SteadyState' || !meta.leader) {
-      await this.elect();
+      await this.elect(meta.leader ? `the shard is in state ${meta.status}` : 'the shard has no leader yet');
       return;
     }
     this.log.info('verifying the stored leader', { leader: nodeId(meta.leader), term: meta.term.toString() });
@@ -274,7 +285,7 @@ export class ShardController {
     const assessment = assessShard(meta, reports);
     if (assessment.kind === 'elect') {
       this.log.warn('the nodes disagree with the stored status: electing', { reason: assessment.reason });
-      await this.elect();
+      await this.elect(`the nodes disagree with the stored status: ${assessment.reason}`);
       return;
     }
     this.log.info('the stored leader leads', { leader: nodeId(meta.leader), reattach: assessment.reattach.map(nodeId) });
@@ -294,12 +305,19 @@ export class ShardController {
 
   // ------------------------------------------------------------------ elections
 
-  /** Elects until it succeeds; false when the controller stopped first. */
-  private async elect(change?: EnsembleChange): Promise<boolean> {
+  /** Elects until it succeeds; false when the controller stopped first. `reason` is why, for the journal. */
+  private async elect(reason: string, change?: EnsembleChange): Promise<boolean> {
     const started = this.ctx.clock.monotonicMs();
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        await this.electOnce(change);
+        const elected = await this.electOnce(change);
+        this.ctx.journal.record({
+          atMs: this.ctx.clock.nowMs(),
+          kind: 'election',
+          shard: shardLabel(this.key),
+          summary: `${elected.leader} leads, term ${elected.term}${attempt > 0 ? ` (after ${attempt} failed attempts)` : ''}`,
+          reason,
+        });
         this.metrics.elections.inc(this.labels);
         this.metrics.electionLatency.observe(this.labels, this.ctx.clock.monotonicMs() - started);
         return true;
@@ -314,7 +332,7 @@ export class ShardController {
     return false;
   }
 
-  private async electOnce(change: EnsembleChange | undefined): Promise<void> {
+  private async electOnce(change: EnsembleChange | undefined): Promise<{ readonly leader: string; readonly term: bigint }> {
     const { keeper, client } = this.ctx;
     const current = this.metadata();
     if (!current) throw new OxiaError('Closed', `shard ${shardLabel(this.key)} is no longer in the cluster status`);
@@ -355,6 +373,7 @@ export class ShardController {
     const work = this.newTermWork();
     for (const member of missedFollowers(election, decision)) void this.reattachFollower(work.signal, election.term, leader, member);
     void this.awaitCatchUpThenCleanUp(work.signal, election.term, decision.leader, decision.followers.map((f) => f.node));
+    return { leader: nodeId(leader), term: election.term };
   }
 
   /**

@@ -61,6 +61,7 @@ function secureLines(address: string, secure: SecureCluster | undefined): string
     `  token (user ${secure.user}, until ${secure.tokenExpiresAt.toISOString()}; also in ${secure.tokenFile}):`,
     `    ${secure.token}`,
     `  try: ${['npx', 'oxia-ts', 'client', '-a', address, ...secure.clientArgs(), 'put', '/hello', 'world'].map(shellQuoted).join(' ')}`,
+    `  console: log in with that token (the browser has to trust ${secure.caFile}, or be told to go on)`,
   ];
 }
 
@@ -93,6 +94,7 @@ async function runUntilStopped(o: z.output<typeof schema>): Promise<number> {
     `oxia-ts cluster: ready; clients connect to ${cluster.clientAddress}`,
     ...cluster.nodes.map((n) => `  ${n.name}: public ${String(n.serving.publicAddress)}, internal ${String(n.serving.internalAddress)}, metrics ${String(n.serving.metricsAddress)}`),
     `  coordinator: internal ${String(cluster.coordinator.serving.internalAddress)}, metrics ${String(cluster.coordinator.serving.metricsAddress)}`,
+    `  console: ${String(cluster.coordinator.serving.consoleUrl)} (servers, shards, elections, keys; live)`,
     `  config ${cluster.configPath} (namespaces may be edited while it runs); logs in ${o.dir}`,
     ...secureLines(cluster.clientAddress, cluster.secure),
     '  Ctrl-C stops the cluster',

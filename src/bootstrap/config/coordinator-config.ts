@@ -57,6 +57,8 @@ export interface CoordinatorConfig extends AccessSettings {
   /** The admin API's listener (Oxia's coordinator "public" server). */
   readonly publicAddr: HostPort;
   readonly metricsAddr: HostPort;
+  /** The web console's listener (ADR 0028); undefined: no console. */
+  readonly consoleAddr: HostPort | undefined;
   readonly healthCheckIntervalMs: number;
   readonly healthCheckTimeoutMs: number;
   readonly healthCheckFailureThreshold: number;
@@ -97,6 +99,12 @@ export const COORDINATOR_OPTIONS = [
   { name: 'k8s-discovery-service', valueName: 'name', help: 'headless Service of the storage StatefulSet (--discovery kubernetes)', default: 'oxia-server' },
   { name: 'internal-addr', short: 'i', valueName: 'host:port', help: 'internal gRPC address (health) to listen on (port 0: any free port)', default: '127.0.0.1:6649' },
   { name: 'public-addr', short: 'p', valueName: 'host:port', help: 'admin API (OxiaAdmin) address to listen on (port 0: any free port)', default: '127.0.0.1:6651' },
+  {
+    name: 'console-addr',
+    valueName: 'host:port',
+    help: 'serve the web console here (HTTPS with the --public-tls-* settings, same authentication; port 0: any free port); off when not given',
+    default: undefined,
+  },
   { name: 'metrics-addr', short: 'm', valueName: 'host:port', help: 'address of the Prometheus /metrics endpoint (port 0: any free port)', default: '127.0.0.1:8080' },
   { name: 'health-check-interval', valueName: 'duration', help: 'how often each storage node is probed (a probe does not wait for the previous one)', default: '200ms' },
   { name: 'health-check-timeout', valueName: 'duration', help: 'a node that leaves a probe unanswered this long (and answered none sent after it) is down', default: '1200ms' },
@@ -136,6 +144,7 @@ const schema = z.strictObject({
   'internal-addr': hostPort,
   'public-addr': hostPort,
   'metrics-addr': hostPort,
+  'console-addr': hostPort.optional(),
   'health-check-interval': duration(10),
   'health-check-timeout': duration(10),
   'health-check-failure-threshold': integer(1, 1000),
@@ -196,6 +205,7 @@ export function parseCoordinatorConfig(raw: CoordinatorRawOptions): CoordinatorC
     internalAddr: o['internal-addr'],
     publicAddr: o['public-addr'],
     metricsAddr: o['metrics-addr'],
+    consoleAddr: o['console-addr'],
     healthCheckIntervalMs: o['health-check-interval'],
     healthCheckTimeoutMs: o['health-check-timeout'],
     healthCheckFailureThreshold: o['health-check-failure-threshold'],

@@ -13,6 +13,11 @@ import type { ServiceIdentifier } from 'inversify';
 import type { DestinationStream } from 'pino';
 import { ActiveCoordinator } from '../../application/coordinator/active-coordinator.js';
 import { ClusterAdmin } from '../../application/coordinator/cluster-admin.js';
+import { ClusterConsole } from '../../application/console/cluster-console.js';
+import { ClusterJournal } from '../../application/console/cluster-journal.js';
+import { KeyReader } from '../../application/ports/key-reader.js';
+import { ClientKeyReader, KeyReaderOptions } from '../../adapters/console/client-key-reader.js';
+import { ConsoleHttpOptions, ConsoleHttpServer } from '../../adapters/console/console-http-server.js';
 import { LeaseSettings } from '../../application/coordinator/coordinator-lease.js';
 import { Logger } from '../../application/ports/logger.js';
 import { Metrics } from '../../application/ports/metrics.js';
@@ -58,6 +63,9 @@ export interface CoordinatorContainerOverrides {
   /** Log lines go here instead of stdout (in-process tests). */
   readonly logDestination?: DestinationStream;
 }
+
+/** Bound on each read of the console's key browser: a person is waiting. */
+const CONSOLE_READ_TIMEOUT_MS = 5_000;
 
 /** Health probes only: small messages. */
 const INTERNAL_RECEIVE_BYTES_MAX = 4 * 1024 * 1024;
@@ -143,6 +151,17 @@ function coordinatorModule(config: CoordinatorConfig): ContainerModule {
     bind(ActiveCoordinator).toService(LeasedCoordinator);
     bind(ClusterAdmin).toSelf().inSingletonScope();
     bind(AdminServiceHandlers).toSelf().inSingletonScope();
+    // Kept by the process (not per leadership): the console shows what happened before a takeover too.
+    bind(ClusterJournal).toSelf().inSingletonScope();
+    if (config.consoleAddr) {
+      // The console reads keys as a client of the servers' public listeners; the peer TLS
+      // settings name the cluster's CA (and the coordinator's certificate for mutual TLS).
+      bind(KeyReaderOptions).toConstantValue({ tls: config.peerTls, requestTimeoutMs: CONSOLE_READ_TIMEOUT_MS });
+      bind(KeyReader).to(ClientKeyReader).inSingletonScope();
+      bind(ClusterConsole).toSelf().inSingletonScope();
+      bind(ConsoleHttpOptions).toConstantValue({ bind: config.consoleAddr, tls: config.publicTls });
+      bind(ConsoleHttpServer).toSelf().inSingletonScope();
+    }
     bind(AdminGrpcServer)
       .toDynamicValue(
         (ctx) =>

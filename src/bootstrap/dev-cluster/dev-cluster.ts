@@ -11,7 +11,8 @@
  *                                (secure-cluster.ts)
  *
  * Node i listens on base+10i (public), base+10i+1 (internal), base+10i+2 (metrics); the
- * coordinator on base+10n+1 and base+10n+2. Base port 0 takes free ports: the nodes are named
+ * coordinator on base+10n+1, base+10n+2 and base+10n+3, and its web console on base+4 (6652 with the
+ * default base). Base port 0 takes free ports: the nodes are named
  * (node-0, ...), so the coordinator follows them to new ports across restarts.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -112,6 +113,8 @@ export async function startDevCluster(options: DevClusterOptions): Promise<Runni
         '--internal-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 1)}`,
         '--metrics-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 2)}`,
         '--public-addr', `127.0.0.1:${port(options.basePort, coordinatorPorts + 3)}`,
+        // The web console (ADR 0028) on base+4, 6652 by default: a port no node uses.
+        '--console-addr', `127.0.0.1:${port(options.basePort, 4)}`,
         '--log-level', options.logLevel,
         ...(secure?.coordinatorArgs() ?? []),
       ],

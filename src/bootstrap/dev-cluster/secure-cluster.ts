@@ -43,7 +43,7 @@ export interface SecureCluster {
   readonly tokenExpiresAt: Date;
   /** Flags of `oxia-ts server`: TLS everywhere, mutual TLS inside, tokens on the public port. */
   serverArgs(): string[];
-  /** Flags of `oxia-ts coordinator`: its listener on mutual TLS, its calls to servers too. */
+  /** Flags of `oxia-ts coordinator`: its internal listener on mutual TLS, its calls to servers too, its public one (admin API, console) on TLS with tokens. */
   coordinatorArgs(): string[];
   /** Flags of `oxia-ts client` (and perf, health on a public port). */
   clientArgs(): string[];
@@ -102,7 +102,8 @@ export async function prepareSecureCluster(clusterDir: string): Promise<SecureCl
     token,
     tokenExpiresAt: new Date((nowS + TOKEN_VALIDITY_S) * 1000),
     serverArgs: () => [...listener('', false), ...listener('internal-', true), ...peerCalls, ...metrics, '--auth-provider-name', 'oidc', '--auth-provider-params', authParams],
-    coordinatorArgs: () => [...listener('', true), ...peerCalls, ...metrics],
+    // Its public listener (admin API, web console) is a public port too: TLS and tokens.
+    coordinatorArgs: () => [...listener('', true), ...listener('public-', false), ...peerCalls, ...metrics, '--auth-provider-name', 'oidc', '--auth-provider-params', authParams],
     clientArgs: () => ['--tls-trusted-ca-file', caFiles.certFile, '--tls-server-name', DEV_SERVER_NAME, '--auth-token-file', tokenFile],
   };
 }

@@ -11,6 +11,8 @@ import { HealthServiceHandlers, HealthStatusBoard, OVERALL_HEALTH_SERVICE, Servi
 import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import { HealthService, OxiaAdminService } from '../../adapters/grpc/service-definitions.js';
 import { AdminServiceHandlers } from '../../adapters/grpc/admin-server.js';
+import { ConsoleHttpServer } from '../../adapters/console/console-http-server.js';
+import { KeyReader } from '../../application/ports/key-reader.js';
 import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
 import { Authenticator } from '../../application/ports/authenticator.js';
 import { closeAccessPolicy } from '../modules/security-module.js';
@@ -33,6 +35,8 @@ export interface RunningCoordinator {
   /** The admin API's address (--public-addr). */
   readonly publicAddress: string;
   readonly metricsAddress: string;
+  /** The web console's URL (--console-addr), when it is served. */
+  readonly consoleUrl: string | undefined;
   readonly logger: PinoLogger;
   /** Resolves if the coordinator had to stop (the status written outside the lease, a status it cannot use). */
   readonly failure: Promise<Error>;
@@ -49,6 +53,8 @@ export async function startCoordinator(config: CoordinatorConfig, overrides: Coo
   const logger = container.get(PinoLogger);
   // The coordinator first, then its health endpoint; the adapters it uses to the end after it.
   const stops = new StopSequence(logger, [
+    'console',
+    'key reader',
     'admin grpc',
     'coordinator',
     'grpc',
@@ -107,18 +113,29 @@ export async function startCoordinator(config: CoordinatorConfig, overrides: Coo
     adminGrpc.addService(HealthService, container.get(HealthServiceHandlers).implementation());
     stops.set('admin grpc', () => adminGrpc.close());
     const adminBound = await adminGrpc.listen();
+    // The web console (ADR 0028), like the admin API: answered by the coordinator holding the lease.
+    let consoleUrl: string | undefined;
+    if (config.consoleAddr) {
+      const keyReader = container.get(KeyReader);
+      stops.set('key reader', () => keyReader.close());
+      const consoleServer = container.get(ConsoleHttpServer);
+      stops.set('console', () => consoleServer.close());
+      const consoleBound = await consoleServer.listen();
+      consoleUrl = `${consoleServer.scheme}://${formatHostPort(consoleBound)}/`;
+    }
     health.set(OVERALL_HEALTH_SERVICE, ServingStatus.SERVING);
 
     const internalAddress = formatHostPort(bound);
     const publicAddress = formatHostPort(adminBound);
     const metricsAddress = formatHostPort(metricsBound);
     // Exactly one line with this message: scripts and tests read the addresses from it.
-    logger.info('serving', { internalAddress, publicAddress, metricsAddress, leaseHolder: coordinator.holder });
+    logger.info('serving', { internalAddress, publicAddress, metricsAddress, ...(consoleUrl ? { consoleUrl } : {}), leaseHolder: coordinator.holder });
 
     return {
       internalAddress,
       publicAddress,
       metricsAddress,
+      consoleUrl,
       logger,
       failure: coordinator.failure,
       isLeader: () => coordinator.leading,
