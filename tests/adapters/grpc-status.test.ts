@@ -67,6 +67,7 @@ const api: ClientApi = {
   shardNamespace: () => ({ namespace: 'default', keySorting: 'hierarchical' }),
   keepAlive: notCalled,
   closeSession: notCalled,
+  copyShard: notCalled,
 };
 
 const logLines: string[] = [];
