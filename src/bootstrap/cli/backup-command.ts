@@ -6,9 +6,9 @@
  * a refused restore was written), 2 usage errors.
  */
 import { Command, Option } from 'commander';
-import { BackupError, backupNamespace } from '../../adapters/backup/namespace-backup.js';
+import { backupNamespace } from '../../adapters/backup/namespace-backup.js';
 import { DamagedBackupError, RestoreRefusedError, restoreNamespace, verifyBackup } from '../../adapters/backup/namespace-restore.js';
-import { OxiaClient, OxiaError, type TokenAuthentication } from '../../adapters/client/index.js';
+import { OxiaClient, type TokenAuthentication } from '../../adapters/client/index.js';
 import type { ClientTlsOptions } from '../../adapters/client/options.js';
 import { TlsFileError } from '../../adapters/tls/tls-files.js';
 import { ConfigError } from '../config/option-table.js';
@@ -122,6 +122,5 @@ export function restoreCommand(outcome: CommandOutcome): Command {
 function messageOf(error: unknown): string {
   if (error instanceof DamagedBackupError) return `damaged backup, nothing written: ${error.message}`;
   if (error instanceof RestoreRefusedError) return `refused, nothing written: ${error.message}`;
-  if (error instanceof BackupError || error instanceof OxiaError || error instanceof Error) return error.message;
-  return String(error);
+  return error instanceof Error ? error.message : String(error);
 }
