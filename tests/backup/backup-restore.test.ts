@@ -14,6 +14,7 @@ import { BackupManifest, MANIFEST_FILE } from '../../src/adapters/backup/backup-
 import { readRecordFile } from '../../src/domain/backup/record-file.js';
 import type { BackupRecord } from '../../src/domain/wire/backup.js';
 import { runCli } from '../cli/support.js';
+import { RawOxiaClient } from '../support/raw-client.js';
 import { startStandalone, type StandaloneProcess } from '../support/standalone.js';
 import { waitFor } from '../support/wait.js';
 
@@ -68,6 +69,14 @@ S('a backup under load, restored into a server with another shard count: every a
   for (let i = 0; i < 50; i++) await put(`/indexed/${i}`, { value: `indexed-${i}`, indexes: { colour: `c-${i % 7}-${i}`, size: `s-${i}` } });
   for (let i = 0; i < 50; i++) await put(`/grouped/${i}`, { value: `grouped-${i}`, partitionKey: `group-${i % 3}`, indexes: { member: `m-${i}` } });
   await writer.put('/ephemeral/one', 'gone with its session', { ephemeral: true });
+  // Two secondary keys under one index name: the wire allows it, PutOptions cannot say it.
+  const raw = new RawOxiaClient(source.address);
+  try {
+    const shard = RawOxiaClient.shardFor(await raw.shards(), '/tagged');
+    await raw.put(shard, { key: '/tagged', value: Buffer.from('two tags'), secondaryIndexes: [{ indexName: 'tag', secondaryKey: 'blue' }, { indexName: 'tag', secondaryKey: 'green' }] });
+  } finally {
+    raw.close();
+  }
 
   // The load: lanes writing keys in sequence, each lane on one shard (its partition key), each
   // put awaited before the next. A copy at one committed offset holds a prefix of every lane.
@@ -152,6 +161,7 @@ S('a backup under load, restored into a server with another shard count: every a
       assert.is(byIndex.key, key, `${key} found through index ${index}`);
     }
   }
+  for (const tag of ['blue', 'green']) assert.is((await reader.get(tag, { useIndex: 'tag' })).key, '/tagged', `/tagged found by its tag ${tag}`);
   assert.equal((await reader.list('c-3-', 'c-3.', { useIndex: 'colour' })).sort(), [...before.keys()].filter((k) => k.startsWith('/indexed/') && Number(k.slice(9)) % 7 === 3).sort());
 
   // What the target now stores, copied again: the same records, partition keys and indexes.
