@@ -3,7 +3,7 @@
 // shard at one committed offset; restored into a server with another shard count and another
 // store engine, every record acknowledged before the backup began is there with its value,
 // partition key and secondary indexes; a damaged backup and a non-empty namespace are refused
-// with nothing written.
+// with nothing written; ephemeral records go along only when asked.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -117,6 +117,13 @@ S('a backup under load, restored into a server with another shard count: every a
   }
   assert.is(manifest.shards.reduce((n, s) => n + s.ephemeralSkipped, 0), 1, 'the ephemeral record was left out');
   assert.not.ok(records.has('/ephemeral/one'));
+  // Asked for, the ephemeral record goes along, marked as such.
+  const withEphemeralDir = join(dir, 'with-ephemeral');
+  const withEphemeral = await runCli(['backup', '-a', source.address, '--out', withEphemeralDir, '--include-ephemeral']);
+  assert.is(withEphemeral.code, 0, withEphemeral.stderr);
+  const ephemeralCopy = backupRecords(withEphemeralDir);
+  assert.is(ephemeralCopy.manifest.includesEphemeral, true);
+  assert.is(ephemeralCopy.records.get('/ephemeral/one')?.ephemeral, true);
 
   for (const [key, w] of before) {
     const r = records.get(key);
