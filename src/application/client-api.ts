@@ -19,6 +19,7 @@ import type {
   WriteResponse,
 } from '../domain/wire/client.js';
 import type { KeySorting } from '../domain/sharding/namespace.js';
+import type { ReadShardRequest, ReadShardResponse } from '../domain/wire/backup.js';
 
 /**
  * The public data API as a use case: what the gRPC adapter calls for each RPC of
@@ -41,6 +42,11 @@ export interface ClientApi {
   /** `caller` must be the session's owner when it has one (PermissionDenied otherwise). */
   keepAlive(request: SessionHeartbeat, caller?: string): Promise<void>;
   closeSession(request: CloseSessionRequest, caller?: string): Promise<void>;
+  /**
+   * A backup's copy of a shard this node leads (oxiats.backup.v1 ReadShard, ADR 0030): its
+   * records as of one committed offset; `request.namespace`, when not empty, must own the shard.
+   */
+  copyShard(request: ReadShardRequest, signal: AbortSignal): AsyncIterable<ReadShardResponse>;
   /** The namespace owning a shard this node leads, and its key order; throws as the data calls would. */
   shardNamespace(shard: bigint, namespace?: string): ShardNamespace;
 }

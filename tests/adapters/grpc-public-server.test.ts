@@ -50,6 +50,7 @@ function fakeApi(parts: Partial<ClientApi>): ClientApi {
     createSession: notUsed,
     keepAlive: notUsed,
     closeSession: notUsed,
+    copyShard: notUsed,
     shardNamespace: (_shard, namespace) => ({ namespace: namespace ?? 'default', keySorting: 'hierarchical' }),
     ...parts,
   };

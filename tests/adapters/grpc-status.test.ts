@@ -69,6 +69,7 @@ const api: ClientApi = {
   shardNamespace: () => ({ namespace: 'default', keySorting: 'hierarchical' }),
   keepAlive: notCalled,
   closeSession: notCalled,
+  copyShard: notCalled,
 };
 
 const logLines: string[] = [];

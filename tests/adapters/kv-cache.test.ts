@@ -130,6 +130,7 @@ test('read cache: a read that overlaps a write does not cache the older value', 
       return value;
     },
     range: (r) => real.range(r),
+    snapshot: () => real.snapshot(),
     write: (ops) => real.write(ops),
     sizeBytes: () => real.sizeBytes(),
     close: () => real.close(),

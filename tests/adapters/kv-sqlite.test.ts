@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,32 @@ test('sqlite: a file created with another page size keeps it', async () => {
       assert.is(raw.pragma('page_size', { simple: true }), 4096);
     } finally {
       raw.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+
+test('sqlite: a snapshot copy left behind by a killed process is removed when the store opens again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-sqlite-'));
+  const shardDir = join(dir, 'default', '0');
+  try {
+    const factory = make(dir);
+    const store = await factory.open({ namespace: 'default', shard: 0n });
+    await store.write([{ type: 'put', key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
+    const snapshot = await store.snapshot();
+    const copies = () => readdirSync(shardDir).filter((n) => n.startsWith('kv-snapshot-'));
+    assert.is(copies().length, 1, 'the snapshot is a copy next to the store');
+    // As after kill -9: the process never closed the snapshot. (The store is closed so that it can open again here.)
+    await store.close();
+    const again = await factory.open({ namespace: 'default', shard: 0n });
+    try {
+      assert.equal(copies(), [], 'the leftover copy is gone');
+      assert.equal(await again.get(new Uint8Array([1])), new Uint8Array([2]));
+    } finally {
+      await again.close();
+      await snapshot.close().catch(() => undefined);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

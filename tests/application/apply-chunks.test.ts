@@ -81,6 +81,7 @@ for (const backend of BACKENDS) {
           get: (key) => store.get(key),
           getNow: store.getNow,
           range: (range) => store.range(range),
+          snapshot: () => store.snapshot(),
           write: (ops) => (writes++, store.write(ops)),
           sizeBytes: () => store.sizeBytes(),
           close: () => store.close(),

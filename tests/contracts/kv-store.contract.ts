@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +21,12 @@ const memcmp = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b);
 const num = (n: number) => bytes((n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 const put = (key: Uint8Array, value: Uint8Array): KvOp => ({ type: 'put', key, value });
 const del = (key: Uint8Array): KvOp => ({ type: 'del', key });
+
+async function collectView(entries: AsyncIterable<KvEntry>): Promise<KvEntry[]> {
+  const out: KvEntry[] = [];
+  for await (const e of entries) out.push(e);
+  return out;
+}
 
 async function collect(store: KvStore, range: KvRange): Promise<KvEntry[]> {
   const out: KvEntry[] = [];
@@ -348,6 +354,53 @@ export function kvStoreContract(name: string, makeFactory: (dir: string) => KvSt
     await ctx.factory.delete(refs[1]!);
     assert.equal(await stores[0]!.get(text('k')), num(0));
     assert.equal(await stores[2]!.get(text('k')), num(2));
+  });
+
+  test('snapshot: a frozen view taken while writes go on, each write whole or absent', async (ctx) => {
+    const s = await open(ctx);
+    // Every write sets all of 300 keys (several pages) to its generation: a view taken
+    // between writes shows one generation everywhere, never a mix.
+    const KEYS = 300;
+    const generation = (g: number) => Array.from({ length: KEYS }, (_, i) => put(num(i), num(g)));
+    await s.write(generation(0));
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      while (writing) {
+        await s.write(generation(written + 1));
+        written++; // counted once the store has it
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    try {
+      for (let round = 0; round < 3; round++) {
+        const writtenBefore = written;
+        const snap = await s.snapshot();
+        try {
+          const seen = await collectView(snap.range({}));
+          assert.is(seen.length, KEYS, 'every key is in the snapshot');
+          const generations = new Set(seen.map((e) => hex(e.value)));
+          assert.is(generations.size, 1, `one generation throughout, saw ${[...generations].join(', ')}`);
+          const g = Buffer.from(seen[0]!.value).readUInt32BE(0);
+          assert.ok(g >= writtenBefore, `not older than the writes done before it was taken (${g} < ${writtenBefore})`);
+          // Writes after it are not seen through it.
+          const target = written + 2;
+          while (written < target) await new Promise((r) => setImmediate(r));
+          assert.equal(await snap.get(num(0)), num(g), 'get answers as of the snapshot');
+          assert.equal((await collectView(snap.range({ gte: num(10), lt: num(12) }))).map((e) => hex(e.value)), [hex(num(g)), hex(num(g))]);
+          assert.ok(Buffer.from((await s.get(num(0)))!).readUInt32BE(0) > g, 'the store itself moved on');
+        } finally {
+          await snap.close();
+        }
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+    // Nothing of the snapshots stays behind: the shard's files are the store's alone.
+    await s.close();
+    await ctx.factory.delete(SHARD);
+    assert.equal(readdirSync(ctx.dir).flatMap((ns) => readdirSync(join(ctx.dir, ns))), [], 'the shard directory is gone');
   });
 
   test('sizeBytes grows as data is written', async (ctx) => {

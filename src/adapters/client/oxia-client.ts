@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { DeleteRangeResponse, DeleteResponse, GetRequest, GetResponse, PutRequest, PutResponse } from '../../domain/wire/client.js';
+import type { DeleteRangeResponse, DeleteResponse, GetRequest, GetResponse, PutRequest, PutResponse, SecondaryIndex } from '../../domain/wire/client.js';
 import { Status } from '../../domain/wire/client.js';
 import { InvalidOptionsError, KeyNotFoundError, OxiaError, RequestTimeoutError } from './errors.js';
 import { GrpcTransport } from './grpc/grpc-transport.js';
@@ -603,6 +603,33 @@ export class OxiaClient {
  */
 export function shardOfRoutingKey(client: OxiaClient, routingKey: string): number {
   return Number(client['rt'].directory.shardFor(routingKey).id);
+}
+
+/**
+ * A put of a restored record (ADR 0030): its secondary index entries as the record held them,
+ * where `PutOptions.secondaryIndexes` can give only one secondary key per index. Not part of
+ * the package's API; `oxia-ts restore` uses it.
+ */
+export function putRestoredRecord(
+  client: OxiaClient,
+  record: { readonly key: string; readonly value: Uint8Array; readonly partitionKey?: string | undefined; readonly secondaryIndexes: readonly SecondaryIndex[] },
+): Promise<PutResult> {
+  const what = describePut(record.key);
+  const request: PutRequest = {
+    key: record.key,
+    value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
+    sequenceKeyDelta: NO_DELTAS,
+    secondaryIndexes: record.secondaryIndexes.map((s) => ({ indexName: s.indexName, secondaryKey: s.secondaryKey })),
+  };
+  if (record.partitionKey !== undefined) request.partitionKey = record.partitionKey;
+  const deadlineMs = monotonicMs() + client['rt'].config.requestTimeoutMs;
+  try {
+    if (client['closing'] !== undefined) throw closedError(what);
+    const shard = client['route'](record.partitionKey ?? record.key, what).id;
+    return client['putAfterAdmission'](request, shard, utf8Length(record.key) + request.value.length, deadlineMs, false);
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /** What operations on `shards` must wait for before they start (see NotificationSubscription). */

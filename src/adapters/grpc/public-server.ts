@@ -40,6 +40,7 @@ import type {
   WriteRequest,
   WriteResponse,
 } from '../../domain/wire/client.js';
+import type { ReadShardRequest, ReadShardResponse } from '../../domain/wire/backup.js';
 import { callCredentialsOf } from './call-credentials.js';
 import { readNamespaceMetadata, readShardIdMetadata } from './call-metadata.js';
 import { MalformedRequest } from './malformed-request.js';
@@ -119,6 +120,14 @@ export class PublicServiceHandlers {
           await this.api.closeSession(caller, call.request);
           return {};
         }),
+    };
+  }
+
+  /** Handlers keyed like OxiaBackupService (ADR 0030): authenticated and checked as the data calls are. */
+  backupImplementation(): UntypedServiceImplementation {
+    return {
+      readShard: (call: ServerWritableStream<ReadShardRequest, ReadShardResponse>) =>
+        void this.serveStream(call, 'ReadShard', (caller, signal) => this.api.copyShard(caller, call.request, signal)),
     };
   }
 

@@ -6,6 +6,7 @@
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import * as admin from '../../domain/wire/admin.js';
+import * as backup from '../../domain/wire/backup.js';
 import * as client from '../../domain/wire/client.js';
 import * as health from '../../domain/wire/health.js';
 import * as replication from '../../domain/wire/replication.js';
@@ -70,6 +71,14 @@ export type OxiaClientService = typeof OxiaClientService;
 export const FINITE_SERVER_STREAM_PATHS: ReadonlySet<string> = new Set(
   [OxiaClientService, OxiaClientCompatService].flatMap((service) => [service.read.path, service.list.path, service.rangeScan.path]),
 );
+
+/**
+ * `oxiats.backup.v1.OxiaBackup`: our own service (not Oxia's) on the public port, for
+ * `oxia-ts backup` (ADR 0030).
+ */
+export const OxiaBackupService = {
+  readShard: method('/oxiats.backup.v1.OxiaBackup/ReadShard', backup.ReadShardRequest, backup.ReadShardResponse, false, true),
+} satisfies ServiceDefinition;
 
 const coord = '/replication.OxiaCoordination/';
 export const OxiaCoordinationService = {

@@ -1,4 +1,4 @@
-import type { KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import type { KvReadCache } from './read-cache.js';
@@ -55,6 +55,11 @@ export class CachedKvStore implements KvStore {
 
   range(range: KvRange): AsyncIterable<KvEntry> {
     return this.store.range(range);
+  }
+
+  /** The store's own snapshot: the cache holds current values, not those of a past moment. */
+  snapshot(): Promise<KvSnapshot> {
+    return this.store.snapshot();
   }
 
   async write(ops: readonly KvOp[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { Level } from 'level';
-import type { KvStore } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore } from '../../application/ports/kv-store.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { asStorageFailure } from '../files/storage-failure.js';
@@ -9,6 +9,7 @@ import { bytesOnDisk, plainBytes, rangeLimit } from '../kv-common/shard-files.js
 export const LEVEL_DIR = 'kv.level';
 
 type Db = Level<Uint8Array, Uint8Array>;
+type Snapshot = ReturnType<Db['snapshot']>;
 /**
  * On Node `Level` is classic-level's ClassicLevel, which also reads synchronously; level's
  * own typings do not say so. A point read is a memtable or block-cache lookup: done inline
@@ -77,7 +78,36 @@ export class LevelKvStore implements KvStore {
     }
   };
 
-  async *range(range: KvRange): AsyncIterable<KvEntry> {
+  range(range: KvRange): AsyncIterable<KvEntry> {
+    return this.iterate(range, undefined);
+  }
+
+  /** LevelDB's explicit snapshot: reads through it see the store as of now, whatever is written later. */
+  async snapshot(): Promise<KvSnapshot> {
+    this.assertOpen();
+    const snapshot = this.db.snapshot();
+    let closed = false;
+    return {
+      get: async (key) => {
+        this.assertOpen();
+        try {
+          const value = await this.db.get(key, { snapshot });
+          return value === undefined ? undefined : plainBytes(value);
+        } catch (e) {
+          throw this.closedOr(e);
+        }
+      },
+      range: (range) => this.iterate(range, snapshot),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        // After the store's close, LevelDB already released it.
+        if (!this.closed) await snapshot.close();
+      },
+    };
+  }
+
+  private async *iterate(range: KvRange, snapshot: Snapshot | undefined): AsyncIterable<KvEntry> {
     const limit = rangeLimit(range.limit);
     if (limit === 0) return;
     this.assertOpen();
@@ -85,6 +115,7 @@ export class LevelKvStore implements KvStore {
     const iterator = this.db.iterator({
       ...(range.gte !== undefined && { gte: range.gte }),
       ...(range.lt !== undefined && { lt: range.lt }),
+      ...(snapshot !== undefined && { snapshot }),
       reverse: range.reverse === true,
       limit: limit === Number.POSITIVE_INFINITY ? -1 : limit,
     });

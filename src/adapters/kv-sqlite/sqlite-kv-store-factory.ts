@@ -22,6 +22,7 @@ export class SqliteKvStoreFactory implements KvStoreFactory {
     const release = claimStoreFiles(`${dir}/${SQLITE_FILE}`);
     try {
       await mkdir(dir, { recursive: true });
+      await SqliteKvStore.removeLeftoverSnapshots(dir);
     } catch (e) {
       release();
       throw e;

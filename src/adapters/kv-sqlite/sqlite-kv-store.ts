@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import type { KvStore } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore } from '../../application/ports/kv-store.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { asStorageFailure } from '../files/storage-failure.js';
@@ -10,6 +12,9 @@ export const SQLITE_FILE = 'kv.sqlite';
 export const SQLITE_FILES = [SQLITE_FILE, `${SQLITE_FILE}-wal`, `${SQLITE_FILE}-shm`, `${SQLITE_FILE}-journal`] as const;
 
 type Row = [key: Buffer, value: Buffer];
+
+/** Directories inside a shard's directory holding a snapshot's copy of the file (snapshot()). */
+const SNAPSHOT_DIR_PREFIX = 'kv-snapshot-';
 
 /**
  * SQLite's page cache per open store, in KiB (SQLite's default is 2 MiB). Every applied
@@ -156,6 +161,47 @@ export class SqliteKvStore implements KvStore {
       // The transaction rolled back: nothing of `ops` is in the store.
       throw asStorageFailure(e, `kv store ${this.dir} write`);
     }
+  }
+
+  /**
+   * A copy of the file made with SQLite's online backup API, on this store's own connection,
+   * then opened as a store of its own. The copy is made a step of pages at a time between
+   * writes, which go on meanwhile: SQLite writes each page a write changes into the copy too
+   * (same connection), so the finished copy is the store as of the moment the copy ended, one
+   * whole transaction boundary (a second connection cannot read: the file is locked EXCLUSIVE).
+   * Costs the store's size on disk next to it until closed.
+   */
+  async snapshot(): Promise<KvSnapshot> {
+    this.assertOpen();
+    const dir = `${this.dir}/${SNAPSHOT_DIR_PREFIX}${randomUUID()}`;
+    await mkdir(dir);
+    let copy: SqliteKvStore;
+    try {
+      await this.db.backup(`${dir}/${SQLITE_FILE}`);
+      copy = SqliteKvStore.open(dir, this.pageSize, () => {});
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw this.closed ? new OxiaError('Closed', `kv store ${this.dir} is closed`) : e;
+    }
+    return {
+      get: (key) => copy.get(key),
+      range: (range) => copy.range(range),
+      close: async () => {
+        await copy.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  /** Removes snapshot copies a killed process left behind (a live snapshot belongs to an open store). */
+  static async removeLeftoverSnapshots(dir: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) if (name.startsWith(SNAPSHOT_DIR_PREFIX)) await rm(`${dir}/${name}`, { recursive: true, force: true });
   }
 
   async sizeBytes(): Promise<bigint> {

@@ -5,7 +5,7 @@
  * read: point reads go straight to the store. Sits between the backend and the read cache,
  * so what it times is the backend's own commit.
  */
-import type { KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
 import type { BoundCounter, BoundHistogram, Metrics } from '../../application/ports/metrics.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import { SHARD_LABELS, shardLabels } from '../../application/shard/shard-metrics.js';
@@ -70,6 +70,10 @@ class MeteredKvStore implements KvStore {
     this.batchSize.observe(bytes);
     this.writeOps.inc(ops.length);
     this.writeBytes.inc(bytes);
+  }
+
+  snapshot(): Promise<KvSnapshot> {
+    return this.store.snapshot();
   }
 
   sizeBytes(): Promise<bigint> {

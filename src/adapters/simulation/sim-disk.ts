@@ -1,5 +1,5 @@
 import type { Clock } from '../../application/ports/clock.js';
-import type { KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import type { StorageProbe } from '../../application/ports/storage-probe.js';
 import type { Wal, WalFactory } from '../../application/ports/wal.js';
@@ -278,6 +278,13 @@ class MemoryKvStore implements KvStore {
       for (const batch of this.state.unsynced) this.state.durable.write(batch);
       this.state.unsynced = [];
     }
+  }
+
+  /** A copy of the store as it is now (the simulated stores are small). */
+  async snapshot(): Promise<KvSnapshot> {
+    this.usable();
+    const frozen = copyKv(this.state.live);
+    return { get: (k) => frozen.get(k), range: (r) => frozen.range(r), close: async () => undefined };
   }
 
   async sizeBytes(): Promise<bigint> {

@@ -23,6 +23,7 @@ import type {
   WriteRequest,
   WriteResponse,
 } from '../../domain/wire/client.js';
+import type { ReadShardRequest, ReadShardResponse } from '../../domain/wire/backup.js';
 import type { ClientApi, ShardNamespace } from '../client-api.js';
 import { Clock } from '../ports/clock.js';
 import { KvStoreFactory } from '../ports/kv-store.js';
@@ -200,6 +201,10 @@ export class StandaloneNode implements ClientApi {
 
   closeSession(request: CloseSessionRequest, caller?: string): Promise<void> {
     return this.shard(request.shard).closeSession(request.sessionId, caller);
+  }
+
+  copyShard(request: ReadShardRequest, signal: AbortSignal): AsyncIterable<ReadShardResponse> {
+    return this.shard(request.shard, request.namespace).copy(request.includeEphemeral, signal);
   }
 
   shardNamespace(shard: bigint, namespace?: string): ShardNamespace {

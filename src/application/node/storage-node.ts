@@ -45,6 +45,7 @@ import {
 } from '../../domain/wire/replication.js';
 import type { ShardRoleKind } from '../../domain/replication/shard-role.js';
 import { DEFAULT_NAMESPACE } from '../../domain/sharding/namespace.js';
+import type { ReadShardRequest, ReadShardResponse } from '../../domain/wire/backup.js';
 import type { ClientApi, ShardNamespace } from '../client-api.js';
 import { Clock } from '../ports/clock.js';
 import { KvStoreFactory } from '../ports/kv-store.js';
@@ -315,6 +316,10 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
 
   closeSession(request: CloseSessionRequest, caller?: string): Promise<void> {
     return this.leaderOf(request.shard).closeSession(request.sessionId, caller);
+  }
+
+  copyShard(request: ReadShardRequest, signal: AbortSignal): AsyncIterable<ReadShardResponse> {
+    return this.leaderOf(request.shard, request.namespace).copy(request.includeEphemeral, signal);
   }
 
   shardNamespace(shard: bigint, namespace?: string): ShardNamespace {

@@ -1,5 +1,5 @@
 import type { ServiceIdentifier } from 'inversify';
-import type { KvOp, KvReadView } from '../../domain/database/kv-view.js';
+import type { KvEntry, KvOp, KvRange, KvReadView } from '../../domain/database/kv-view.js';
 import type { ShardRef } from './shard-ref.js';
 
 /**
@@ -9,6 +9,12 @@ import type { ShardRef } from './shard-ref.js';
 export interface KvStore extends KvReadView {
   /** Applies all ops atomically, in order (a later op on the same key wins). */
   write(ops: readonly KvOp[]): Promise<void>;
+  /**
+   * A frozen view of the store as it is now: later writes are not seen through it, and
+   * writes go on while it is read (a backup reads it; nothing pauses apply). Close it when
+   * done: it holds resources (LevelDB's snapshot, SQLite's copy of the file).
+   */
+  snapshot(): Promise<KvSnapshot>;
   /** Approximate bytes on disk, for metrics and GetStatus. */
   sizeBytes(): Promise<bigint>;
   close(): Promise<void>;
@@ -22,3 +28,11 @@ export interface KvStoreFactory {
   delete(shard: ShardRef): Promise<void>;
 }
 export const KvStoreFactory: ServiceIdentifier<KvStoreFactory> = Symbol.for('oxia.KvStoreFactory');
+
+/** A point-in-time view of a store: every read answers as of when it was taken. */
+export interface KvSnapshot {
+  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Entries in bytewise key order (descending when reverse), as of the snapshot. */
+  range(range: KvRange): AsyncIterable<KvEntry>;
+  close(): Promise<void>;
+}

@@ -27,6 +27,7 @@ import type {
   WriteRequest,
   WriteResponse,
 } from '../../domain/wire/client.js';
+import type { ReadShardRequest, ReadShardResponse } from '../../domain/wire/backup.js';
 import { ClientApi } from '../client-api.js';
 import { AccessPolicySource } from '../ports/access-policy-source.js';
 
@@ -139,6 +140,22 @@ export class AccessControlledApi {
     const policy = this.policies.current();
     if (policy) this.scope(policy, caller, request.shard, 'write');
     return this.api.closeSession(request, ownerName(caller));
+  }
+
+  /**
+   * A backup reads every record of the shard, so it needs `read` on the whole namespace: a
+   * grant without key prefix, or `admin` (which implies read). A read limited to prefixes
+   * is refused, not clipped: a backup missing records would look complete.
+   */
+  copyShard(caller: Principal, request: ReadShardRequest, signal: AbortSignal): AsyncIterable<ReadShardResponse> {
+    const policy = this.policies.current();
+    if (policy) {
+      const { scope, ns } = this.scope(policy, caller, request.shard, 'read', request.namespace);
+      if (scope.kind !== 'all') {
+        throw denied(`principal "${caller.name}" may not back up namespace "${ns}": its right "read" is limited to ${describe(scope)}`);
+      }
+    }
+    return this.api.copyShard(request, signal);
   }
 
   /** The caller's keys for `right` on the shard's namespace; PermissionDenied when it has none. */

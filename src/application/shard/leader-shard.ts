@@ -40,6 +40,8 @@ import { ReadLease } from './read-lease.js';
 import { SessionManager } from './session-manager.js';
 import type { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
+import { readShardCopy } from './shard-copy.js';
+import type { ReadShardResponse } from '../../domain/wire/backup.js';
 
 /** Keys per ListResponse message and records per RangeScanResponse/ReadResponse message. */
 const KEYS_PER_MESSAGE_MAX = 1000;
@@ -216,6 +218,17 @@ export class LeaderShard {
     }
     this.deps.metrics.listed();
     yield { keys };
+  }
+
+  /**
+   * A backup's copy of the shard (ADR 0030): its records as of one committed offset, read from
+   * a snapshot of the store while writes go on. Served under the read lease like every read, so
+   * no newer leader can have acknowledged writes the copy lacks when it starts.
+   */
+  async *copy(includeEphemeral: boolean, signal: AbortSignal): AsyncIterable<ReadShardResponse> {
+    this.assertServing();
+    if (!this.lease.holds()) await this.awaitLease(signal);
+    yield* readShardCopy(this.deps.kv, this.config, includeEphemeral, signal);
   }
 
   async *rangeScan(request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse> {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { adminCommand } from './admin-command.js';
+import { backupCommand, restoreCommand } from './backup-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { clientCommand } from './client-command.js';
@@ -39,6 +40,8 @@ export function buildProgram(outcome: CommandOutcome): Command {
   program.addCommand(clientCommand(outcome));
   program.addCommand(perfCommand(outcome));
   program.addCommand(adminCommand(outcome));
+  program.addCommand(backupCommand(outcome));
+  program.addCommand(restoreCommand(outcome));
   return program;
 }
 

@@ -12,6 +12,7 @@ import { InternalServiceHandlers } from '../../adapters/grpc/internal-server.js'
 import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
 import {
   HealthService,
+  OxiaBackupService,
   OxiaClientCompatService,
   OxiaClientService,
   OxiaCoordinationService,
@@ -99,6 +100,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
     const publicHandlers = container.get(PublicServiceHandlers).implementation();
     publicGrpc.addService(OxiaClientService, publicHandlers);
     publicGrpc.addService(OxiaClientCompatService, publicHandlers);
+    publicGrpc.addService(OxiaBackupService, container.get(PublicServiceHandlers).backupImplementation());
 
     // Set before listening: should the internal address be taken, the public listener is closed too.
     stops.set('grpc', stopServing(health, [publicGrpc, internalGrpc]));

@@ -7,7 +7,7 @@
 import { HealthServiceHandlers, HealthStatusBoard, ServingStatus } from '../../adapters/grpc/health-service.js';
 import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
-import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc/service-definitions.js';
+import { HealthService, OxiaBackupService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
@@ -85,6 +85,7 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     const publicHandlers = container.get(PublicServiceHandlers).implementation();
     grpc.addService(OxiaClientService, publicHandlers);
     grpc.addService(OxiaClientCompatService, publicHandlers);
+    grpc.addService(OxiaBackupService, container.get(PublicServiceHandlers).backupImplementation());
     health.setAll(ServingStatus.SERVING);
 
     const publicAddress = container.get(NodeConfig).publicAddress;

@@ -28,7 +28,8 @@ import type {
   WriteRequest,
   WriteResponse,
 } from '../../../domain/wire/client.js';
-import { OxiaClientService } from '../../grpc/service-definitions.js';
+import type { ReadShardRequest, ReadShardResponse } from '../../../domain/wire/backup.js';
+import { OxiaBackupService, OxiaClientService } from '../../grpc/service-definitions.js';
 import { channelSecurityFromPem, PLAINTEXT, type ChannelSecurity } from '../../tls/grpc-channel-credentials.js';
 import type { Authentication } from '../auth.js';
 import type { ClientTlsOptions } from '../options.js';
@@ -182,6 +183,11 @@ export class GrpcTransport implements ClientTransport {
   }
   async closeSession(target: string, request: CloseSessionRequest, signal: AbortSignal): Promise<void> {
     await this.unary(OxiaClientService.closeSession, target, request, signal);
+  }
+
+  /** oxia-ts's own backup service (ADR 0030); not part of ClientTransport: only `oxia-ts backup` calls it. */
+  copyShard(target: string, request: ReadShardRequest, signal: AbortSignal): AsyncIterable<ReadShardResponse> {
+    return this.serverStream(OxiaBackupService.readShard, target, request, signal);
   }
 
   close(): void {
