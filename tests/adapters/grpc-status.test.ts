@@ -43,6 +43,7 @@ const EXPECTED: Record<OxiaErrorKind, { code: grpc.status; reason: string; readB
   NotFound: { code: grpc.status.NOT_FOUND, reason: 'NOT_FOUND', readBack: 'NotFound' },
   AlreadyExists: { code: grpc.status.ALREADY_EXISTS, reason: 'ALREADY_EXISTS', readBack: 'AlreadyExists' },
   FailedPrecondition: { code: grpc.status.FAILED_PRECONDITION, reason: 'FAILED_PRECONDITION', readBack: 'FailedPrecondition' },
+  ReplicaDiverged: { code: grpc.status.DATA_LOSS, reason: 'REPLICA_DIVERGED', readBack: 'ReplicaDiverged' },
 };
 
 // The fake core: what it throws is set per test.

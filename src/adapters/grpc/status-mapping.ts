@@ -40,6 +40,8 @@ interface WireForm {
  *   token with a bare UNAUTHENTICATED); the ErrorInfo only keeps the kind for our client.
  * - NotFound, AlreadyExists, FailedPrecondition: the admin API's answers, with the codes
  *   Oxia's coordinator gives them (it sends them bare, with a message naming the object).
+ * - ReplicaDiverged: DATA_LOSS, a follower's answer to its leader's Replicate stream when
+ *   the CRC chain or the state digest disagree (ADR 0031); only oxia-ts nodes send it.
  */
 const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   Aborted: { code: GrpcCode.ABORTED, reason: 'ABORTED' },
@@ -63,6 +65,7 @@ const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   NotFound: { code: GrpcCode.NOT_FOUND, reason: 'NOT_FOUND' },
   AlreadyExists: { code: GrpcCode.ALREADY_EXISTS, reason: 'ALREADY_EXISTS' },
   FailedPrecondition: { code: GrpcCode.FAILED_PRECONDITION, reason: 'FAILED_PRECONDITION' },
+  ReplicaDiverged: { code: GrpcCode.DATA_LOSS, reason: 'REPLICA_DIVERGED' },
 };
 
 /** Reason -> kind; where two kinds share a reason (Closed), Oxia's kind wins. */

@@ -20,8 +20,13 @@ export interface DecodedEntry {
   readonly value: LogEntryValue;
 }
 
-/** Hears the integrity record after each entry applied whole (ADR 0031). */
-export type IntegrityListener = (record: IntegrityRecord) => void;
+/** What a replica adds to the integrity records its applies write (ADR 0031). */
+export interface ApplyIntegrity {
+  /** Hears the integrity record after each entry applied whole; may throw to abort the batch. */
+  readonly onRecord?: (record: IntegrityRecord) => void;
+  /** The replica's chain value at an offset, for a store that does not know it (see LogChain). */
+  readonly chainCrcAt?: (offset: bigint) => number | undefined;
+}
 
 /**
  * Applies consecutive committed entries through the state machine and writes all
@@ -45,11 +50,12 @@ export async function applyBatch(
   config: DatabaseConfig,
   entries: readonly DecodedEntry[],
   chunkKeys?: number,
-  onIntegrity?: IntegrityListener,
+  replica: ApplyIntegrity = {},
 ): Promise<AppliedEntry[]> {
   if (entries.length === 0) return [];
   const overlay = new OverlayView(kv);
   let integrity = await startingIntegrity(kv, entries[0]!.entry.offset);
+  if (integrity.crc === undefined) integrity = { ...integrity, crc: replica.chainCrcAt?.(integrity.offset) };
   const spill = async (ops: KvOp[]): Promise<void> => {
     // The chain stays at the last whole entry; the digest covers the store as written.
     integrity = { ...integrity, digest: await digestAfter(integrity.digest, overlay, ops) };
@@ -78,7 +84,7 @@ export async function applyBatch(
       digest: await digestAfter(integrity.digest, overlay, applied.ops),
     };
     overlay.write(applied.ops);
-    onIntegrity?.(integrity);
+    replica.onRecord?.(integrity);
     results.push(applied);
   }
   overlay.write([integrityOp(integrity, 0n)]);

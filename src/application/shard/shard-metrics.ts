@@ -19,6 +19,14 @@ export function shardLabels(ref: ShardRef): { oxia_namespace: string; shard: str
 
 type Direction = 'sent' | 'received';
 
+/**
+ * Which integrity check found a replica that differs (ADR 0031): the CRC chain of the log,
+ * the state digests compared across the ensemble, or a store whose records no longer give
+ * the digest it recorded (checked when the shard opens).
+ */
+export type IntegrityCheck = 'log_chain' | 'state_digest' | 'stored_digest';
+const INTEGRITY_CHECKS: readonly IntegrityCheck[] = ['log_chain', 'state_digest', 'stored_digest'];
+
 function instruments(m: Metrics) {
   const shard = SHARD_LABELS;
   return {
@@ -50,6 +58,11 @@ function instruments(m: Metrics) {
       'oxia_server_read_lease_waits_total',
       "Client reads that found the leader's read lease lapsed, by outcome (renewed: served after a wait; refused: NodeIsNotLeader)",
       [...shard, 'outcome'],
+    ),
+    divergences: m.counter(
+      'oxia_server_replica_divergence_total',
+      'Replicas found to differ from their leader, by the check that found it (log_chain, state_digest, stored_digest); each one is rebuilt from a snapshot',
+      [...shard, 'check'],
     ),
     newTermLeaseWait: m.histogram(
       'oxia_server_new_term_lease_wait_seconds',
@@ -154,6 +167,11 @@ export class ShardMetrics {
     this.snapshotBytes(direction, bytes);
   }
 
+  /** An integrity check found this replica (or, on a leader, a follower) to differ (ADR 0031). */
+  diverged(check: IntegrityCheck): void {
+    this.all.divergences.inc({ ...this.labels, check });
+  }
+
   /** The shard left this node: its series are no longer exported. */
   remove(): void {
     const labels = this.labels;
@@ -164,6 +182,7 @@ export class ShardMetrics {
     for (const op of ['put', 'delete', 'delete_range']) a.writeOps.remove({ ...labels, op });
     for (const op of ['get', 'list', 'range_scan']) a.readOps.remove({ ...labels, op });
     for (const event of ['created', 'closed', 'expired']) a.sessions.remove({ ...labels, event });
+    for (const check of INTEGRITY_CHECKS) a.divergences.remove({ ...labels, check });
     for (const direction of ['sent', 'received']) {
       for (const outcome of ['completed', 'failed']) a.snapshots.remove({ ...labels, direction, outcome });
       a.snapshotBytes.remove({ ...labels, direction });

@@ -1,0 +1,112 @@
+import { CHAIN_START_CRC, nextChainCrc, readIntegrity } from '../../domain/integrity/index.js';
+import { readCommitState } from '../../domain/database/index.js';
+import type { LogEntry } from '../../domain/wal/log-entry.js';
+import type { KvStore } from '../ports/kv-store.js';
+import type { Wal } from '../ports/wal.js';
+
+/** Chain values kept per replica; beyond, the oldest are forgotten (a follower that far behind is sent entries unchecked). */
+const KEPT_MAX = 1 << 20;
+
+/**
+ * The CRC chain values (ADR 0031) of the newest entries of one replica's log, in memory:
+ * what a leader sends as Append.previous_entry_crc and what a follower checks it against.
+ * It starts from the integrity record of the store (the chain value of the last applied
+ * entry, durable with it) and runs over the WAL's entries after it, read back from disk at
+ * open, so a restarted replica resumes its chain from what its files hold. Every entry the
+ * replica appends afterwards extends it.
+ *
+ * Unknown (crcAt answers undefined) when the store has no chain value (written before the
+ * chain existed, or a split's child): a follower then takes the leader's value, as Oxia's
+ * followers seed an empty log with previous_entry_crc.
+ */
+export class LogChain {
+  /** crcs[i] is the chain value of entry base + i; empty while the chain is unknown. */
+  private crcs: number[] = [];
+  private base: bigint;
+  private head: bigint;
+
+  private constructor(offset: bigint, crc: number | undefined) {
+    this.base = offset;
+    this.head = offset;
+    if (crc !== undefined) this.crcs.push(crc);
+  }
+
+  /** The chain of the log `wal` and `kv` hold: from the store's record through the WAL's later entries. */
+  static async open(wal: Wal, kv: KvStore): Promise<LogChain> {
+    const record = await readIntegrity(kv);
+    let chain: LogChain;
+    if (record) chain = new LogChain(record.offset, record.crc);
+    else {
+      const { commitOffset } = await readCommitState(kv);
+      chain = new LogChain(commitOffset, commitOffset < 0n ? CHAIN_START_CRC : undefined);
+    }
+    const walHead = wal.lastEntryId().offset;
+    if (walHead > chain.head) {
+      const from = chain.head + 1n;
+      if (wal.firstOffset() > from) {
+        // The log does not reach back to the store's offset: nothing to chain from.
+        chain.reset(walHead, undefined);
+        return chain;
+      }
+      for await (const entry of wal.read(from)) {
+        if (entry.offset > walHead) break;
+        chain.append(entry);
+      }
+    }
+    return chain;
+  }
+
+  /** The offset of the newest entry chained. */
+  get headOffset(): bigint {
+    return this.head;
+  }
+
+  /** The chain value of the entry at `offset`, or undefined when unknown or forgotten. */
+  crcAt(offset: bigint): number | undefined {
+    if (offset < this.base || offset > this.head) return undefined;
+    return this.crcs[Number(offset - this.base)];
+  }
+
+  /** Extends the chain with the next entry of the log. */
+  append(entry: LogEntry): number | undefined {
+    if (entry.offset !== this.head + 1n) {
+      throw new Error(`bug: entry ${entry.offset} chained after entry ${this.head}`);
+    }
+    this.head = entry.offset;
+    if (this.crcs.length === 0) {
+      this.base = entry.offset;
+      return undefined;
+    }
+    const crc = nextChainCrc(this.crcs[this.crcs.length - 1]!, entry);
+    this.crcs.push(crc);
+    if (this.crcs.length > 2 * KEPT_MAX) {
+      this.crcs.splice(0, KEPT_MAX);
+      this.base += BigInt(KEPT_MAX);
+    }
+    return crc;
+  }
+
+  /** The leader's value for our head, when ours is unknown: the chain continues from it. */
+  adopt(offset: bigint, crc: number): void {
+    if (offset !== this.head || this.crcs.length > 0) throw new Error(`bug: adopting a chain value at ${offset}, head ${this.head}`);
+    this.base = offset;
+    this.crcs = [crc];
+  }
+
+  /** The log was cut after `offset`. */
+  truncateAfter(offset: bigint): void {
+    if (offset >= this.head) return;
+    this.head = offset;
+    if (this.crcs.length === 0) return;
+    if (offset < this.base) this.crcs = [];
+    else this.crcs.length = Number(offset - this.base) + 1;
+    if (this.crcs.length === 0) this.base = offset;
+  }
+
+  /** The log now continues after `offset`, whose chain value is `crc` (a snapshot, a cleared log). */
+  reset(offset: bigint, crc: number | undefined): void {
+    this.base = offset;
+    this.head = offset;
+    this.crcs = crc === undefined ? [] : [crc];
+  }
+}
