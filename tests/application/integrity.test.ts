@@ -133,7 +133,7 @@ test('a replica that applied one different entry, or whose record changed on dis
       const stored = await reference.get(key);
       assert.ok(stored);
       const damaged = Buffer.from(stored);
-      damaged[damaged.length - 1] ^= 0x01;
+      damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0x01, damaged.length - 1);
       await reference.write([{ type: 'put', key, value: damaged }]);
       assert.is.not(await scanDigest(reference), a.digest, 'the scan no longer gives the kept digest');
     } finally {
