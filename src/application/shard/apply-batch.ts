@@ -7,8 +7,10 @@ import {
   integrityOp,
   type IntegrityRecord,
   nextChainCrc,
+  readerOf,
   readIntegrity,
   scanDigest,
+  type ValueReader,
 } from '../../domain/integrity/index.js';
 import type { LogEntry } from '../../domain/wal/log-entry.js';
 import type { LogEntryValue } from '../../domain/wire/storage.js';
@@ -55,10 +57,16 @@ export async function applyBatch(
   if (entries.length === 0) return [];
   const overlay = new OverlayView(kv);
   let integrity = await startingIntegrity(kv, entries[0]!.entry.offset);
+  // Values before an op: the overlay's pending ones, else the store's (synchronous when it can).
+  const stored = readerOf(kv);
+  const before: ValueReader = (key) => {
+    const pending = overlay.pendingValue(key);
+    return pending === undefined ? stored(key) : (pending ?? undefined);
+  };
   if (integrity.crc === undefined) integrity = { ...integrity, crc: replica.chainCrcAt?.(integrity.offset) };
   const spill = async (ops: KvOp[]): Promise<void> => {
     // The chain stays at the last whole entry; the digest covers the store as written.
-    integrity = { ...integrity, digest: await digestAfter(integrity.digest, overlay, ops) };
+    integrity = { ...integrity, digest: await digestAfter(integrity.digest, before, ops) };
     await kv.write(overlay.pendingOps().concat(ops, integrityOp(integrity, 0n)));
     overlay.clear();
     // better-sqlite3 writes synchronously: let reads, acks and timers in between chunks.
@@ -81,7 +89,7 @@ export async function applyBatch(
     integrity = {
       offset: entry.offset,
       crc: integrity.crc === undefined ? undefined : nextChainCrc(integrity.crc, entry),
-      digest: await digestAfter(integrity.digest, overlay, applied.ops),
+      digest: await digestAfter(integrity.digest, before, applied.ops),
     };
     overlay.write(applied.ops);
     replica.onRecord?.(integrity);

@@ -57,11 +57,20 @@ export function digestWith(digest: bigint, key: Uint8Array, value: Uint8Array, s
   return BigInt.asUintN(64, sign === 1 ? digest + h : digest - h);
 }
 
+/** Reads the value a key has before the ops: synchronously when the store can (no promise per key). */
+export type ValueReader = (key: Uint8Array) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
+
+/** A ValueReader over `view`, synchronous when the view reads synchronously. */
+export function readerOf(view: KvReadView): ValueReader {
+  const now = view.getNow;
+  return now ? (key) => now(key) : (key) => view.get(key);
+}
+
 /**
- * Applies `ops` (in order, a later op on a key winning) to `digest`, given `view`: the state
+ * Applies `ops` (in order, a later op on a key winning) to `digest`, given `read`: the state
  * the ops are written over. Each counted key costs one read of its current value.
  */
-export async function digestAfter(digest: bigint, view: KvReadView, ops: readonly KvOp[]): Promise<bigint> {
+export async function digestAfter(digest: bigint, read: ValueReader, ops: readonly KvOp[]): Promise<bigint> {
   // Values already replaced by earlier ops of this call, by key (latin1: one char per byte).
   let replaced: Map<string, Uint8Array | undefined> | undefined;
   for (const op of ops) {
@@ -69,7 +78,10 @@ export async function digestAfter(digest: bigint, view: KvReadView, ops: readonl
     let old: Uint8Array | undefined;
     const id = ops.length > 1 ? latin1(op.key) : '';
     if (replaced?.has(id)) old = replaced.get(id);
-    else old = view.getNow ? view.getNow(op.key) : await view.get(op.key);
+    else {
+      const value = read(op.key);
+      old = value instanceof Promise ? await value : value;
+    }
     if (old !== undefined) digest = digestWith(digest, op.key, old, -1);
     const now = op.type === 'put' ? op.value : undefined;
     if (now !== undefined) digest = digestWith(digest, op.key, now, 1);
