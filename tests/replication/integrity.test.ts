@@ -100,7 +100,10 @@ for (const s of scenarios) {
       await n2.process.restart();
       // The leader's stream reopens the shard on n2; the writes give the chain something to check.
       for (let i = 0; i < 10; i++) await put(`/after/${i}`, `after-${i}`);
-      await waitFor(() => n2.process.logs().some((l) => l.includes('snapshot installed')), 'n2 to be rebuilt from a snapshot', 30_000);
+      await waitFor(() => n2.process.logs().some((l) => l.includes('snapshot installed')), 'n2 to be rebuilt from a snapshot', 30_000).catch((error: Error) => {
+        const tail = (n: ClusterNode) => n.process.logs().slice(-15).join('\n');
+        throw new Error(`${error.message}\n--- n2:\n${tail(n2)}\n--- n0:\n${tail(n0)}`);
+      });
       assert.ok(n2.process.logs().some((l) => l.includes(s.logged)), `n2 logged what it found: ${s.logged}`);
       assert.ok(n0.process.logs().some((l) => l.includes('sending a snapshot')), 'the leader sent a snapshot');
       assert.is(await divergences(n2, s.check), 1, `n2 counted one divergence by ${s.check}`);

@@ -147,6 +147,7 @@ export class FollowerReplica {
     this.pendingEcho = undefined;
     this.scheduleAck();
     const iterator = appends[Symbol.asyncIterator]();
+    let refused = false;
     try {
       for (;;) {
         const next = await untilAborted(
@@ -155,12 +156,20 @@ export class FollowerReplica {
           () => this.failure ?? new OxiaError('Aborted', 'the replication stream was taken over, fenced or closed'),
         );
         if (next.done) return;
-        this.receive(term, next.value, onLeaderMessage);
+        try {
+          this.receive(term, next.value, onLeaderMessage);
+        } catch (error) {
+          refused = true;
+          throw error;
+        }
       }
     } finally {
       signal.removeEventListener('abort', onCallEnd);
       if (this.stream === stream) this.stream = undefined;
-      void iterator.return?.()?.catch(() => undefined);
+      // A refused message ends the call with our error, which the transport must still be able
+      // to send: returning the iterator of a gRPC call destroys it, and the leader would never
+      // hear why (its stream would just hang).
+      if (!refused) void iterator.return?.()?.catch(() => undefined);
       finished();
     }
   }
