@@ -179,4 +179,19 @@ test('the chain resumes after a restart from the store record and the WAL entrie
   });
 });
 
+test('the chain in memory forgets its oldest values past its bound, and keeps the newest right', () => {
+  const chain = LogChain.at(-1n, CHAIN_START_CRC);
+  let expected = CHAIN_START_CRC;
+  const n = 600_000;
+  for (let i = 0; i < n; i++) {
+    const e = entryAt(BigInt(i), i % 2 ? 'a' : 'b');
+    expected = nextChainCrc(expected, e);
+    chain.append(e);
+  }
+  assert.is(chain.crcAt(BigInt(n - 1)), expected);
+  assert.is(chain.crcAt(0n), undefined, 'the oldest values are forgotten');
+  assert.is(chain.crcAt(-1n), undefined);
+  assert.is(chain.crcAt(BigInt(n)), undefined, 'nothing past the head');
+});
+
 test.run();

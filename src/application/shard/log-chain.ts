@@ -5,7 +5,7 @@ import type { KvStore } from '../ports/kv-store.js';
 import type { Wal } from '../ports/wal.js';
 
 /** Chain values kept per replica; beyond, the oldest are forgotten (a follower that far behind is sent entries unchecked). */
-const KEPT_MAX = 1 << 20;
+const KEPT_MAX = 1 << 18;
 
 /**
  * The CRC chain values (ADR 0031) of the newest entries of one replica's log, in memory:
@@ -20,15 +20,36 @@ const KEPT_MAX = 1 << 20;
  * followers seed an empty log with previous_entry_crc.
  */
 export class LogChain {
-  /** crcs[i] is the chain value of entry base + i; empty while the chain is unknown. */
-  private crcs: number[] = [];
+  /** crcs[i] (i < count) is the chain value of entry base + i; count 0 while the chain is unknown. */
+  private crcs = new Uint32Array(1024);
+  private count = 0;
   private base: bigint;
   private head: bigint;
 
   private constructor(offset: bigint, crc: number | undefined) {
     this.base = offset;
     this.head = offset;
-    if (crc !== undefined) this.crcs.push(crc);
+    if (crc !== undefined) this.push(crc);
+  }
+
+  private push(crc: number): void {
+    if (this.count === this.crcs.length) {
+      if (this.count < 2 * KEPT_MAX) {
+        const grown = new Uint32Array(this.crcs.length * 2);
+        grown.set(this.crcs);
+        this.crcs = grown;
+      } else {
+        this.crcs.copyWithin(0, KEPT_MAX, this.count);
+        this.count -= KEPT_MAX;
+        this.base += BigInt(KEPT_MAX);
+      }
+    }
+    this.crcs[this.count++] = crc;
+  }
+
+  /** A chain whose newest entry is `offset`, of value `crc` (undefined: unknown). */
+  static at(offset: bigint, crc: number | undefined): LogChain {
+    return new LogChain(offset, crc);
   }
 
   /** The chain of the log `wal` and `kv` hold: from the store's record through the WAL's later entries. */
@@ -63,7 +84,7 @@ export class LogChain {
 
   /** The chain value of the entry at `offset`, or undefined when unknown or forgotten. */
   crcAt(offset: bigint): number | undefined {
-    if (offset < this.base || offset > this.head) return undefined;
+    if (offset < this.base || offset > this.head || this.count === 0) return undefined;
     return this.crcs[Number(offset - this.base)];
   }
 
@@ -73,40 +94,38 @@ export class LogChain {
       throw new Error(`bug: entry ${entry.offset} chained after entry ${this.head}`);
     }
     this.head = entry.offset;
-    if (this.crcs.length === 0) {
+    if (this.count === 0) {
       this.base = entry.offset;
       return undefined;
     }
-    const crc = nextChainCrc(this.crcs[this.crcs.length - 1]!, entry);
-    this.crcs.push(crc);
-    if (this.crcs.length > 2 * KEPT_MAX) {
-      this.crcs.splice(0, KEPT_MAX);
-      this.base += BigInt(KEPT_MAX);
-    }
+    const crc = nextChainCrc(this.crcs[this.count - 1]!, entry);
+    this.push(crc);
     return crc;
   }
 
   /** The leader's value for our head, when ours is unknown: the chain continues from it. */
   adopt(offset: bigint, crc: number): void {
-    if (offset !== this.head || this.crcs.length > 0) throw new Error(`bug: adopting a chain value at ${offset}, head ${this.head}`);
+    if (offset !== this.head || this.count > 0) throw new Error(`bug: adopting a chain value at ${offset}, head ${this.head}`);
     this.base = offset;
-    this.crcs = [crc];
+    this.push(crc);
   }
 
   /** The log was cut after `offset`. */
   truncateAfter(offset: bigint): void {
     if (offset >= this.head) return;
     this.head = offset;
-    if (this.crcs.length === 0) return;
-    if (offset < this.base) this.crcs = [];
-    else this.crcs.length = Number(offset - this.base) + 1;
-    if (this.crcs.length === 0) this.base = offset;
+    if (this.count === 0) return;
+    if (offset < this.base) {
+      this.count = 0;
+      this.base = offset;
+    } else this.count = Number(offset - this.base) + 1;
   }
 
   /** The log now continues after `offset`, whose chain value is `crc` (a snapshot, a cleared log). */
   reset(offset: bigint, crc: number | undefined): void {
     this.base = offset;
     this.head = offset;
-    this.crcs = crc === undefined ? [] : [crc];
+    this.count = 0;
+    if (crc !== undefined) this.push(crc);
   }
 }
