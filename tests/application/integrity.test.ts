@@ -194,4 +194,18 @@ test('the chain in memory forgets its oldest values past its bound, and keeps th
   assert.is(chain.crcAt(BigInt(n)), undefined, 'nothing past the head');
 });
 
+test('aligned with a log that ends earlier the chain is cut back; with one it cannot describe, it becomes unknown', () => {
+  const chain = LogChain.at(-1n, CHAIN_START_CRC);
+  const values: number[] = [];
+  for (let i = 0; i < 10; i++) values.push(chain.append(entryAt(BigInt(i), `v${i}`))!);
+  assert.is(chain.alignTo(9n), false, 'already there');
+  assert.is(chain.alignTo(6n), true);
+  assert.is(chain.crcAt(6n), values[6], 'proposals that never reached the log are dropped, the rest kept');
+  assert.is(chain.crcAt(7n), undefined);
+  assert.is(chain.alignTo(8n), true);
+  assert.is(chain.crcAt(8n), undefined, 'a head past what the chain knows: unknown');
+  chain.adopt(8n, 1234);
+  assert.is(chain.crcAt(8n), 1234, "an unknown chain takes the leader's value");
+});
+
 test.run();

@@ -89,13 +89,13 @@ export class FollowerReplica {
     this.lastAppended = walHead.offset >= 0n ? walHead.offset : applied;
     this.durable = this.lastAppended;
     this.advertisedCommit = applied;
-    if (deps.chain.headOffset !== this.lastAppended) {
-      // The log ends before the store's last entry (its tail was cut): no chain value to check from.
-      deps.log.warn('the log and the store end at different offsets; the CRC chain restarts unknown', {
-        chainHead: deps.chain.headOffset.toString(),
+    const chainHead = deps.chain.headOffset;
+    if (deps.chain.alignTo(this.lastAppended)) {
+      deps.log.info('CRC chain aligned with the log', {
+        chainHead: chainHead.toString(),
         logHead: this.lastAppended.toString(),
+        known: deps.chain.crcAt(this.lastAppended) !== undefined,
       });
-      deps.chain.reset(this.lastAppended, undefined);
     }
   }
 

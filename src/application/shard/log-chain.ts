@@ -110,6 +110,18 @@ export class LogChain {
     this.push(crc);
   }
 
+  /**
+   * Makes the chain end at `head`, the log's head as an activity starting on it sees it: cut
+   * back when proposals never reached the log (a leadership that ended), else, when the chain
+   * cannot say (the log ends before the store's last entry), unknown. Whether it had to.
+   */
+  alignTo(head: bigint): boolean {
+    if (this.head === head) return false;
+    if (this.head > head) this.truncateAfter(head);
+    if (this.head !== head || this.crcAt(head) === undefined) this.reset(head, undefined);
+    return true;
+  }
+
   /** The log was cut after `offset`. */
   truncateAfter(offset: bigint): void {
     if (offset >= this.head) return;

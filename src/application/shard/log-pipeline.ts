@@ -85,12 +85,13 @@ export class LogPipeline {
     this.durableOffset = this.head.offset;
     this.appliedOffset = appliedOffset;
     this.commitOffset = appliedOffset;
-    if (chain && chain.headOffset !== this.head.offset) {
-      log.warn('the log and the store end at different offsets; the CRC chain restarts unknown', {
-        chainHead: chain.headOffset.toString(),
+    const chainHead = chain?.headOffset;
+    if (chain?.alignTo(this.head.offset)) {
+      log.info('CRC chain aligned with the log', {
+        chainHead: String(chainHead),
         logHead: this.head.offset.toString(),
+        known: chain.crcAt(this.head.offset) !== undefined,
       });
-      chain.reset(this.head.offset, undefined);
     }
   }
 
