@@ -45,6 +45,7 @@ const EXPECTED: Record<OxiaErrorKind, { code: grpc.status; reason: string; readB
   FailedPrecondition: { code: grpc.status.FAILED_PRECONDITION, reason: 'FAILED_PRECONDITION', readBack: 'FailedPrecondition' },
   DiskFull: { code: grpc.status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', readBack: 'DiskFull' },
   StorageFailed: { code: grpc.status.UNAVAILABLE, reason: 'STORAGE_FAILED', readBack: 'StorageFailed' },
+  ReplicaDiverged: { code: grpc.status.DATA_LOSS, reason: 'REPLICA_DIVERGED', readBack: 'ReplicaDiverged' },
 };
 
 // The fake core: what it throws is set per test.

@@ -3,6 +3,7 @@
 // same content as the entries applied whole in memory; readers meanwhile (through the read
 // cache) see each key as before or after; and the process killed at any moment and restarted
 // ends in the same content. apply-memory.test.ts bounds the heap.
+import { readIntegrity, scanDigest } from '../../src/domain/integrity/index.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -137,6 +138,10 @@ for (const backend of BACKENDS) {
           const next = states[Math.min(at + 1, states.length - 1)]!;
           assertEachKeyInOneOf(await dumpStore(reopened), [states[at]!, next], CONFIG, label);
           await assertStoreConsistent(reopened, CONFIG, label);
+          const integrity = await readIntegrity(reopened);
+          assert.ok(integrity, `${label}: the store holds its integrity record`);
+          assert.is(integrity.digest, await scanDigest(reopened), `${label}: the stored digest is the digest of what the store holds`);
+          assert.is(integrity.offset, commitOffset, `${label}: the integrity record is of the last entry applied whole`);
           if (outcome === 'done') {
             assert.equal(await dumpStore(reopened), states[states.length - 1], 'the store holds what the entries applied whole give');
             break;

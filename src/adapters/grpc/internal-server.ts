@@ -76,7 +76,13 @@ async function* messagesOf<T, U>(call: AsyncIterable<unknown>, convert: (message
 }
 
 function appendOf(append: Append): AppendMessage {
-  return { term: append.term, entry: append.entry, commitOffset: append.commitOffset, leaseProbeMs: append.leaseProbeMs };
+  return {
+    term: append.term,
+    entry: append.entry,
+    commitOffset: append.commitOffset,
+    leaseProbeMs: append.leaseProbeMs,
+    previousEntryCrc: append.previousEntryCrc,
+  };
 }
 
 function chunkOf(chunk: SnapshotChunk): SnapshotChunkMessage {

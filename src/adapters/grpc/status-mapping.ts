@@ -44,6 +44,8 @@ interface WireForm {
  *   for a full disk, UNAVAILABLE for other I/O errors, each with a reason of its own so that a
  *   client fails fast instead of retrying into its timeout (Oxia's clients see an unknown reason
  *   and go by the code).
+ * - ReplicaDiverged: DATA_LOSS, a follower's answer to its leader's Replicate stream when
+ *   the CRC chain or the state digest disagree (ADR 0031); only oxia-ts nodes send it.
  */
 const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   Aborted: { code: GrpcCode.ABORTED, reason: 'ABORTED' },
@@ -69,6 +71,7 @@ const WIRE_FORMS: Readonly<Record<OxiaErrorKind, WireForm>> = {
   FailedPrecondition: { code: GrpcCode.FAILED_PRECONDITION, reason: 'FAILED_PRECONDITION' },
   DiskFull: { code: GrpcCode.RESOURCE_EXHAUSTED, reason: 'DISK_FULL' },
   StorageFailed: { code: GrpcCode.UNAVAILABLE, reason: 'STORAGE_FAILED' },
+  ReplicaDiverged: { code: GrpcCode.DATA_LOSS, reason: 'REPLICA_DIVERGED' },
 };
 
 /** Reason -> kind; where two kinds share a reason (Closed), Oxia's kind wins. */

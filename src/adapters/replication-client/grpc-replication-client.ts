@@ -76,6 +76,7 @@ function toWireAppend(append: AppendMessage): Append {
     commitOffset: append.commitOffset,
     cumulativeAcksSupported: true,
     leaseProbeMs: append.leaseProbeMs,
+    previousEntryCrc: append.previousEntryCrc,
   };
 }
 

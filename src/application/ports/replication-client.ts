@@ -16,6 +16,11 @@ export interface AppendMessage {
   readonly commitOffset: bigint;
   /** A read-lease probe: the leader's monotonic clock when it sent the message (ADR 0024). */
   readonly leaseProbeMs?: number | undefined;
+  /**
+   * The CRC chain value of the entry before `entry` in the leader's log (Oxia's field; ADR 0031).
+   * Absent when the leader does not know it: the follower then checks nothing for this entry.
+   */
+  readonly previousEntryCrc?: number | undefined;
 }
 
 /** The follower's end of a Replicate stream: sends an Ack (see ReplicateStreamHandlers.onAck). */

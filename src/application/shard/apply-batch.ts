@@ -1,6 +1,17 @@
 import type { AppliedEntry, DatabaseConfig } from '../../domain/database/api.js';
 import { applyEntry, OverlayView, readApplyProgress } from '../../domain/database/index.js';
 import type { KvOp } from '../../domain/database/kv-view.js';
+import {
+  CHAIN_START_CRC,
+  digestAfter,
+  integrityOp,
+  type IntegrityRecord,
+  nextChainCrc,
+  readerOf,
+  readIntegrity,
+  scanDigest,
+  type ValueReader,
+} from '../../domain/integrity/index.js';
 import type { LogEntry } from '../../domain/wal/log-entry.js';
 import type { LogEntryValue } from '../../domain/wire/storage.js';
 import type { KvStore } from '../ports/kv-store.js';
@@ -9,6 +20,14 @@ import type { KvStore } from '../ports/kv-store.js';
 export interface DecodedEntry {
   readonly entry: LogEntry;
   readonly value: LogEntryValue;
+}
+
+/** What a replica adds to the integrity records its applies write (ADR 0031). */
+export interface ApplyIntegrity {
+  /** Hears the integrity record after each entry applied whole; may throw to abort the batch. */
+  readonly onRecord?: (record: IntegrityRecord) => void;
+  /** The replica's chain value at an offset, for a store that does not know it (see LogChain). */
+  readonly chainCrcAt?: (offset: bigint) => number | undefined;
 }
 
 /**
@@ -23,17 +42,32 @@ export interface DecodedEntry {
  * A crash between chunks leaves the store at the previous entry's commit offset with the
  * entry's progress record, from which the next apply continues it. `chunkKeys`: the
  * staged keys that start a chunk, when not the state machine's default (tests).
+ *
+ * Every store write also carries the integrity record (ADR 0031): the CRC chain value of the
+ * last entry applied whole, computed here from the entries' own bytes, and the digest of the
+ * counted records, updated by each op (one read of the value it replaces).
  */
 export async function applyBatch(
   kv: KvStore,
   config: DatabaseConfig,
   entries: readonly DecodedEntry[],
   chunkKeys?: number,
+  replica: ApplyIntegrity = {},
 ): Promise<AppliedEntry[]> {
   if (entries.length === 0) return [];
   const overlay = new OverlayView(kv);
+  let integrity = await startingIntegrity(kv, entries[0]!.entry.offset);
+  // Values before an op: the overlay's pending ones, else the store's (synchronous when it can).
+  const stored = readerOf(kv);
+  const before: ValueReader = (key) => {
+    const pending = overlay.pendingValue(key);
+    return pending === undefined ? stored(key) : (pending ?? undefined);
+  };
+  if (integrity.crc === undefined) integrity = { ...integrity, crc: replica.chainCrcAt?.(integrity.offset) };
   const spill = async (ops: KvOp[]): Promise<void> => {
-    await kv.write(overlay.pendingOps().concat(ops));
+    // The chain stays at the last whole entry; the digest covers the store as written.
+    integrity = { ...integrity, digest: await digestAfter(integrity.digest, before, ops) };
+    await kv.write(overlay.pendingOps().concat(ops, integrityOp(integrity, 0n)));
     overlay.clear();
     // better-sqlite3 writes synchronously: let reads, acks and timers in between chunks.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -52,9 +86,30 @@ export async function applyBatch(
       { spill, resume, chunkKeys },
     );
     resume = undefined;
+    integrity = {
+      offset: entry.offset,
+      crc: integrity.crc === undefined ? undefined : nextChainCrc(integrity.crc, entry),
+      digest: await digestAfter(integrity.digest, before, applied.ops),
+    };
     overlay.write(applied.ops);
+    replica.onRecord?.(integrity);
     results.push(applied);
   }
+  overlay.write([integrityOp(integrity, 0n)]);
   await kv.write(overlay.pendingOps());
   return results;
+}
+
+/**
+ * The integrity record the store holds before `first` is applied. A store without one is
+ * new (the chain starts at offset 0) or older than the record, or a split's child: its
+ * digest is computed once by a scan, and its chain is unknown until a snapshot brings one.
+ */
+async function startingIntegrity(kv: KvStore, first: bigint): Promise<IntegrityRecord> {
+  const stored = await readIntegrity(kv);
+  if (stored) {
+    // Applied up to another offset than the one before `first`: the chain value is not this one's.
+    return stored.offset === first - 1n ? stored : { ...stored, crc: undefined };
+  }
+  return { offset: first - 1n, crc: first === 0n ? CHAIN_START_CRC : undefined, digest: await scanDigest(kv) };
 }

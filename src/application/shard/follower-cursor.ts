@@ -7,6 +7,7 @@ import type { Logger } from '../ports/logger.js';
 import type { ReplicateStream, ReplicationClient, ReplicationTarget, SnapshotSink } from '../ports/replication-client.js';
 import type { Wal } from '../ports/wal.js';
 import { Broadcast } from './broadcast.js';
+import type { LogChain } from './log-chain.js';
 import type { LogPipeline } from './log-pipeline.js';
 import type { ReadLease } from './read-lease.js';
 import type { ShardMetrics } from './shard-metrics.js';
@@ -42,6 +43,8 @@ export interface FollowerCursorDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: ShardMetrics;
+  /** The CRC chain of the leader's log (ADR 0031): each Append carries the value before its entry. */
+  readonly chain: LogChain;
 }
 
 /** Why the streaming loop stopped without an error: the follower needs entries the log no longer has. */
@@ -114,8 +117,9 @@ export class FollowerCursor {
         if (this.stopped) return;
         if (error instanceof SnapshotNeeded) continue;
         if (this.deps.pipeline.failed) return; // leadership is over: nothing more to send
-        if (isOxiaError(error, 'NodeIsNotMember')) {
-          // The follower lost its copy of the shard (wiped and restarted): start it over.
+        if (isOxiaError(error, 'NodeIsNotMember') || isOxiaError(error, 'ReplicaDiverged')) {
+          // The follower lost its copy of the shard (wiped and restarted), or found that its copy
+          // differs from ours and dropped it (ADR 0031): start it over, from a snapshot.
           this.ackOffset = -1n;
         }
         this.log.warn('replication to follower failed; retrying', {
@@ -196,7 +200,13 @@ export class FollowerCursor {
 
     const send = async (entry: LogEntry): Promise<void> => {
       const commitOffset = pipeline.committedOffset;
-      const writable = stream.send({ term: target.term, entry, commitOffset, leaseProbeMs: this.probe() });
+      const writable = stream.send({
+        term: target.term,
+        entry,
+        commitOffset,
+        leaseProbeMs: this.probe(),
+        previousEntryCrc: this.deps.chain.crcAt(entry.offset - 1n),
+      });
       lastSentCommit = commitOffset;
       const bytes = entry.value.length + ENTRY_OVERHEAD_BYTES;
       unacked.push({ offset: entry.offset, bytes });

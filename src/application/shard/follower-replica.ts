@@ -1,6 +1,6 @@
 import type { DatabaseConfig } from '../../domain/database/api.js';
 import { readCommitState } from '../../domain/database/index.js';
-import { OxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
+import { OxiaError, isOxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
 import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
 import { LogEntryValue } from '../../domain/wire/storage.js';
 import type { Clock } from '../ports/clock.js';
@@ -11,7 +11,8 @@ import type { Wal } from '../ports/wal.js';
 import { untilAborted } from './abortable.js';
 import { applyBatch, type DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
-import type { ShardMetrics } from './shard-metrics.js';
+import type { LogChain } from './log-chain.js';
+import type { IntegrityCheck, ShardMetrics } from './shard-metrics.js';
 
 /** Entries applied to the store in one atomic write. */
 const APPLY_BATCH_ENTRIES_MAX = 256;
@@ -35,6 +36,8 @@ export interface FollowerReplicaDeps {
   readonly metrics: ShardMetrics;
   /** The log or the store cannot take writes (disk full, I/O error); called once, after the replica failed. */
   readonly onStorageFailure?: (error: OxiaError) => void;
+  /** The CRC chain of this replica's log (ADR 0031), kept by the shard across activities. */
+  readonly chain: LogChain;
 }
 
 interface ActiveStream {
@@ -88,6 +91,14 @@ export class FollowerReplica {
     this.lastAppended = walHead.offset >= 0n ? walHead.offset : applied;
     this.durable = this.lastAppended;
     this.advertisedCommit = applied;
+    const chainHead = deps.chain.headOffset;
+    if (deps.chain.alignTo(this.lastAppended)) {
+      deps.log.info('CRC chain aligned with the log', {
+        chainHead: chainHead.toString(),
+        logHead: this.lastAppended.toString(),
+        known: deps.chain.crcAt(this.lastAppended) !== undefined,
+      });
+    }
   }
 
   static async open(deps: FollowerReplicaDeps): Promise<FollowerReplica> {
@@ -138,6 +149,7 @@ export class FollowerReplica {
     this.pendingEcho = undefined;
     this.scheduleAck();
     const iterator = appends[Symbol.asyncIterator]();
+    let refused = false;
     try {
       for (;;) {
         const next = await untilAborted(
@@ -146,12 +158,20 @@ export class FollowerReplica {
           () => this.failure ?? new OxiaError('Aborted', 'the replication stream was taken over, fenced or closed'),
         );
         if (next.done) return;
-        this.receive(term, next.value, onLeaderMessage);
+        try {
+          this.receive(term, next.value, onLeaderMessage);
+        } catch (error) {
+          refused = true;
+          throw error;
+        }
       }
     } finally {
       signal.removeEventListener('abort', onCallEnd);
       if (this.stream === stream) this.stream = undefined;
-      void iterator.return?.()?.catch(() => undefined);
+      // A refused message ends the call with our error, which the transport must still be able
+      // to send: returning the iterator of a gRPC call destroys it, and the leader would never
+      // hear why (its stream would just hang).
+      if (!refused) void iterator.return?.()?.catch(() => undefined);
       finished();
     }
   }
@@ -173,6 +193,7 @@ export class FollowerReplica {
     }
     this.forgetKept();
     await this.deps.wal.truncateAfter(offset);
+    this.deps.chain.truncateAfter(offset);
     const head = this.headEntryId();
     this.lastAppended = head.offset;
     this.durable = head.offset;
@@ -218,12 +239,18 @@ export class FollowerReplica {
       }
       return;
     }
+    if (entry.offset !== this.lastAppended + 1n && this.lastAppended < 0n && this.applied < 0n) {
+      // Holding nothing (a copy dropped for diverging, ADR 0031), this replica can only be
+      // brought back by a snapshot: said as a wiped node says it, which makes the leader send one.
+      throw new OxiaError('NodeIsNotMember', `this replica holds none of the shard's entries, and entry ${entry.offset} is not the first`);
+    }
     if (entry.offset !== this.lastAppended + 1n) {
       throw new OxiaError('InvalidArgument', `entry ${entry.offset} cannot follow entry ${this.lastAppended}: entries are missing`);
     }
     if (entry.term !== term && term !== -1n && entry.term > term) {
       throw new OxiaError('InvalidTerm', `entry ${entry.offset} has term ${entry.term}, newer than the stream's term ${term}`);
     }
+    this.checkChain(entry, append.previousEntryCrc);
     this.lastAppended = entry.offset;
     if (this.kept.size < KEPT_ENTRIES_MAX && this.keptBytes + entry.value.length <= KEPT_BYTES_MAX) {
       this.kept.set(entry.offset, entry);
@@ -245,6 +272,31 @@ export class FollowerReplica {
       },
     );
     this.advertise(append.commitOffset);
+  }
+
+  /**
+   * The leader's chain value for the entry before `entry` must be ours (ADR 0031): else our log
+   * holds other entries than the leader's, and acknowledging more would count a copy that is
+   * not one. Unknown on our side, it becomes ours (a store without a chain value).
+   */
+  private checkChain(entry: LogEntry, leaders: number | undefined): void {
+    const chain = this.deps.chain;
+    const before = entry.offset - 1n;
+    const ours = chain.crcAt(before);
+    if (leaders !== undefined && ours === undefined) chain.adopt(before, leaders);
+    else if (leaders !== undefined && ours !== leaders) {
+      throw this.diverged('log_chain', `the log differs from the leader's at or before entry ${before}: CRC chain ${ours} here, ${leaders} on the leader`, {
+        offset: before.toString(),
+      });
+    }
+    chain.append(entry);
+  }
+
+  /** This replica differs from its leader: it says so, counts it, and is rebuilt by the shard (a snapshot). */
+  private diverged(check: IntegrityCheck, message: string, details: Record<string, string>): OxiaError {
+    this.deps.metrics.diverged(check);
+    this.deps.log.error('replica diverged from its leader; it will be rebuilt from a snapshot', { check, ...details, error: message });
+    return new OxiaError('ReplicaDiverged', message);
   }
 
   private advertise(commitOffset: bigint): void {
@@ -296,7 +348,20 @@ export class FollowerReplica {
           throw new Error(`committed entries ${this.applied + 1n}..${end} are not all in the WAL`);
         }
         const applyStartedMs = this.deps.clock.monotonicMs();
-        await applyBatch(this.deps.kv, this.deps.config(), batch);
+        const chain = this.deps.chain;
+        await applyBatch(this.deps.kv, this.deps.config(), batch, undefined, {
+          chainCrcAt: (offset) => chain.crcAt(offset),
+          onRecord: (record) => {
+            // What the WAL gave back must be what arrived: the chain value of the applied bytes
+            // is the one computed when the entry was received.
+            const received = chain.crcAt(record.offset);
+            if (record.crc !== undefined && received !== undefined && record.crc !== received) {
+              throw this.diverged('log_chain', `entry ${record.offset} applied with CRC chain ${record.crc}, received with ${received}`, {
+                offset: record.offset.toString(),
+              });
+            }
+          },
+        });
         this.deps.metrics.applied(batch, this.deps.clock.monotonicMs() - applyStartedMs);
         this.applied = end;
         for (const { entry } of batch) {
@@ -304,8 +369,11 @@ export class FollowerReplica {
         }
       }
     } catch (error) {
-      this.deps.log.error('applying committed entries failed', { error: String(error) });
-      this.fail(isStorageFailure(error) ? error : new OxiaError('ResourceUnavailable', `applying committed entries failed: ${String(error)}`));
+      if (isOxiaError(error, 'ReplicaDiverged')) this.fail(error);
+      else {
+        this.deps.log.error('applying committed entries failed', { error: String(error) });
+        this.fail(isStorageFailure(error) ? error : new OxiaError('ResourceUnavailable', `applying committed entries failed: ${String(error)}`));
+      }
     } finally {
       this.applying = false;
       this.idle.notify();

@@ -35,6 +35,7 @@ import type { Logger } from '../ports/logger.js';
 import type { ShardRef } from '../ports/shard-ref.js';
 import type { Wal } from '../ports/wal.js';
 import { READ_LEASE_TIMING } from '../../domain/replication/read-lease.js';
+import type { LogChain } from './log-chain.js';
 import { LogPipeline } from './log-pipeline.js';
 import { ReadLease } from './read-lease.js';
 import { SessionManager } from './session-manager.js';
@@ -57,6 +58,8 @@ export interface LeaderShardDeps {
   readonly metrics: ShardMetrics;
   /** The log or the store cannot take writes (disk full, I/O error): the write path has failed with `error`. */
   readonly onStorageFailure?: (error: OxiaError) => void;
+  /** The CRC chain of the shard's log (ADR 0031), when replicated: cursors send it to followers. */
+  readonly chain?: LogChain;
 }
 
 /**
@@ -121,6 +124,7 @@ export class LeaderShard {
       clock: deps.clock,
       log: deps.log,
       metrics: deps.metrics,
+      chain: deps.chain,
       listener: { onApplied: (entries) => shard.onApplied(entries), onStorageFailure: (error) => deps.onStorageFailure?.(error) },
     });
     return shard;

@@ -10,6 +10,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Wal } from '../ports/wal.js';
 import { applyBatch, type DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
+import type { LogChain } from './log-chain.js';
 import type { ShardMetrics } from './shard-metrics.js';
 import { encodeMessage } from '../../domain/database/message-encoding.js';
 
@@ -79,6 +80,7 @@ export class LogPipeline {
     private readonly metrics: ShardMetrics,
     private readonly listener: ApplyListener,
     appliedOffset: bigint,
+    private readonly chain: LogChain | undefined,
   ) {
     const walHead = wal.lastEntryId();
     // An empty log over a non-empty store (a snapshot was installed, or the log was
@@ -87,6 +89,14 @@ export class LogPipeline {
     this.durableOffset = this.head.offset;
     this.appliedOffset = appliedOffset;
     this.commitOffset = appliedOffset;
+    const chainHead = chain?.headOffset;
+    if (chain?.alignTo(this.head.offset)) {
+      log.info('CRC chain aligned with the log', {
+        chainHead: String(chainHead),
+        logHead: this.head.offset.toString(),
+        known: chain.crcAt(this.head.offset) !== undefined,
+      });
+    }
   }
 
   /**
@@ -104,6 +114,8 @@ export class LogPipeline {
     log: Logger;
     metrics: ShardMetrics;
     listener: ApplyListener;
+    /** The CRC chain of the log (ADR 0031), extended by every proposal; absent when nobody checks it (standalone). */
+    chain?: LogChain | undefined;
   }): Promise<LogPipeline> {
     const { wal, kv, log } = args;
     const state = await readCommitState(kv);
@@ -119,7 +131,7 @@ export class LogPipeline {
       walHead = wal.lastEntryId();
     }
     const pipeline = new LogPipeline(
-      wal, kv, args.config, args.term, args.replicationFactor, args.clock, log, args.metrics, args.listener, state.commitOffset,
+      wal, kv, args.config, args.term, args.replicationFactor, args.clock, log, args.metrics, args.listener, state.commitOffset, args.chain,
     );
     if (walHead.offset >= 0n && wal.firstOffset() > state.commitOffset + 1n) {
       throw new Error(
@@ -225,6 +237,7 @@ export class LogPipeline {
       value: encodeMessage(LogEntryValue, value),
     };
     this.head = { term: this.term, offset };
+    this.chain?.append(entry);
     return new Promise<AppliedEntry>((resolve, reject) => {
       const proposal: Proposal = { entry, value, resolve, reject };
       this.queue.push(proposal);
@@ -318,7 +331,18 @@ export class LogPipeline {
           proposals.push(proposal);
         }
         const applyStartedMs = this.clock.monotonicMs();
-        const results = await applyBatch(this.kv, this.config, batch);
+        const chain = this.chain;
+        const results = await applyBatch(this.kv, this.config, batch, undefined, chain && {
+          chainCrcAt: (offset) => chain.crcAt(offset),
+          onRecord: (record) => {
+            // The bytes applied (from memory or read back from the WAL) must chain as proposed.
+            const proposed = chain.crcAt(record.offset);
+            if (record.crc !== undefined && proposed !== undefined && record.crc !== proposed) {
+              this.metrics.diverged('log_chain');
+              throw new OxiaError('ReplicaDiverged', `entry ${record.offset} applied with CRC chain ${record.crc}, proposed with ${proposed}`);
+            }
+          },
+        });
         this.metrics.applied(batch, this.clock.monotonicMs() - applyStartedMs);
         this.appliedOffset = end;
         results.forEach((applied, i) => {

@@ -1,7 +1,8 @@
 import type { DatabaseConfig, TermOptions } from '../../domain/database/api.js';
 import { notificationTrimOps, readCommitState, readTermOptions, termOps } from '../../domain/database/index.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
-import { OxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
+import { OxiaError, isOxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
+import { CHAIN_START_CRC, integrityOp, readIntegrity, scanDigest } from '../../domain/integrity/index.js';
 import { keyEncoder } from '../../domain/keys/key-encoder.js';
 import type { HashRange } from '../../domain/sharding/hash-range.js';
 import { SplitKeyFilter } from '../../domain/sharding/split-filter.js';
@@ -32,6 +33,7 @@ import { untilAborted } from './abortable.js';
 import { FollowerCursor } from './follower-cursor.js';
 import { FollowerReplica } from './follower-replica.js';
 import { LeaderShard } from './leader-shard.js';
+import { LogChain } from './log-chain.js';
 import { Mutex } from './mutex.js';
 import { sendSplitSnapshot, type SplitSnapshotResult } from './split-snapshot.js';
 import { ShardMetrics } from './shard-metrics.js';
@@ -134,6 +136,8 @@ export class ShardController {
     options: TermOptions | undefined,
     replica: FollowerReplica,
     private readonly metrics: ShardMetrics,
+    /** The CRC chain of this replica's log (ADR 0031), across its activities. */
+    private readonly chain: LogChain,
   ) {
     this.log = deps.log;
     this.role = term >= 0n ? { kind: 'Fenced', term } : { kind: 'NotMember', term: -1n };
@@ -164,12 +168,24 @@ export class ShardController {
         await wal.clear();
         kv = await resetStore(ref, deps.kvFactory, kv, interrupted);
       }
+      const metrics = ShardMetrics.of(deps.metrics, ref);
+      if (!(await storeMatchesItsDigest(kv, deps.log))) {
+        // Records changed behind the store's back (on disk, while the node was down): this
+        // replica's copy is not one. It starts over empty, keeping its term, and its leader
+        // sends it a snapshot (ADR 0031).
+        metrics.diverged('stored_digest');
+        const { term } = await readCommitState(kv);
+        const options = await readTermOptions(kv);
+        await wal.clear();
+        kv = await resetStore(ref, deps.kvFactory, kv, term);
+        if (options !== undefined && term >= 0n) await kv.write(termOps(term, options));
+      }
       const state = await readCommitState(kv);
       const options = await readTermOptions(kv);
       let created: ShardController | undefined;
-      const metrics = ShardMetrics.of(deps.metrics, ref);
-      const replica = await ShardController.newReplica(wal, kv, () => created!.databaseConfig(), deps, metrics, (e) => created?.storageFailed(e));
-      const controller = new ShardController(ref, deps, wal, kv, state.term, options, replica, metrics);
+      const chain = await LogChain.open(wal, kv);
+      const replica = await ShardController.newReplica(wal, kv, () => created!.databaseConfig(), deps, metrics, chain, (e) => created?.storageFailed(e));
+      const controller = new ShardController(ref, deps, wal, kv, state.term, options, replica, metrics, chain);
       created = controller;
       deps.log.info('shard opened', {
         term: state.term.toString(),
@@ -191,14 +207,15 @@ export class ShardController {
     config: () => DatabaseConfig,
     deps: Pick<ShardControllerDeps, 'log' | 'clock'>,
     metrics: ShardMetrics,
+    chain: LogChain,
     onStorageFailure: (error: OxiaError) => void,
   ): Promise<FollowerReplica> {
-    return FollowerReplica.open({ wal, kv, config, log: deps.log, clock: deps.clock, metrics, onStorageFailure });
+    return FollowerReplica.open({ wal, kv, config, log: deps.log, clock: deps.clock, metrics, chain, onStorageFailure });
   }
 
   /** A fresh FollowerReplica on the files as they are now. */
   private replicaOnFiles(): Promise<FollowerReplica> {
-    return ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics, (e) => this.storageFailed(e));
+    return ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics, this.chain, (e) => this.storageFailed(e));
   }
 
   /**
@@ -285,7 +302,7 @@ export class ShardController {
         this.ref,
         this.databaseConfig(),
         this.deps.limits,
-        { wal: this.wal, kv: this.kv, clock: this.deps.clock, log: this.log, metrics: this.metrics, onStorageFailure: (e) => this.storageFailed(e) },
+        { wal: this.wal, kv: this.kv, clock: this.deps.clock, log: this.log, metrics: this.metrics, onStorageFailure: (e) => this.storageFailed(e), chain: this.chain },
         { term, replicationFactor },
       );
       const activity: Extract<Activity, { kind: 'leader' }> = {
@@ -518,7 +535,32 @@ export class ShardController {
       if (leaseProbe) this.leasePromiseUntilMs = promiseAfterProbe(this.leasePromiseUntilMs, this.deps.clock.monotonicMs(), READ_LEASE_TIMING);
       if (this.role.kind === 'Fenced' && this.role.term === streamTerm) this.role = { kind: 'Follower', term: streamTerm };
     };
-    await replica.serve(streamTerm, appends, sendAck, signal, onLeaderMessage);
+    try {
+      await replica.serve(streamTerm, appends, sendAck, signal, onLeaderMessage);
+    } catch (error) {
+      if (isOxiaError(error, 'ReplicaDiverged')) await this.discardDivergedCopy(replica);
+      throw error;
+    }
+  }
+
+  /**
+   * The replica found that its log or state differs from its leader's (ADR 0031): it drops
+   * them (keeping its term and options, so the fence holds) and is left empty, which makes
+   * its leader send it a snapshot, as to a wiped node. Until then it holds nothing, so it
+   * cannot win an election with the copy it no longer trusts.
+   */
+  private discardDivergedCopy(replica: FollowerReplica): Promise<void> {
+    return this.mutex.run(async () => {
+      if (this.closed || this.activity.kind !== 'replica' || this.activity.replica !== replica) return;
+      await replica.stop();
+      const term = this.role.term;
+      await this.wal.clear();
+      this.kv = await resetStore(this.ref, this.deps.kvFactory, this.kv, term);
+      if (this.options !== undefined && term >= 0n) await this.kv.write(termOps(term, this.options));
+      this.chain.reset(-1n, CHAIN_START_CRC);
+      this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
+      this.log.warn('diverged copy of the shard dropped; waiting for a snapshot from the leader', { term: term.toString() });
+    });
   }
 
   /**
@@ -556,10 +598,13 @@ export class ShardController {
         try {
           loaded = await loadSnapshotChunks(this.kv, first.value, iterator, nextChunk);
           const nowMs = BigInt(Math.trunc(this.deps.clock.nowMs()));
-          await this.kv.write([{ type: 'del', key: INSTALLING_MARKER_KEY }, ...termOps(term, undefined, nowMs)]);
+          const integrity = await this.installedIntegrity();
+          await this.kv.write([{ type: 'del', key: INSTALLING_MARKER_KEY }, ...termOps(term, undefined, nowMs), integrityOp(integrity, 0n)]);
+          this.chain.reset(integrity.offset, integrity.crc);
         } catch (error) {
           // Never leave a partial store behind: start over empty, keeping the fence.
           this.kv = await resetStore(this.ref, this.deps.kvFactory, this.kv, term);
+          this.chain.reset(-1n, CHAIN_START_CRC);
           throw error;
         } finally {
           this.options = await readTermOptions(this.kv);
@@ -580,6 +625,26 @@ export class ShardController {
         void iterator.return?.()?.catch(() => undefined);
       }
     });
+  }
+
+  /**
+   * The integrity record of a store just loaded from a snapshot: the leader's chain value when
+   * its record is of the snapshot's offset (a split's child gets none: its chain is unknown),
+   * and the digest of what was loaded, counted here. A leader's digest that is not the digest
+   * of what it sent is reported; the follower keeps the leader's, so that the ensemble agrees.
+   */
+  private async installedIntegrity(): Promise<{ offset: bigint; crc: number | undefined; digest: bigint }> {
+    const { commitOffset } = await readCommitState(this.kv);
+    const sent = await readIntegrity(this.kv);
+    const digest = await scanDigest(this.kv);
+    if (sent && sent.offset === commitOffset && sent.digest !== digest) {
+      this.log.error("the snapshot's records do not give the leader's digest: the leader's store may be damaged", {
+        offset: commitOffset.toString(),
+      });
+      this.metrics.diverged('stored_digest');
+      return { offset: commitOffset, crc: sent.crc, digest: sent.digest };
+    }
+    return { offset: commitOffset, crc: sent && sent.offset === commitOffset ? sent.crc : undefined, digest };
   }
 
   // ---- clients ------------------------------------------------------------------------
@@ -669,6 +734,7 @@ export class ShardController {
         clock: this.deps.clock,
         log: this.log,
         metrics: this.metrics,
+        chain: this.chain,
       },
       start.offset,
     );
@@ -792,6 +858,24 @@ export class ShardController {
       this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
     });
   }
+}
+
+/**
+ * Whether the store's records still give the digest its integrity record says they had
+ * (ADR 0031), by a full scan: a record changed on disk while the node was down shows here.
+ * A store without a record (new, or older than it) passes.
+ */
+async function storeMatchesItsDigest(kv: KvStore, log: Logger): Promise<boolean> {
+  const record = await readIntegrity(kv);
+  if (!record) return true;
+  const digest = await scanDigest(kv);
+  if (digest === record.digest) return true;
+  log.error("the store's records do not give the digest it recorded; the replica is dropped and rebuilt from a snapshot", {
+    offset: record.offset.toString(),
+    recorded: record.digest.toString(16),
+    scanned: digest.toString(16),
+  });
+  return false;
 }
 
 function accepted(transition: Transition): ShardRole {

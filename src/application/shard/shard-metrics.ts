@@ -25,6 +25,13 @@ type Direction = 'sent' | 'received';
 /** Why a shard cannot write: no space (or below the free-space threshold), or another I/O error. */
 export type StorageFailureReason = 'disk_full' | 'io_error';
 const STORAGE_FAILURE_REASONS: readonly StorageFailureReason[] = ['disk_full', 'io_error'];
+/**
+ * Which integrity check found a replica that differs (ADR 0031): the CRC chain of the log,
+ * the state digests compared across the ensemble, or a store whose records no longer give
+ * the digest it recorded (checked when the shard opens).
+ */
+export type IntegrityCheck = 'log_chain' | 'state_digest' | 'stored_digest';
+const INTEGRITY_CHECKS: readonly IntegrityCheck[] = ['log_chain', 'state_digest', 'stored_digest'];
 
 function instruments(m: Metrics) {
   const shard = SHARD_LABELS;
@@ -68,6 +75,11 @@ function instruments(m: Metrics) {
       [...shard, 'reason'],
     ),
     unwritableEvents: m.counter('oxia_server_storage_failures_total', 'Times the shard stopped writing because of its storage, by reason (disk_full, io_error)', [...shard, 'reason']),
+    divergences: m.counter(
+      'oxia_server_replica_divergence_total',
+      'Replicas found to differ from their leader, by the check that found it (log_chain, state_digest, stored_digest); each one is rebuilt from a snapshot',
+      [...shard, 'check'],
+    ),
     newTermLeaseWait: m.histogram(
       'oxia_server_new_term_lease_wait_seconds',
       "How long NewTerm answers waited for the former leader's read lease to run out",
@@ -200,6 +212,11 @@ export class ShardMetrics {
     if (started && reason) this.all.unwritableEvents.inc({ ...this.labels, reason });
   }
 
+  /** An integrity check found this replica (or, on a leader, a follower) to differ (ADR 0031). */
+  diverged(check: IntegrityCheck): void {
+    this.all.divergences.inc({ ...this.labels, check });
+  }
+
   /** The shard left this node: its series are no longer exported. */
   remove(): void {
     const labels = this.labels;
@@ -214,6 +231,7 @@ export class ShardMetrics {
       a.unwritable.remove({ ...labels, reason });
       a.unwritableEvents.remove({ ...labels, reason });
     }
+    for (const check of INTEGRITY_CHECKS) a.divergences.remove({ ...labels, check });
     for (const direction of ['sent', 'received']) {
       for (const outcome of ['completed', 'failed']) a.snapshots.remove({ ...labels, direction, outcome });
       a.snapshotBytes.remove({ ...labels, direction });

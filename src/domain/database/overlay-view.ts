@@ -68,6 +68,11 @@ export class OverlayView implements KvReadView {
     return ops;
   }
 
+  /** A pending write of `key`: its value, null for a delete, undefined when none is pending. */
+  pendingValue(key: Uint8Array): Uint8Array | null | undefined {
+    return this.pending.get(key);
+  }
+
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const staged = this.pending.get(key);
     if (staged !== undefined) return staged ?? undefined;

@@ -27,6 +27,7 @@ export type OxiaErrorKind =
   | 'NotFound' // an admin API object (data server, shard) that does not exist
   | 'AlreadyExists' // an admin API object created twice
   | 'FailedPrecondition' // an admin API change the cluster cannot take as it is (too few servers, ...)
+  | 'ReplicaDiverged' // a replica's log or state differs from its leader's (ADR 0031): it is rebuilt from a snapshot
   | 'Closed' // the shard or server is shutting down
   | 'DiskFull' // a write cannot be made durable: no space left (or below --min-free-disk-bytes)
   | 'StorageFailed'; // a write cannot be made durable: another I/O error of the log or the store

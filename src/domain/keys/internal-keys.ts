@@ -23,10 +23,15 @@ export const INDEX_PREFIX = '__oxia/idx/';
  */
 export const APPLY_PROGRESS_KEY = '__oxia/apply-progress';
 export const APPLY_NOTES_PREFIX = APPLY_PROGRESS_KEY + '/';
+/**
+ * Not Oxia's: the replica's integrity checkpoint (ADR 0031), written with every applied
+ * batch: the last applied entry's CRC chain value and the digest of the store's records.
+ */
+export const INTEGRITY_KEY = '__oxia/integrity';
 /** Separates the secondary key from the escaped primary key in an index entry. */
 export const INDEX_SEPARATOR = '\x01';
 
-const RESERVED_EXACT = new Set([COMMIT_OFFSET_KEY, LAST_VERSION_ID_KEY, CHECKSUM_KEY, TERM_KEY, TERM_OPTIONS_KEY, APPLY_PROGRESS_KEY]);
+const RESERVED_EXACT = new Set([COMMIT_OFFSET_KEY, LAST_VERSION_ID_KEY, CHECKSUM_KEY, TERM_KEY, TERM_OPTIONS_KEY, APPLY_PROGRESS_KEY, INTEGRITY_KEY]);
 const RESERVED_PREFIXES = [FEATURES_PREFIX, NOTIFICATIONS_PREFIX, SESSIONS_PREFIX, INDEX_PREFIX, APPLY_NOTES_PREFIX];
 
 export function isInternalKey(key: string): boolean {

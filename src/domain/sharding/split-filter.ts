@@ -1,5 +1,6 @@
 import {
   CHECKSUM_KEY,
+  INTEGRITY_KEY,
   INDEX_PREFIX,
   NOTIFICATIONS_PREFIX,
   SESSIONS_PREFIX,
@@ -59,6 +60,8 @@ export class SplitKeyFilter {
   private decide(key: string, encodedKey: Uint8Array, value: Uint8Array): boolean {
     if (!isInternalEncoded(encodedKey) || !isReservedKey(key)) return this.keepRecord(key, value);
     if (key === CHECKSUM_KEY) return false;
+    // The parent's chain value and digest describe the parent: the child computes its own (ADR 0031).
+    if (key === INTEGRITY_KEY) return false;
     if (key.startsWith(INDEX_PREFIX)) {
       const entry = parseIndexEntryKey(key);
       return entry !== undefined && !this.leftOut.has(entry.primaryKey);

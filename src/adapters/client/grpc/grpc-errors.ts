@@ -46,5 +46,7 @@ export function rpcErrorOf(e: unknown, target: string): RpcError {
   }
   const parsed = parseGrpcError({ code: se.code, details: se.details ?? se.message ?? '', metadata: se.metadata as ServiceError['metadata'] });
   const details = parsed.message !== '' ? parsed.message : (se.message ?? 'no details');
-  return new RpcError(parsed.kind ?? kindOfCode(se.code), `${details} (from ${target})`, parsed.leaderHint);
+  // ReplicaDiverged travels only between storage nodes; a client reads it by its code (DATA_LOSS: Internal).
+  const kind = parsed.kind === undefined || parsed.kind === 'ReplicaDiverged' ? kindOfCode(se.code) : parsed.kind;
+  return new RpcError(kind, `${details} (from ${target})`, parsed.leaderHint);
 }
