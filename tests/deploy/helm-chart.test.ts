@@ -16,7 +16,7 @@ import { parse, stringify } from 'yaml';
 import { assertNoProblems, commandHelp, flagProblems, flagValues } from './support/cli-help.js';
 import { readRepoFile, repoRoot } from './support/deploy-files.js';
 import { ChartFailure, parseTemplate, type Value } from './support/go-template.js';
-import { CHART_DIR, chartValuesReferences, HELM_ONLY_LABELS, KUSTOMIZE_RELEASE, loadChart, renderChart } from './support/helm-chart.js';
+import { CHART_DIR, chartValuesReferences, HELM_ONLY_LABELS, KUSTOMIZE_RELEASE, loadChart, renderChart, type Release } from './support/helm-chart.js';
 import { HELM_VARIANTS } from './support/helm-variants.js';
 import { KUSTOMIZATIONS, loadKustomization, objectsOfKind, selects, theObject, workloadSpec, type Deployment, type K8sObject, type ServiceSpec } from './support/kubernetes-objects.js';
 
@@ -138,6 +138,7 @@ function valuesFor(dir: string, extraComponents: readonly string[]): Value {
   const staticKey = objectsOfKind(k, 'StatefulSet')
     .flatMap((s) => workloadSpec(s).template.spec.volumes ?? [])
     .find((v) => v.name === 'oidc-key')?.secret?.secretName;
+  const oxiaCluster = theObject(k, 'Service', 'oxia').metadata.labels?.oxia_cluster;
   return {
     tls: { enabled: tls },
     coordinator: { discovery },
@@ -145,6 +146,7 @@ function valuesFor(dir: string, extraComponents: readonly string[]): Value {
       oidc: { enabled: params !== undefined, ...(params !== undefined ? { providerParams: params.trim() } : {}), staticKeySecret: staticKey ?? '' },
       authorizationPolicy: { enabled: policy !== undefined, ...(policy !== undefined ? { policy: parse(policy) as Value } : {}) },
     },
+    metrics: { oxiaCluster: oxiaCluster ?? '', serviceMonitor: { enabled: objectsOfKind(k, 'ServiceMonitor').length > 0 } },
   };
 }
 
@@ -217,9 +219,18 @@ test('ServiceMonitors: each selects a Service with the metrics port of its compo
         assert.is(endpoint.tlsConfig?.serverName, probeName, 'the name on the certificate (the one the probes ask for)');
       }
       assert.equal(spec.targetLabels, ['oxia_cluster']);
-      for (const s of services) assert.is(s.metadata.labels?.oxia_cluster, 'prod-1', `Service ${s.metadata.name} carries oxia_cluster`);
+      const scraped = services.filter((s) => (s.spec as ServiceSpec).ports.some((p) => spec.endpoints.some((e) => e.port === p.name)));
+      for (const s of scraped) assert.is(s.metadata.labels?.oxia_cluster, 'prod-1', `Service ${s.metadata.name} carries oxia_cluster`);
     }
   }
+});
+
+test('oxia_cluster: the release name unless metrics.oxiaCluster names the cluster', () => {
+  const labels = (values: Value, release: Release): (string | undefined)[] =>
+    objectsOfKind(renderChart(values, release), 'Service').filter((s) => (s.spec as ServiceSpec).ports.some((p) => p.name === 'metrics' || p.name === 'public')).map((s) => s.metadata.labels?.oxia_cluster);
+  const monitored = { serviceMonitor: { enabled: true } };
+  assert.equal(labels({ metrics: monitored }, { name: 'prod', namespace: 'metadata' }), ['prod', 'prod', 'prod']);
+  assert.equal(labels({ metrics: { ...monitored, oxiaCluster: 'eu-1' } }, { name: 'prod', namespace: 'metadata' }), ['eu-1', 'eu-1', 'eu-1']);
 });
 
 test('the variants manifests.test.ts checks on chart renders are rendered by the chart (no ChartFailure)', () => {

@@ -12,11 +12,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- end }}
 
-{{- /* The label the Prometheus series carry (metrics.oxiaCluster), on the Services. */ -}}
+{{- /* The cluster's name on the Services the ServiceMonitors scrape, copied onto every series
+(metrics.oxiaCluster, default the release name, as Oxia's chart names it). */ -}}
 {{- define "oxia-ts.clusterLabel" -}}
-{{- if .Values.metrics.oxiaCluster }}
-oxia_cluster: {{ .Values.metrics.oxiaCluster | quote }}
-{{- end }}
+oxia_cluster: {{ default .Release.Name .Values.metrics.oxiaCluster | quote }}
 {{- end }}
 
 {{- /* Refuses values that cannot work together. */ -}}
