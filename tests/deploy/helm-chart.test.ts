@@ -20,13 +20,6 @@ import { CHART_DIR, chartValuesReferences, HELM_ONLY_LABELS, KUSTOMIZE_RELEASE, 
 import { HELM_VARIANTS } from './support/helm-variants.js';
 import { KUSTOMIZATIONS, loadKustomization, objectsOfKind, selects, theObject, workloadSpec, type Deployment, type K8sObject, type ServiceSpec } from './support/kubernetes-objects.js';
 
-/**
- * Flags the chart passes that the CLI does not have yet, because another change brings them (the
- * coordinator's web console). A test fails as soon as the CLI lists one: then it leaves this list
- * and the ordinary flag checks apply to it.
- */
-const PENDING_FLAGS: Readonly<Record<string, readonly string[]>> = { coordinator: ['console-addr'] };
-
 // ---- the templates -----------------------------------------------------------------------------
 
 test('Chart.yaml: a v2 application chart named oxia-ts, its appVersion the package version', () => {
@@ -79,11 +72,11 @@ const TEMPLATE_COMMAND: Readonly<Record<string, string>> = {
   'coordinator-deployment.yaml': 'coordinator',
 };
 
-test('every --flag written in a template, in every branch, is one the CLI accepts (the pending ones aside)', () => {
+test('every --flag written in a template, in every branch, is one the CLI accepts', () => {
   let flags = 0;
   for (const [file, source] of loadChart().sources) {
     const name = file.split('/').pop() ?? '';
-    const written = [...source.matchAll(/^\s*- (--[a-z0-9-]+(?:=\S*)?)\s*$/gm)].map((m) => m[1] ?? '');
+    const written = [...source.matchAll(/^\s*- (--[a-z0-9-]+(?:=.*)?)$/gm)].map((m) => m[1] ?? '');
     if (written.length === 0) continue;
     const command = TEMPLATE_COMMAND[name];
     assert.ok(command, `${file} passes flags: tests/deploy must know which subcommand (TEMPLATE_COMMAND)`);
@@ -91,17 +84,10 @@ test('every --flag written in a template, in every branch, is one the CLI accept
     for (const word of written) {
       flags++;
       const flag = /^--([a-z0-9-]+)/.exec(word)?.[1] ?? '';
-      if (PENDING_FLAGS[command ?? '']?.includes(flag)) continue;
       assert.ok(accepted.has(flag), `${file}: ${word}: oxia-ts ${command} (or health) has no flag --${flag}`);
     }
   }
   assert.ok(flags > 30, `found ${flags} flags`);
-});
-
-test('pending flags are still missing from the CLI (once one lands, remove it from PENDING_FLAGS)', () => {
-  for (const [command, flags] of Object.entries(PENDING_FLAGS)) {
-    for (const flag of flags) assert.not.ok(commandHelp(command).flags.has(flag), `oxia-ts ${command} now has --${flag}: remove it from PENDING_FLAGS`);
-  }
 });
 
 // ---- the chart against deploy/kubernetes --------------------------------------------------------
@@ -174,9 +160,7 @@ test('the console: a coordinator flag, container port and Service port at consol
     const deployment = theObject(d, 'Deployment', 'oxia-coordinator');
     const container = workloadSpec(deployment).template.spec.containers[0]!;
     const [subcommand = '', ...flags] = container.args ?? [];
-    // Every flag is the CLI's, but the pending one.
-    const problems = flagProblems('coordinator', subcommand, flags);
-    assert.equal(problems, PENDING_FLAGS.coordinator!.filter((f) => !commandHelp('coordinator').flags.has(f)).map((f) => `coordinator: oxia-ts coordinator has no flag --${f}`));
+    assertNoProblems(flagProblems('coordinator', subcommand, flags));
     assert.is(flagValues(flags).get('console-addr'), `0.0.0.0:${port}`);
     assert.ok(container.ports?.some((p) => p.name === 'console' && p.containerPort === port), 'a container port named console');
     const service = theObject(d, 'Service', 'oxia-coordinator').spec as ServiceSpec;

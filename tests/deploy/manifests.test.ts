@@ -59,7 +59,7 @@ const COORDINATOR_KIND = 'Deployment';
 /** The flags that bind each named container port, by role: the coordinator's public listener is the admin API. */
 const PORT_FLAGS: Record<string, Readonly<Record<string, string>>> = {
   server: { public: 'public-addr', internal: 'internal-addr', metrics: 'metrics-addr' },
-  coordinator: { admin: 'public-addr', internal: 'internal-addr', metrics: 'metrics-addr' },
+  coordinator: { admin: 'public-addr', internal: 'internal-addr', metrics: 'metrics-addr', console: 'console-addr' },
 };
 /** The coordinator's admin API (ADR 0022): its container port and the port Oxia gives it. */
 const ADMIN_PORT_NAME = 'admin';

@@ -1,7 +1,6 @@
 // Renders of deploy/helm/oxia-ts that the checks of deploy/kubernetes (manifests.test.ts) run on,
 // beyond those equal to a kustomization (helm-chart.test.ts): another release name and namespace,
-// more storage nodes and shards, another KV backend and storage class, and every option on at once
-// (but the console, whose flag the CLI does not have yet).
+// more storage nodes and shards, another KV backend and storage class, and every option on at once.
 import type { Value } from './go-template.js';
 import { renderChart, type Release } from './helm-chart.js';
 import type { Deployment } from './kubernetes-objects.js';
@@ -34,7 +33,7 @@ export const HELM_VARIANTS: readonly HelmVariant[] = [
     { name: 'prod', namespace: 'metadata' },
   ),
   variant(
-    'everything on: TLS, OIDC with a static key, an authorization policy, Kubernetes discovery, ServiceMonitors',
+    'everything on: TLS, OIDC with a static key, an authorization policy, Kubernetes discovery, ServiceMonitors, the console',
     {
       tls: { enabled: true },
       coordinator: { discovery: 'kubernetes' },
@@ -46,7 +45,8 @@ export const HELM_VARIANTS: readonly HelmVariant[] = [
         },
         authorizationPolicy: { enabled: true },
       },
-      metrics: { serviceMonitor: { enabled: true } },
+      console: { enabled: true },
+      metrics: { serviceMonitor: { enabled: true, interval: '15s' } },
     },
     { name: 'oxia', namespace: 'oxia' },
   ),
