@@ -236,7 +236,8 @@ class MemoryWal implements Wal {
         return;
       }
       if (this.random.chance(this.faults.fsyncFailure)) {
-        this.failure = new Error('EIO: fsync failed (simulated)');
+        // As the file log reports it (adapters/files/storage-failure.ts): a typed storage failure.
+        this.failure = new OxiaError('StorageFailed', 'WAL fsync failed: I/O error (EIO, simulated)');
         for (const w of waiters) w.reject(this.failure);
         return;
       }

@@ -783,6 +783,9 @@ export class Coordinator {
             this.journal.record({ atMs: this.clock.nowMs(), kind: 'server-down', summary: `${nodeId(n)} is down`, reason: `health checks: ${reason}` });
             for (const c of this.shards.values()) c.nodeUnavailable(n);
           },
+          onReconnected: (n) => {
+            for (const c of this.shards.values()) c.leaderReconnected(n);
+          },
         },
       });
       this.monitors.set(id, monitor);

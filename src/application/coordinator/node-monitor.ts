@@ -33,6 +33,12 @@ export interface NodeEvents {
   onAvailable(node: NodeAddress): void;
   /** `reason`: what the health checks saw (DownReason: not-serving, unreachable, failures, silent). */
   onUnavailable(node: NodeAddress, reason: string): void;
+  /**
+   * A health watch of the node was opened again and answered. The node may have restarted
+   * meanwhile without ever being declared down (it came back within the failure threshold,
+   * while its watch was broken): what it leads must be checked, its shards' state went with it.
+   */
+  onReconnected(node: NodeAddress): void;
 }
 
 /** The newest ShardAssignments, numbered so that each stream sends every version at most once. */
@@ -228,8 +234,13 @@ export class NodeMonitor {
         let received = false;
         this.watch = client.watchHealth(this.node, {
           onStatus: (observation) => {
+            const first = !received;
             received = true;
             this.observe(this.health.epoch, observation, 'watch', clock.monotonicMs());
+            if (first && !signal.aborted) {
+              this.log.debug('health watch answering', { observation });
+              this.deps.events.onReconnected(this.node);
+            }
           },
           onEnd: () => resolve(received),
         });

@@ -1,3 +1,4 @@
+import { ServingStatus } from '../../domain/wire/replication.js';
 import type { NamespaceConfig } from '../../domain/cluster/cluster-config.js';
 import type { ShardMetadata } from '../../domain/cluster/cluster-status.js';
 import { nodeId, sameNodeAddress, type NodeAddress } from '../../domain/cluster/node-address.js';
@@ -141,6 +142,34 @@ export class ShardController {
       this.log.info('the leader is down: electing a new one', { leader: nodeId(node) });
       this.metrics.failovers.inc(this.labels);
       await this.elect(`the leader ${nodeId(node)} was declared down`);
+    });
+  }
+
+  /**
+   * The health watch of a node reconnected. If it leads this shard, ask it: a node that
+   * restarted between two failed checks was never declared down, and has forgotten that it
+   * leads (found by the simulator, ADR 0032). Elect when it does not say LEADER at the term.
+   */
+  leaderReconnected(node: NodeAddress): void {
+    const id = nodeId(node);
+    const meta = this.metadata();
+    if (!meta?.leader || nodeId(meta.leader) !== id || meta.status !== 'SteadyState') return;
+    this.enqueue('leader reconnected', async () => {
+      const now = this.metadata();
+      if (!now?.leader || nodeId(now.leader) !== id || now.status !== 'SteadyState') return;
+      let answer: string;
+      try {
+        const r = await this.ctx.client.getStatus(node, { shard: this.key.shard }, this.closing.signal);
+        if (r.status === ServingStatus.LEADER && r.term === now.term) return;
+        answer = `${ServingStatus[r.status] ?? r.status} at term ${r.term}`;
+      } catch (e) {
+        // A restarted node that has not opened the shard again says it is no member of it.
+        if (!isOxiaError(e, 'NodeIsNotMember')) return; // the health checks deal with a node that does not answer
+        answer = 'that it is no member';
+      }
+      const reason = `the leader ${id} answers ${answer} after its health watch reconnected (expected LEADER at term ${now.term})`;
+      this.log.warn('the leader no longer leads: electing', { reason });
+      await this.elect(reason);
     });
   }
 
