@@ -9,7 +9,7 @@ import { simulate, type SimulationResult } from './simulation.js';
 
 setMaxListeners(0);
 const S = suite('sim: seeded simulation of the replicated core');
-const SEEDS = Number(process.env.SIM_SEEDS ?? 150);
+const SEEDS = Number(process.env.SIM_SEEDS ?? 300);
 
 function explain(r: SimulationResult): string {
   return `seed ${r.seed}: ${r.failures.join('\n')}\nreplay: npm run sim -- --seed ${r.seed}\n${r.logTail.slice(-20).join('\n')}`;
@@ -26,8 +26,8 @@ S(`${SEEDS} seeds on 3 nodes: linearizable, no acknowledged write lost, invarian
   assert.ok(unknown > 0, 'no operation ever failed: the nemesis did nothing');
 });
 
-S('a few seeds on 5 nodes', async () => {
-  for (let seed = 1; seed <= 10; seed++) {
+S('seeds on 5 nodes', async () => {
+  for (let seed = 1; seed <= 30; seed++) {
     const r = await simulate({ seed, nodes: 5, operations: 200 });
     assert.ok(r.ok, explain(r));
   }
