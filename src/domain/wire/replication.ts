@@ -289,6 +289,10 @@ export interface Append {
   term: bigint;
   entry?: LogEntry | undefined;
   commitOffset: bigint;
+  /**
+   * Oxia's CRC chain value of the entry before `entry` (ADR 0031): oxia-ts leaders always send it
+   * when they know it, and oxia-ts followers check it before they append (Oxia's only seed with it).
+   */
   previousEntryCrc?: number | undefined;
   cumulativeAcksSupported: boolean;
   /**
