@@ -78,6 +78,8 @@ function precondition(state: KeyState, expected: bigint | undefined): boolean | 
   return state.version === undefined ? undefined : state.version === expected;
 }
 
+class SearchBudgetExceeded extends Error {}
+
 interface Entry {
   readonly op: KvOperation;
   readonly index: number;
@@ -90,6 +92,8 @@ interface Entry {
 
 export interface LinearizabilityResult {
   readonly ok: boolean;
+  /** Set when the search hit its step budget on that key: neither proven nor refuted. */
+  readonly gaveUp?: boolean;
   /** The key whose history has no linearization, and its operations. */
   readonly key?: string;
   readonly operations?: readonly KvOperation[];
@@ -112,8 +116,13 @@ export function checkLinearizable(history: readonly KvOperation[], maxSteps = 5_
     const unseenUnknown = (op: KvOperation): boolean =>
       op.output.type === 'unknown' && (op.input.type === 'delete' || op.input.type === 'session-end' || (op.input.type === 'put' && !seenValues.has(op.input.value)));
     const pruned = ops.filter((op) => !unseenUnknown(op));
-    if (pruned.length < ops.length && checkKey(pruned, maxSteps)) continue;
-    if (!checkKey(ops, maxSteps)) return { ok: false, key, operations: ops };
+    try {
+      if (pruned.length < ops.length && checkKey(pruned, maxSteps)) continue;
+      if (!checkKey(ops, maxSteps)) return { ok: false, key, operations: ops };
+    } catch (e) {
+      if (!(e instanceof SearchBudgetExceeded)) throw e;
+      return { ok: false, gaveUp: true, key, operations: ops };
+    }
   }
   return { ok: true };
 }
@@ -156,7 +165,7 @@ function checkKey(ops: readonly KvOperation[], maxSteps: number): boolean {
 
   const search = (state: KeyState, done: bigint): boolean => {
     if (head.next === undefined) return true;
-    if (++steps > maxSteps) throw new Error(`linearizability search gave up after ${maxSteps} steps`);
+    if (++steps > maxSteps) throw new SearchBudgetExceeded();
     // Candidates: every operation invoked before the first answer still pending.
     for (let e: Entry | undefined = head.next; e !== undefined && e.isCall; e = e.next) {
       const bit = 1n << BigInt(e.index);

@@ -101,7 +101,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const history = [...workload.history, ...workload.sessionEnds(heartbeatsStoppedMs, allShardsLed(world) ? sessionsEndedBy : undefined), ...finalReads];
 
   const linear = checkLinearizable(history);
-  if (!linear.ok) {
+  if (linear.gaveUp) {
+    failures.push(`the linearizability search gave up on key ${linear.key} (too many writes with unknown outcomes): inconclusive`);
+  } else if (!linear.ok) {
     failures.push(`history of key ${linear.key} is not linearizable:\n    ${(linear.operations ?? []).map(describeOperation).join('\n    ')}`);
   }
   failures.push(...versionReuse(history), ...termsGoingBack(world));
