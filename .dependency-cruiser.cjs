@@ -44,6 +44,13 @@ module.exports = {
       },
     },
     {
+      name: 'grpc-protocol-is-shared-only',
+      comment: 'adapters/grpc-protocol is what servers and clients share, so it may use only domain/ and packages: through it the client library would otherwise reach server code.',
+      severity: 'error',
+      from: { path: '^src/adapters/grpc-protocol/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^src/adapters/grpc-protocol/', '^src/domain/', '^node_modules/'] },
+    },
+    {
       name: 'no-node-io-in-core',
       comment: 'No file, network or process modules in domain/ or application/: I/O crosses a port.',
       severity: 'error',
