@@ -24,6 +24,33 @@ module.exports = {
       to: { path: '^src/bootstrap/' },
     },
     {
+      name: 'client-library-off-server-adapters',
+      comment:
+        'The client library (adapters/client, shipped as the package) knows no server: it may use itself, domain/, ' +
+        'the protocol both sides share (adapters/grpc-protocol: service tables, error status mapping), the channel ' +
+        'credentials it dials with (adapters/tls/grpc-channel-credentials.ts, a client-side helper the peer clients share) ' +
+        'and packages. Never adapters/grpc (the servers), stores, logs or other server adapters, nor application/.',
+      severity: 'error',
+      from: { path: '^src/adapters/client/' },
+      to: {
+        dependencyTypesNot: ['core'],
+        pathNot: [
+          '^src/adapters/client/',
+          '^src/adapters/grpc-protocol/',
+          '^src/domain/',
+          '^src/adapters/tls/grpc-channel-credentials\\.ts$',
+          '^node_modules/',
+        ],
+      },
+    },
+    {
+      name: 'grpc-protocol-is-shared-only',
+      comment: 'adapters/grpc-protocol is what servers and clients share, so it may use only domain/ and packages: through it the client library would otherwise reach server code.',
+      severity: 'error',
+      from: { path: '^src/adapters/grpc-protocol/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^src/adapters/grpc-protocol/', '^src/domain/', '^node_modules/'] },
+    },
+    {
       name: 'no-node-io-in-core',
       comment: 'No file, network or process modules in domain/ or application/: I/O crosses a port.',
       severity: 'error',

@@ -5,7 +5,7 @@
 // service table's method paths are Oxia's too.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OxiaAdminService } from '../../src/adapters/grpc/service-definitions.js';
+import { OxiaAdminService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import * as admin from '../../src/domain/wire/admin.js';
 import * as md from '../../src/domain/wire/metadata.js';
 

@@ -18,7 +18,7 @@ import {
   type WriteResponse,
 } from '../../src/domain/wire/client.js';
 import { HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckResponse } from '../../src/domain/wire/health.js';
-import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../src/adapters/grpc/service-definitions.js';
+import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import { GrpcServer } from '../../src/adapters/grpc/grpc-server.js';
 import { HealthServiceHandlers, HealthStatusBoard } from '../../src/adapters/grpc/health-service.js';
 import { NO_ACCESS_POLICY } from '../../src/application/ports/access-policy-source.js';
@@ -27,7 +27,7 @@ import { OpenAuthenticator } from '../../src/application/security/open-authentic
 import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js';
 import { QUEUED_MESSAGES_MAX, writeRespectingBackpressure } from '../../src/adapters/grpc/stream-writes.js';
 import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
-import { parseGrpcError } from '../../src/adapters/grpc/status-mapping.js';
+import { parseGrpcError } from '../../src/adapters/grpc-protocol/error-status.js';
 import { PinoLogger } from '../../src/adapters/logging/pino-logger.js';
 import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
 import { waitFor } from '../support/wait.js';

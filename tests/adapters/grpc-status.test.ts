@@ -9,14 +9,14 @@ import type { ClientApi } from '../../src/application/client-api.js';
 import { OxiaError, type OxiaErrorKind } from '../../src/domain/errors/oxia-error.js';
 import { ErrorInfo, Status as RpcStatus } from '../../src/domain/wire/rpc_status.js';
 import { ReadRequest, WriteRequest, type ReadResponse, type WriteResponse } from '../../src/domain/wire/client.js';
-import { OxiaClientService } from '../../src/adapters/grpc/service-definitions.js';
+import { OxiaClientService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import { GrpcServer } from '../../src/adapters/grpc/grpc-server.js';
 import { NO_ACCESS_POLICY } from '../../src/application/ports/access-policy-source.js';
 import { AccessControlledApi } from '../../src/application/security/access-controlled-api.js';
 import { OpenAuthenticator } from '../../src/application/security/open-authenticator.js';
 import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js';
 import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
-import { parseGrpcError, grpcErrorToOxiaError } from '../../src/adapters/grpc/status-mapping.js';
+import { parseGrpcError, grpcErrorToOxiaError } from '../../src/adapters/grpc-protocol/error-status.js';
 import { PinoLogger } from '../../src/adapters/logging/pino-logger.js';
 import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
 

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'node:http';
-import { HealthService, OxiaClientService } from '../../src/adapters/grpc/service-definitions.js';
+import { HealthService, OxiaClientService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import { ShardAssignmentsRequest, ShardKeyRouter, type ShardAssignments } from '../../src/domain/wire/client.js';
 import { HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckResponse } from '../../src/domain/wire/health.js';
 import { startStandalone, type StandaloneProcess } from '../support/standalone.js';

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrpcStorageNodeClient } from '../../src/adapters/coordination-client/grpc-storage-node-client.js';
-import { parseGrpcError } from '../../src/adapters/grpc/status-mapping.js';
+import { parseGrpcError } from '../../src/adapters/grpc-protocol/error-status.js';
 import { PLAINTEXT } from '../../src/adapters/tls/grpc-channel-credentials.js';
 import { Status } from '../../src/domain/wire/client.js';
 import { ServingStatus as ReplicaStatus } from '../../src/domain/wire/replication.js';

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrpcStorageNodeClient } from '../../src/adapters/coordination-client/grpc-storage-node-client.js';
 import { PLAINTEXT } from '../../src/adapters/tls/grpc-channel-credentials.js';
-import { HealthService } from '../../src/adapters/grpc/service-definitions.js';
+import { HealthService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import { isOxiaError } from '../../src/domain/errors/oxia-error.js';
 import { ServingStatus } from '../../src/domain/wire/replication.js';
 import { waitFor } from '../support/wait.js';

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
-import { OxiaClientService } from '../../src/adapters/grpc/service-definitions.js';
+import { OxiaClientService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import { Status } from '../../src/domain/wire/client.js';
 import { RawOxiaClient, errorInfo, expectGrpcError } from '../support/raw-client.js';
 import { startStandalone, type StandaloneProcess } from '../support/standalone.js';

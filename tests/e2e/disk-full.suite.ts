@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OxiaClient, OxiaError } from '../../src/adapters/client/index.js';
-import { parseGrpcError } from '../../src/adapters/grpc/status-mapping.js';
+import { parseGrpcError } from '../../src/adapters/grpc-protocol/error-status.js';
 import { Status } from '../../src/domain/wire/client.js';
 import { HealthClient, ServingStatus } from '../support/health-client.js';
 import { scrapeMetrics } from '../support/metrics-scrape.js';

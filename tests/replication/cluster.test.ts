@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { OxiaLogReplicationService } from '../../src/adapters/grpc/service-definitions.js';
+import { OxiaLogReplicationService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import { KeyComparisonType, NotificationType, Status } from '../../src/domain/wire/client.js';
 import { RawOxiaClient, errorInfo, expectGrpcError } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';

@@ -1,6 +1,6 @@
 // grpc.health.v1 as probes and load balancers use it: Check, and Watch collecting every status it is sent.
 import * as grpc from '@grpc/grpc-js';
-import { HealthService } from '../../src/adapters/grpc/service-definitions.js';
+import { HealthService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import { HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckResponse } from '../../src/domain/wire/health.js';
 
 export { ServingStatus };

@@ -2,7 +2,7 @@
 // the gRPC service tables, nothing from the oxia-ts client library. End-to-end tests use
 // it to check the server exactly as Oxia's own clients see it.
 import * as grpc from '@grpc/grpc-js';
-import { OxiaClientService, OxiaClientCompatService } from '../../src/adapters/grpc/service-definitions.js';
+import { OxiaClientService, OxiaClientCompatService } from '../../src/adapters/grpc-protocol/service-definitions.js';
 import {
   CloseSessionRequest,
   CreateSessionRequest,

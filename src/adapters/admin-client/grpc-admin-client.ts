@@ -4,7 +4,7 @@
  * call. Failures reject with the grpc-js ServiceError (code and the server's message).
  */
 import { Client, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { OxiaAdminService } from '../grpc/service-definitions.js';
+import { OxiaAdminService } from '../grpc-protocol/service-definitions.js';
 import type { ChannelSecurity } from '../tls/grpc-channel-credentials.js';
 
 type AdminService = typeof OxiaAdminService;

@@ -3,40 +3,29 @@
  * client's (`@oxia-db/client`) so that `catch (e) { if (e instanceof KeyNotFoundError) ... }`
  * keeps working after an application switches import. Every error extends `OxiaError`.
  */
+import type { OxiaErrorKind as ServerErrorKind } from '../../domain/errors/oxia-error.js';
+
+/**
+ * Kinds a server sends only to its peers (a follower's answer on the Replicate stream);
+ * a client reads such a status by its gRPC code instead (grpc/grpc-errors.ts).
+ */
+type PeerOnlyKind = 'ReplicaDiverged';
+
+/**
+ * Causes the client observes itself rather than reads from a server's reason: no server
+ * answered (`Unavailable`), the deadline passed (`Timeout`), a server broke the protocol
+ * or failed without a reason (`Internal`), or the status said nothing we know (`Unknown`).
+ */
+type ClientSideKind = 'Unavailable' | 'Timeout' | 'Internal' | 'Unknown';
 
 /**
  * What went wrong, for errors that are not one of the specific subclasses: an Oxia
  * server reason (`NamespaceNotFound`, `NodeIsNotLeader`, ...) or a client-side cause
  * (`Unavailable` when no server answered, `Timeout`, `Closed` after `close()`).
+ * The server reasons are the domain's kinds (domain/errors/oxia-error.ts), the one list
+ * the wire mapping is built from, so a kind added there reaches the client's type too.
  */
-export type OxiaErrorKind =
-  | 'InvalidArgument'
-  | 'LimitExceeded'
-  | 'NamespaceNotFound'
-  | 'ShardNotFound'
-  | 'SessionNotFound'
-  | 'InvalidSessionTimeout'
-  | 'NotificationsNotEnabled'
-  | 'NodeIsNotLeader'
-  | 'NodeIsNotMember'
-  | 'NotInitialized'
-  | 'InvalidTerm'
-  | 'InvalidStatus'
-  | 'ResourceConflict'
-  | 'ResourceUnavailable'
-  | 'Aborted'
-  | 'Closed'
-  | 'Unavailable'
-  | 'Timeout'
-  | 'Unauthenticated'
-  | 'PermissionDenied'
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'FailedPrecondition'
-  | 'DiskFull'
-  | 'StorageFailed'
-  | 'Internal'
-  | 'Unknown';
+export type OxiaErrorKind = Exclude<ServerErrorKind, PeerOnlyKind> | ClientSideKind;
 
 /** Base class of every error the client throws. */
 export class OxiaError extends Error {

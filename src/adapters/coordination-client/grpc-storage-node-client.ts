@@ -28,8 +28,8 @@ import type {
   NewTermRequest,
   NewTermResponse,
 } from '../../domain/wire/replication.js';
-import { HealthService, OxiaCoordinationService } from '../grpc/service-definitions.js';
-import { grpcErrorToOxiaError } from '../grpc/status-mapping.js';
+import { HealthService, OxiaCoordinationService } from '../grpc-protocol/service-definitions.js';
+import { grpcErrorToOxiaError } from '../grpc-protocol/error-status.js';
 import { PeerChannelSecurity, type ChannelSecurity } from '../tls/grpc-channel-credentials.js';
 
 export interface StorageNodeClientOptions {

@@ -13,9 +13,18 @@ import { Metrics, type BoundCounter } from '../../application/ports/metrics.js';
 import { rejectMalformedRequests, tolerantServerDefinition } from './malformed-request.js';
 import { guardAgainstResetLimit } from './reset-guard.js';
 import { ServerCallTracker } from './server-call-tracker.js';
-import { FINITE_SERVER_STREAM_PATHS } from './service-definitions.js';
+import { OxiaClientCompatService, OxiaClientService } from '../grpc-protocol/service-definitions.js';
 import { ReloadingServerCredentials } from '../tls/grpc-server-credentials.js';
 import type { ServerTlsSettings } from '../tls/tls-settings.js';
+
+/**
+ * Server-streaming calls that the server ends by itself once it has answered. A client
+ * may reset them right after the answer (the official Node client cancels each Read on
+ * its first message): reset-guard.ts counts those resets.
+ */
+const FINITE_SERVER_STREAM_PATHS: ReadonlySet<string> = new Set(
+  [OxiaClientService, OxiaClientCompatService].flatMap((service) => [service.read.path, service.list.path, service.rangeScan.path]),
+);
 
 export interface HostPort {
   readonly host: string;

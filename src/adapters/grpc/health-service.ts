@@ -21,7 +21,7 @@ import { Logger } from '../../application/ports/logger.js';
 import type { ReadinessGate } from '../../application/ports/readiness.js';
 import { HealthCheckResponse_ServingStatus as ServingStatus } from '../../domain/wire/health.js';
 import type { HealthCheckRequest, HealthCheckResponse } from '../../domain/wire/health.js';
-import { OxiaClientCompatService, OxiaClientService } from './service-definitions.js';
+import { OxiaClientCompatService, OxiaClientService } from '../grpc-protocol/service-definitions.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 import { writeRespectingBackpressure } from './stream-writes.js';
 

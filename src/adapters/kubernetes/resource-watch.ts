@@ -1,6 +1,7 @@
 import { Watch } from '@kubernetes/client-node';
 import type { Logger } from '../../application/ports/logger.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { backoffDelayMs, type BackoffPolicy } from '../../domain/coordinator/backoff.js';
 import { describeKubeError, httpStatusOf } from './api-calls.js';
 import {
   DEFAULT_RETRY_DELAY_MS,
@@ -95,10 +96,17 @@ export class ResourceWatch<T extends NamedObject> {
   }
 
   private async run(): Promise<void> {
-    let delayMs = this.retryDelayMs;
+    // Doubling without jitter: one watch per process, nothing to spread out.
+    const policy: BackoffPolicy = { initialMs: this.retryDelayMs, multiplier: 2, maxMs: this.retryDelayMsMax, jitter: 0 };
+    let attempt = 0;
+    let delayMs = backoffDelayMs(policy, attempt, 0);
     const backoff = async (): Promise<void> => {
       await this.sleep(delayMs);
-      delayMs = Math.min(delayMs * 2, this.retryDelayMsMax);
+      delayMs = backoffDelayMs(policy, ++attempt, 0);
+    };
+    const restartBackoff = (): void => {
+      attempt = 0;
+      delayMs = backoffDelayMs(policy, attempt, 0);
     };
     while (!this.stopped) {
       let resourceVersion: string;
@@ -124,7 +132,7 @@ export class ResourceWatch<T extends NamedObject> {
         if (this.stopped) return;
         if (outcome.kind === 'gone') {
           this.options.logger.info(`watch of ${this.options.what} fell behind the API server's history; listing again`);
-          delayMs = this.retryDelayMs;
+          restartBackoff();
           break;
         }
         if (outcome.kind === 'error' || Date.now() - started < WATCH_HEALTHY_MS) {
@@ -135,7 +143,7 @@ export class ResourceWatch<T extends NamedObject> {
           });
           await backoff();
         } else {
-          delayMs = this.retryDelayMs;
+          restartBackoff();
         }
       }
     }

@@ -19,8 +19,8 @@ import type {
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import type { EntryId } from '../../domain/wal/log-entry.js';
 import type { Ack, Append, SnapshotChunk, SnapshotResponse, TruncateRequest, TruncateResponse } from '../../domain/wire/replication.js';
-import { OxiaLogReplicationService } from '../grpc/service-definitions.js';
-import { grpcErrorToOxiaError } from '../grpc/status-mapping.js';
+import { OxiaLogReplicationService } from '../grpc-protocol/service-definitions.js';
+import { grpcErrorToOxiaError } from '../grpc-protocol/error-status.js';
 import { PeerChannelSecurity, type ChannelSecurity } from '../tls/grpc-channel-credentials.js';
 import { writeBounded } from '../grpc/stream-writes.js';
 

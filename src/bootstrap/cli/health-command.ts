@@ -10,7 +10,7 @@
 import { Command, Option } from 'commander';
 import { makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
 import type { Client, ServiceError } from '@grpc/grpc-js';
-import { HealthService } from '../../adapters/grpc/service-definitions.js';
+import { HealthService } from '../../adapters/grpc-protocol/service-definitions.js';
 import { channelSecurityFromPem, PLAINTEXT, type ChannelSecurity } from '../../adapters/tls/grpc-channel-credentials.js';
 import { TlsFileError } from '../../adapters/tls/tls-files.js';
 import { ConfigError } from '../config/option-table.js';

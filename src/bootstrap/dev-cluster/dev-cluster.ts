@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join, resolve } from 'node:path';
 import { Client, credentials, Metadata, status as GrpcCode, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { parseDocument } from 'yaml';
-import { OxiaClientService } from '../../adapters/grpc/service-definitions.js';
+import { OxiaClientService } from '../../adapters/grpc-protocol/service-definitions.js';
 import type { ShardAssignments } from '../../domain/wire/client.js';
 import { launchRole, type Exit, type RoleProcess } from './role-process.js';
 import type { SecureCluster } from './secure-cluster.js';

@@ -9,7 +9,7 @@
  */
 import { HealthServiceHandlers, HealthStatusBoard, OVERALL_HEALTH_SERVICE, ServingStatus } from '../../adapters/grpc/health-service.js';
 import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
-import { HealthService, OxiaAdminService } from '../../adapters/grpc/service-definitions.js';
+import { HealthService, OxiaAdminService } from '../../adapters/grpc-protocol/service-definitions.js';
 import { AdminServiceHandlers } from '../../adapters/grpc/admin-server.js';
 import { ConsoleHttpServer } from '../../adapters/console/console-http-server.js';
 import { KeyReader } from '../../application/ports/key-reader.js';

@@ -17,7 +17,7 @@ import {
   OxiaClientService,
   OxiaCoordinationService,
   OxiaLogReplicationService,
-} from '../../adapters/grpc/service-definitions.js';
+} from '../../adapters/grpc-protocol/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';

@@ -7,7 +7,7 @@
 import { HealthServiceHandlers, HealthStatusBoard, ServingStatus } from '../../adapters/grpc/health-service.js';
 import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
-import { HealthService, OxiaBackupService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc/service-definitions.js';
+import { HealthService, OxiaBackupService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc-protocol/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';

@@ -1,8 +1,10 @@
 /**
- * Exponential backoff with jitter for the coordinator's retry loops (elections, follower
- * re-adds, assignment streams), shaped like Oxia's: the delay grows by `multiplier` from
+ * Exponential backoff with jitter, shaped like Oxia's: the delay grows by `multiplier` from
  * `initialMs` up to `maxMs`, each delay randomised by ±`jitter` so that many shards retrying
- * after the same failure do not retry in lockstep.
+ * after the same failure do not retry in lockstep. The one backoff formula of the project:
+ * the coordinator's retry loops (elections, follower re-adds, assignment streams), a shard's
+ * write probes, the client library's retries and reconnects (adapters/client/internal/backoff.ts)
+ * and the Kubernetes watches all compute their delays here.
  */
 export interface BackoffPolicy {
   readonly initialMs: number;

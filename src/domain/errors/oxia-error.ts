@@ -1,6 +1,6 @@
 /**
  * Operating errors that cross layers as values with a kind. The gRPC adapter maps
- * each kind to one status code and an ErrorInfo reason (see adapters/grpc/status-mapping.ts);
+ * each kind to one status code and an ErrorInfo reason (see adapters/grpc-protocol/error-status.ts);
  * nothing else decides how an error looks on the wire.
  *
  * Per-operation outcomes (KEY_NOT_FOUND, UNEXPECTED_VERSION_ID, SESSION_DOES_NOT_EXIST)

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
-import { OxiaClientService } from '../../../src/adapters/grpc/service-definitions.js';
+import { OxiaClientService } from '../../../src/adapters/grpc-protocol/service-definitions.js';
 import { ErrorInfo, Status as RpcStatus } from '../../../src/domain/wire/rpc_status.js';
 import { ShardKeyRouter, Status, type WriteRequest, type WriteResponse } from '../../../src/domain/wire/client.js';
 import { OxiaClient, OxiaError, TokenAuthentication } from '../../../src/adapters/client/index.js';

@@ -4,7 +4,7 @@
 // gRPC health service. It replicates nothing: it is there to see what the coordinator asks, in
 // which order, and how it reacts to answers and to the node going away.
 import * as grpc from '@grpc/grpc-js';
-import { HealthService, OxiaCoordinationService } from '../../../src/adapters/grpc/service-definitions.js';
+import { HealthService, OxiaCoordinationService } from '../../../src/adapters/grpc-protocol/service-definitions.js';
 import { oxiaErrorToStatus } from '../../../src/adapters/grpc/status-mapping.js';
 import type { NodeAddress } from '../../../src/domain/cluster/node-address.js';
 import { OxiaError } from '../../../src/domain/errors/oxia-error.js';

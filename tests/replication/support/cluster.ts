@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { OxiaCoordinationService } from '../../../src/adapters/grpc/service-definitions.js';
+import { OxiaCoordinationService } from '../../../src/adapters/grpc-protocol/service-definitions.js';
 import { shardAssignmentsMessage } from '../../../src/domain/sharding/assignments.js';
 import { splitHashRange } from '../../../src/domain/sharding/hash-range.js';
 import type { ShardAssignments } from '../../../src/domain/wire/client.js';

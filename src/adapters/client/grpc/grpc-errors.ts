@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { parseGrpcError } from '../../grpc/status-mapping.js';
+import { parseGrpcError } from '../../grpc-protocol/error-status.js';
 import type { OxiaErrorKind } from '../errors.js';
 import { RpcError } from '../internal/rpc-error.js';
 
@@ -36,7 +36,7 @@ function kindOfCode(code: number): OxiaErrorKind {
 
 /**
  * A grpc-js failure as the client's RpcError: the Oxia reason and leader hint from the
- * status trailer (parsed by the gRPC adapter's status mapping), else the status code.
+ * status trailer (read with the shared protocol table, grpc-protocol/error-status.ts), else the status code.
  */
 export function rpcErrorOf(e: unknown, target: string): RpcError {
   if (e instanceof RpcError) return e;

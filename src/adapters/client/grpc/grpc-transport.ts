@@ -29,7 +29,7 @@ import type {
   WriteResponse,
 } from '../../../domain/wire/client.js';
 import type { ReadShardRequest, ReadShardResponse } from '../../../domain/wire/backup.js';
-import { OxiaBackupService, OxiaClientService } from '../../grpc/service-definitions.js';
+import { OxiaBackupService, OxiaClientService } from '../../grpc-protocol/service-definitions.js';
 import { channelSecurityFromPem, PLAINTEXT, type ChannelSecurity } from '../../tls/grpc-channel-credentials.js';
 import type { Authentication } from '../auth.js';
 import type { ClientTlsOptions } from '../options.js';

@@ -1,25 +1,29 @@
+import { backoffDelayMs, type BackoffPolicy } from '../../../domain/coordinator/backoff.js';
+
 /**
- * Exponential backoff with jitter for reconnect loops and retries. Jitter spreads the
- * retries of many clients after a common failure (a leader change, a restart).
+ * Exponential backoff with jitter for reconnect loops and retries: the delays double from
+ * `initialMs` up to `maxMs`, each randomised by ±20 % so that the retries of many clients
+ * after a common failure (a leader change, a restart) spread out. The delay itself is the
+ * domain's backoffDelayMs, the one backoff formula the project has; this only counts attempts.
  */
 export class Backoff {
-  private nextMs: number;
+  private readonly policy: BackoffPolicy;
+  private attempt = 0;
   constructor(
-    private readonly initialMs = 50,
-    private readonly maxMs = 2000,
+    initialMs = 50,
+    maxMs = 2000,
+    private readonly random: () => number = Math.random,
   ) {
-    this.nextMs = initialMs;
+    this.policy = { initialMs, multiplier: 2, maxMs, jitter: 0.2 };
   }
 
   /** The delay before the next attempt; each call doubles the following one, up to the maximum. */
   next(): number {
-    const base = this.nextMs;
-    this.nextMs = Math.min(this.nextMs * 2, this.maxMs);
-    return Math.round(base * (0.8 + Math.random() * 0.4));
+    return backoffDelayMs(this.policy, this.attempt++, this.random());
   }
 
   reset(): void {
-    this.nextMs = this.initialMs;
+    this.attempt = 0;
   }
 }
 

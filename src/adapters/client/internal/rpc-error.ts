@@ -1,10 +1,8 @@
+import type { LeaderHint } from '../../../domain/errors/oxia-error.js';
 import type { OxiaErrorKind } from '../errors.js';
 
-/** Where the server says a shard's leader is, from a not-leader error. */
-export interface LeaderHint {
-  readonly shard: bigint;
-  readonly leader: string;
-}
+/** Where the server says a shard's leader is, from a not-leader error (the shape the wire mapping reads). */
+export type { LeaderHint };
 
 /**
  * A failed call as the transport reports it: the Oxia reason (or the gRPC-level cause)

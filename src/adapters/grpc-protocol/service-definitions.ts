@@ -1,8 +1,9 @@
 /**
  * grpc-js service tables for every service oxia-ts speaks, built from the message
  * codecs in domain/wire. Written by hand (instead of generated) so that the
- * generated code stays pure data and codecs: only this adapter knows grpc-js.
- * Both the server and the client library use these tables.
+ * generated code stays pure data and codecs: only the gRPC adapters know grpc-js.
+ * Protocol shared by both sides: the servers (adapters/grpc), the peer clients and the
+ * client library (adapters/client) all import these tables from here.
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import * as admin from '../../domain/wire/admin.js';
@@ -62,15 +63,6 @@ export const OxiaClientService = oxiaClientService('io.oxia.proto.v1');
 /** The same API under the package name older Oxia clients call. */
 export const OxiaClientCompatService = oxiaClientService('io.streamnative.oxia.proto');
 export type OxiaClientService = typeof OxiaClientService;
-
-/**
- * Server-streaming calls that the server ends by itself once it has answered. A client
- * may reset them right after the answer (the official Node client cancels each Read on
- * its first message): reset-guard.ts counts those resets.
- */
-export const FINITE_SERVER_STREAM_PATHS: ReadonlySet<string> = new Set(
-  [OxiaClientService, OxiaClientCompatService].flatMap((service) => [service.read.path, service.list.path, service.rangeScan.path]),
-);
 
 /**
  * `oxiats.backup.v1.OxiaBackup`: our own service (not Oxia's) on the public port, for
