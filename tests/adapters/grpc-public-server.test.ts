@@ -271,8 +271,13 @@ test('the compat service name (io.streamnative.oxia.proto) serves the same API',
   );
   assert.is(response.puts[0]?.key, 'shard-9');
   const { body } = await h.metrics.exposition();
-  assert.match(body, 'oxia_grpc_server_handled_total{service="OxiaClient",method="Write",code="OK"} 1');
-  assert.match(body, /oxia_grpc_server_unary_handling_seconds_count\{service="OxiaClient",method="Write"\} 1/);
+  const labels = 'grpc_type="unary",grpc_service="io.oxia.proto.v1.OxiaClient",grpc_method="Write"';
+  assert.match(body, `grpc_server_started_total{${labels}} 1`);
+  assert.match(body, `grpc_server_handled_total{${labels},grpc_code="OK"} 1`);
+  assert.match(body, `grpc_server_msg_received_total{${labels}} 1`);
+  assert.match(body, `grpc_server_msg_sent_total{${labels}} 1`);
+  assert.match(body, `grpc_server_handling_seconds_count{${labels}} 1`);
+  assert.not.match(body, 'oxia_grpc_server_handled_total', 'renamed, not exported twice (ADR 0026)');
 });
 
 test('a client cancelling a stream aborts the signal the core got', async () => {

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
 import { FileWalFactory } from '../../src/adapters/wal-file/file-wal-factory.js';
 import { SEALED_INDEXES_KEPT, type FileWal } from '../../src/adapters/wal-file/file-wal.js';
 import { RECORD_OVERHEAD_BYTES, SEGMENT_HEADER_BYTES, encodeSegmentHeader, segmentFileName } from '../../src/adapters/wal-file/record-format.js';
@@ -11,6 +12,7 @@ import type { WalFileOptions } from '../../src/adapters/wal-file/wal-file-option
 import type { ShardRef } from '../../src/application/ports/shard-ref.js';
 import { isOxiaError } from '../../src/domain/errors/oxia-error.js';
 import { INVALID_ENTRY_ID, type LogEntry } from '../../src/domain/wal/log-entry.js';
+import { parseExposition } from '../support/metrics-scrape.js';
 
 const SHARD: ShardRef = { namespace: 'default', shard: 3n };
 
@@ -544,5 +546,25 @@ walTest('the write queue is bounded, but a single append always gets in', async 
   await wal.append([entry(1n, 1n, 20_000)]); // larger than the bound, but alone in the queue
   assert.equal(await readAll(wal, 0n), [entry(0n, 1n, 6000), entry(1n, 1n, 20_000)]);
 }, { queuedBytesMax: 10_000 });
+
+test("reads are metered per chunk under Oxia's names: the bytes read, one latency per file read (ADR 0026)", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'oxia-wal-test-'));
+  const metrics = new PromMetrics();
+  const wal = await new FileWalFactory({ dir: root }, metrics).open(SHARD);
+  try {
+    await wal.append([0n, 1n, 2n, 3n, 4n].map((o) => entry(o)));
+    const read: bigint[] = [];
+    for await (const e of wal.read(1n)) read.push(e.offset);
+    assert.equal(read, [1n, 2n, 3n, 4n]);
+    const m = parseExposition((await metrics.exposition()).body);
+    const labels = { oxia_namespace: 'default', shard: '3' };
+    assert.is(m.value('oxia_server_wal_read_bytes_total', labels), 4 * (RECORD_OVERHEAD_BYTES + 10), 'the four records with their framing');
+    assert.is(m.value('oxia_server_wal_read_latency_milliseconds_count', labels), 1, 'four entries in one chunk: one file read');
+    assert.is(m.value('oxia_server_wal_append_bytes_total', labels), 5 * (RECORD_OVERHEAD_BYTES + 10), 'the same framing as appended');
+  } finally {
+    await wal.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
 
 test.run();

@@ -55,6 +55,7 @@ test('standalone: ready once serving; per-shard series count the writes and read
       assert.ok((m.value('oxia_server_kv_write_bytes_total', labels) ?? 0) > 0, `shard ${shard}: bytes written to the store`);
       assert.ok((m.value('oxia_server_kv_size_bytes', labels) ?? 0) > 0, `shard ${shard}: store size`);
       assert.is(m.value('oxia_server_sessions_active', labels), 0, `shard ${shard}: no sessions`);
+      assert.is(m.value('oxia_server_kv_read_errors_total', labels), 0, `shard ${shard}: no failed store reads, present at 0`);
     }
     assert.equal(m.all('oxia_server_follower_lag_entries'), [], 'a standalone shard has no followers');
     for (const dir of ['data', 'wal']) {
@@ -62,8 +63,16 @@ test('standalone: ready once serving; per-shard series count the writes and read
       const free = m.value('oxia_server_disk_free_bytes', { dir }) ?? -1;
       assert.ok(size > 0 && free >= 0 && free <= size, `${dir} directory's file system: ${free} of ${size} bytes free`);
     }
-    assert.ok(m.families().has('oxia_grpc_server_handled_total'), 'the gRPC series are still there');
-    for (const gone of ['oxia_server_write_ops_total', 'oxia_server_read_ops_total', 'oxia_server_write_latency_seconds', 'oxia_server_wal_sync_latency_seconds']) {
+    // gRPC calls under go-grpc-prometheus's names and labels, as Oxia's gRPC dashboard queries them.
+    const put = { grpc_type: 'unary', grpc_service: 'io.oxia.proto.v1.OxiaClient', grpc_method: 'Write' };
+    const read = { grpc_type: 'server_stream', grpc_service: 'io.oxia.proto.v1.OxiaClient', grpc_method: 'Read' };
+    for (const name of ['grpc_server_started_total', 'grpc_server_msg_received_total', 'grpc_server_msg_sent_total', 'grpc_server_handling_seconds_count']) {
+      assert.is(m.value(name, put), 30, `${name}: one per put`);
+      assert.is(m.value(name, read), 10, `${name}: one per get (one request, one response each)`);
+    }
+    assert.is(m.value('grpc_server_handled_total', { ...put, grpc_code: 'OK' }), 30, 'every put handled OK');
+    assert.is(m.value('grpc_server_handled_total', { ...read, grpc_code: 'OK' }), 10, 'every get handled OK');
+    for (const gone of ['oxia_grpc_server_handled_total', 'oxia_grpc_server_unary_handling_seconds', 'oxia_server_write_ops_total', 'oxia_server_read_ops_total', 'oxia_server_write_latency_seconds', 'oxia_server_wal_sync_latency_seconds']) {
       assert.not.ok(m.families().has(gone), `${gone} was renamed (ADR 0026)`);
     }
   } finally {

@@ -197,6 +197,19 @@ test('every series the dashboards and alerts query is registered by a real clust
     };
     const missing = [...queried].filter(([name]) => !registered(name)).map(([name, where]) => `${name} (${where})`);
     assert.equal(missing, [], 'series queried but not registered');
+
+    // Series Oxia's dashboards query that ours do not: served, with values from the traffic above.
+    const coordinator = await scrapeMetrics(String(cluster.coordinator.serving.metricsAddress));
+    assert.ok((coordinator.value('oxia_coordinator_metadata_size_bytes') ?? 0) > 100, 'the stored cluster status has a size');
+    const nodes = await Promise.all(cluster.nodes.map((n) => scrapeMetrics(String(n.process.serving.metricsAddress))));
+    const total = (name: string, where: Record<string, string>): number => nodes.reduce((sum, m) => sum + m.sum(name, where), 0);
+    const write = { grpc_type: 'unary', grpc_service: 'io.oxia.proto.v1.OxiaClient', grpc_method: 'Write' };
+    assert.is(total('grpc_server_handled_total', { ...write, grpc_code: 'OK' }), shards.length, 'one Write per shard, handled OK');
+    assert.is(total('grpc_server_started_total', write), shards.length, 'and started');
+    assert.is(total('oxia_server_kv_read_errors_total', {}), 0, 'no store read failed');
+    for (const name of ['grpc_server_msg_received_total', 'grpc_server_msg_sent_total', 'grpc_server_handling_seconds', 'oxia_server_wal_read_bytes_total', 'oxia_server_wal_read_latency_milliseconds', 'oxia_server_kv_read_errors_total']) {
+      assert.ok(registered(name), `${name} is registered`);
+    }
   } finally {
     await cluster.close();
   }

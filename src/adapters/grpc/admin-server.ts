@@ -27,7 +27,7 @@ export class AdminServiceHandlers {
     @inject(Metrics) metrics: Metrics,
   ) {
     this.log = logger.child({ component: 'admin-grpc' });
-    this.rpcMetrics = new RpcMetrics(metrics, 'OxiaAdmin');
+    this.rpcMetrics = new RpcMetrics(metrics, 'io.oxia.proto.v1.OxiaAdmin');
   }
 
   /** Handlers keyed like OxiaAdminService. */
@@ -51,7 +51,9 @@ export class AdminServiceHandlers {
   private unary<Req, Res>(method: string, run: (caller: Principal, request: Req) => Res | Promise<Res>): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
     return (call, callback) =>
       void (async () => {
-        const started = this.rpcMetrics.start();
+        const rpc = this.rpcMetrics.method(method, 'unary');
+        const started = rpc.started();
+        rpc.received();
         let caller: Principal | undefined;
         try {
           caller = await this.authenticator.authenticate(callCredentialsOf(call));
@@ -60,12 +62,13 @@ export class AdminServiceHandlers {
             this.log.info('admin change', { method, principal: caller.name, peer: call.getPeer() });
           }
           callback(null, response);
-          this.rpcMetrics.ended(method, GrpcCode.OK, started);
+          rpc.sent();
+          rpc.ended(GrpcCode.OK, started);
         } catch (error) {
           const status = errorToStatus(error, (e) => this.log.error('admin call failed unexpectedly', { method, error: e instanceof Error ? e.stack : String(e) }));
           if (status.code !== GrpcCode.INTERNAL) this.log.debug('admin call refused', { method, principal: caller?.name, code: status.code, message: status.details });
           callback(status);
-          this.rpcMetrics.ended(method, status.code, started);
+          rpc.ended(status.code, started);
         }
       })();
   }

@@ -44,7 +44,7 @@ import type { ReadShardRequest, ReadShardResponse } from '../../domain/wire/back
 import { callCredentialsOf } from './call-credentials.js';
 import { readNamespaceMetadata, readShardIdMetadata } from './call-metadata.js';
 import { MalformedRequest } from './malformed-request.js';
-import { RpcMetrics } from './rpc-metrics.js';
+import { RpcMetrics, type RpcMethodMetrics } from './rpc-metrics.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 import type { TrackedCall } from './server-call-tracker.js';
 import type { Principal } from '../../domain/security/principal.js';
@@ -78,6 +78,7 @@ function requireShard(shard: bigint | undefined): bigint {
 export class PublicServiceHandlers {
   private readonly log: Logger;
   private readonly rpcMetrics: RpcMetrics;
+  private readonly backupRpcMetrics: RpcMetrics;
 
   constructor(
     @inject(AccessControlledApi) private readonly api: AccessControlledApi,
@@ -87,7 +88,9 @@ export class PublicServiceHandlers {
     @inject(Metrics) metrics: Metrics,
   ) {
     this.log = logger.child({ component: 'public-grpc' });
-    this.rpcMetrics = new RpcMetrics(metrics, 'OxiaClient');
+    // The compat service (io.streamnative.oxia.proto) shares these handlers: its calls count here too.
+    this.rpcMetrics = new RpcMetrics(metrics, 'io.oxia.proto.v1.OxiaClient');
+    this.backupRpcMetrics = new RpcMetrics(metrics, 'oxiats.backup.v1.OxiaBackup');
   }
 
   /** Handlers keyed like OxiaClientService; the compat service takes the same object. */
@@ -127,7 +130,7 @@ export class PublicServiceHandlers {
   backupImplementation(): UntypedServiceImplementation {
     return {
       readShard: (call: ServerWritableStream<ReadShardRequest, ReadShardResponse>) =>
-        void this.serveStream(call, 'ReadShard', (caller, signal) => this.api.copyShard(caller, call.request, signal)),
+        void this.serveStream(call, 'ReadShard', (caller, signal) => this.api.copyShard(caller, call.request, signal), this.backupRpcMetrics),
     };
   }
 
@@ -142,16 +145,19 @@ export class PublicServiceHandlers {
     method: string,
     run: (caller: Principal) => Promise<Res>,
   ): Promise<void> {
-    const started = this.rpcMetrics.start();
+    const rpc = this.rpcMetrics.method(method, 'unary');
+    const started = rpc.started();
+    rpc.received();
     let caller: Principal | undefined;
     try {
       caller = await this.authenticate(call);
       callback(null, await run(caller));
-      this.rpcMetrics.ended(method, GrpcCode.OK, started);
+      rpc.sent();
+      rpc.ended(GrpcCode.OK, started);
     } catch (error) {
       const status = this.statusOf(error, method, call.getPeer(), caller);
       callback(status);
-      this.rpcMetrics.ended(method, status.code, started);
+      rpc.ended(status.code, started);
     }
   }
 
@@ -160,7 +166,11 @@ export class PublicServiceHandlers {
     call: ServerWritableStream<Req, Res>,
     method: string,
     produce: (caller: Principal, signal: AbortSignal) => AsyncIterable<Res>,
+    metrics: RpcMetrics = this.rpcMetrics,
   ): Promise<void> {
+    const rpc = metrics.method(method, 'server_stream');
+    const started = rpc.started();
+    rpc.received();
     const tracked = this.calls.track(call);
     let caller: Principal | undefined;
     try {
@@ -168,10 +178,11 @@ export class PublicServiceHandlers {
       for await (const message of produce(caller, tracked.signal)) {
         if (tracked.signal.aborted) break;
         await writeRespectingBackpressure(call, message, tracked.signal);
+        rpc.sent();
       }
-      this.finish(call, tracked, method);
+      this.finish(call, tracked, rpc, started, method);
     } catch (error) {
-      this.finish(call, tracked, method, error, caller);
+      this.finish(call, tracked, rpc, started, method, error, caller);
     } finally {
       tracked.release();
     }
@@ -185,6 +196,8 @@ export class PublicServiceHandlers {
   private finish(
     call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
     tracked: TrackedCall,
+    rpc: RpcMethodMetrics,
+    startedMs: number,
     method: string,
     error?: unknown,
     caller?: Principal,
@@ -192,22 +205,22 @@ export class PublicServiceHandlers {
     const reason = tracked.reason();
     if (reason === 'cancelled') {
       if (error !== undefined) this.log.debug('stream ended after the client cancelled', { method, error: String(error) });
-      this.rpcMetrics.ended(method, GrpcCode.CANCELLED);
+      rpc.ended(GrpcCode.CANCELLED, startedMs);
       return;
     }
     if (reason === 'shutdown') {
       call.emit('error', oxiaErrorToStatus(SHUTTING_DOWN()));
-      this.rpcMetrics.ended(method, GrpcCode.UNAVAILABLE);
+      rpc.ended(GrpcCode.UNAVAILABLE, startedMs);
       return;
     }
     if (error === undefined) {
       call.end();
-      this.rpcMetrics.ended(method, GrpcCode.OK);
+      rpc.ended(GrpcCode.OK, startedMs);
       return;
     }
     const status = this.statusOf(error, method, call.getPeer(), caller);
     call.emit('error', status);
-    this.rpcMetrics.ended(method, status.code);
+    rpc.ended(status.code, startedMs);
   }
 
   /**
@@ -218,6 +231,8 @@ export class PublicServiceHandlers {
    * stream ends as Closed.
    */
   private serveWriteStream(call: ServerDuplexStream<WriteRequest, WriteResponse>): void {
+    const rpc = this.rpcMetrics.method('WriteStream', 'bidi_stream');
+    const started = rpc.started();
     let shard: bigint;
     let namespace: string;
     try {
@@ -225,7 +240,7 @@ export class PublicServiceHandlers {
       namespace = readNamespaceMetadata(call.metadata);
     } catch (error) {
       call.emit('error', this.statusOf(error, 'WriteStream', call.getPeer()));
-      this.rpcMetrics.ended('WriteStream', GrpcCode.INVALID_ARGUMENT);
+      rpc.ended(GrpcCode.INVALID_ARGUMENT, started);
       return;
     }
     const tracked = this.calls.track(call);
@@ -240,11 +255,12 @@ export class PublicServiceHandlers {
       if (ended) return;
       ended = true;
       call.removeListener('data', onRequest);
-      this.finish(call, tracked, 'WriteStream', error, caller);
+      this.finish(call, tracked, rpc, started, 'WriteStream', error, caller);
       tracked.release();
     };
     const onRequest = (request: WriteRequest | MalformedRequest): void => {
       if (ended || tracked.signal.aborted) return;
+      rpc.received();
       inFlight++;
       if (inFlight >= WRITE_STREAM_IN_FLIGHT_MAX) call.pause();
       const result = settle(
@@ -261,6 +277,7 @@ export class PublicServiceHandlers {
         if (!outcome.ok) return end(outcome.error);
         // During shutdown the answers owed for accepted writes must still go out.
         await writeRespectingBackpressure(call, outcome.value, tracked.cancelSignal);
+        rpc.sent();
         inFlight--;
         if (call.isPaused() && inFlight < WRITE_STREAM_IN_FLIGHT_MAX && !tracked.signal.aborted) call.resume();
       });

@@ -2,8 +2,10 @@
  * The key-value stores as Oxia's dashboards see them (ADR 0026): per shard, how long each
  * atomic write (Oxia's "batch commit") took, how many operations and bytes it held, and
  * failed writes. Recorded per write, which is per applied batch of log entries, never per
- * read: point reads go straight to the store. Sits between the backend and the read cache,
- * so what it times is the backend's own commit.
+ * read. Reads are only watched for failures (Oxia's read errors): a synchronous point read
+ * passes through one try around the backend's call, reached only on a read-cache miss (the
+ * cache answers hits itself), where the backend's lookup costs far more than the call. Sits
+ * between the backend and the read cache, so what it times is the backend's own commit.
  */
 import type { KvSnapshot, KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
 import type { BoundCounter, BoundHistogram, Metrics } from '../../application/ports/metrics.js';
@@ -19,6 +21,7 @@ function instruments(m: Metrics) {
     writeOps: m.counter('oxia_server_kv_write_ops_total', 'Record operations written into the key-value store', SHARD_LABELS),
     writeBytes: m.counter('oxia_server_kv_write_bytes_total', 'Bytes of keys and values written into the key-value store', SHARD_LABELS),
     writeErrors: m.counter('oxia_server_kv_write_errors_total', 'Writes the key-value store failed', SHARD_LABELS),
+    readErrors: m.counter('oxia_server_kv_read_errors_total', 'Reads the key-value store failed (point reads, range reads, snapshot reads)', SHARD_LABELS),
   };
 }
 type Instruments = ReturnType<typeof instruments>;
@@ -31,14 +34,27 @@ class MeteredKvStore implements KvStore {
   private readonly writeOps: BoundCounter;
   private readonly writeBytes: BoundCounter;
   private readonly writeErrors: BoundCounter;
+  private readonly readErrors: BoundCounter;
 
   constructor(
     private readonly store: KvStore,
     private readonly all: Instruments,
     private readonly labels: Readonly<Record<string, string>>,
   ) {
-    // The store's own function: a synchronous read costs no extra frame.
-    this.getNow = store.getNow;
+    const readErrors = all.readErrors.bind(labels);
+    this.readErrors = readErrors;
+    const storeGetNow = store.getNow;
+    this.getNow =
+      storeGetNow === undefined
+        ? undefined
+        : (key) => {
+            try {
+              return storeGetNow(key);
+            } catch (e) {
+              readErrors.inc();
+              throw e;
+            }
+          };
     this.commitLatency = all.commitLatency.bind(labels);
     this.batchCount = all.batchCount.bind(labels);
     this.batchSize = all.batchSize.bind(labels);
@@ -48,11 +64,11 @@ class MeteredKvStore implements KvStore {
   }
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.store.get(key);
+    return countingFailures(this.store.get(key), this.readErrors);
   }
 
   range(range: KvRange): AsyncIterable<KvEntry> {
-    return this.store.range(range);
+    return countingIterationFailures(this.store.range(range), this.readErrors);
   }
 
   async write(ops: readonly KvOp[]): Promise<void> {
@@ -72,8 +88,14 @@ class MeteredKvStore implements KvStore {
     this.writeBytes.inc(bytes);
   }
 
-  snapshot(): Promise<KvSnapshot> {
-    return this.store.snapshot();
+  async snapshot(): Promise<KvSnapshot> {
+    const snapshot = await countingFailures(this.store.snapshot(), this.readErrors);
+    const readErrors = this.readErrors;
+    return {
+      get: (key) => countingFailures(snapshot.get(key), readErrors),
+      range: (range) => countingIterationFailures(snapshot.range(range), readErrors),
+      close: () => snapshot.close(),
+    };
   }
 
   sizeBytes(): Promise<bigint> {
@@ -81,11 +103,31 @@ class MeteredKvStore implements KvStore {
   }
 
   async close(): Promise<void> {
-    for (const metric of [this.all.commitLatency, this.all.batchCount, this.all.batchSize, this.all.writeOps, this.all.writeBytes, this.all.writeErrors]) {
+    for (const metric of [this.all.commitLatency, this.all.batchCount, this.all.batchSize, this.all.writeOps, this.all.writeBytes, this.all.writeErrors, this.all.readErrors]) {
       metric.remove(this.labels);
     }
     await this.store.close();
   }
+}
+
+function countingFailures<T>(read: Promise<T>, errors: BoundCounter): Promise<T> {
+  return read.catch((e: unknown) => {
+    errors.inc();
+    throw e;
+  });
+}
+
+/** The same entries; a failed step (the backend's read of a page) is counted, then rethrown. */
+function countingIterationFailures(entries: AsyncIterable<KvEntry>, errors: BoundCounter): AsyncIterable<KvEntry> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = entries[Symbol.asyncIterator]();
+      return {
+        next: () => countingFailures(it.next(), errors),
+        return: (value?: unknown) => (it.return ? it.return(value) : Promise.resolve({ done: true as const, value: undefined })),
+      };
+    },
+  };
 }
 
 /** Opens the backend's stores with their writes measured. */

@@ -210,7 +210,9 @@ export class FileWal implements Wal {
         while (j + 1 < seg.count && seg.endOf(j + 1) - start <= READ_CHUNK_BYTES) j++;
         const end = seg.endOf(j);
         const epoch = this.layoutEpoch;
+        const readStartedMs = this.observer ? performance.now() : 0;
         const buf = await readFully(seg.fh, start, end - start);
+        this.observer?.chunkRead(end - start, performance.now() - readStartedMs);
         // A truncation during the read may have rewritten these bytes: look again.
         if (epoch !== this.layoutEpoch) continue;
         let prevCrc = seg.crcBefore(i);
