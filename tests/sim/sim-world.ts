@@ -30,6 +30,8 @@ export interface WorldOptions {
 interface NodeProcess {
   readonly address: NodeAddress;
   readonly disk: SimDisk;
+  /** The source each incarnation's own generator is forked from. */
+  readonly random: SeededRandom;
   life: Incarnation | undefined;
   restarts: number;
 }
@@ -71,7 +73,7 @@ export class SimWorld {
     for (let i = 1; i <= options.nodes; i++) {
       const address = { name: `n${i}`, public: `n${i}:6648`, internal: `n${i}:6649` };
       const disk = new SimDisk(`n${i}`, this.random.fork(), options.disk, (shard, entries) => onAppend(`n${i}`, shard, entries));
-      this.nodes.push({ address, disk, life: undefined, restarts: 0 });
+      this.nodes.push({ address, disk, random: this.random.fork(), life: undefined, restarts: 0 });
     }
     this.config = {
       namespaces: [
@@ -115,6 +117,7 @@ export class SimWorld {
       new DiscardedMetrics(),
       health,
       n.disk.storageProbe(life),
+      n.random.fork().next,
     );
     node.start();
     this.network.attach(n.address.internal, life, { coordination: node, replication: node, client: node, health });

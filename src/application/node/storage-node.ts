@@ -1,5 +1,6 @@
+import { RandomSource } from '../ports/random-source.js';
 import { SPLIT_CHILD_TERM } from '../../domain/coordinator/split.js';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import type { TermOptions } from '../../domain/database/api.js';
 import { OxiaError, invalidArgument } from '../../domain/errors/oxia-error.js';
 import { INVALID_ENTRY_ID, type EntryId } from '../../domain/wal/log-entry.js';
@@ -111,11 +112,12 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     @inject(Metrics) metrics: Metrics,
     @inject(ReadinessGate) readiness: ReadinessGate,
     @inject(StorageProbe) storage: StorageProbe,
+    @inject(RandomSource) @optional() random: RandomSource = Math.random,
   ) {
     // Before this node serves anything: a replica cannot remember the lease probes its previous
     // run received, so it counts this moment as its last one (domain/replication/read-lease.ts).
     const startedAtMs = clock.monotonicMs();
-    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs, storage, readiness };
+    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs, storage, readiness, random };
     this.freeSpace = new FreeSpaceWatch(storage, clock, log, (shortage) => {
       for (const controller of this.open.values()) controller.storageFailed(shortage);
     });

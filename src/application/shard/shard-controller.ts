@@ -1,3 +1,4 @@
+import type { RandomSource } from '../ports/random-source.js';
 import type { DatabaseConfig, TermOptions } from '../../domain/database/api.js';
 import { notificationTrimOps, readCommitState, readTermOptions, termOps } from '../../domain/database/index.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
@@ -55,6 +56,8 @@ export interface ShardControllerDeps {
   readonly storage: StorageProbe;
   /** Held (readiness and the whole node's health) while the shard cannot write. */
   readonly readiness: ReadinessGate;
+  /** Jitter of the write probe's backoff (a simulation replays it from its seed). */
+  readonly random: RandomSource;
 }
 
 /** What the replica is doing besides holding its files: following (or fenced), or leading. */
@@ -146,7 +149,7 @@ export class ShardController {
     this.leasePromiseUntilMs = promiseAfterProbe(-Infinity, deps.startedAtMs, READ_LEASE_TIMING);
     this.recovery = new WriteRecovery(
       ref,
-      { probe: deps.storage, clock: deps.clock, log: deps.log, readiness: deps.readiness, metrics },
+      { probe: deps.storage, clock: deps.clock, log: deps.log, readiness: deps.readiness, metrics, random: deps.random },
       { stopWriting: (cause) => this.stopWriting(cause), reopen: () => this.reopenFiles() },
     );
   }
