@@ -10,7 +10,7 @@ export interface NamespaceSpec {
   readonly notificationsEnabled: boolean;
 }
 
-/** Settings of the storage node's shard controllers (validated by bootstrap/config). */
+/** Settings of the storage node's replica controllers (validated by bootstrap/config). */
 export interface NodeConfig {
   /** The address clients reach this node at (the leader in shard assignments), e.g. 127.0.0.1:6648. */
   readonly publicAddress: string;

@@ -8,7 +8,7 @@
 import type { ShardRoleKind } from '../../domain/replication/shard-role.js';
 import type { Clock } from '../ports/clock.js';
 import type { Metrics } from '../ports/metrics.js';
-import type { ShardGauges } from '../shard/shard-controller.js';
+import type { ShardGauges } from '../shard/replica-controller.js';
 import { SHARD_LABELS, shardLabels } from '../shard/shard-metrics.js';
 
 /** A hosted shard as the node's metrics see it. */

@@ -58,7 +58,7 @@ import { StorageProbe } from '../ports/storage-probe.js';
 import { WalFactory } from '../ports/wal.js';
 import { Broadcast } from '../shard/broadcast.js';
 import type { LeaderShard } from '../shard/leader-shard.js';
-import { ShardController, type ShardControllerDeps } from '../shard/shard-controller.js';
+import { ReplicaController, type ReplicaControllerDeps } from '../shard/replica-controller.js';
 import { FreeSpaceWatch } from './free-space-watch.js';
 import { NodeMetrics } from './node-metrics.js';
 import type { CoordinationApi, ReplicationApi } from './storage-node-api.js';
@@ -73,7 +73,7 @@ const SERVING_STATUS: Readonly<Record<ShardRoleKind, ServingStatus>> = {
 
 /**
  * `oxia-ts server`: a storage node of a replicated cluster. It hosts the shards the
- * coordinator places on it, each in a ShardController that plays the role the
+ * coordinator places on it, each in a ReplicaController that plays the role the
  * coordinator (NewTerm, BecomeLeader, ...) and the shard's leader (Truncate, Replicate,
  * SendSnapshot) give it. Clients are served by the leader of each shard; this node
  * answers the others with NODE_IS_NOT_LEADER and a hint from the coordinator's
@@ -89,15 +89,15 @@ const SERVING_STATUS: Readonly<Record<ShardRoleKind, ServingStatus>> = {
 @injectable()
 export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   /** Opening or open controllers by shard id (ids are unique across namespaces). */
-  private readonly controllers = new Map<bigint, Promise<ShardController>>();
-  private readonly open = new Map<bigint, ShardController>();
+  private readonly controllers = new Map<bigint, Promise<ReplicaController>>();
+  private readonly open = new Map<bigint, ReplicaController>();
   private assignments: ShardAssignments | undefined;
   private leaders = new Map<bigint, string>();
   private readonly assignmentsChanged = new Broadcast();
   private instanceId: string | undefined;
   private retentionTimer: (() => void) | undefined;
   private closed = false;
-  private readonly deps: ShardControllerDeps;
+  private readonly deps: ReplicaControllerDeps;
   private readonly nodeMetrics: NodeMetrics;
   private readonly assigned: () => void;
   private readonly freeSpace: FreeSpaceWatch;
@@ -342,7 +342,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   }
 
   /** A shard this node has open; NodeIsNotMember otherwise. */
-  private hosted(shard: bigint): ShardController {
+  private hosted(shard: bigint): ReplicaController {
     if (this.closed) throw new OxiaError('Closed', 'the server is shutting down');
     const controller = this.open.get(shard);
     if (!controller) throw new OxiaError('NodeIsNotMember', `this node is not a member of shard ${shard}`);
@@ -350,7 +350,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   }
 
   /** The shard's controller, opening it from its files (created when missing) the first time. */
-  private controller(namespace: string, shard: bigint): Promise<ShardController> {
+  private controller(namespace: string, shard: bigint): Promise<ReplicaController> {
     if (this.closed) return Promise.reject(new OxiaError('Closed', 'the server is shutting down'));
     const existing = this.controllers.get(shard);
     if (existing) {
@@ -362,7 +362,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
       });
     }
     const ref = { namespace: namespace === '' ? DEFAULT_NAMESPACE : namespace, shard };
-    const opening = ShardController.open(ref, { ...this.deps, log: this.log.child({ namespace: ref.namespace, shard: shard.toString() }) }).then(
+    const opening = ReplicaController.open(ref, { ...this.deps, log: this.log.child({ namespace: ref.namespace, shard: shard.toString() }) }).then(
       async (c) => {
         if (this.closed) {
           await c.close();

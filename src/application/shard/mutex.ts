@@ -1,5 +1,5 @@
 /**
- * Runs async sections one at a time, in call order. A shard controller's protocol
+ * Runs async sections one at a time, in call order. A replica controller's protocol
  * calls (NewTerm, BecomeLeader, Truncate, snapshot install, delete) each read and
  * change its role and files across awaits: two interleaved would break the role state
  * machine's assumptions. Waiting sections are bounded by the number of concurrent calls.

@@ -42,7 +42,7 @@ import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
 import { WriteRecovery } from './write-recovery.js';
 
-export interface ShardControllerDeps {
+export interface ReplicaControllerDeps {
   readonly walFactory: WalFactory;
   readonly kvFactory: KvStoreFactory;
   readonly replication: ReplicationClient;
@@ -101,7 +101,8 @@ export interface ShardGauges {
 const TRUNCATE_TIMEOUT_MS = 10_000;
 
 /**
- * One shard on a storage node, driven by Oxia's replication protocol. It holds the
+ * One shard's replica on a storage node, driven by Oxia's replication protocol (named apart
+ * from the coordinator's per-shard driver, application/coordinator/shard-controller.ts). It holds the
  * shard's WAL and store for as long as the node hosts the shard, and moves through the
  * role state machine of domain/replication/shard-role.ts (which decides; this class
  * does the I/O): NewTerm fences, BecomeLeader starts a LeaderShard with a cursor per
@@ -111,7 +112,7 @@ const TRUNCATE_TIMEOUT_MS = 10_000;
  * NewTerm can always fence: BecomeLeader waiting for its quorum, a Replicate stream,
  * and a snapshot install (aborted by NewTerm) do not hold it.
  */
-export class ShardController {
+export class ReplicaController {
   private role: ShardRole;
   private options: TermOptions | undefined;
   private activity: Activity;
@@ -132,7 +133,7 @@ export class ShardController {
 
   private constructor(
     readonly ref: ShardRef,
-    private readonly deps: ShardControllerDeps,
+    private readonly deps: ReplicaControllerDeps,
     private wal: Wal,
     private kv: KvStore,
     term: bigint,
@@ -155,7 +156,7 @@ export class ShardController {
   }
 
   /** Opens the shard's files (creating them when missing) and recovers its term and role. */
-  static async open(ref: ShardRef, deps: ShardControllerDeps): Promise<ShardController> {
+  static async open(ref: ShardRef, deps: ReplicaControllerDeps): Promise<ReplicaController> {
     const wal = await deps.walFactory.open(ref);
     let kv: KvStore;
     try {
@@ -185,10 +186,10 @@ export class ShardController {
       }
       const state = await readCommitState(kv);
       const options = await readTermOptions(kv);
-      let created: ShardController | undefined;
+      let created: ReplicaController | undefined;
       const chain = await LogChain.open(wal, kv);
-      const replica = await ShardController.newReplica(wal, kv, () => created!.databaseConfig(), deps, metrics, chain, (e) => created?.storageFailed(e));
-      const controller = new ShardController(ref, deps, wal, kv, state.term, options, replica, metrics, chain);
+      const replica = await ReplicaController.newReplica(wal, kv, () => created!.databaseConfig(), deps, metrics, chain, (e) => created?.storageFailed(e));
+      const controller = new ReplicaController(ref, deps, wal, kv, state.term, options, replica, metrics, chain);
       created = controller;
       deps.log.info('shard opened', {
         term: state.term.toString(),
@@ -208,7 +209,7 @@ export class ShardController {
     wal: Wal,
     kv: KvStore,
     config: () => DatabaseConfig,
-    deps: Pick<ShardControllerDeps, 'log' | 'clock'>,
+    deps: Pick<ReplicaControllerDeps, 'log' | 'clock'>,
     metrics: ShardMetrics,
     chain: LogChain,
     onStorageFailure: (error: OxiaError) => void,
@@ -218,7 +219,7 @@ export class ShardController {
 
   /** A fresh FollowerReplica on the files as they are now. */
   private replicaOnFiles(): Promise<FollowerReplica> {
-    return ShardController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics, this.chain, (e) => this.storageFailed(e));
+    return ReplicaController.newReplica(this.wal, this.kv, () => this.databaseConfig(), this.deps, this.metrics, this.chain, (e) => this.storageFailed(e));
   }
 
   /**
