@@ -1,3 +1,4 @@
+import { backoffDelayMs, type BackoffPolicy } from '../../domain/coordinator/backoff.js';
 import { OxiaError, isOxiaError } from '../../domain/errors/oxia-error.js';
 import type { ReadLeaseTiming } from '../../domain/replication/read-lease.js';
 import type { LogEntry } from '../../domain/wal/log-entry.js';
@@ -22,9 +23,8 @@ export const IN_FLIGHT_BYTES_MAX = 8 * 1024 * 1024;
 export const IN_FLIGHT_ENTRIES_MAX = 16_384;
 /** Entries read from the WAL per step when the follower is behind what is in memory. */
 const WAL_READ_ENTRIES_MAX = 1024;
-/** Reconnect backoff after a failed stream: doubles from the first to the last. */
-const BACKOFF_INITIAL_MS = 100;
-const BACKOFF_MAX_MS = 2_000;
+/** Reconnect backoff after a failed stream: doubles from 100 ms to 2 s, no jitter (one follower per cursor). */
+const RECONNECT_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 100, multiplier: 2, maxMs: 2_000, jitter: 0 });
 /** A snapshot chunk the follower does not take within this long ends the attempt (the store is held still meanwhile). */
 const SNAPSHOT_CHUNK_TIMEOUT_MS = 30_000;
 /** Bytes of an entry on the wire besides its value: term, offset, timestamp, framing. */
@@ -66,7 +66,8 @@ export class FollowerCursor {
   private ackOffset: bigint;
   private readonly stopping = new AbortController();
   private readonly acked = new Broadcast();
-  private backoffMs = BACKOFF_INITIAL_MS;
+  /** Failed attempts since the follower last acknowledged something. */
+  private reconnectAttempt = 0;
   /** Cancels the RPC in progress (stream or snapshot), so that close() never waits on a stuck peer. */
   private cancelActive: (() => void) | undefined;
   private readonly running: Promise<void>;
@@ -122,13 +123,13 @@ export class FollowerCursor {
           // differs from ours and dropped it (ADR 0031): start it over, from a snapshot.
           this.ackOffset = -1n;
         }
+        const retryInMs = backoffDelayMs(RECONNECT_BACKOFF, this.reconnectAttempt++, 0);
         this.log.warn('replication to follower failed; retrying', {
           error: error instanceof Error ? error.message : String(error),
-          retryInMs: this.backoffMs,
+          retryInMs,
           ackOffset: this.ackOffset.toString(),
         });
-        await this.sleep(this.backoffMs);
-        this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+        await this.sleep(retryInMs);
       }
     }
   }
@@ -172,7 +173,7 @@ export class FollowerCursor {
     if (offset > this.ackOffset) {
       this.ackOffset = offset;
       this.deps.pipeline.onFollowerDurable(this.deps.follower, offset);
-      this.backoffMs = BACKOFF_INITIAL_MS;
+      this.reconnectAttempt = 0;
     }
     this.acked.notify();
   }
@@ -340,7 +341,7 @@ export class FollowerCursor {
       this.log.info('snapshot sent', { chunks, bytes, snapshotOffset: snapshotOffset.toString(), ackOffset: ackOffset.toString() });
       this.ackOffset = ackOffset;
       if (ackOffset >= 0n) pipeline.onFollowerDurable(this.deps.follower, ackOffset);
-      this.backoffMs = BACKOFF_INITIAL_MS;
+      this.reconnectAttempt = 0;
     } catch (error) {
       sink.cancel();
       if (!this.stopped) this.deps.metrics.snapshotFailed('sent', bytes);
