@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ServiceIdentifier } from 'inversify';
 import { inject, injectable } from 'inversify';
@@ -23,6 +22,7 @@ import type { ServerTlsSettings } from '../tls/tls-settings.js';
 import { WatchedTlsFiles } from '../tls/watched-tls-files.js';
 import { clusterPage, errorPage, keysPage, loginPage, renderLive, SCRIPT, type PageChrome } from './console-page.js';
 import { cookieValue, LoginSessions, SESSION_COOKIE, SESSION_TTL_MS } from './login-sessions.js';
+import { closeHttpServerNow, listenHttp } from '../http/http-server-lifecycle.js';
 
 export interface ConsoleHttpOptions {
   readonly bind: { readonly host: string; readonly port: number };
@@ -114,12 +114,9 @@ export class ConsoleHttpServer {
       server = createServer(handle);
     }
     server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new Error(`cannot listen on ${host}:${port} for the console: ${error.message}`)));
-      server.listen(port, host === '' ? undefined : host, () => resolve());
-    });
+    const bound = await listenHttp(server, host, port, 'the console');
     this.server = server;
-    return { host, port: (server.address() as AddressInfo).port };
+    return bound;
   }
 
   async close(): Promise<void> {
@@ -130,10 +127,7 @@ export class ConsoleHttpServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeHttpServerNow(server);
   }
 
   // ------------------------------------------------------------------ routes

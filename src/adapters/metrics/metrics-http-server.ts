@@ -5,12 +5,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { ServiceIdentifier } from 'inversify';
 import { inject, injectable } from 'inversify';
 import { Logger } from '../../application/ports/logger.js';
 import { PromMetrics } from './prom-metrics.js';
 import { WatchedTlsFiles } from '../tls/watched-tls-files.js';
+import { type BoundHttpAddress, closeHttpServerNow, listenHttp } from '../http/http-server-lifecycle.js';
 
 export interface MetricsHttpOptions {
   /** Where to listen; port 0 picks a free port. */
@@ -19,11 +19,6 @@ export interface MetricsHttpOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
 export const MetricsHttpOptions: ServiceIdentifier<MetricsHttpOptions> = Symbol.for('oxia.MetricsHttpOptions');
-
-export interface BoundHttpAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 @injectable()
 export class MetricsHttpServer {
@@ -68,13 +63,9 @@ export class MetricsHttpServer {
     }
     // Scrapers hold connections open; they must not delay shutdown.
     server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new Error(`cannot listen on ${host}:${port} for metrics: ${error.message}`)));
-      server.listen(port, host === '' ? undefined : host, () => resolve());
-    });
+    const bound = await listenHttp(server, host, port, 'metrics');
     this.server = server;
-    const address = server.address() as AddressInfo;
-    return { host, port: address.port };
+    return bound;
   }
 
   /** 'https' when serving over TLS. */
@@ -88,9 +79,6 @@ export class MetricsHttpServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeHttpServerNow(server);
   }
 }

@@ -10,10 +10,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
-import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { getHeapSnapshot } from 'node:v8';
 import type { Logger } from '../../application/ports/logger.js';
+import { closeHttpServerNow, listenHttp } from '../http/http-server-lifecycle.js';
 
 /** Go's pprof default. */
 export const DEFAULT_PROFILE_SECONDS = 30;
@@ -41,12 +41,9 @@ export class ProfilingHttpServer {
 
   async listen(): Promise<{ host: string; port: number }> {
     const server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new Error(`cannot listen on ${this.bind.host}:${this.bind.port} for profiling: ${error.message}`)));
-      server.listen(this.bind.port, this.bind.host, () => resolve());
-    });
+    const bound = await listenHttp(server, this.bind.host, this.bind.port, 'profiling');
     this.server = server;
-    return { host: this.bind.host, port: (server.address() as AddressInfo).port };
+    return bound;
   }
 
   async close(): Promise<void> {
@@ -54,10 +51,7 @@ export class ProfilingHttpServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeHttpServerNow(server);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
