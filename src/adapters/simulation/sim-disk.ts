@@ -7,6 +7,7 @@ import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { MemoryKv } from '../../domain/database/memory-kv.js';
 import { isInternalEncoded } from '../../domain/keys/key-encoder.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { storageFailureOf } from '../files/storage-failure.js';
 import { type EntryId, INVALID_ENTRY_ID, type LogEntry } from '../../domain/wal/log-entry.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { Incarnation } from './virtual-time.js';
@@ -21,6 +22,22 @@ export interface DiskFaults {
   readonly ackBeforeFsync?: boolean;
   readonly storeDropsWrites?: boolean;
 }
+
+/**
+ * A disk that refuses writes until told otherwise (ADR 0029): out of space, or failing with
+ * an I/O error. Each file meets the error in the form its real adapter meets it (a Node errno
+ * error for the log and the probe, SQLite's or LevelDB's for the store) and reports it as the
+ * real adapter does, through the same classifier (adapters/files/storage-failure.ts).
+ */
+export interface WriteFailure {
+  readonly errno: 'ENOSPC' | 'EIO';
+  /** Which writes fail: the log's, the store's, or both (the write probe fails in every case: it writes beside both). */
+  readonly files: 'log' | 'store' | 'all';
+  /** Whose error the store reports. */
+  readonly store: 'sqlite' | 'level';
+}
+
+type WriteFailureOf = (file: 'log' | 'store' | 'probe') => OxiaError | undefined;
 
 interface LogState {
   written: LogEntry[];
@@ -44,6 +61,7 @@ const key = (shard: ShardRef): string => `${shard.namespace}/${shard.shard}`;
 export class SimDisk {
   private readonly logs = new Map<string, LogState>();
   private readonly stores = new Map<string, StoreState>();
+  private writeFailure: WriteFailure | undefined;
 
   constructor(
     readonly name: string,
@@ -62,13 +80,32 @@ export class SimDisk {
     }
   }
 
+  /** From now on writes fail as `failure` says, until `writesWork()`. */
+  failWrites(failure: WriteFailure): void {
+    this.writeFailure = failure;
+  }
+
+  /** Space was freed, or the device came back: writes succeed again. */
+  writesWork(): void {
+    this.writeFailure = undefined;
+  }
+
+  /** The error a write of `file` meets now, as the real adapter reports it; undefined while writes succeed. */
+  private readonly failureOf: WriteFailureOf = (file) => {
+    const failure = this.writeFailure;
+    if (!failure || (file !== 'probe' && failure.files !== 'all' && failure.files !== file)) return undefined;
+    const what = file === 'log' ? `WAL ${this.name}/wal` : file === 'store' ? `kv store ${this.name}/data write` : `write probe in ${this.name}/data`;
+    const raw = file === 'store' ? storeError(failure) : errnoError(failure.errno);
+    return storageFailureOf(raw, what) ?? new OxiaError('StorageFailed', `${what} failed: ${raw.message}`);
+  };
+
   walFactory(incarnation: Incarnation, clock: Clock): WalFactory {
     return {
       open: async (shard) => {
         incarnation.check();
         let state = this.logs.get(key(shard));
         if (!state) this.logs.set(key(shard), (state = { written: [], durable: [] }));
-        return new MemoryWal(state, incarnation, clock, this.random, this.faults, (entries) => this.onAppend(shard, entries));
+        return new MemoryWal(state, incarnation, clock, this.random, this.faults, this.failureOf, (entries) => this.onAppend(shard, entries));
       },
       delete: async (shard) => {
         incarnation.check();
@@ -78,14 +115,15 @@ export class SimDisk {
   }
 
   /**
-   * The disk as the storage probe sees it: never short of space (a full disk is tested on a
-   * real small filesystem, tests/e2e/disk-full*), and writable as long as the machine runs; a
-   * failed fsync here is a passing fault, so the shard's probe finds the disk well again.
+   * The disk as the storage probe sees it: never below a free-space threshold (the threshold
+   * is tested on a real small filesystem, tests/e2e/disk-full*), and writable as long as the
+   * machine runs and no write failure was set (failWrites); a failed fsync here is a passing
+   * fault, so the shard's probe finds the disk well again.
    */
   storageProbe(incarnation: Incarnation): StorageProbe {
     return {
       shortage: async () => undefined,
-      probeWrite: async () => (incarnation.alive ? undefined : new OxiaError('StorageFailed', 'the machine is down')),
+      probeWrite: async () => (incarnation.alive ? this.failureOf('probe') : new OxiaError('StorageFailed', 'the machine is down')),
     };
   }
 
@@ -96,7 +134,7 @@ export class SimDisk {
         incarnation.check();
         let state = this.stores.get(key(shard));
         if (!state) this.stores.set(key(shard), (state = { live: new MemoryKv(), unsynced: [], durable: new MemoryKv() }));
-        return new MemoryKvStore(state, incarnation, this.random, this.faults);
+        return new MemoryKvStore(state, incarnation, this.random, this.faults, this.failureOf);
       },
       delete: async (shard) => {
         incarnation.check();
@@ -104,6 +142,27 @@ export class SimDisk {
       },
     };
   }
+}
+
+/** A failed write as Node's fs reports it (what the file log and the probe meet). */
+function errnoError(errno: WriteFailure['errno']): Error {
+  const text = errno === 'ENOSPC' ? 'no space left on device' : 'i/o error';
+  return Object.assign(new Error(`${errno}: ${text}, write (simulated)`), { code: errno, syscall: 'write' });
+}
+
+/**
+ * A failed store write as each backend reports it: better-sqlite3's SqliteError carries
+ * SQLite's extended result code; classic-level gives LevelDB's status text with the code
+ * LEVEL_IO_ERROR (binding.cc), the errno only in the text.
+ */
+function storeError(failure: WriteFailure): Error {
+  if (failure.store === 'sqlite') {
+    return failure.errno === 'ENOSPC'
+      ? Object.assign(new Error('database or disk is full'), { name: 'SqliteError', code: 'SQLITE_FULL' })
+      : Object.assign(new Error('disk I/O error'), { name: 'SqliteError', code: 'SQLITE_IOERR_WRITE' });
+  }
+  const text = failure.errno === 'ENOSPC' ? 'No space left on device' : 'Input/output error';
+  return Object.assign(new Error(`IO error: 000005.log: ${text} (simulated)`), { code: 'LEVEL_IO_ERROR' });
 }
 
 function copyKv(from: MemoryKv): MemoryKv {
@@ -125,6 +184,7 @@ class MemoryWal implements Wal {
     private readonly clock: Clock,
     private readonly random: SeededRandom,
     private readonly faults: DiskFaults,
+    private readonly failureOf: WriteFailureOf,
     private readonly onAppend: (entries: readonly LogEntry[]) => void,
   ) {}
 
@@ -235,6 +295,14 @@ class MemoryWal implements Wal {
         for (const w of waiters) w.reject(this.failure);
         return;
       }
+      const refused = this.failureOf('log');
+      if (refused) {
+        // The write did not reach the file: what was not synced before is not in it.
+        this.state.written = this.state.durable.slice();
+        this.failure = refused;
+        for (const w of waiters) w.reject(this.failure);
+        return;
+      }
       if (this.random.chance(this.faults.fsyncFailure)) {
         // As the file log reports it (adapters/files/storage-failure.ts): a typed storage failure.
         this.failure = new OxiaError('StorageFailed', 'WAL fsync failed: I/O error (EIO, simulated)');
@@ -255,6 +323,7 @@ class MemoryKvStore implements KvStore {
     private readonly incarnation: Incarnation,
     private readonly random: SeededRandom,
     private readonly faults: DiskFaults,
+    private readonly failureOf: WriteFailureOf,
   ) {}
 
   async get(k: Uint8Array): Promise<Uint8Array | undefined> {
@@ -272,6 +341,9 @@ class MemoryKvStore implements KvStore {
 
   async write(ops: readonly KvOp[]): Promise<void> {
     this.usable();
+    // As a SQLite transaction or a LevelDB batch: a failed write leaves nothing of itself.
+    const refused = this.failureOf('store');
+    if (refused) throw refused;
     const kept = this.faults.storeDropsWrites && this.random.chance(0.05) ? ops.filter((op) => !isUserRecord(op)) : ops;
     this.state.live.write(kept);
     this.state.unsynced.push(kept.slice());
