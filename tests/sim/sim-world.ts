@@ -33,6 +33,8 @@ interface NodeProcess {
   /** The source each incarnation's own generator is forked from. */
   readonly random: SeededRandom;
   life: Incarnation | undefined;
+  /** The running incarnation's whole-node health (what the coordinator watches). */
+  health: SimHealth | undefined;
   restarts: number;
 }
 
@@ -73,7 +75,7 @@ export class SimWorld {
     for (let i = 1; i <= options.nodes; i++) {
       const address = { name: `n${i}`, public: `n${i}:6648`, internal: `n${i}:6649` };
       const disk = new SimDisk(`n${i}`, this.random.fork(), options.disk, (shard, entries) => onAppend(`n${i}`, shard, entries));
-      this.nodes.push({ address, disk, random: this.random.fork(), life: undefined, restarts: 0 });
+      this.nodes.push({ address, disk, random: this.random.fork(), life: undefined, health: undefined, restarts: 0 });
     }
     this.config = {
       namespaces: [
@@ -105,6 +107,7 @@ export class SimWorld {
     const life = new Incarnation(name);
     n.life = life;
     const health = new SimHealth();
+    n.health = health;
     const rate = n === this.nodes[0] ? (this.options.firstNodeClockRate ?? 1) : 1;
     const clock = new VirtualClock(this.scheduler, life, rate);
     const node = new StorageNode(
