@@ -118,7 +118,7 @@ async function cannotWrite(failure: WriteFailure, reason: string, code: GrpcCode
     victim.disk.writesWork();
     await world.runFor(10_000, () => victim.health?.serving === true);
     assert.is(victim.health?.serving, true, 'healthy again once its disk takes writes, without a restart');
-    assert.ok(world.log.tail(3_000).some((l) => l.includes('shard writes again') && l.includes(victim.address.name)), 'it reopened its files');
+    assert.ok(world.log.tail(3_000).some((l) => l.includes('shard writes again') && l.includes(`"process":"${victim.address.name}#`)), 'it reopened its files');
 
     // It follows again, caught up with the leader.
     const leader = shardStatus(world)!.leader!;

@@ -3,11 +3,12 @@
  * by statfs against `--min-free-disk-bytes`, and a real write (a small file written, synced
  * and removed) to tell that the disk takes writes again (ADR 0029).
  */
-import { mkdir, open, statfs, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import type { StorageProbe } from '../../application/ports/storage-probe.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { DiskSpaceReadings } from './disk-space.js';
 import { storageFailureOf } from './storage-failure.js';
 
 export interface DiskProbeOptions {
@@ -25,18 +26,24 @@ const PROBE_BYTES = 4096;
 export class DiskProbe implements StorageProbe {
   private readonly probeName = `.oxia-write-probe-${process.pid}`;
 
-  constructor(@inject(DiskProbeOptions) private readonly options: DiskProbeOptions) {}
+  constructor(
+    @inject(DiskProbeOptions) private readonly options: DiskProbeOptions,
+    /** Shared with the disk space metrics, which export what this last read. */
+    @inject(DiskSpaceReadings) private readonly space: DiskSpaceReadings = new DiskSpaceReadings(),
+  ) {}
 
+  /** Reads every directory's space also without a threshold: the metrics show these readings. */
   async shortage(): Promise<OxiaError | undefined> {
-    if (this.options.minFreeBytes <= 0) return undefined;
+    const checked = this.options.minFreeBytes > 0;
     for (const dir of new Set(this.options.dirs)) {
       let free: number;
       try {
-        free = await freeBytes(dir);
+        free = (await this.space.read(dir)).freeBytes;
       } catch (e) {
+        if (!checked) continue;
         return storageFailureOf(e, `free space check of ${dir}`) ?? new OxiaError('StorageFailed', `free space check of ${dir} failed: ${String(e)}`);
       }
-      if (free < this.options.minFreeBytes) {
+      if (checked && free < this.options.minFreeBytes) {
         return new OxiaError('DiskFull', `disk full: ${free} bytes free under ${dir}, below --min-free-disk-bytes ${this.options.minFreeBytes}`);
       }
     }
@@ -64,17 +71,5 @@ export class DiskProbe implements StorageProbe {
       }
     }
     return undefined;
-  }
-}
-
-/** Free bytes for unprivileged writers on the filesystem of `dir` (or of its nearest existing parent). */
-async function freeBytes(dir: string): Promise<number> {
-  for (let at = dir; ; at = dirname(at)) {
-    try {
-      const fs = await statfs(at);
-      return fs.bavail * fs.bsize;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw e;
-    }
   }
 }

@@ -7,9 +7,10 @@ import type { StorageProbe } from '../ports/storage-probe.js';
 export const FREE_SPACE_CHECK_INTERVAL_MS = 1_000;
 
 /**
- * Stops writes before the disk is completely full (ADR 0029): every second, free space is
- * checked (statfs, no write) and, below the threshold, `onShortage` gets the DiskFull error
- * for the node's shards to stop writing (each recovers by itself once its probe passes).
+ * Stops writes before the disk is completely full (ADR 0029): at start and then every
+ * second, free space is checked (statfs, no write) and, below the threshold, `onShortage`
+ * gets the DiskFull error for the node's shards to stop writing (each recovers by itself
+ * once its probe passes). The node's disk space metrics show what these checks read.
  */
 export class FreeSpaceWatch {
   private cancel: (() => void) | undefined;
@@ -23,7 +24,7 @@ export class FreeSpaceWatch {
   ) {}
 
   start(): void {
-    this.schedule();
+    this.schedule(0);
   }
 
   close(): void {
@@ -31,9 +32,9 @@ export class FreeSpaceWatch {
     this.cancel?.();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = FREE_SPACE_CHECK_INTERVAL_MS): void {
     if (this.closed) return;
-    this.cancel = this.clock.schedule(FREE_SPACE_CHECK_INTERVAL_MS, () => {
+    this.cancel = this.clock.schedule(delayMs, () => {
       void this.probe.shortage().then(
         (shortage) => {
           if (shortage && !this.closed) this.onShortage(shortage);

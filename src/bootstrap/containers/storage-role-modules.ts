@@ -21,6 +21,7 @@ import { loggingModule } from '../modules/logging-module.js';
 import { metricsModule } from '../modules/metrics-module.js';
 import { walModule } from '../modules/wal-module.js';
 import { DiskProbe, DiskProbeOptions } from '../../adapters/files/disk-probe.js';
+import { DiskSpaceReadings } from '../../adapters/files/disk-space.js';
 import { StorageProbe } from '../../application/ports/storage-probe.js';
 
 export interface ContainerOverrides {
@@ -57,10 +58,12 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
     securityModule(settings),
     new ContainerModule(({ bind }) => {
       bind(DiskProbeOptions).toConstantValue({ dirs: [settings.dataDir, settings.walDir], minFreeBytes: settings.minFreeDiskBytes });
+      // One reader of the directories' space: the free-space watch reads, the metrics export its readings.
+      bind(DiskSpaceReadings).toSelf().inSingletonScope();
       bind(StorageProbe).to(DiskProbe).inSingletonScope();
       bind(LiveStorageSettings).toConstantValue(new LiveStorageSettings(settings, settings.retentionCheckIntervalMs));
       bind(DiskSpaceMetrics)
-        .toDynamicValue((ctx) => new DiskSpaceMetrics(ctx.get(Metrics), { data: settings.dataDir, wal: settings.walDir }))
+        .toDynamicValue((ctx) => new DiskSpaceMetrics(ctx.get(Metrics), { data: settings.dataDir, wal: settings.walDir }, ctx.get(DiskSpaceReadings)))
         .inSingletonScope();
     }),
   ];

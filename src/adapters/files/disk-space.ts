@@ -1,0 +1,53 @@
+/**
+ * Free and total space of the file systems under the node's storage directories (statfs),
+ * with the last reading of each directory kept: the free-space watch reads every second
+ * (DiskProbe.shortage, ADR 0029) and the disk space metrics export what it last read, so
+ * that one reader asks the kernel, not two on their own schedules.
+ */
+import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { injectable } from 'inversify';
+
+export interface DirectorySpace {
+  /** Bytes available to unprivileged writers (statfs bavail), as node_exporter's avail. */
+  readonly freeBytes: number;
+  readonly sizeBytes: number;
+}
+
+@injectable()
+export class DiskSpaceReadings {
+  private readonly last = new Map<string, DirectorySpace>();
+
+  /**
+   * The space on the file system of `dir`, or of its nearest existing parent while `dir` is
+   * not there yet (the free-space check must not wait for the first shard). Only a reading
+   * of `dir` itself is kept: a directory not there has no space of its own to report.
+   */
+  async read(dir: string): Promise<DirectorySpace> {
+    try {
+      const space = await spaceAt(dir);
+      this.last.set(dir, space);
+      return space;
+    } catch (e) {
+      this.last.delete(dir);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(dir) === dir) throw e;
+    }
+    for (let at = dirname(dir); ; at = dirname(at)) {
+      try {
+        return await spaceAt(at);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw e;
+      }
+    }
+  }
+
+  /** What `read(dir)` last found for `dir` itself; undefined before, or when it was not there. */
+  lastOf(dir: string): DirectorySpace | undefined {
+    return this.last.get(dir);
+  }
+}
+
+async function spaceAt(path: string): Promise<DirectorySpace> {
+  const fs = await statfs(path);
+  return { freeBytes: fs.bavail * fs.bsize, sizeBytes: fs.blocks * fs.bsize };
+}
