@@ -306,16 +306,14 @@ export class FollowerReplica {
   /**
    * The leader's state digest after `offset` must be ours (ADR 0031): else this replica's state
    * differs from the leader's although their logs agree (a record changed underneath it, an apply
-   * that is not deterministic). Compared now when this replica has applied `offset` and kept its
-   * digest there, else when it applies `offset`; a checkpoint it no longer keeps is skipped.
+   * that is not deterministic). Compared now when this replica has applied `offset` (its batch may
+   * still be writing) and kept its digest there, else when it applies `offset`; a checkpoint it
+   * no longer keeps is skipped.
    */
   private compareDigest(leaders: DigestCheckpoint): void {
-    if (leaders.offset > this.applied) {
-      this.leaderCheckpoint = leaders;
-      return;
-    }
     const ours = this.checkpoints.at(leaders.offset);
     if (ours !== undefined) this.checkDigest(leaders, ours);
+    else if (leaders.offset > this.applied) this.leaderCheckpoint = leaders;
   }
 
   private checkDigest(leaders: DigestCheckpoint, ours: bigint): void {
