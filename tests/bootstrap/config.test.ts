@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/bootstrap/config/option-table.js';
+import { parseServerConfig } from '../../src/bootstrap/config/server-config.js';
 import { parseStandaloneConfig, type RawOptions } from '../../src/bootstrap/config/standalone-config.js';
 import { loadConfigFile } from '../../src/bootstrap/config/config-file.js';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
@@ -106,6 +107,16 @@ test('too many shards, non-integers and unknown settings are rejected', () => {
 test('limits that no request could reach are rejected', () => {
   const problems = problemsOf({ 'request-size-bytes-max': 1048576, 'value-size-bytes-max': 2097152 });
   assert.equal(problems, ['--value-size-bytes-max: must not exceed --request-size-bytes-max (1048576)']);
+});
+
+test("a server's integrity checks (ADR 0031): digests compared every 1024 entries, no periodic scan, unless set", () => {
+  assert.equal(parseServerConfig({}).integrity, { digestCheckpointEntries: 1024, storeScanIntervalMs: 0 });
+  assert.equal(parseServerConfig({ 'state-digest-checkpoint-entries': '64', 'state-digest-scan-interval': '24h' }).integrity, {
+    digestCheckpointEntries: 64,
+    storeScanIntervalMs: 86_400_000,
+  });
+  assert.throws(() => parseServerConfig({ 'state-digest-checkpoint-entries': '-1' }), /--state-digest-checkpoint-entries/);
+  assert.throws(() => parseServerConfig({ 'state-digest-scan-interval': '10' }), /--state-digest-scan-interval/);
 });
 
 test('durations follow Go syntax', () => {

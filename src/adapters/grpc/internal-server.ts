@@ -82,6 +82,8 @@ function appendOf(append: Append): AppendMessage {
     commitOffset: append.commitOffset,
     leaseProbeMs: append.leaseProbeMs,
     previousEntryCrc: append.previousEntryCrc,
+    digestCheckpoint:
+      append.digestOffset !== undefined && append.digest !== undefined ? { offset: append.digestOffset, digest: append.digest } : undefined,
   };
 }
 

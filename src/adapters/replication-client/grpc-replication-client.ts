@@ -77,6 +77,8 @@ function toWireAppend(append: AppendMessage): Append {
     cumulativeAcksSupported: true,
     leaseProbeMs: append.leaseProbeMs,
     previousEntryCrc: append.previousEntryCrc,
+    digestOffset: append.digestCheckpoint?.offset,
+    digest: append.digestCheckpoint?.digest,
   };
 }
 

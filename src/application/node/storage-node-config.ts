@@ -1,5 +1,6 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { RequestLimits } from '../../domain/database/limits.js';
+import type { ReplicaIntegritySettings } from '../shard/replica-controller.js';
 
 /** Settings of a storage node's shards (validated by bootstrap/config). */
 export interface StorageNodeConfig {
@@ -10,5 +11,7 @@ export interface StorageNodeConfig {
   readonly notificationsRetentionMs: number;
   /** How often retention runs. */
   readonly retentionCheckIntervalMs: number;
+  /** The integrity checks across replicas (ADR 0031); their defaults when absent. */
+  readonly integrity?: ReplicaIntegritySettings | undefined;
 }
 export const StorageNodeConfig: ServiceIdentifier<StorageNodeConfig> = Symbol.for('oxia.StorageNodeConfig');

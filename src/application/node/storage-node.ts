@@ -117,7 +117,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     // Before this node serves anything: a replica cannot remember the lease probes its previous
     // run received, so it counts this moment as its last one (domain/replication/read-lease.ts).
     const startedAtMs = clock.monotonicMs();
-    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs, storage, readiness, random };
+    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs, storage, readiness, random, integrity: config.integrity };
     this.freeSpace = new FreeSpaceWatch(storage, clock, log, (shortage) => {
       for (const controller of this.open.values()) controller.storageFailed(shortage);
     });

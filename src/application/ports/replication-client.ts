@@ -1,5 +1,6 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { OxiaError } from '../../domain/errors/oxia-error.js';
+import type { DigestCheckpoint } from '../../domain/integrity/index.js';
 import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
 
 /** Which replica of which shard a replication call addresses, and in whose term. */
@@ -21,6 +22,11 @@ export interface AppendMessage {
    * Absent when the leader does not know it: the follower then checks nothing for this entry.
    */
   readonly previousEntryCrc?: number | undefined;
+  /**
+   * The leader's state digest after the entry at `offset` (ADR 0031; oxia-ts only): the follower
+   * compares it with its own at that offset.
+   */
+  readonly digestCheckpoint?: DigestCheckpoint | undefined;
 }
 
 /** The follower's end of a Replicate stream: sends an Ack (see ReplicateStreamHandlers.onAck). */

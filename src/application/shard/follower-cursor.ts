@@ -1,6 +1,7 @@
 import { backoffDelayMs, type BackoffPolicy } from '../../domain/coordinator/backoff.js';
 import { OxiaError, isOxiaError } from '../../domain/errors/oxia-error.js';
 import type { ReadLeaseTiming } from '../../domain/replication/read-lease.js';
+import type { DigestCheckpoint } from '../../domain/integrity/index.js';
 import type { LogEntry } from '../../domain/wal/log-entry.js';
 import type { Clock } from '../ports/clock.js';
 import type { KvStore } from '../ports/kv-store.js';
@@ -196,6 +197,14 @@ export class FollowerCursor {
     let unackedBytes = 0;
     let next = this.ackOffset + 1n;
     let lastSentCommit = -1n;
+    // The offset of the last digest checkpoint sent on this stream (ADR 0031): each goes once.
+    let lastSentCheckpoint = -1n;
+    const checkpointToSend = (): DigestCheckpoint | undefined => {
+      const latest = pipeline.latestDigestCheckpoint;
+      if (latest === undefined || latest.offset <= lastSentCheckpoint) return undefined;
+      lastSentCheckpoint = latest.offset;
+      return latest;
+    };
     // A new stream probes with its first message.
     this.lastProbeMs = -Infinity;
 
@@ -207,6 +216,7 @@ export class FollowerCursor {
         commitOffset,
         leaseProbeMs: this.probe(),
         previousEntryCrc: this.deps.chain.crcAt(entry.offset - 1n),
+        digestCheckpoint: checkpointToSend(),
       });
       lastSentCommit = commitOffset;
       const bytes = entry.value.length + ENTRY_OVERHEAD_BYTES;
@@ -240,8 +250,10 @@ export class FollowerCursor {
           // when a probe is due (a heartbeat), then wait.
           const commitOffset = pipeline.committedOffset;
           const leaseProbeMs = this.probe();
-          if (commitOffset > lastSentCommit || leaseProbeMs !== undefined) {
-            const writable = stream.send({ term: target.term, entry: undefined, commitOffset, leaseProbeMs });
+          const checkpointDue = (pipeline.latestDigestCheckpoint?.offset ?? -1n) > lastSentCheckpoint;
+          if (commitOffset > lastSentCommit || leaseProbeMs !== undefined || checkpointDue) {
+            const digestCheckpoint = checkpointToSend();
+            const writable = stream.send({ term: target.term, entry: undefined, commitOffset, leaseProbeMs, digestCheckpoint });
             lastSentCommit = commitOffset;
             if (!writable) await stream.writable();
             continue;

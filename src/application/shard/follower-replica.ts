@@ -1,6 +1,7 @@
 import type { DatabaseConfig } from '../../domain/database/api.js';
 import { readCommitState } from '../../domain/database/index.js';
 import { OxiaError, isOxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
+import { type DigestCheckpoint, DigestCheckpoints } from '../../domain/integrity/index.js';
 import type { EntryId, LogEntry } from '../../domain/wal/log-entry.js';
 import { LogEntryValue } from '../../domain/wire/storage.js';
 import type { Clock } from '../ports/clock.js';
@@ -38,6 +39,8 @@ export interface FollowerReplicaDeps {
   readonly onStorageFailure?: (error: OxiaError) => void;
   /** The CRC chain of this replica's log (ADR 0031), kept by the shard across activities. */
   readonly chain: LogChain;
+  /** Entries between the state digest checkpoints this replica keeps (ADR 0031); 0: none kept. */
+  readonly digestCheckpointEntries: number;
 }
 
 interface ActiveStream {
@@ -80,12 +83,17 @@ export class FollowerReplica {
    */
   private readonly kept = new Map<bigint, LogEntry>();
   private keptBytes = 0;
+  /** This replica's state digests at checkpoints, for the leader's to be compared with (ADR 0031). */
+  private readonly checkpoints: DigestCheckpoints;
+  /** The leader's latest checkpoint, received before this replica applied its offset: compared at that apply. */
+  private leaderCheckpoint: DigestCheckpoint | undefined;
 
   private constructor(
     private readonly deps: FollowerReplicaDeps,
     applied: bigint,
   ) {
     const walHead = deps.wal.lastEntryId();
+    this.checkpoints = new DigestCheckpoints(deps.digestCheckpointEntries);
     this.applied = applied;
     // After a snapshot the log is empty and continues after the store's last entry.
     this.lastAppended = walHead.offset >= 0n ? walHead.offset : applied;
@@ -171,7 +179,9 @@ export class FollowerReplica {
       // A refused message ends the call with our error, which the transport must still be able
       // to send: returning the iterator of a gRPC call destroys it, and the leader would never
       // hear why (its stream would just hang).
-      if (!refused) void iterator.return?.()?.catch(() => undefined);
+      // The same for a replica that found its copy diverged while applying (ADR 0031): its leader
+      // must hear it, to send a snapshot at once.
+      if (!refused && !isOxiaError(this.failure, 'ReplicaDiverged')) void iterator.return?.()?.catch(() => undefined);
       finished();
     }
   }
@@ -226,6 +236,7 @@ export class FollowerReplica {
       this.pendingEcho = probe;
       this.scheduleAck();
     }
+    if (append.digestCheckpoint !== undefined) this.compareDigest(append.digestCheckpoint);
     const entry = append.entry;
     if (entry === undefined) {
       this.advertise(append.commitOffset);
@@ -290,6 +301,37 @@ export class FollowerReplica {
       });
     }
     chain.append(entry);
+  }
+
+  /**
+   * The leader's state digest after `offset` must be ours (ADR 0031): else this replica's state
+   * differs from the leader's although their logs agree (a record changed underneath it, an apply
+   * that is not deterministic). Compared now when this replica has applied `offset` (its batch may
+   * still be writing) and kept its digest there, else when it applies `offset`; a checkpoint it
+   * no longer keeps is skipped.
+   */
+  private compareDigest(leaders: DigestCheckpoint): void {
+    const ours = this.checkpoints.at(leaders.offset);
+    if (ours !== undefined) this.checkDigest(leaders, ours);
+    else if (leaders.offset > this.applied) this.leaderCheckpoint = leaders;
+  }
+
+  private checkDigest(leaders: DigestCheckpoint, ours: bigint): void {
+    this.deps.metrics.digestCompared();
+    if (ours === leaders.digest) return;
+    throw this.diverged(
+      'state_digest',
+      `the state differs from the leader's after entry ${leaders.offset}: digest ${ours.toString(16)} here, ${leaders.digest.toString(16)} on the leader`,
+      { offset: leaders.offset.toString() },
+    );
+  }
+
+  /**
+   * This replica's copy is not to be trusted (a scan found its store damaged, ADR 0031): it stops,
+   * and the stream it serves ends with `error`, so that its leader sends a snapshot at once.
+   */
+  distrust(error: OxiaError): void {
+    this.fail(error);
   }
 
   /** This replica differs from its leader: it says so, counts it, and is rebuilt by the shard (a snapshot). */
@@ -359,6 +401,12 @@ export class FollowerReplica {
               throw this.diverged('log_chain', `entry ${record.offset} applied with CRC chain ${record.crc}, received with ${received}`, {
                 offset: record.offset.toString(),
               });
+            }
+            this.checkpoints.record(record.offset, record.digest);
+            const leaders = this.leaderCheckpoint;
+            if (leaders !== undefined && leaders.offset === record.offset) {
+              this.leaderCheckpoint = undefined;
+              this.checkDigest(leaders, record.digest);
             }
           },
         });

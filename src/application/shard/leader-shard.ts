@@ -35,6 +35,7 @@ import type { Logger } from '../ports/logger.js';
 import type { ShardRef } from '../ports/shard-ref.js';
 import type { Wal } from '../ports/wal.js';
 import { READ_LEASE_TIMING } from '../../domain/replication/read-lease.js';
+import { DigestCheckpoints } from '../../domain/integrity/index.js';
 import type { LogChain } from './log-chain.js';
 import { LogPipeline } from './log-pipeline.js';
 import { ReadLease } from './read-lease.js';
@@ -60,6 +61,8 @@ export interface LeaderShardDeps {
   readonly onStorageFailure?: (error: OxiaError) => void;
   /** The CRC chain of the shard's log (ADR 0031), when replicated: cursors send it to followers. */
   readonly chain?: LogChain;
+  /** Entries between the state digest checkpoints sent to followers (ADR 0031); absent or 0: none. */
+  readonly digestCheckpointEntries?: number;
 }
 
 /**
@@ -125,6 +128,7 @@ export class LeaderShard {
       log: deps.log,
       metrics: deps.metrics,
       chain: deps.chain,
+      checkpoints: deps.digestCheckpointEntries ? new DigestCheckpoints(deps.digestCheckpointEntries) : undefined,
       listener: { onApplied: (entries) => shard.onApplied(entries), onStorageFailure: (error) => deps.onStorageFailure?.(error) },
     });
     return shard;

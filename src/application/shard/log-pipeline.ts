@@ -10,6 +10,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Wal } from '../ports/wal.js';
 import { applyBatch, type DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
+import type { DigestCheckpoint, DigestCheckpoints } from '../../domain/integrity/index.js';
 import type { LogChain } from './log-chain.js';
 import type { ShardMetrics } from './shard-metrics.js';
 import { encodeMessage } from '../../domain/database/message-encoding.js';
@@ -66,7 +67,7 @@ export class LogPipeline {
   private readonly drained = new Broadcast();
   /** Wakes readers that follow the applied state (notifications, sequence updates). */
   readonly applied = new Broadcast();
-  /** Wakes replication cursors: a new entry was proposed or the commit offset moved. */
+  /** Wakes replication cursors: a new entry was proposed, the commit offset moved or a digest checkpoint was taken. */
   readonly progress = new Broadcast();
 
   private constructor(
@@ -81,6 +82,8 @@ export class LogPipeline {
     private readonly listener: ApplyListener,
     appliedOffset: bigint,
     private readonly chain: LogChain | undefined,
+    /** This leader's digests at checkpoints (ADR 0031): cursors send the latest to followers. */
+    private readonly checkpoints: DigestCheckpoints | undefined,
   ) {
     const walHead = wal.lastEntryId();
     // An empty log over a non-empty store (a snapshot was installed, or the log was
@@ -116,6 +119,8 @@ export class LogPipeline {
     listener: ApplyListener;
     /** The CRC chain of the log (ADR 0031), extended by every proposal; absent when nobody checks it (standalone). */
     chain?: LogChain | undefined;
+    /** Where the digests at checkpoints go (ADR 0031); absent when nobody compares them (standalone). */
+    checkpoints?: DigestCheckpoints | undefined;
   }): Promise<LogPipeline> {
     const { wal, kv, log } = args;
     const state = await readCommitState(kv);
@@ -131,7 +136,7 @@ export class LogPipeline {
       walHead = wal.lastEntryId();
     }
     const pipeline = new LogPipeline(
-      wal, kv, args.config, args.term, args.replicationFactor, args.clock, log, args.metrics, args.listener, state.commitOffset, args.chain,
+      wal, kv, args.config, args.term, args.replicationFactor, args.clock, log, args.metrics, args.listener, state.commitOffset, args.chain, args.checkpoints,
     );
     if (walHead.offset >= 0n && wal.firstOffset() > state.commitOffset + 1n) {
       throw new Error(
@@ -156,6 +161,11 @@ export class LogPipeline {
 
   get lastAppliedOffset(): bigint {
     return this.appliedOffset;
+  }
+
+  /** This leader's state digest at its latest checkpoint (ADR 0031), once it applied one. */
+  get latestDigestCheckpoint(): DigestCheckpoint | undefined {
+    return this.checkpoints?.latest;
   }
 
   /**
@@ -332,6 +342,8 @@ export class LogPipeline {
         }
         const applyStartedMs = this.clock.monotonicMs();
         const chain = this.chain;
+        const checkpoints = this.checkpoints;
+        let checkpointTaken = false;
         const results = await applyBatch(this.kv, this.config, batch, undefined, chain && {
           chainCrcAt: (offset) => chain.crcAt(offset),
           onRecord: (record) => {
@@ -341,6 +353,7 @@ export class LogPipeline {
               this.metrics.diverged('log_chain');
               throw new OxiaError('ReplicaDiverged', `entry ${record.offset} applied with CRC chain ${record.crc}, proposed with ${proposed}`);
             }
+            if (checkpoints?.record(record.offset, record.digest)) checkpointTaken = true;
           },
         });
         this.metrics.applied(batch, this.clock.monotonicMs() - applyStartedMs);
@@ -353,6 +366,8 @@ export class LogPipeline {
         });
         this.listener.onApplied(results);
         this.applied.notify();
+        // Cursors send a new checkpoint with their next message, also when idle at the head.
+        if (checkpointTaken) this.progress.notify();
         this.drained.notify();
       }
     } catch (e) {

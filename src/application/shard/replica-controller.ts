@@ -3,7 +3,7 @@ import type { DatabaseConfig, TermOptions } from '../../domain/database/api.js';
 import { notificationTrimOps, readCommitState, readTermOptions, termOps } from '../../domain/database/index.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
 import { OxiaError, isOxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
-import { CHAIN_START_CRC, integrityOp, readIntegrity, scanDigest } from '../../domain/integrity/index.js';
+import { CHAIN_START_CRC, DEFAULT_DIGEST_CHECKPOINT_ENTRIES, integrityOp, readIntegrity, scanDigest } from '../../domain/integrity/index.js';
 import { keyEncoder } from '../../domain/keys/key-encoder.js';
 import type { HashRange } from '../../domain/sharding/hash-range.js';
 import { SplitKeyFilter } from '../../domain/sharding/split-filter.js';
@@ -40,6 +40,7 @@ import { sendSplitSnapshot, type SplitSnapshotResult } from './split-snapshot.js
 import { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
+import { type DigestMismatch, storeDigestMismatch, storeDigestMismatchNow } from './store-digest-scan.js';
 import { WriteRecovery } from './write-recovery.js';
 
 export interface ReplicaControllerDeps {
@@ -58,7 +59,22 @@ export interface ReplicaControllerDeps {
   readonly readiness: ReadinessGate;
   /** Jitter of the write probe's backoff (a simulation replays it from its seed). */
   readonly random: RandomSource;
+  /** The integrity checks' settings (ADR 0031); DEFAULT_REPLICA_INTEGRITY when absent. */
+  readonly integrity?: ReplicaIntegritySettings | undefined;
 }
+
+/** What a node tunes of the integrity checks across replicas (ADR 0031). */
+export interface ReplicaIntegritySettings {
+  /** Entries between the state digest checkpoints a follower compares with its leader's (0: none). */
+  readonly digestCheckpointEntries: number;
+  /** How often a running replica scans its store against the digest it recorded (0: never; the open check stays). */
+  readonly storeScanIntervalMs: number;
+}
+
+export const DEFAULT_REPLICA_INTEGRITY: ReplicaIntegritySettings = Object.freeze({
+  digestCheckpointEntries: DEFAULT_DIGEST_CHECKPOINT_ENTRIES,
+  storeScanIntervalMs: 0,
+});
 
 /** What the replica is doing besides holding its files: following (or fenced), or leading. */
 type Activity =
@@ -130,6 +146,9 @@ export class ReplicaController {
   private leasePromiseUntilMs: number;
   /** The "cannot write" state: a storage failure stops writing and steps down; a probe reopens the files (ADR 0029). */
   private readonly recovery: WriteRecovery;
+  private readonly integrity: ReplicaIntegritySettings;
+  /** Cancels the next periodic scan of the store (ADR 0031). */
+  private cancelStoreScan: () => void = () => undefined;
 
   private constructor(
     readonly ref: ShardRef,
@@ -148,6 +167,8 @@ export class ReplicaController {
     this.options = options;
     this.activity = { kind: 'replica', replica };
     this.leasePromiseUntilMs = promiseAfterProbe(-Infinity, deps.startedAtMs, READ_LEASE_TIMING);
+    this.integrity = deps.integrity ?? DEFAULT_REPLICA_INTEGRITY;
+    this.scheduleStoreScan();
     this.recovery = new WriteRecovery(
       ref,
       { probe: deps.storage, clock: deps.clock, log: deps.log, readiness: deps.readiness, metrics, random: deps.random },
@@ -173,7 +194,9 @@ export class ReplicaController {
         kv = await resetStore(ref, deps.kvFactory, kv, interrupted);
       }
       const metrics = ShardMetrics.of(deps.metrics, ref);
-      if (!(await storeMatchesItsDigest(kv, deps.log))) {
+      const mismatch = await storeDigestMismatch(kv);
+      if (mismatch) {
+        logStoreMismatch(deps.log, mismatch, 'the replica is dropped and rebuilt from a snapshot');
         // Records changed behind the store's back (on disk, while the node was down): this
         // replica's copy is not one. It starts over empty, keeping its term, and its leader
         // sends it a snapshot (ADR 0031).
@@ -209,12 +232,13 @@ export class ReplicaController {
     wal: Wal,
     kv: KvStore,
     config: () => DatabaseConfig,
-    deps: Pick<ReplicaControllerDeps, 'log' | 'clock'>,
+    deps: Pick<ReplicaControllerDeps, 'log' | 'clock' | 'integrity'>,
     metrics: ShardMetrics,
     chain: LogChain,
     onStorageFailure: (error: OxiaError) => void,
   ): Promise<FollowerReplica> {
-    return FollowerReplica.open({ wal, kv, config, log: deps.log, clock: deps.clock, metrics, chain, onStorageFailure });
+    const digestCheckpointEntries = (deps.integrity ?? DEFAULT_REPLICA_INTEGRITY).digestCheckpointEntries;
+    return FollowerReplica.open({ wal, kv, config, log: deps.log, clock: deps.clock, metrics, chain, onStorageFailure, digestCheckpointEntries });
   }
 
   /** A fresh FollowerReplica on the files as they are now. */
@@ -306,7 +330,16 @@ export class ReplicaController {
         this.ref,
         this.databaseConfig(),
         this.deps.limits,
-        { wal: this.wal, kv: this.kv, clock: this.deps.clock, log: this.log, metrics: this.metrics, onStorageFailure: (e) => this.storageFailed(e), chain: this.chain },
+        {
+          wal: this.wal,
+          kv: this.kv,
+          clock: this.deps.clock,
+          log: this.log,
+          metrics: this.metrics,
+          onStorageFailure: (e) => this.storageFailed(e),
+          chain: this.chain,
+          digestCheckpointEntries: this.integrity.digestCheckpointEntries,
+        },
         { term, replicationFactor },
       );
       const activity: Extract<Activity, { kind: 'leader' }> = {
@@ -486,6 +519,7 @@ export class ReplicaController {
       this.assertOpen();
       const next = accepted(onDeleteShard(this.role, term));
       this.recovery.close();
+      this.cancelStoreScan();
       await this.closeFiles(new OxiaError('NodeIsNotMember', `shard ${this.ref.shard} was deleted`));
       this.role = next;
       await this.deps.walFactory.delete(this.ref);
@@ -501,6 +535,7 @@ export class ReplicaController {
     return this.mutex.run(async () => {
       if (this.closed) return;
       this.recovery.close();
+      this.cancelStoreScan();
       await this.closeFiles(new OxiaError('Closed', 'the server is shutting down'));
     });
   }
@@ -649,6 +684,51 @@ export class ReplicaController {
       return { offset: commitOffset, crc: sent.crc, digest: sent.digest };
     }
     return { offset: commitOffset, crc: sent && sent.offset === commitOffset ? sent.crc : undefined, digest };
+  }
+
+  // ---- the periodic scan of the store (ADR 0031) ---------------------------------------
+
+  private scheduleStoreScan(): void {
+    const intervalMs = this.integrity.storeScanIntervalMs;
+    if (intervalMs <= 0 || this.closed) return;
+    this.cancelStoreScan = this.deps.clock.schedule(intervalMs, () => {
+      void this.scanStore().finally(() => this.scheduleStoreScan());
+    });
+  }
+
+  /**
+   * Compares the store's records, at one consistent point, with the digest it recorded: a record
+   * changed underneath the running replica shows here, as one changed at rest shows at open. A
+   * follower then drops its copy as at open and gets a snapshot; its stream ends with
+   * ReplicaDiverged, so that its leader sends it at once. A leader's own store is the one its
+   * followers copy: it logs and counts what it found, and keeps leading (see ADR 0031, "Not done").
+   */
+  private async scanStore(): Promise<void> {
+    if (this.closed || this.recovery.cause || this.installAbort) return;
+    const kv = this.kv;
+    const startedMs = this.deps.clock.monotonicMs();
+    let mismatch: DigestMismatch | undefined;
+    try {
+      mismatch = await storeDigestMismatchNow(kv);
+    } catch (error) {
+      // The store was replaced (a snapshot install, a dropped copy) or closed while it was read.
+      if (!this.closed && this.kv === kv) this.log.warn('the periodic scan of the store failed', { error: String(error) });
+      return;
+    }
+    if (this.closed || this.kv !== kv) return;
+    if (!mismatch) {
+      this.log.debug('periodic scan: the store gives the digest it recorded', { tookMs: Math.round(this.deps.clock.monotonicMs() - startedMs) });
+      return;
+    }
+    this.metrics.diverged('stored_digest');
+    const activity = this.activity;
+    if (activity.kind === 'leader') {
+      logStoreMismatch(this.log, mismatch, 'this leader keeps leading (its followers copy its store): move leadership away and rebuild this replica');
+      return;
+    }
+    logStoreMismatch(this.log, mismatch, 'found by the periodic scan; the replica is dropped and rebuilt from a snapshot');
+    activity.replica.distrust(new OxiaError('ReplicaDiverged', `the store's records do not give the digest it recorded after entry ${mismatch.offset}`));
+    await this.discardDivergedCopy(activity.replica);
   }
 
   // ---- clients ------------------------------------------------------------------------
@@ -864,22 +944,13 @@ export class ReplicaController {
   }
 }
 
-/**
- * Whether the store's records still give the digest its integrity record says they had
- * (ADR 0031), by a full scan: a record changed on disk while the node was down shows here.
- * A store without a record (new, or older than it) passes.
- */
-async function storeMatchesItsDigest(kv: KvStore, log: Logger): Promise<boolean> {
-  const record = await readIntegrity(kv);
-  if (!record) return true;
-  const digest = await scanDigest(kv);
-  if (digest === record.digest) return true;
-  log.error("the store's records do not give the digest it recorded; the replica is dropped and rebuilt from a snapshot", {
-    offset: record.offset.toString(),
-    recorded: record.digest.toString(16),
-    scanned: digest.toString(16),
+/** Says what a store that no longer gives its recorded digest is found to hold (ADR 0031). */
+function logStoreMismatch(log: Logger, mismatch: DigestMismatch, consequence: string): void {
+  log.error(`the store's records do not give the digest it recorded; ${consequence}`, {
+    offset: mismatch.offset.toString(),
+    recorded: mismatch.recorded.toString(16),
+    scanned: mismatch.scanned.toString(16),
   });
-  return false;
 }
 
 function accepted(transition: Transition): ShardRole {

@@ -80,6 +80,11 @@ function instruments(m: Metrics) {
       'Replicas found to differ from their leader, by the check that found it (log_chain, state_digest, stored_digest); each one is rebuilt from a snapshot',
       [...shard, 'check'],
     ),
+    digestComparisons: m.counter(
+      'oxia_server_replica_digest_comparisons_total',
+      "State digests a follower compared with its leader's at one offset (ADR 0031); a difference also counts in oxia_server_replica_divergence_total{check=\"state_digest\"}",
+      shard,
+    ),
     newTermLeaseWait: m.histogram(
       'oxia_server_new_term_lease_wait_seconds',
       "How long NewTerm answers waited for the former leader's read lease to run out",
@@ -217,11 +222,16 @@ export class ShardMetrics {
     this.all.divergences.inc({ ...this.labels, check });
   }
 
+  /** A follower compared its state digest with its leader's at one offset (ADR 0031). */
+  digestCompared(): void {
+    this.all.digestComparisons.inc(this.labels);
+  }
+
   /** The shard left this node: its series are no longer exported. */
   remove(): void {
     const labels = this.labels;
     const a = this.all;
-    for (const metric of [a.writeRequests, a.readRequests, a.readBytes, a.dbPuts, a.dbDeletes, a.dbDeleteRanges, a.dbGets, a.dbLists, a.dbRangeScans]) {
+    for (const metric of [a.writeRequests, a.readRequests, a.readBytes, a.dbPuts, a.dbDeletes, a.dbDeleteRanges, a.dbGets, a.dbLists, a.dbRangeScans, a.digestComparisons]) {
       metric.remove(labels);
     }
     for (const metric of [a.writeLatency, a.readLatency, a.applyLatency, a.newTermLeaseWait]) metric.remove(labels);

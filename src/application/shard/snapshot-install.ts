@@ -21,7 +21,7 @@ export function installingMarkerOp(term: bigint): KvOp {
 }
 
 /** The term saved by an unfinished install, or undefined when the store is whole. */
-export async function readInstallingMarker(kv: KvStore): Promise<bigint | undefined> {
+export async function readInstallingMarker(kv: Pick<KvStore, 'get'>): Promise<bigint | undefined> {
   const value = await kv.get(INSTALLING_MARKER_KEY);
   if (value === undefined) return undefined;
   const text = new TextDecoder().decode(value);

@@ -5,6 +5,7 @@
  * to the next request or retention pass without any part knowing about reloads.
  */
 import type { StorageNodeConfig } from '../../application/node/storage-node-config.js';
+import type { ReplicaIntegritySettings } from '../../application/shard/replica-controller.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
 import type { StorageSettings } from './storage-options.js';
 
@@ -19,6 +20,8 @@ export class LiveStorageSettings {
     initial: Tunables,
     /** Needs a restart: the interval of the retention timer. */
     readonly retentionCheckIntervalMs: number,
+    /** Needs a restart: the integrity checks across replicas (a server's; ADR 0031). */
+    readonly integrity?: ReplicaIntegritySettings,
   ) {
     this.current = { limits: { ...initial.limits }, walRetentionMs: initial.walRetentionMs, notificationsRetentionMs: initial.notificationsRetentionMs };
     const self = this;
@@ -64,6 +67,7 @@ export class LiveStorageSettings {
         return self.notificationsRetentionMs;
       },
       retentionCheckIntervalMs: this.retentionCheckIntervalMs,
+      integrity: this.integrity,
     };
   }
 }

@@ -6,6 +6,8 @@
  * addresses default to loopback here: listening on every interface is a choice).
  */
 import type { ClientTlsSettings, ServerTlsSettings } from '../../adapters/tls/tls-settings.js';
+import type { ReplicaIntegritySettings } from '../../application/shard/replica-controller.js';
+import { DEFAULT_DIGEST_CHECKPOINT_ENTRIES } from '../../domain/integrity/index.js';
 import { ACCESS_OPTIONS, ACCESS_SHAPE, accessSettingsOf } from './access-options.js';
 import type { AccessSettings } from './access-options.js';
 import { AUTH_OPTIONS, AUTH_SHAPE, authenticationSettingsOf, type AuthenticationSettings } from './auth-options.js';
@@ -25,7 +27,7 @@ import {
   peerTlsSettingsOf,
   type MetricsTlsSettings,
 } from './tls-options.js';
-import { hostPort } from './values.js';
+import { duration, hostPort, integer } from './values.js';
 import type { HostPort } from './values.js';
 
 export interface ServerConfig extends StorageSettings, AccessSettings {
@@ -43,6 +45,8 @@ export interface ServerConfig extends StorageSettings, AccessSettings {
   readonly metricsTls: MetricsTlsSettings | undefined;
   /** Who may call the public port (`--auth-provider-*`); undefined: anyone. */
   readonly authentication: AuthenticationSettings | undefined;
+  /** The integrity checks across replicas (`--state-digest-*`, ADR 0031). */
+  readonly integrity: ReplicaIntegritySettings;
 }
 
 export const SERVER_OPTIONS = [
@@ -50,6 +54,18 @@ export const SERVER_OPTIONS = [
   { name: 'internal-addr', short: 'i', valueName: 'host:port', help: 'internal gRPC address (coordination and replication) to listen on (port 0: any free port)', default: '127.0.0.1:6649' },
   { name: 'metrics-addr', short: 'm', valueName: 'host:port', help: 'address of the Prometheus /metrics endpoint (port 0: any free port)', default: '127.0.0.1:8080' },
   ...STORAGE_OPTIONS,
+  {
+    name: 'state-digest-checkpoint-entries',
+    valueName: 'count',
+    help: "entries between the state digests a follower compares with its leader's (a differing follower is rebuilt from a snapshot; 0: no comparison)",
+    default: String(DEFAULT_DIGEST_CHECKPOINT_ENTRIES),
+  },
+  {
+    name: 'state-digest-scan-interval',
+    valueName: 'duration',
+    help: "how often each shard's store is scanned, while it runs, against the digest it recorded (a frozen view: a copy of the file on SQLite; 0s: only when the shard opens)",
+    default: '0s',
+  },
   ...listenerTlsOptions('', 'public gRPC listener'),
   ...listenerTlsOptions('internal-', 'internal gRPC listener'),
   ...PEER_TLS_OPTIONS,
@@ -65,6 +81,8 @@ const schema = storageRoleSchema({
     'public-addr': hostPort,
     'internal-addr': hostPort,
     'metrics-addr': hostPort,
+    'state-digest-checkpoint-entries': integer(0, 2 ** 30),
+    'state-digest-scan-interval': duration(0),
     ...listenerTlsShape(''),
     ...listenerTlsShape('internal-'),
     ...PEER_TLS_SHAPE,
@@ -92,6 +110,7 @@ export function parseServerConfig(raw: ServerRawOptions): ServerConfig {
     publicAddr: o['public-addr'],
     internalAddr: o['internal-addr'],
     metricsAddr: o['metrics-addr'],
+    integrity: { digestCheckpointEntries: o['state-digest-checkpoint-entries'], storeScanIntervalMs: o['state-digest-scan-interval'] },
     ...storageSettingsOf(o),
     ...accessSettingsOf(o),
   };

@@ -12,6 +12,7 @@ import type { MetricsTlsSettings } from '../config/tls-options.js';
 import type { StorageSettings } from '../config/storage-options.js';
 import { LiveStorageSettings } from '../config/live-storage-settings.js';
 import { Metrics } from '../../application/ports/metrics.js';
+import type { ReplicaIntegritySettings } from '../../application/shard/replica-controller.js';
 import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { securityModule, type SecuritySettings } from '../modules/security-module.js';
 import { clockModule } from '../modules/clock-module.js';
@@ -35,6 +36,8 @@ export interface StorageRoleSettings extends StorageSettings, SecuritySettings {
   readonly metricsAddr: HostPort;
   readonly publicTls: ServerTlsSettings | undefined;
   readonly metricsTls: MetricsTlsSettings | undefined;
+  /** A server's integrity checks across replicas (ADR 0031); a standalone node has no replicas. */
+  readonly integrity?: ReplicaIntegritySettings;
 }
 
 /** Every gRPC listener of a storage node takes the same request limit and shutdown bound. */
@@ -61,7 +64,7 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
       // One reader of the directories' space: the free-space watch reads, the metrics export its readings.
       bind(DiskSpaceReadings).toSelf().inSingletonScope();
       bind(StorageProbe).to(DiskProbe).inSingletonScope();
-      bind(LiveStorageSettings).toConstantValue(new LiveStorageSettings(settings, settings.retentionCheckIntervalMs));
+      bind(LiveStorageSettings).toConstantValue(new LiveStorageSettings(settings, settings.retentionCheckIntervalMs, settings.integrity));
       bind(DiskSpaceMetrics)
         .toDynamicValue((ctx) => new DiskSpaceMetrics(ctx.get(Metrics), { data: settings.dataDir, wal: settings.walDir }, ctx.get(DiskSpaceReadings)))
         .inSingletonScope();

@@ -2,3 +2,4 @@
 export { CHAIN_START_CRC, crc32c, nextChainCrc } from './entry-chain.js';
 export { decodeIntegrity, encodeIntegrity, INTEGRITY_KEY_ENCODED, integrityOp, readIntegrity, type IntegrityRecord } from './integrity-record.js';
 export { countsInDigest, digestAfter, readerOf, type ValueReader, digestWith, EMPTY_DIGEST, recordHash, scanDigest } from './state-digest.js';
+export { DEFAULT_DIGEST_CHECKPOINT_ENTRIES, type DigestCheckpoint, DigestCheckpoints } from './digest-checkpoints.js';

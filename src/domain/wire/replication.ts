@@ -300,7 +300,17 @@ export interface Append {
    * the leader's monotonic clock when it sent this message. The follower answers it at once
    * with an Ack carrying the same value.
    */
-  leaseProbeMs?: number | undefined;
+  leaseProbeMs?:
+    | number
+    | undefined;
+  /**
+   * oxia-ts extension (ADR 0031), skipped by Oxia: the leader's state digest after applying the
+   * entry at digest_offset (a checkpoint, every --state-digest-checkpoint-entries entries). The
+   * follower compares it with its own at that offset, and refuses the stream with REPLICA_DIVERGED
+   * when they differ. Sent once per checkpoint and stream, on the next message.
+   */
+  digestOffset?: bigint | undefined;
+  digest?: bigint | undefined;
 }
 
 /** Cumulative when the leader advertised support: every entry up to offset is on disk. */
@@ -2256,6 +2266,8 @@ function createBaseAppend(): Append {
     previousEntryCrc: undefined,
     cumulativeAcksSupported: false,
     leaseProbeMs: undefined,
+    digestOffset: undefined,
+    digest: undefined,
   };
 }
 
@@ -2284,6 +2296,18 @@ export const Append: MessageFns<Append> = {
     }
     if (message.leaseProbeMs !== undefined) {
       writer.uint32(801).double(message.leaseProbeMs);
+    }
+    if (message.digestOffset !== undefined) {
+      if (BigInt.asIntN(64, message.digestOffset) !== message.digestOffset) {
+        throw new globalThis.Error("value provided for field message.digestOffset of type int64 too large");
+      }
+      writer.uint32(808).int64(message.digestOffset);
+    }
+    if (message.digest !== undefined) {
+      if (BigInt.asUintN(64, message.digest) !== message.digest) {
+        throw new globalThis.Error("value provided for field message.digest of type fixed64 too large");
+      }
+      writer.uint32(817).fixed64(message.digest);
     }
     return writer;
   },
@@ -2349,6 +2373,22 @@ export const Append: MessageFns<Append> = {
             message.leaseProbeMs = reader.double();
             continue;
           }
+          case 101: {
+            if (tag !== 808) {
+              break;
+            }
+
+            message.digestOffset = reader.int64() as bigint;
+            continue;
+          }
+          case 102: {
+            if (tag !== 817) {
+              break;
+            }
+
+            message.digest = reader.fixed64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2385,6 +2425,12 @@ export const Append: MessageFns<Append> = {
         : isSet(object.lease_probe_ms)
         ? globalThis.Number(object.lease_probe_ms)
         : undefined,
+      digestOffset: isSet(object.digestOffset)
+        ? BigInt(object.digestOffset)
+        : isSet(object.digest_offset)
+        ? BigInt(object.digest_offset)
+        : undefined,
+      digest: isSet(object.digest) ? BigInt(object.digest) : undefined,
     };
   },
 
@@ -2408,6 +2454,12 @@ export const Append: MessageFns<Append> = {
     if (message.leaseProbeMs !== undefined) {
       obj.leaseProbeMs = floatToJson(message.leaseProbeMs);
     }
+    if (message.digestOffset !== undefined) {
+      obj.digestOffset = message.digestOffset.toString();
+    }
+    if (message.digest !== undefined) {
+      obj.digest = message.digest.toString();
+    }
     return obj;
   },
 
@@ -2426,6 +2478,10 @@ export const Append: MessageFns<Append> = {
     message.previousEntryCrc = object.previousEntryCrc ?? undefined;
     message.cumulativeAcksSupported = object.cumulativeAcksSupported ?? false;
     message.leaseProbeMs = object.leaseProbeMs ?? undefined;
+    message.digestOffset = (object.digestOffset !== undefined && object.digestOffset !== null)
+      ? BigInt(object.digestOffset)
+      : undefined;
+    message.digest = (object.digest !== undefined && object.digest !== null) ? BigInt(object.digest) : undefined;
     return message;
   },
 };
