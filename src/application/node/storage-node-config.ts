@@ -10,5 +10,10 @@ export interface StorageNodeConfig {
   readonly notificationsRetentionMs: number;
   /** How often retention runs. */
   readonly retentionCheckIntervalMs: number;
+  /**
+   * The node is the whole cluster (standalone: its shards are led by a local coordinator), so a
+   * shard it does not host does not exist: clients get ShardNotFound rather than NodeIsNotMember.
+   */
+  readonly soleNode?: boolean;
 }
 export const StorageNodeConfig: ServiceIdentifier<StorageNodeConfig> = Symbol.for('oxia.StorageNodeConfig');

@@ -1,7 +1,7 @@
 /**
  * Starting and stopping `oxia-ts standalone` in order: metrics endpoint, gRPC
- * listener (health answers NOT_SERVING meanwhile), shards opened and recovered,
- * public service registered, then SERVING and one "serving" log line naming the
+ * listener (health answers NOT_SERVING meanwhile), the storage node, its shards opened,
+ * recovered and led by the local coordinator (ADR 0033), public service registered, then SERVING and one "serving" log line naming the
  * bound addresses. Stopping runs the same steps backwards.
  */
 import { HealthServiceHandlers, HealthStatusBoard, ServingStatus } from '../../adapters/grpc/health-service.js';
@@ -12,8 +12,9 @@ import { PinoLogger } from '../../adapters/logging/pino-logger.js';
 import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
 import { Authenticator } from '../../application/ports/authenticator.js';
-import { NodeConfig } from '../../application/node/node-config.js';
-import { StandaloneNode } from '../../application/node/standalone-node.js';
+import { LocalCoordinator } from '../../application/node/local-coordinator.js';
+import { LocalCoordinatorConfig } from '../../application/node/local-coordinator-config.js';
+import { StorageNode } from '../../application/node/storage-node.js';
 import type { StandaloneConfig } from '../config/standalone-config.js';
 import { createStandaloneContainer } from '../containers/standalone-container.js';
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
@@ -77,10 +78,16 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     const bound = await grpc.listen();
     stops.set('grpc', stopServing(health, [grpc]));
 
-    const node = container.get(StandaloneNode);
+    const node = container.get(StorageNode);
+    const coordinator = container.get(LocalCoordinator);
     // Set before start(): a start that fails halfway still closes what it opened.
-    stops.set('node', () => node.close());
-    await node.start();
+    stops.set('node', () => {
+      coordinator.close();
+      return node.close();
+    });
+    node.start();
+    // Every shard opened, recovered from its files and led alone at a new term.
+    await coordinator.start();
 
     const publicHandlers = container.get(PublicServiceHandlers).implementation();
     grpc.addService(OxiaClientService, publicHandlers);
@@ -88,7 +95,7 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     grpc.addService(OxiaBackupService, container.get(PublicServiceHandlers).backupImplementation());
     health.setAll(ServingStatus.SERVING);
 
-    const publicAddress = container.get(NodeConfig).publicAddress;
+    const publicAddress = container.get(LocalCoordinatorConfig).publicAddress;
     const metricsAddress = formatHostPort(metricsBound);
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, bindAddress: formatHostPort(bound), metricsAddress });
