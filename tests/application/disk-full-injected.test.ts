@@ -1,5 +1,6 @@
 // A full disk and an I/O error injected without a mount (ADR 0029): the real standalone node
-// (StandaloneNode: leader shard, log pipeline, WriteRecovery with its probe and reopen) on
+// (a StorageNode whose shards a LocalCoordinator leads at RF 1, ADR 0033: replica controller,
+// leader shard, log pipeline, WriteRecovery with its probe and reopen) on
 // the simulator's disk (adapters/simulation/sim-disk.ts), which fails writes in the form the
 // real log, SQLite and LevelDB meet them and reports them through the same classifier. The
 // health board, metrics and status mapping are the real ones. Runs everywhere, unlike the
@@ -15,7 +16,9 @@ import { SeededRandom } from '../../src/adapters/simulation/seeded-random.js';
 import { SimDisk, type WriteFailure } from '../../src/adapters/simulation/sim-disk.js';
 import { SimLog } from '../../src/adapters/simulation/sim-process-kit.js';
 import { Incarnation, VirtualClock, VirtualScheduler } from '../../src/adapters/simulation/virtual-time.js';
-import { StandaloneNode } from '../../src/application/node/standalone-node.js';
+import { NoReplicationClient } from '../../src/adapters/replication-client/no-replication-client.js';
+import { LocalCoordinator } from '../../src/application/node/local-coordinator.js';
+import { StorageNode } from '../../src/application/node/storage-node.js';
 import { DEFAULT_REQUEST_LIMITS } from '../../src/domain/database/limits.js';
 import { KeyComparisonType, Status } from '../../src/domain/wire/client.js';
 import { parseExposition } from '../support/metrics-scrape.js';
@@ -29,7 +32,8 @@ class Process {
   readonly life = new Incarnation('standalone');
   readonly board = new HealthStatusBoard();
   readonly metrics = new PromMetrics();
-  readonly node: StandaloneNode;
+  readonly node: StorageNode;
+  readonly coordinator: LocalCoordinator;
 
   constructor(
     readonly scheduler: VirtualScheduler,
@@ -38,22 +42,32 @@ class Process {
   ) {
     const clock = new VirtualClock(scheduler, this.life);
     this.board.setAll(ServingStatus.SERVING);
-    this.node = new StandaloneNode(
+    const random = new SeededRandom(1);
+    this.node = new StorageNode(
       {
-        publicAddress: 'standalone:6648',
-        namespaces: [{ name: 'default', initialShardCount: 1, keySorting: 'hierarchical', notificationsEnabled: true }],
         limits: DEFAULT_REQUEST_LIMITS,
         walRetentionMs: 3_600_000,
         notificationsRetentionMs: 3_600_000,
         retentionCheckIntervalMs: 60_000,
+        soleNode: true,
       },
       disk.walFactory(this.life, clock),
       disk.kvFactory(this.life),
+      new NoReplicationClient(),
       clock,
       log.logger('standalone'),
       this.metrics,
-      disk.storageProbe(this.life),
       this.board,
+      disk.storageProbe(this.life),
+      () => random.next(),
+    );
+    this.coordinator = new LocalCoordinator(
+      {
+        publicAddress: 'standalone:6648',
+        namespaces: [{ name: 'default', initialShardCount: 1, keySorting: 'hierarchical', notificationsEnabled: true }],
+      },
+      this.node,
+      log.logger('local-coordinator'),
     );
   }
 
@@ -106,7 +120,15 @@ class Process {
     return parseExposition(await this.metrics.registry.metrics()).value('oxia_server_storage_unwritable', { shard: String(SHARD), reason });
   }
 
+  /** Opens the shards and leads them at a new term, as `oxia-ts standalone` does. */
+  async start(): Promise<void> {
+    this.node.start();
+    const started = await this.within(60_000, this.coordinator.start());
+    if (started === 'pending' || 'error' in started) throw new Error(`the standalone did not start: ${JSON.stringify(started)}`);
+  }
+
   async stop(): Promise<void> {
+    this.coordinator.close();
     await this.node.close();
     this.life.end();
   }
@@ -140,7 +162,7 @@ for (const c of CASES) {
     const disk = new SimDisk('disk', new SeededRandom(11), { fsyncFailure: 0, storeCheckpoint: 0.3 });
     let p = new Process(scheduler, disk, log);
     try {
-      await p.node.start();
+      await p.start();
       const acked = new Map<string, string>();
       for (let i = 0; i < 5; i++) {
         const outcome = await p.within(FAST_MS, p.put(`/before/${i}`, `v${i}`));
@@ -198,7 +220,7 @@ for (const c of CASES) {
       await p.stop();
       disk.powerLoss();
       p = new Process(scheduler, disk, log);
-      await p.node.start();
+      await p.start();
       for (const [key, value] of acked) assert.is(await p.get(key), value, `after a power loss: ${key}`);
     } catch (e) {
       console.log(log.tail(60).join('\n'));

@@ -86,6 +86,16 @@ test('WriteStream with an unknown namespace or a bad shard id', async () => {
   await stillServes();
 });
 
+test('a shard the standalone server does not have is SHARD_NOT_FOUND', async () => {
+  const missing = 99n;
+  const req = { puts: [{ key: '/gone', value: Buffer.from('x'), sequenceKeyDelta: [], secondaryIndexes: [] }], deletes: [], deleteRanges: [] };
+  const onWrite = await expectGrpcError(c.writeStream(missing, 'default', [req]), grpc.status.NOT_FOUND, /shard 99/);
+  assert.is(errorInfo(onWrite)?.reason, 'SHARD_NOT_FOUND');
+  const onGet = await expectGrpcError(c.get(missing, '/gone'), grpc.status.NOT_FOUND, /shard 99/);
+  assert.is(errorInfo(onGet)?.reason, 'SHARD_NOT_FOUND');
+  await stillServes();
+});
+
 test('inverted ranges are rejected for list, range scan and delete range', async () => {
   const shard = (await c.shards())[0]!.shard;
   await expectGrpcError(c.list(shard, '/b', '/a'), grpc.status.INVALID_ARGUMENT, /range/);

@@ -13,5 +13,10 @@ export interface StorageNodeConfig {
   readonly retentionCheckIntervalMs: number;
   /** The integrity checks across replicas (ADR 0031); their defaults when absent. */
   readonly integrity?: ReplicaIntegritySettings | undefined;
+  /**
+   * The node is the whole cluster (standalone: its shards are led by a local coordinator), so a
+   * shard it does not host does not exist: clients get ShardNotFound rather than NodeIsNotMember.
+   */
+  readonly soleNode?: boolean;
 }
 export const StorageNodeConfig: ServiceIdentifier<StorageNodeConfig> = Symbol.for('oxia.StorageNodeConfig');

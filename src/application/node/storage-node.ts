@@ -85,6 +85,9 @@ const SERVING_STATUS: Readonly<Record<ShardRoleKind, ServingStatus>> = {
  *
  * The node is not ready (readiness probe) until the coordinator's first shard
  * assignments arrived, as in Oxia: before that it cannot route a single client.
+ *
+ * `oxia-ts standalone` is this node too, its shards led at replication factor 1 by a
+ * coordinator inside the process (local-coordinator.ts, ADR 0033).
  */
 @injectable()
 export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
@@ -117,7 +120,8 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     // Before this node serves anything: a replica cannot remember the lease probes its previous
     // run received, so it counts this moment as its last one (domain/replication/read-lease.ts).
     const startedAtMs = clock.monotonicMs();
-    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs, storage, readiness, random, integrity: config.integrity };
+    const soleReplica = config.soleNode === true;
+    this.deps = { walFactory, kvFactory, replication, clock, log, limits: config.limits, metrics, startedAtMs, storage, readiness, random, soleReplica, integrity: config.integrity };
     this.freeSpace = new FreeSpaceWatch(storage, clock, log, (shortage) => {
       for (const controller of this.open.values()) controller.storageFailed(shortage);
     });
@@ -236,6 +240,14 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     return { featuresSupported: [] };
   }
 
+  /**
+   * Opens the shard (creating its files when missing) and answers the term it persisted, -1 for
+   * a new one: what a local coordinator (standalone) starts the shard's next term from.
+   */
+  async persistedTerm(namespace: string, shard: bigint): Promise<bigint> {
+    return (await this.controller(namespace, shard)).term;
+  }
+
   // ---- replication ----------------------------------------------------------------
 
   async truncate(request: TruncateRequest): Promise<TruncateResponse> {
@@ -334,6 +346,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   private leaderOf(shard: bigint, namespace?: string): LeaderShard {
     if (this.closed) throw new OxiaError('Closed', 'the server is shutting down');
     const controller = this.open.get(shard);
+    if (!controller && this.config.soleNode) throw new OxiaError('ShardNotFound', `shard ${shard} does not exist on this node`);
     if (!controller) throw new OxiaError('NodeIsNotMember', `this node is not a member of shard ${shard}`);
     if (namespace !== undefined && namespace !== '' && namespace !== controller.ref.namespace) {
       throw new OxiaError('NamespaceNotFound', `shard ${shard} does not belong to namespace "${namespace}"`);

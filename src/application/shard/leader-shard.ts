@@ -6,9 +6,7 @@ import {
   list,
   notificationTrimOps,
   rangeScan,
-  readCommitState,
   readNotifications,
-  termOps,
   validateRange,
   validateReadRequest,
   validateWriteRequest,
@@ -84,23 +82,6 @@ export class LeaderShard {
     private readonly deps: LeaderShardDeps,
   ) {
     this.sessions = new SessionManager((build) => this.pipeline.propose(build), deps.clock, deps.log, deps.metrics);
-  }
-
-  /** Opens a shard that this node leads alone (replication factor 1): recovers the store from the WAL. */
-  static async openStandalone(
-    ref: ShardRef,
-    config: DatabaseConfig,
-    limits: RequestLimits,
-    deps: LeaderShardDeps,
-  ): Promise<LeaderShard> {
-    const stored = await readCommitState(deps.kv);
-    const walTerm = deps.wal.lastEntryId().term;
-    // A standalone node never changes term; keep whatever was stored, starting at 0.
-    const term = [stored.term, walTerm, 0n].reduce((a, b) => (a > b ? a : b));
-    if (term !== stored.term) await deps.kv.write(termOps(term));
-    const shard = await LeaderShard.openReplicated(ref, config, limits, deps, { term, replicationFactor: 1 });
-    await shard.startSessions();
-    return shard;
   }
 
   /**

@@ -61,6 +61,11 @@ export interface ReplicaControllerDeps {
   readonly random: RandomSource;
   /** The integrity checks' settings (ADR 0031); DEFAULT_REPLICA_INTEGRITY when absent. */
   readonly integrity?: ReplicaIntegritySettings | undefined;
+  /**
+   * Every shard of the node is its only replica (standalone): a store whose records do not give
+   * its digest is kept as it is, since there is no leader to rebuild it from (ADR 0033).
+   */
+  readonly soleReplica?: boolean;
 }
 
 /** What a node tunes of the integrity checks across replicas (ADR 0031). */
@@ -149,6 +154,8 @@ export class ReplicaController {
   private readonly integrity: ReplicaIntegritySettings;
   /** Cancels the next periodic scan of the store (ADR 0031). */
   private cancelStoreScan: () => void = () => undefined;
+  /** The term a sole leader that stopped writing leads again at once its files reopen (see stopWriting). */
+  private soleLeaderTerm: bigint | undefined;
 
   private constructor(
     readonly ref: ShardRef,
@@ -194,7 +201,7 @@ export class ReplicaController {
         kv = await resetStore(ref, deps.kvFactory, kv, interrupted);
       }
       const metrics = ShardMetrics.of(deps.metrics, ref);
-      const mismatch = await storeDigestMismatch(kv);
+      const mismatch = deps.soleReplica ? undefined : await storeDigestMismatch(kv);
       if (mismatch) {
         logStoreMismatch(deps.log, mismatch, 'the replica is dropped and rebuilt from a snapshot');
         // Records changed behind the store's back (on disk, while the node was down): this
@@ -325,32 +332,7 @@ export class ReplicaController {
         throw new OxiaError('InvalidArgument', `${followers.size} followers for a replication factor of ${replicationFactor}`);
       }
       await this.endActivity(new OxiaError('NodeIsNotLeader', `shard ${this.ref.shard} is changing leader`));
-      const electionHead = this.localHead();
-      const shard = await LeaderShard.openReplicated(
-        this.ref,
-        this.databaseConfig(),
-        this.deps.limits,
-        {
-          wal: this.wal,
-          kv: this.kv,
-          clock: this.deps.clock,
-          log: this.log,
-          metrics: this.metrics,
-          onStorageFailure: (e) => this.storageFailed(e),
-          chain: this.chain,
-          digestCheckpointEntries: this.integrity.digestCheckpointEntries,
-        },
-        { term, replicationFactor },
-      );
-      const activity: Extract<Activity, { kind: 'leader' }> = {
-        kind: 'leader',
-        shard,
-        term,
-        replicationFactor,
-        electionHead,
-        cursors: new Map(),
-      };
-      this.activity = activity;
+      const activity = await this.startLeaderActivity(term, replicationFactor);
       for (const [name, head] of followers) await this.attachFollower(activity, name, head);
       return activity;
     });
@@ -370,6 +352,30 @@ export class ReplicaController {
         followers: [...followers.keys()],
       });
     });
+  }
+
+  /** A LeaderShard on this replica's files at `term` becomes the activity (it serves once what the log holds is applied). */
+  private async startLeaderActivity(term: bigint, replicationFactor: number): Promise<Extract<Activity, { kind: 'leader' }>> {
+    const electionHead = this.localHead();
+    const shard = await LeaderShard.openReplicated(
+      this.ref,
+      this.databaseConfig(),
+      this.deps.limits,
+      {
+        wal: this.wal,
+        kv: this.kv,
+        clock: this.deps.clock,
+        log: this.log,
+        metrics: this.metrics,
+        onStorageFailure: (e) => this.storageFailed(e),
+        chain: this.chain,
+        digestCheckpointEntries: this.integrity.digestCheckpointEntries,
+      },
+      { term, replicationFactor },
+    );
+    const activity: Extract<Activity, { kind: 'leader' }> = { kind: 'leader', shard, term, replicationFactor, electionHead, cursors: new Map() };
+    this.activity = activity;
+    return activity;
   }
 
   /** AddFollower: the leader of `term` takes one more follower (idempotent by name). */
@@ -722,7 +728,8 @@ export class ReplicaController {
     }
     this.metrics.diverged('stored_digest');
     const activity = this.activity;
-    if (activity.kind === 'leader') {
+    if (activity.kind === 'leader' || this.deps.soleReplica) {
+      // A sole replica (standalone) has no leader to be rebuilt from either (ADR 0033).
       logStoreMismatch(this.log, mismatch, 'this leader keeps leading (its followers copy its store): move leadership away and rebuild this replica');
       return;
     }
@@ -901,10 +908,20 @@ export class ReplicaController {
    * Stops writing after a storage failure: a leader steps down (pending writes fail with the
    * cause, clients are sent elsewhere), a follower ends its stream; the replica stays fenced
    * at its term. The node's health tells the coordinator, which elects another leader.
+   * A sole leader (replication factor 1, as every shard of a standalone node) has no other
+   * replica to hand over to: it keeps leading, refusing writes with the cause and serving
+   * reads from what it applied (ADR 0029), and leads again once its files reopen.
    */
   private stopWriting(cause: OxiaError): Promise<void> {
     return this.mutex.run(async () => {
       if (this.closed) return;
+      const sole = this.soleLeader();
+      if (sole) {
+        this.soleLeaderTerm = sole.term;
+        sole.shard.logPipeline.refuseWrites(cause);
+        this.log.warn('refusing writes: this sole replica cannot write; reads go on', { term: this.role.term.toString() });
+        return;
+      }
       const wasLeading = this.activity.kind === 'leader';
       await this.endActivity(cause);
       if (this.role.kind === 'Leader' || this.role.kind === 'Follower') this.role = { kind: 'Fenced', term: this.role.term };
@@ -915,11 +932,14 @@ export class ReplicaController {
   /**
    * After a storage failure, once the disk takes writes again: closes the log and store and opens
    * them from disk as at start (the log's torn tail is cut; the store holds only whole batches), so
-   * that no state of the failed writes stays in memory. The replica stays fenced at its term.
+   * that no state of the failed writes stays in memory. The replica stays fenced at its term;
+   * a sole leader leads again.
    */
   private reopenFiles(): Promise<void> {
     return this.mutex.run(async () => {
       this.assertOpen();
+      const soleTerm = this.soleLeaderTerm;
+      if (soleTerm !== undefined) this.role = { kind: 'Fenced', term: soleTerm };
       await this.endActivity(new OxiaError('Aborted', `shard ${this.ref.shard} is reopening its files`));
       await this.wal.close().catch((e: unknown) => this.log.warn('closing the WAL failed', { error: String(e) }));
       await this.kv.close().catch((e: unknown) => this.log.warn('closing the store failed', { error: String(e) }));
@@ -940,7 +960,29 @@ export class ReplicaController {
         this.kv = await resetStore(this.ref, this.deps.kvFactory, this.kv, interrupted);
       }
       this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
+      if (soleTerm !== undefined) await this.leadAgainAlone(soleTerm);
     });
+  }
+
+  /** The leader activity when this replica leads with no follower to hand over to (replication factor 1). */
+  private soleLeader(): Extract<Activity, { kind: 'leader' }> | undefined {
+    const activity = this.activity;
+    return this.role.kind === 'Leader' && activity.kind === 'leader' && activity.replicationFactor === 1 ? activity : undefined;
+  }
+
+  /**
+   * A sole leader whose files were reopened leads again at its term: nobody else could have
+   * been elected meanwhile (a NewTerm is refused while the replica cannot write). Its own
+   * fsync commits what the log holds, which is applied before it serves again.
+   */
+  private async leadAgainAlone(term: bigint): Promise<void> {
+    await this.endActivity(new OxiaError('NodeIsNotLeader', `shard ${this.ref.shard} is reopening`));
+    const leader = await this.startLeaderActivity(term, 1);
+    await leader.shard.logPipeline.waitApplied(leader.electionHead.offset, new AbortController().signal);
+    await leader.shard.startSessions();
+    this.role = { kind: 'Leader', term, replicationFactor: 1 };
+    this.soleLeaderTerm = undefined;
+    this.log.info('leading again after reopening the files', { term: term.toString() });
   }
 }
 

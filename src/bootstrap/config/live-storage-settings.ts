@@ -55,10 +55,11 @@ export class LiveStorageSettings {
     this.current = { limits, walRetentionMs: next.walRetentionMs, notificationsRetentionMs: next.notificationsRetentionMs };
   }
 
-  /** The shards' limits and retention, live. */
-  nodeConfig(): StorageNodeConfig {
+  /** The shards' limits and retention, live; `soleNode` for a standalone node (StorageNodeConfig). */
+  nodeConfig(role: { readonly soleNode?: boolean } = {}): StorageNodeConfig {
     const self = this;
     return {
+      ...role,
       limits: this.limits,
       get walRetentionMs() {
         return self.walRetentionMs;

@@ -1,15 +1,20 @@
 /**
- * The object graph of `oxia-ts standalone`: every port bound to its adapter, the
- * StandaloneNode as the ClientApi behind the public gRPC service. The only file
- * that knows which concrete classes make up this role.
+ * The object graph of `oxia-ts standalone`: the storage node of `oxia-ts server`, serving
+ * ClientApi behind the public gRPC service, and a local coordinator that makes it lead every
+ * shard alone (replication factor 1), as Oxia's standalone does; no internal service, no
+ * replication to anyone. The only file that knows which concrete classes make up this role.
  */
 import { hostname } from 'node:os';
 import { Container, ContainerModule } from 'inversify';
 import { ClientApi } from '../../application/client-api.js';
-import { NodeConfig } from '../../application/node/node-config.js';
-import { StandaloneNode } from '../../application/node/standalone-node.js';
+import { LocalCoordinator } from '../../application/node/local-coordinator.js';
+import { LocalCoordinatorConfig } from '../../application/node/local-coordinator-config.js';
+import { StorageNodeConfig } from '../../application/node/storage-node-config.js';
+import { StorageNode } from '../../application/node/storage-node.js';
+import { ReplicationClient } from '../../application/ports/replication-client.js';
 import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import type { HostPort } from '../../adapters/grpc/grpc-server.js';
+import { NoReplicationClient } from '../../adapters/replication-client/no-replication-client.js';
 import { DEFAULT_NAMESPACE } from '../../domain/sharding/namespace.js';
 import type { StandaloneConfig } from '../config/standalone-config.js';
 import { LiveStorageSettings } from '../config/live-storage-settings.js';
@@ -29,22 +34,10 @@ export function advertisedAddress(config: StandaloneConfig, bound: HostPort): st
   return formatHostPort({ host: wildcard ? hostname() : bound.host, port: bound.port });
 }
 
-/**
- * The node's settings; the public address is known only once the gRPC server is bound.
- * Limits and retention are read through `live`, so a re-read config file changes them.
- */
-export function nodeConfigOf(config: StandaloneConfig, publicAddress: string, live: LiveStorageSettings): NodeConfig {
-  const storage = live.nodeConfig();
+/** The one namespace a standalone node serves; the public address is known only once the gRPC server is bound. */
+export function localCoordinatorConfigOf(config: StandaloneConfig, publicAddress: string): LocalCoordinatorConfig {
   return {
     publicAddress,
-    limits: storage.limits,
-    get walRetentionMs() {
-      return storage.walRetentionMs;
-    },
-    get notificationsRetentionMs() {
-      return storage.notificationsRetentionMs;
-    },
-    retentionCheckIntervalMs: storage.retentionCheckIntervalMs,
     namespaces: [
       {
         name: DEFAULT_NAMESPACE,
@@ -58,13 +51,17 @@ export function nodeConfigOf(config: StandaloneConfig, publicAddress: string, li
 
 function standaloneNodeModule(config: StandaloneConfig): ContainerModule {
   return new ContainerModule(({ bind }) => {
+    bind(StorageNodeConfig).toDynamicValue((ctx) => ctx.get(LiveStorageSettings).nodeConfig({ soleNode: true })).inSingletonScope();
+    bind(NoReplicationClient).toSelf().inSingletonScope();
+    bind(ReplicationClient).toService(NoReplicationClient);
+    bind(StorageNode).toSelf().inSingletonScope();
+    bind(ClientApi).toService(StorageNode);
     // Resolved after GrpcServer.listen(): with --public-addr port 0 the real port
     // must be what assignments name as leader.
-    bind(NodeConfig)
-      .toDynamicValue((ctx) => nodeConfigOf(config, advertisedAddress(config, ctx.get(GrpcServer).boundAddress()), ctx.get(LiveStorageSettings)))
+    bind(LocalCoordinatorConfig)
+      .toDynamicValue((ctx) => localCoordinatorConfigOf(config, advertisedAddress(config, ctx.get(GrpcServer).boundAddress())))
       .inSingletonScope();
-    bind(StandaloneNode).toSelf().inSingletonScope();
-    bind(ClientApi).toService(StandaloneNode);
+    bind(LocalCoordinator).toSelf().inSingletonScope();
   });
 }
 

@@ -1,37 +1,24 @@
 /**
- * Starting and stopping `oxia-ts server` in order: metrics endpoint, public and
- * internal gRPC listeners (health answers NOT_SERVING meanwhile), the storage node,
- * internal services (coordination, replication) and public service registered, then
- * SERVING and one "serving" log line naming the bound addresses. Stopping runs the
- * same steps backwards: no new calls, shards stopped and closed, connections to
- * followers closed, metrics endpoint closed.
+ * Starting and stopping `oxia-ts server` in order: the steps every storage role takes (WAL
+ * lock, authorization, metrics endpoint), public and internal gRPC listeners (health answers
+ * NOT_SERVING meanwhile), the storage node, internal services (coordination, replication) and
+ * public service registered, then SERVING and one "serving" log line naming the bound
+ * addresses. Stopping runs the same steps backwards: no new calls, shards stopped and closed,
+ * connections to followers closed, metrics endpoint closed.
  */
 import { HealthServiceHandlers, HealthStatusBoard, ServingStatus } from '../../adapters/grpc/health-service.js';
 import { formatHostPort, GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import { InternalServiceHandlers } from '../../adapters/grpc/internal-server.js';
-import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
-import {
-  HealthService,
-  OxiaBackupService,
-  OxiaClientCompatService,
-  OxiaClientService,
-  OxiaCoordinationService,
-  OxiaLogReplicationService,
-} from '../../adapters/grpc-protocol/service-definitions.js';
+import { HealthService, OxiaCoordinationService, OxiaLogReplicationService } from '../../adapters/grpc-protocol/service-definitions.js';
 import { PinoLogger } from '../../adapters/logging/pino-logger.js';
-import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
-import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
-import { Authenticator } from '../../application/ports/authenticator.js';
 import { StorageNode } from '../../application/node/storage-node.js';
 import { ReplicationClient } from '../../application/ports/replication-client.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { createServerContainer, InternalGrpcServer } from '../containers/server-container.js';
 import type { ContainerOverrides } from '../containers/storage-role-modules.js';
-import { AccessPolicySource } from '../../application/ports/access-policy-source.js';
-import { closeAccessPolicy } from '../modules/security-module.js';
 import { reconfigureStorage } from './live-reconfiguration.js';
-import { WalDirectoryLock } from '../../adapters/wal-file/wal-directory-lock.js';
 import { StopSequence, stopServing } from './stop-sequence.js';
+import { addPublicServices, startStorageRoleBasics } from './storage-role-start.js';
 
 export interface RunningServer {
   readonly publicAddress: string;
@@ -62,25 +49,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
       walRetentionMs: config.walRetentionMs,
     });
 
-    // Before anything listens: a second node on the same WAL directory must not start.
-    const walLock = container.get(WalDirectoryLock);
-    await walLock.acquire();
-    stops.set('wal lock', async () => walLock.release());
-
-    // Built now (an OIDC provider reads its key files or discovers its issuers), and the policy
-    // read: a start that cannot authenticate or authorize callers stops before anything listens.
-    await container.getAsync(Authenticator);
-    const policy = container.get(AccessPolicySource);
-    stops.set('authorization policy', async () => closeAccessPolicy(policy));
-
-    const metricsServer = container.get(MetricsHttpServer);
-    const metricsBound = await metricsServer.listen();
-    const diskSpace = container.get(DiskSpaceMetrics);
-    diskSpace.start();
-    stops.set('metrics', () => {
-      diskSpace.close();
-      return metricsServer.close();
-    });
+    const metricsAddress = await startStorageRoleBasics(container, stops);
 
     const replicationClient = container.get(ReplicationClient);
     stops.set('replication client', () => replicationClient.close());
@@ -97,10 +66,7 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
     const internalHandlers = container.get(InternalServiceHandlers);
     internalGrpc.addService(OxiaCoordinationService, internalHandlers.coordinationImplementation());
     internalGrpc.addService(OxiaLogReplicationService, internalHandlers.replicationImplementation());
-    const publicHandlers = container.get(PublicServiceHandlers).implementation();
-    publicGrpc.addService(OxiaClientService, publicHandlers);
-    publicGrpc.addService(OxiaClientCompatService, publicHandlers);
-    publicGrpc.addService(OxiaBackupService, container.get(PublicServiceHandlers).backupImplementation());
+    addPublicServices(container, publicGrpc);
 
     // Set before listening: should the internal address be taken, the public listener is closed too.
     stops.set('grpc', stopServing(health, [publicGrpc, internalGrpc]));
@@ -112,7 +78,6 @@ export async function startServer(config: ServerConfig, overrides: ContainerOver
 
     const publicAddress = formatHostPort(publicBound);
     const internalAddress = formatHostPort(internalBound);
-    const metricsAddress = formatHostPort(metricsBound);
     // Exactly one line with this message: scripts and tests read the addresses from it.
     logger.info('serving', { publicAddress, internalAddress, metricsAddress });
 

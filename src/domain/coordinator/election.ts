@@ -166,7 +166,7 @@ export function missedFollowers(election: ShardMetadata, decision: { readonly le
 }
 
 /** Notifications and key order of the shard's namespace, which the node's database needs. */
-export function newTermOptions(namespace: NamespaceConfig | undefined): NewTermOptions {
+export function newTermOptions(namespace: Pick<NamespaceConfig, 'notificationsEnabled' | 'keySorting'> | undefined): NewTermOptions {
   if (!namespace) return { enableNotifications: true, keySorting: KeySortingType.UNKNOWN };
   return {
     enableNotifications: namespace.notificationsEnabled,
