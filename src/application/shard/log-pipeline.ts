@@ -30,7 +30,8 @@ interface Proposal {
 
 /** What the pipeline tells its owner after each applied batch. */
 export interface ApplyListener {
-  onApplied(entries: readonly AppliedEntry[]): void;
+  /** `batch[i]` is the entry `entries[i]` reports on. */
+  onApplied(entries: readonly AppliedEntry[], batch: readonly DecodedEntry[]): void;
   /** The log or the store cannot take writes (disk full, I/O error): the pipeline has failed with `error`. */
   onStorageFailure?(error: OxiaError): void;
 }
@@ -351,7 +352,7 @@ export class LogPipeline {
           this.inFlight.delete(proposal.entry.offset);
           proposal.resolve(applied);
         });
-        this.listener.onApplied(results);
+        this.listener.onApplied(results, batch);
         this.applied.notify();
         this.drained.notify();
       }

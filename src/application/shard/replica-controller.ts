@@ -4,9 +4,7 @@ import { notificationTrimOps, readCommitState, readTermOptions, termOps } from '
 import type { RequestLimits } from '../../domain/database/limits.js';
 import { OxiaError, isOxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
 import { CHAIN_START_CRC, integrityOp, readIntegrity, scanDigest } from '../../domain/integrity/index.js';
-import { keyEncoder } from '../../domain/keys/key-encoder.js';
 import type { HashRange } from '../../domain/sharding/hash-range.js';
-import { SplitKeyFilter } from '../../domain/sharding/split-filter.js';
 import {
   checkAddFollower,
   checkServesClients,
@@ -36,7 +34,7 @@ import { FollowerReplica } from './follower-replica.js';
 import { LeaderShard } from './leader-shard.js';
 import { LogChain } from './log-chain.js';
 import { Mutex } from './mutex.js';
-import { sendSplitSnapshot, type SplitSnapshotResult } from './split-snapshot.js';
+import { ObserverFeed } from './observer-feed.js';
 import { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
@@ -117,8 +115,8 @@ export class ReplicaController {
   private options: TermOptions | undefined;
   private activity: Activity;
   private readonly mutex = new Mutex();
-  /** Split copies being sent (ADR 0025), by Oxia's observer key `follower:targetShard`: what RemoveObserver stops. */
-  private readonly observers = new Map<string, AbortController>();
+  /** Split observers being fed while leading (ADR 0025), by Oxia's observer key `follower:targetShard`: what RemoveObserver stops. */
+  private readonly observers = new Map<string, ObserverFeed>();
   private installAbort: AbortController | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -373,50 +371,42 @@ export class ReplicaController {
   }
 
   /**
-   * AddFollower with observer set (ADR 0025): sends the child shard's replica on `follower`
-   * the part of this frozen leader's store that falls in `range`, at the child's `childTerm`.
-   * Resolves once the child installed it.
+   * AddFollower with observer set (ADR 0025): the leader of `term` feeds the child shard's
+   * replica on `follower` its part of this shard (a filtered snapshot, then the filtered
+   * entries as they are applied) while it goes on serving. Resolves once that replica caught
+   * up: it holds every entry applied when it got its snapshot or, if later, when this was
+   * called (on a frozen leader, all of them). Added again, the same observer keeps its feed.
    */
-  async sendSplitSnapshot(
+  async observe(
     term: bigint,
     follower: string,
     child: { readonly shard: bigint; readonly term: bigint; readonly range: HashRange },
     signal: AbortSignal,
-  ): Promise<SplitSnapshotResult> {
+  ): Promise<bigint> {
     const observerKey = `${follower}:${child.shard}`;
-    const observer = new AbortController();
-    const { pipeline, sorting } = await this.mutex.run(async () => {
-      const leader = this.leaderOfTerm(term, 'send a split snapshot');
-      if (!leader.shard.logPipeline.frozen) throw new OxiaError('FailedPrecondition', `shard ${this.ref.shard} is not frozen`);
-      // The same observer added again (a coordinator that restarted) replaces the copy in flight.
-      this.observers.get(observerKey)?.abort(new OxiaError('Aborted', `the copy to ${observerKey} was started again`));
-      this.observers.set(observerKey, observer);
-      return { pipeline: leader.shard.logPipeline, sorting: this.databaseConfig().keySorting };
-    });
-    const target = { namespace: this.ref.namespace, shard: child.shard, term: child.term };
-    let result: SplitSnapshotResult;
-    try {
-      result = await sendSplitSnapshot(
-        { kv: this.kv, pipeline, client: this.deps.replication },
+    const feed = await this.mutex.run(async () => {
+      const leader = this.leaderOfTerm(term, 'feed an observer');
+      const existing = this.observers.get(observerKey);
+      if (existing && !existing.failed) return existing;
+      const shard = leader.shard;
+      const created = new ObserverFeed({
         follower,
-        target,
-        new SplitKeyFilter(child.range, keyEncoder(sorting)),
-        AbortSignal.any([signal, observer.signal]),
-      );
-    } catch (e) {
-      throw observer.signal.aborted ? observer.signal.reason : e;
-    } finally {
-      if (this.observers.get(observerKey) === observer) this.observers.delete(observerKey);
-    }
-    this.log.info('split snapshot sent', {
-      follower,
-      childShard: child.shard.toString(),
-      offset: result.offset.toString(),
-      kept: result.kept,
-      dropped: result.dropped,
-      bytes: result.bytes,
+        target: { namespace: this.ref.namespace, shard: child.shard, term: child.term },
+        range: child.range,
+        keySorting: this.databaseConfig().keySorting,
+        kv: this.kv,
+        subscribe: (listener) => shard.onEntriesApplied(listener),
+        lastAppliedOffset: () => shard.logPipeline.lastAppliedOffset,
+        client: this.deps.replication,
+        clock: this.deps.clock,
+        log: this.log,
+      });
+      this.observers.set(observerKey, created);
+      return created;
     });
-    return result;
+    const offset = await feed.caughtUp(signal);
+    this.log.info('observer caught up', { observer: observerKey, offset: offset.toString() });
+    return offset;
   }
 
   /**
@@ -431,7 +421,7 @@ export class ReplicaController {
       const observer = this.observers.get(key);
       if (!observer) return;
       this.observers.delete(key);
-      observer.abort(new OxiaError('Aborted', `observer ${key} was removed`));
+      await observer.close(new OxiaError('Aborted', `observer ${key} was removed`));
       this.log.info('removed an observer: its split copy stops', { observer: key, term: term.toString() });
     });
   }
@@ -709,6 +699,9 @@ export class ReplicaController {
       return;
     }
     await Promise.all([...activity.cursors.values()].map((c) => c.close()));
+    const feeds = [...this.observers.values()];
+    this.observers.clear();
+    await Promise.all(feeds.map((f) => f.close(why)));
     await activity.shard.stop(why);
     this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
   }
