@@ -30,6 +30,8 @@ const QUEUED_BYTES_MAX = 128 * 1024 * 1024;
 const SNAPSHOT_ENTRIES_PER_TURN = 512;
 /** Reconnect backoff after a failed stream, as a follower cursor's. */
 const RECONNECT_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 100, multiplier: 2, maxMs: 2_000, jitter: 0 });
+/** After a failed snapshot: each attempt copies the store, so a replica that is down is not tried every 2 s. */
+const SNAPSHOT_RETRY_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 1_000, multiplier: 2, maxMs: 30_000, jitter: 0 });
 /** Bytes of an entry on the wire besides its value. */
 const ENTRY_OVERHEAD_BYTES = 40;
 
@@ -172,7 +174,7 @@ export class ObserverFeed {
         if (this.stopped) return;
         // The child lost its copy (wiped, or it dropped a diverged one): it starts over.
         if (isOxiaError(error, 'NodeIsNotMember') || isOxiaError(error, 'ReplicaDiverged')) needsSnapshot = true;
-        const retryInMs = backoffDelayMs(RECONNECT_BACKOFF, attempt++, 0);
+        const retryInMs = backoffDelayMs(needsSnapshot ? SNAPSHOT_RETRY_BACKOFF : RECONNECT_BACKOFF, attempt++, 0);
         this.log.warn('feeding the observer failed; retrying', { error: error instanceof Error ? error.message : String(error), retryInMs });
         await this.sleep(retryInMs);
       }
