@@ -49,9 +49,27 @@ export interface ObserverFeedDeps {
   readonly subscribe: (listener: AppliedListener) => () => void;
   /** The parent's last applied offset now. */
   readonly lastAppliedOffset: () => bigint;
+  /** The encoded entry the child gets for an applied one (see cutForChild: computed once per child, not per replica). */
+  readonly cut: (value: LogEntryValue, applied: AppliedEntry) => Uint8Array;
   readonly client: ReplicationClient;
   readonly clock: Clock;
   readonly log: Logger;
+}
+
+/**
+ * The cut of applied entries for one child, shared by the feeds of its replicas: each entry is cut
+ * (and encoded) once per child. Remembered per applied entry, so forgotten with it.
+ */
+export function cutForChild(range: HashRange): (value: LogEntryValue, applied: AppliedEntry) => Uint8Array {
+  const cuts = new WeakMap<AppliedEntry, Uint8Array>();
+  return (value, applied) => {
+    let cut = cuts.get(applied);
+    if (cut === undefined) {
+      cut = LogEntryValue.encode(splitEntryValue(value, applied, range)).finish();
+      cuts.set(applied, cut);
+    }
+    return cut;
+  };
 }
 
 /**
@@ -135,7 +153,7 @@ export class ObserverFeed {
     for (let i = 0; i < batch.length; i++) {
       const { entry, value } = batch[i]!;
       if (entry.offset <= this.ackOffset) continue;
-      const filtered = LogEntryValue.encode(splitEntryValue(value, entries[i]!, this.deps.range)).finish();
+      const filtered = this.deps.cut(value, entries[i]!);
       this.queue.push({ term: this.deps.target.term, offset: entry.offset, timestamp: entry.timestamp, value: filtered });
       this.queuedBytes += filtered.length + ENTRY_OVERHEAD_BYTES;
     }

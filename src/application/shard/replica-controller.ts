@@ -34,7 +34,7 @@ import { FollowerReplica } from './follower-replica.js';
 import { LeaderShard } from './leader-shard.js';
 import { LogChain } from './log-chain.js';
 import { Mutex } from './mutex.js';
-import { ObserverFeed } from './observer-feed.js';
+import { cutForChild, ObserverFeed } from './observer-feed.js';
 import { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
@@ -117,6 +117,8 @@ export class ReplicaController {
   private readonly mutex = new Mutex();
   /** Split observers being fed while leading (ADR 0025), by Oxia's observer key `follower:targetShard`: what RemoveObserver stops. */
   private readonly observers = new Map<string, ObserverFeed>();
+  /** The cut of applied entries for each child being fed, by child shard: shared by the feeds of its replicas. */
+  private readonly cuts = new Map<bigint, { readonly range: HashRange; readonly cut: ReturnType<typeof cutForChild> }>();
   private installAbort: AbortController | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -389,6 +391,11 @@ export class ReplicaController {
       const existing = this.observers.get(observerKey);
       if (existing && !existing.failed) return existing;
       const shard = leader.shard;
+      let cut = this.cuts.get(child.shard);
+      if (!cut || cut.range.min !== child.range.min || cut.range.max !== child.range.max) {
+        cut = { range: child.range, cut: cutForChild(child.range) };
+        this.cuts.set(child.shard, cut);
+      }
       const created = new ObserverFeed({
         follower,
         target: { namespace: this.ref.namespace, shard: child.shard, term: child.term },
@@ -397,6 +404,7 @@ export class ReplicaController {
         kv: this.kv,
         subscribe: (listener) => shard.onEntriesApplied(listener),
         lastAppliedOffset: () => shard.logPipeline.lastAppliedOffset,
+        cut: cut.cut,
         client: this.deps.replication,
         clock: this.deps.clock,
         log: this.log,
@@ -701,6 +709,7 @@ export class ReplicaController {
     await Promise.all([...activity.cursors.values()].map((c) => c.close()));
     const feeds = [...this.observers.values()];
     this.observers.clear();
+    this.cuts.clear();
     await Promise.all(feeds.map((f) => f.close(why)));
     await activity.shard.stop(why);
     this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
