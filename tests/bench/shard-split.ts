@@ -56,6 +56,10 @@ async function measure(keys: number): Promise<void> {
         frozenMs: frozenAt !== undefined && committedAt !== undefined ? committedAt - frozenAt : undefined,
         liveRounds: count('children caught up with the serving parent'),
         nodesDown: count('storage node is down'),
+        // When (ms after the split call) a node was taken for down, the parent frozen, the split committed.
+        downAtMs: lines.filter((l) => l.msg === 'storage node is down').map((l) => l.time - started),
+        frozenAtMs: frozenAt === undefined ? undefined : frozenAt - started,
+        committedAtMs: committedAt === undefined ? undefined : committedAt - started,
         lateHealthChecks: count('storage node answered a health check late; it is down once one waits the timeout') + count('health check failed; tolerated below the failure threshold'),
       }),
     );
