@@ -10,13 +10,12 @@ import type { KeySorting } from '../../domain/sharding/namespace.js';
 import type { LogEntry } from '../../domain/wal/log-entry.js';
 import { LogEntryValue } from '../../domain/wire/storage.js';
 import type { Clock } from '../ports/clock.js';
-import type { KvStore } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { ReplicationClient, ReplicationTarget } from '../ports/replication-client.js';
 import type { DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
 import type { AppliedListener } from './leader-shard.js';
-import { committedSnapshot } from './shard-copy.js';
+import type { StoreViewLease } from './shared-store-view.js';
 import { SNAPSHOT_FORMAT_NAME, SnapshotEncoder } from './snapshot-format.js';
 
 /** Entries sent and not yet acknowledged, at most: beyond, the feed waits for the child's acks. */
@@ -43,8 +42,8 @@ export interface ObserverFeedDeps {
   /** The child's hash range. */
   readonly range: HashRange;
   readonly keySorting: KeySorting;
-  /** The parent leader's store. */
-  readonly kv: KvStore;
+  /** A frozen view of the parent leader's store, shared with the feeds that ask at the same time. */
+  readonly acquireView: () => Promise<StoreViewLease>;
   /** Registers for the parent's applied entries; returns the unsubscribe function. */
   readonly subscribe: (listener: AppliedListener) => () => void;
   /** The parent's last applied offset now. */
@@ -207,7 +206,8 @@ export class ObserverFeed {
     let bytes = 0;
     const filter = new SplitKeyFilter(this.deps.range, keyEncoder(this.deps.keySorting));
     try {
-      const snapshot = await committedSnapshot(this.deps.kv, this.stopping.signal);
+      const lease = await this.deps.acquireView();
+      const snapshot = lease.view;
       let offset: bigint;
       try {
         offset = (await readCommitState(snapshot)).commitOffset;
@@ -226,7 +226,7 @@ export class ObserverFeed {
         }
         await send(encoder.finish(), true);
       } finally {
-        await snapshot.close();
+        await lease.release();
       }
       await sink.finish();
       this.ackOffset = offset;

@@ -35,6 +35,8 @@ import { LeaderShard } from './leader-shard.js';
 import { LogChain } from './log-chain.js';
 import { Mutex } from './mutex.js';
 import { cutForChild, ObserverFeed } from './observer-feed.js';
+import { committedSnapshot } from './shard-copy.js';
+import { SharedStoreView } from './shared-store-view.js';
 import { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
@@ -95,6 +97,8 @@ export interface ShardGauges {
   readonly walEntries: bigint;
 }
 
+/** How long the first observer of a split waits for the others to share its view of the store. */
+const SPLIT_VIEW_WINDOW_MS = 200;
 /** How long Truncate may take before BecomeLeader gives up on that follower. */
 const TRUNCATE_TIMEOUT_MS = 10_000;
 
@@ -117,6 +121,8 @@ export class ReplicaController {
   private readonly mutex = new Mutex();
   /** Split observers being fed while leading (ADR 0025), by Oxia's observer key `follower:targetShard`: what RemoveObserver stops. */
   private readonly observers = new Map<string, ObserverFeed>();
+  /** Frozen views of the store for the observers' snapshots: one for the feeds added together. */
+  private readonly splitViews = new SharedStoreView(() => committedSnapshot(this.kv, new AbortController().signal), SPLIT_VIEW_WINDOW_MS);
   /** The cut of applied entries for each child being fed, by child shard: shared by the feeds of its replicas. */
   private readonly cuts = new Map<bigint, { readonly range: HashRange; readonly cut: ReturnType<typeof cutForChild> }>();
   private installAbort: AbortController | undefined;
@@ -401,7 +407,7 @@ export class ReplicaController {
         target: { namespace: this.ref.namespace, shard: child.shard, term: child.term },
         range: child.range,
         keySorting: this.databaseConfig().keySorting,
-        kv: this.kv,
+        acquireView: () => this.splitViews.acquire(),
         subscribe: (listener) => shard.onEntriesApplied(listener),
         lastAppliedOffset: () => shard.logPipeline.lastAppliedOffset,
         cut: cut.cut,
