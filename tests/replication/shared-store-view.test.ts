@@ -12,7 +12,8 @@ test('requests in one window share one view, closed after the last release', asy
   const views = new SharedStoreView(async () => {
     const name = `view${taken.length}`;
     taken.push(name);
-    return { get: async () => undefined, range: async function* () {}, close: async () => void closed.push(name) } as KvSnapshot & { name: string };
+    const view: KvSnapshot = { get: async () => undefined, range: async function* () {}, close: async () => void closed.push(name) };
+    return view;
   }, 50);
   const [a, b] = await Promise.all([views.acquire(), views.acquire()]);
   assert.is(a.view, b.view, 'one view for both');

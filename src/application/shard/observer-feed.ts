@@ -16,6 +16,7 @@ import type { DecodedEntry } from './apply-batch.js';
 import { Broadcast } from './broadcast.js';
 import type { AppliedListener } from './leader-shard.js';
 import type { StoreViewLease } from './shared-store-view.js';
+import { nextTurn } from './yielding-scan.js';
 import { SNAPSHOT_FORMAT_NAME, SnapshotEncoder } from './snapshot-format.js';
 
 /** Entries sent and not yet acknowledged, at most: beyond, the feed waits for the child's acks. */
@@ -222,7 +223,7 @@ export class ObserverFeed {
         for await (const entry of snapshot.range({})) {
           const value = filter.copy(entry.key, entry.value);
           if (value !== undefined) for (const chunk of encoder.add(entry.key, value)) await send(chunk, false);
-          if (++read % SNAPSHOT_ENTRIES_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          if (++read % SNAPSHOT_ENTRIES_PER_TURN === 0) await nextTurn();
         }
         await send(encoder.finish(), true);
       } finally {

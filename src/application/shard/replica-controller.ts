@@ -37,6 +37,7 @@ import { Mutex } from './mutex.js';
 import { cutForChild, ObserverFeed } from './observer-feed.js';
 import { committedSnapshot } from './shard-copy.js';
 import { SharedStoreView } from './shared-store-view.js';
+import { yieldingScans } from './yielding-scan.js';
 import { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
@@ -644,7 +645,8 @@ export class ReplicaController {
   private async installedIntegrity(): Promise<{ offset: bigint; crc: number | undefined; digest: bigint }> {
     const { commitOffset } = await readCommitState(this.kv);
     const sent = await readIntegrity(this.kv);
-    const digest = await scanDigest(this.kv);
+    // Turns the event loop while it reads the whole store: health checks are answered meanwhile.
+    const digest = await scanDigest(yieldingScans(this.kv));
     if (sent && sent.offset === commitOffset && sent.digest !== digest) {
       this.log.error("the snapshot's records do not give the leader's digest: the leader's store may be damaged", {
         offset: commitOffset.toString(),
