@@ -8,6 +8,7 @@ import { OxiaClient } from '../../src/adapters/client/index.js';
 import { PLAINTEXT } from '../../src/adapters/tls/grpc-channel-credentials.js';
 import { TestCluster } from '../support/cluster.js';
 import { shardsOf, SplitLoad, waitSplitDone } from '../cluster/support/split-check.js';
+import { logLines } from '../cluster/support/coordinators.js';
 
 const VALUE = 'x'.repeat(100);
 
@@ -36,8 +37,31 @@ async function measure(keys: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 1_000));
     await load.stop();
     admin.close();
+    // The coordinator's view: how long the parent stayed frozen (first freeze to the commit), and
+    // whether a node was taken for down (late or failed health checks) during the split.
+    const lines = logLines(cluster.coordinator);
+    const first = (msg: string) => lines.find((l) => l.msg === msg)?.time;
+    const frozenAt = first('parent frozen; children catching up with its last entries') ?? first('parent frozen; copying the children');
+    const committedAt = first('split committed: electing the children, deleting the parent');
+    const count = (msg: string) => lines.filter((l) => l.msg === msg).length;
     console.log(
-      JSON.stringify({ keys, preloadMs, splitMs, longestPauseMs: load.longestPauseMs, longestPauseBeforeSplitMs: pauseBefore, failedWrites: load.failures.length, wrongReads: load.wrongReads.length }),
+      JSON.stringify({
+        keys,
+        preloadMs,
+        splitMs,
+        longestPauseMs: load.longestPauseMs,
+        longestPauseBeforeSplitMs: pauseBefore,
+        failedWrites: load.failures.length,
+        wrongReads: load.wrongReads.length,
+        frozenMs: frozenAt !== undefined && committedAt !== undefined ? committedAt - frozenAt : undefined,
+        liveRounds: count('children caught up with the serving parent'),
+        nodesDown: count('storage node is down'),
+        // When (ms after the split call) a node was taken for down, the parent frozen, the split committed.
+        downAtMs: lines.filter((l) => l.msg === 'storage node is down').map((l) => l.time - started),
+        frozenAtMs: frozenAt === undefined ? undefined : frozenAt - started,
+        committedAtMs: committedAt === undefined ? undefined : committedAt - started,
+        lateHealthChecks: count('storage node answered a health check late; it is down once one waits the timeout') + count('health check failed; tolerated below the failure threshold'),
+      }),
     );
   } finally {
     await cluster.close();

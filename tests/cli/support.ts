@@ -53,9 +53,11 @@ export interface RunningCli {
   stderr(): string;
   /** Sends the signal and resolves with the exit code (SIGKILL after a deadline). */
   interrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<number | null>;
+  /** Resolves with the exit code once the command ended on its own. */
+  exited(): Promise<number | null>;
 }
 
-/** Starts a command that runs until interrupted (notifications, put --ephemeral, perf). */
+/** Starts a command that runs until interrupted (notifications, put --ephemeral, perf), or one to follow while it runs. */
 export function startCli(args: readonly string[]): RunningCli {
   const child = spawnCli(args);
   child.stdin!.end();
@@ -67,6 +69,7 @@ export function startCli(args: readonly string[]): RunningCli {
   return {
     stdout: () => stdout,
     stderr: () => stderr,
+    exited: () => closed,
     async interrupt(signal) {
       if (child.exitCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

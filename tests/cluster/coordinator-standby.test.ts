@@ -17,6 +17,7 @@ import { FileLeaseStore } from '../../src/adapters/status-file/file-lease-store.
 import { TestCluster } from '../support/cluster.js';
 import { configMapObject, FakeKubeApi } from '../support/fake-kube-api.js';
 import { waitFor } from '../support/wait.js';
+import { runCli, startCli, type RunningCli } from '../cli/support.js';
 import { ACQUIRED, CLAIMED, isLeaderGauge, logged, LOST, nodeTerms, STANDING_BY } from './support/coordinators.js';
 import { RecordingLogger } from './support/test-logger.js';
 
@@ -124,6 +125,17 @@ async function killActiveThenStandbyActs(metadata: Metadata): Promise<void> {
     assert.is(refused?.code, GrpcCode.UNAVAILABLE, 'the standby refuses admin calls');
     assert.match(refused?.details ?? '', /stands by/);
     assert.equal(await adminNamespaces(active), ['default']);
+    // `oxia-ts admin` sent to the standby: refused at once without --standby-retry; with it, it
+    // retries until the standby has taken over (below) and answers then.
+    const adminArgs = ['admin', '--admin-address', String(standby.serving.publicAddress), 'namespace', 'list', '-o', 'json'];
+    let patient: RunningCli | undefined;
+    if (metadata === 'file') {
+      const impatient = await runCli([...adminArgs, '--standby-retry', '0s']);
+      assert.is(impatient.code, 1, impatient.stderr);
+      assert.match(impatient.stderr, /UNAVAILABLE: .*stands by/);
+      patient = startCli([...adminArgs, '--standby-retry', '90s']);
+      await waitFor(() => patient!.stderr().includes('retrying'), 'the admin command retries the standby', 60_000);
+    }
 
     await active.kill9();
     const killedAt = Date.now();
@@ -135,6 +147,10 @@ async function killActiveThenStandbyActs(metadata: Metadata): Promise<void> {
     assert.equal(await s.lease(), { holder: holderOf(standby), transitions: 1 });
     await waitFor(async () => (await isLeaderGauge(standby)) === 1, 'the gauge says so');
     await waitFor(async () => (await adminNamespaces(standby)).includes('default'), 'its admin API answers', 30_000);
+    if (patient) {
+      assert.is(await patient.exited(), 0, patient.stderr());
+      assert.equal(JSON.parse(patient.stdout()).map((v: { namespace: { name: string } }) => v.namespace.name), ['default']);
+    }
 
     // It acts: a leader killed now is replaced by the new coordinator.
     const shards = await s.cluster.leaders();

@@ -1,7 +1,9 @@
 // Shard split (ADR 0025) on a real 3-node cluster (RF 3) with a real coordinator, through the
 // admin API, under continuous writes and reads through the oxia-ts client: no acknowledged
 // write is lost, every key is in exactly one child, records with a partition key stay together,
-// versions go on from the parent's, and the parent is gone from the status and the nodes.
+// versions go on from the parent's, and the parent is gone from the status and the nodes. The
+// parent serves while its children catch up: writes are acknowledged between the split's start
+// and the parent's freeze (phase CatchUp).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrpcAdminClient } from '../../src/adapters/admin-client/grpc-admin-client.js';
@@ -42,9 +44,22 @@ S('a split under writes and reads keeps every acknowledged write in exactly one 
     const load = await SplitLoad.start(cluster.nodes[1]!.publicAddress);
     await new Promise((r) => setTimeout(r, 300)); // some writes before the split (not a synchronisation)
     const started = Date.now();
+    const ackedAtStart = load.acked.size;
+    // The acknowledged writes when the parent is first seen frozen (phase CatchUp: no write is acknowledged in it).
+    let ackedAtFreeze: number | undefined;
+    let watching = true;
+    const watch = (async () => {
+      while (watching && ackedAtFreeze === undefined) {
+        const acked = load.acked.size;
+        if (shardsOf(cluster.readStatus()).find((s) => s.shard === parent)?.metadata.split?.phase === 'CatchUp') ackedAtFreeze = acked;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
     const answer = await admin.call('splitShard', { namespace: 'default', shard: parent, splitPoint: undefined });
     assert.ok(answer.leftChildShard > parent && answer.rightChildShard === answer.leftChildShard + 1n, 'children get new ids');
     await waitSplitDone(cluster, 2);
+    watching = false;
+    await watch;
     const splitMs = Date.now() - started;
     const ackedBefore = load.acked.size;
     // Writes go on against the children.
@@ -53,6 +68,8 @@ S('a split under writes and reads keeps every acknowledged write in exactly one 
     await load.stop();
     console.log(`split of ${before.size + 51 + ackedBefore} keys took ${splitMs} ms; longest pause ${load.longestPauseMs} ms; ${load.failures.length} failed writes; ${load.readsChecked} reads checked`);
 
+    assert.ok(ackedAtFreeze !== undefined, 'the parent was seen frozen (phase CatchUp)');
+    assert.ok(ackedAtFreeze - ackedAtStart >= 20, `the parent served while its children caught up: ${ackedAtFreeze - ackedAtStart} writes acknowledged before its freeze`);
     const shards = shardsOf(cluster.readStatus());
     assert.equal(shards.map((s) => s.shard).sort(), [answer.leftChildShard, answer.rightChildShard]);
     assert.equal(load.wrongReads, [], 'every read saw the acknowledged value');

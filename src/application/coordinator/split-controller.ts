@@ -12,8 +12,12 @@ import type { CoordinatorSettings } from './coordinator-settings.js';
 import { pause } from './pause.js';
 import type { StatusKeeper } from './status-keeper.js';
 
-/** How long one child replica may take to receive its part of the parent (the whole shard is read). */
+/** How long one child replica may take to catch up with the parent (the first time, the whole shard is read). */
 const COPY_TIMEOUT_MS = 10 * 60_000;
+/** A live catch-up round this short means the children follow the parent closely: freeze it now. */
+const LIVE_ROUND_SHORT_MS = 1_000;
+/** Live rounds at most before the freeze (a parent written faster than its children apply never gets a short one). */
+const LIVE_ROUNDS_MAX = 5;
 
 export interface SplitControllerContext {
   readonly keeper: StatusKeeper;
@@ -112,6 +116,18 @@ export class SplitController {
     const term = parent.term;
     const { namespace, shard } = this.split.parent;
 
+    if (parent.split.phase !== 'CatchUp' || parent.split.parentTermAtBootstrap !== term) {
+      // The parent serves while its children catch up; each round waits for the entries applied
+      // until it started, so the rounds get shorter, and the last one is what the freeze waits for.
+      for (let round = 1; ; round++) {
+        const startedMs = this.ctx.clock.monotonicMs();
+        await this.catchUpAll(leader, term, signal);
+        const ms = this.ctx.clock.monotonicMs() - startedMs;
+        this.log.info('children caught up with the serving parent', { term: term.toString(), round, ms: Math.round(ms) });
+        if (ms <= LIVE_ROUND_SHORT_MS || round >= LIVE_ROUNDS_MAX) break;
+      }
+    }
+
     const frozen = await this.ctx.client.freezeShard(leader, { namespace, shard, term, frozen: true }, signal);
     if (parent.split.phase !== 'CatchUp' || parent.split.parentTermAtBootstrap !== term || parent.split.snapshotOffset !== frozen.headOffset) {
       await this.ctx.keeper.update((s) => {
@@ -120,18 +136,12 @@ export class SplitController {
         return next;
       });
     }
-    this.log.info('parent frozen; copying the children', { term: term.toString(), offset: frozen.headOffset.toString(), leader: nodeId(leader) });
-
-    const copies = new AbortController();
-    const copySignal = AbortSignal.any([signal, copies.signal]);
-    let stragglers: { child: bigint; member: NodeAddress }[];
-    try {
-      stragglers = (await Promise.all(this.split.children.map((child) => this.copy(child.shard, leader, term, copySignal)))).flat();
-    } finally {
-      copies.abort();
-    }
-    // A majority of each child holds its part: the copies still running are not waited for.
-    await this.removeObservers(leader, term, stragglers);
+    this.log.info('parent frozen; children catching up with its last entries', { term: term.toString(), offset: frozen.headOffset.toString(), leader: nodeId(leader) });
+    await this.catchUpAll(leader, term, signal);
+    // A majority of each child holds the parent's final state: the feeds stop (the replicas
+    // not caught up get the rest from their own leader once it is elected).
+    const observers = this.split.children.flatMap((child) => (findShard(this.ctx.keeper.current(), child)?.ensemble ?? []).map((member) => ({ child: child.shard, member })));
+    await this.removeObservers(leader, term, observers);
     if (signal.aborted) throw new OxiaError('Aborted', 'the split ran out of time before its commit');
 
     const committed = await this.ctx.keeper.update((s) => {
@@ -140,6 +150,16 @@ export class SplitController {
       return next;
     });
     return findShard(committed, this.split.parent)?.split?.phase === 'Cutover' ? 'committed' : 'gone';
+  }
+
+  /** Waits until a majority of each child's replicas caught up with the parent (see copy()). */
+  private async catchUpAll(leader: NodeAddress, term: bigint, signal: AbortSignal): Promise<void> {
+    const copies = new AbortController();
+    try {
+      await Promise.all(this.split.children.map((child) => this.copy(child.shard, leader, term, AbortSignal.any([signal, copies.signal]))));
+    } finally {
+      copies.abort();
+    }
   }
 
   /**

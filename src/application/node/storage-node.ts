@@ -184,7 +184,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     if (request.observer) {
       const range = request.splitHashRange;
       if (request.targetShard === undefined || !range) throw invalidArgument('an observer needs a target shard and a split hash range');
-      await controller.sendSplitSnapshot(
+      await controller.observe(
         request.term,
         request.followerName,
         { shard: request.targetShard, term: SPLIT_CHILD_TERM, range: { min: range.minHashInclusive, max: range.maxHashInclusive } },

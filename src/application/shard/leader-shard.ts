@@ -41,6 +41,10 @@ import { SessionManager } from './session-manager.js';
 import type { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
 import { readShardCopy } from './shard-copy.js';
+import type { DecodedEntry } from './apply-batch.js';
+
+/** Hears applied entries: `batch[i]` is the entry `entries[i]` reports on. */
+export type AppliedListener = (entries: readonly AppliedEntry[], batch: readonly DecodedEntry[]) => void;
 import type { ReadShardResponse } from '../../domain/wire/backup.js';
 
 /** Keys per ListResponse message and records per RangeScanResponse/ReadResponse message. */
@@ -74,6 +78,7 @@ export class LeaderShard {
   private pipeline!: LogPipeline;
   private lease!: ReadLease;
   private closing = false;
+  private readonly appliedListeners = new Set<AppliedListener>();
 
   private constructor(
     readonly ref: ShardRef,
@@ -110,9 +115,19 @@ export class LeaderShard {
       metrics: deps.metrics,
       chain: deps.chain,
       checkpoints: deps.digestCheckpointEntries ? new DigestCheckpoints(deps.digestCheckpointEntries) : undefined,
-      listener: { onApplied: (entries) => shard.onApplied(entries), onStorageFailure: (error) => deps.onStorageFailure?.(error) },
+      listener: { onApplied: (entries, batch) => shard.onApplied(entries, batch), onStorageFailure: (error) => deps.onStorageFailure?.(error) },
     });
     return shard;
+  }
+
+  /**
+   * Hears every entry applied from now on, with what the state machine reported for it (a
+   * split's observer feed, ADR 0025); returns the unsubscribe function. Called in the apply
+   * path: a listener only takes note.
+   */
+  onEntriesApplied(listener: AppliedListener): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
   }
 
   /** The sessions recorded in the store become live (each with a full timeout). */
@@ -352,8 +367,9 @@ export class LeaderShard {
     this.pipeline.applied.notify();
   }
 
-  private onApplied(entries: readonly AppliedEntry[]): void {
+  private onApplied(entries: readonly AppliedEntry[], batch: readonly DecodedEntry[]): void {
     this.sessions.onApplied(entries);
+    for (const listener of this.appliedListeners) listener(entries, batch);
   }
 
   private rangeQuery(request: ListRequest | RangeScanRequest) {

@@ -31,7 +31,8 @@ interface Proposal {
 
 /** What the pipeline tells its owner after each applied batch. */
 export interface ApplyListener {
-  onApplied(entries: readonly AppliedEntry[]): void;
+  /** `batch[i]` is the entry `entries[i]` reports on. */
+  onApplied(entries: readonly AppliedEntry[], batch: readonly DecodedEntry[]): void;
   /** The log or the store cannot take writes (disk full, I/O error): the pipeline has failed with `error`. */
   onStorageFailure?(error: OxiaError): void;
 }
@@ -364,7 +365,7 @@ export class LogPipeline {
           this.inFlight.delete(proposal.entry.offset);
           proposal.resolve(applied);
         });
-        this.listener.onApplied(results);
+        this.listener.onApplied(results, batch);
         this.applied.notify();
         // Cursors send a new checkpoint with their next message, also when idle at the head.
         if (checkpointTaken) this.progress.notify();

@@ -6,7 +6,6 @@ import { OxiaError, isOxiaError, isStorageFailure } from '../../domain/errors/ox
 import { CHAIN_START_CRC, DEFAULT_DIGEST_CHECKPOINT_ENTRIES, integrityOp, readIntegrity, scanDigest } from '../../domain/integrity/index.js';
 import { keyEncoder } from '../../domain/keys/key-encoder.js';
 import type { HashRange } from '../../domain/sharding/hash-range.js';
-import { SplitKeyFilter } from '../../domain/sharding/split-filter.js';
 import {
   checkAddFollower,
   checkServesClients,
@@ -36,7 +35,10 @@ import { FollowerReplica } from './follower-replica.js';
 import { LeaderShard } from './leader-shard.js';
 import { LogChain } from './log-chain.js';
 import { Mutex } from './mutex.js';
-import { sendSplitSnapshot, type SplitSnapshotResult } from './split-snapshot.js';
+import { cutForChild, ObserverFeed } from './observer-feed.js';
+import { committedSnapshot } from './shard-copy.js';
+import { SharedStoreView } from './shared-store-view.js';
+import { yieldingScans } from './yielding-scan.js';
 import { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
@@ -118,6 +120,8 @@ export interface ShardGauges {
   readonly walEntries: bigint;
 }
 
+/** How long the first observer of a split waits for the others to share its view of the store. */
+const SPLIT_VIEW_WINDOW_MS = 200;
 /** How long Truncate may take before BecomeLeader gives up on that follower. */
 const TRUNCATE_TIMEOUT_MS = 10_000;
 
@@ -138,8 +142,12 @@ export class ReplicaController {
   private options: TermOptions | undefined;
   private activity: Activity;
   private readonly mutex = new Mutex();
-  /** Split copies being sent (ADR 0025), by Oxia's observer key `follower:targetShard`: what RemoveObserver stops. */
-  private readonly observers = new Map<string, AbortController>();
+  /** Split observers being fed while leading (ADR 0025), by Oxia's observer key `follower:targetShard`: what RemoveObserver stops. */
+  private readonly observers = new Map<string, ObserverFeed>();
+  /** Frozen views of the store for the observers' snapshots: one for the feeds added together. */
+  private readonly splitViews = new SharedStoreView(() => committedSnapshot(this.kv, new AbortController().signal), SPLIT_VIEW_WINDOW_MS);
+  /** The cut of applied entries for each child being fed, by child shard: shared by the feeds of its replicas. */
+  private readonly cuts = new Map<bigint, { readonly range: HashRange; readonly cut: ReturnType<typeof cutForChild> }>();
   private installAbort: AbortController | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -412,50 +420,48 @@ export class ReplicaController {
   }
 
   /**
-   * AddFollower with observer set (ADR 0025): sends the child shard's replica on `follower`
-   * the part of this frozen leader's store that falls in `range`, at the child's `childTerm`.
-   * Resolves once the child installed it.
+   * AddFollower with observer set (ADR 0025): the leader of `term` feeds the child shard's
+   * replica on `follower` its part of this shard (a filtered snapshot, then the filtered
+   * entries as they are applied) while it goes on serving. Resolves once that replica caught
+   * up: it holds every entry applied when it got its snapshot or, if later, when this was
+   * called (on a frozen leader, all of them). Added again, the same observer keeps its feed.
    */
-  async sendSplitSnapshot(
+  async observe(
     term: bigint,
     follower: string,
     child: { readonly shard: bigint; readonly term: bigint; readonly range: HashRange },
     signal: AbortSignal,
-  ): Promise<SplitSnapshotResult> {
+  ): Promise<bigint> {
     const observerKey = `${follower}:${child.shard}`;
-    const observer = new AbortController();
-    const { pipeline, sorting } = await this.mutex.run(async () => {
-      const leader = this.leaderOfTerm(term, 'send a split snapshot');
-      if (!leader.shard.logPipeline.frozen) throw new OxiaError('FailedPrecondition', `shard ${this.ref.shard} is not frozen`);
-      // The same observer added again (a coordinator that restarted) replaces the copy in flight.
-      this.observers.get(observerKey)?.abort(new OxiaError('Aborted', `the copy to ${observerKey} was started again`));
-      this.observers.set(observerKey, observer);
-      return { pipeline: leader.shard.logPipeline, sorting: this.databaseConfig().keySorting };
-    });
-    const target = { namespace: this.ref.namespace, shard: child.shard, term: child.term };
-    let result: SplitSnapshotResult;
-    try {
-      result = await sendSplitSnapshot(
-        { kv: this.kv, pipeline, client: this.deps.replication },
+    const feed = await this.mutex.run(async () => {
+      const leader = this.leaderOfTerm(term, 'feed an observer');
+      const existing = this.observers.get(observerKey);
+      if (existing && !existing.failed) return existing;
+      const shard = leader.shard;
+      let cut = this.cuts.get(child.shard);
+      if (!cut || cut.range.min !== child.range.min || cut.range.max !== child.range.max) {
+        cut = { range: child.range, cut: cutForChild(child.range) };
+        this.cuts.set(child.shard, cut);
+      }
+      const created = new ObserverFeed({
         follower,
-        target,
-        new SplitKeyFilter(child.range, keyEncoder(sorting)),
-        AbortSignal.any([signal, observer.signal]),
-      );
-    } catch (e) {
-      throw observer.signal.aborted ? observer.signal.reason : e;
-    } finally {
-      if (this.observers.get(observerKey) === observer) this.observers.delete(observerKey);
-    }
-    this.log.info('split snapshot sent', {
-      follower,
-      childShard: child.shard.toString(),
-      offset: result.offset.toString(),
-      kept: result.kept,
-      dropped: result.dropped,
-      bytes: result.bytes,
+        target: { namespace: this.ref.namespace, shard: child.shard, term: child.term },
+        range: child.range,
+        keySorting: this.databaseConfig().keySorting,
+        acquireView: () => this.splitViews.acquire(),
+        subscribe: (listener) => shard.onEntriesApplied(listener),
+        lastAppliedOffset: () => shard.logPipeline.lastAppliedOffset,
+        cut: cut.cut,
+        client: this.deps.replication,
+        clock: this.deps.clock,
+        log: this.log,
+      });
+      this.observers.set(observerKey, created);
+      return created;
     });
-    return result;
+    const offset = await feed.caughtUp(signal);
+    this.log.info('observer caught up', { observer: observerKey, offset: offset.toString() });
+    return offset;
   }
 
   /**
@@ -470,7 +476,7 @@ export class ReplicaController {
       const observer = this.observers.get(key);
       if (!observer) return;
       this.observers.delete(key);
-      observer.abort(new OxiaError('Aborted', `observer ${key} was removed`));
+      await observer.close(new OxiaError('Aborted', `observer ${key} was removed`));
       this.log.info('removed an observer: its split copy stops', { observer: key, term: term.toString() });
     });
   }
@@ -681,7 +687,8 @@ export class ReplicaController {
   private async installedIntegrity(): Promise<{ offset: bigint; crc: number | undefined; digest: bigint }> {
     const { commitOffset } = await readCommitState(this.kv);
     const sent = await readIntegrity(this.kv);
-    const digest = await scanDigest(this.kv);
+    // Turns the event loop while it reads the whole store: health checks are answered meanwhile.
+    const digest = await scanDigest(yieldingScans(this.kv));
     if (sent && sent.offset === commitOffset && sent.digest !== digest) {
       this.log.error("the snapshot's records do not give the leader's digest: the leader's store may be damaged", {
         offset: commitOffset.toString(),
@@ -796,6 +803,10 @@ export class ReplicaController {
       return;
     }
     await Promise.all([...activity.cursors.values()].map((c) => c.close()));
+    const feeds = [...this.observers.values()];
+    this.observers.clear();
+    this.cuts.clear();
+    await Promise.all(feeds.map((f) => f.close(why)));
     await activity.shard.stop(why);
     this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
   }

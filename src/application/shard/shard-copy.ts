@@ -75,7 +75,7 @@ export async function* readShardCopy(
 }
 
 /** A snapshot at a committed offset: not between the chunks of an entry applied in pieces. */
-async function committedSnapshot(kv: KvStore, signal: AbortSignal): Promise<KvSnapshot> {
+export async function committedSnapshot(kv: KvStore, signal: AbortSignal): Promise<KvSnapshot> {
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw new OxiaError('Aborted', 'the shard copy was cancelled');
     const snapshot = await kv.snapshot();

@@ -2,6 +2,7 @@ import { readIntegrity, scanDigest } from '../../domain/integrity/index.js';
 import type { KvReadView } from '../../domain/database/kv-view.js';
 import type { KvStore } from '../ports/kv-store.js';
 import { readInstallingMarker } from './snapshot-install.js';
+import { yieldingScans } from './yielding-scan.js';
 
 /** A store whose records do not give the digest its integrity record says they had (ADR 0031). */
 export interface DigestMismatch {
@@ -20,7 +21,9 @@ export interface DigestMismatch {
 export async function storeDigestMismatch(view: KvReadView): Promise<DigestMismatch | undefined> {
   const record = await readIntegrity(view);
   if (!record || (await readInstallingMarker(view)) !== undefined) return undefined;
-  const scanned = await scanDigest(view);
+  // A whole store is read: the event loop turns meanwhile, so the node's other shards and its
+  // health checks are served.
+  const scanned = await scanDigest(yieldingScans(view));
   return scanned === record.digest ? undefined : { offset: record.offset, recorded: record.digest, scanned };
 }
 

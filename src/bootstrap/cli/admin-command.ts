@@ -4,7 +4,7 @@
  * create|patch|delete|get|list`, `shard split`, with Oxia's flags (`--admin-address`,
  * `--auth-token`, `--auth-token-file`, `-o json|yaml|table`, `--initial-shards`,
  * `--replication-factor`, `--notifications`, `--key-sorting`, `--public`, `--internal`,
- * `--label`, `--namespace`, `--shard`, `--split-point`). `get` without a name lists, as in
+ * `--label`, `--namespace`, `--shard`, `--split-point`; oxia-ts adds `--standby-retry`). `get` without a name lists, as in
  * Oxia; `list` is the same. Exit status: 0 ok, 1 when the coordinator refused or failed, 2
  * for usage errors.
  */
@@ -14,6 +14,7 @@ import { Command, Option } from 'commander';
 import { GrpcAdminClient } from '../../adapters/admin-client/grpc-admin-client.js';
 import { channelSecurityFromPem, PLAINTEXT } from '../../adapters/tls/grpc-channel-credentials.js';
 import { TlsFileError } from '../../adapters/tls/tls-files.js';
+import { backoffDelayMs, DEFAULT_RETRY_BACKOFF } from '../../domain/coordinator/backoff.js';
 import { isValidNamespaceName } from '../../domain/sharding/namespace.js';
 import type { DataServerView, NamespaceView } from '../../domain/wire/admin.js';
 import type { DataServer, Namespace } from '../../domain/wire/metadata.js';
@@ -46,6 +47,7 @@ interface AdminOptions extends ClientTlsFlags {
   authTokenFile?: string;
   output?: string;
   requestTimeout: string;
+  standbyRetry: string;
 }
 
 type Run = (client: GrpcAdminClient, format: OutputFormat) => Promise<string>;
@@ -57,7 +59,10 @@ export function adminCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('--auth-token <token>', 'bearer token for authenticated requests'))
     .addOption(new Option('--auth-token-file <file>', 'path to a bearer token file for authenticated requests'))
     .addOption(new Option('-o, --output <format>', `output format: ${OUTPUT_FORMATS.join(' | ')} (default table)`))
-    .addOption(new Option('--request-timeout <duration>', 'requests timeout').default('30s'));
+    .addOption(new Option('--request-timeout <duration>', 'requests timeout').default('30s'))
+    .addOption(
+      new Option('--standby-retry <duration>', 'how long to retry a call refused by a coordinator standing by (behind a Service, the active one answers next); 0s: never').default('10s'),
+    );
   addClientTlsFlags(admin);
 
   const group = (name: string, description: string): Command => {
@@ -208,9 +213,11 @@ async function execute(outcome: CommandOutcome, cmd: Command, prepare: () => Run
   let run: Run;
   let client: GrpcAdminClient;
   let format: OutputFormat;
+  let standbyRetryMs: number;
   try {
     format = outputFormat(g.output);
     run = prepare();
+    standbyRetryMs = nonNegativeDuration('--standby-retry', g.standbyRetry);
     client = connect(g);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -219,7 +226,7 @@ async function execute(outcome: CommandOutcome, cmd: Command, prepare: () => Run
     return;
   }
   try {
-    process.stdout.write(await run(client, format));
+    process.stdout.write(await retryingStandbyRefusals(() => run(client, format), standbyRetryMs));
     outcome.exitCode = EXIT_OK;
   } catch (e) {
     process.stderr.write(`Error: ${describeFailure(e)}\n`);
@@ -227,6 +234,38 @@ async function execute(outcome: CommandOutcome, cmd: Command, prepare: () => Run
   } finally {
     client.close();
   }
+}
+
+/**
+ * Runs `call` again, with backoff, while a coordinator standing by (or still taking charge)
+ * refuses it, for at most `budgetMs`: behind one address (a Kubernetes Service) the active
+ * coordinator answers one of the next calls. Such a refusal means the call was not carried out,
+ * so retrying a change is safe; every other failure is final at once.
+ */
+async function retryingStandbyRefusals<T>(call: () => Promise<T>, budgetMs: number): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const delayMs = backoffDelayMs(DEFAULT_RETRY_BACKOFF, attempt, Math.random());
+      if (!isStandbyRefusal(e) || Date.now() + delayMs > deadline) throw e;
+      if (attempt === 0) process.stderr.write(`the coordinator stands by; retrying for up to ${Math.round(budgetMs / 1000)} s (--standby-retry)\n`);
+      await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+/** The refusal of a coordinator that does not hold the lease (ADR 0023): UNAVAILABLE, saying so. */
+function isStandbyRefusal(e: unknown): boolean {
+  const se = e as Partial<ServiceError>;
+  return se?.code === GrpcCode.UNAVAILABLE && /stands by|taking charge/.test(se.details ?? '');
+}
+
+function nonNegativeDuration(flag: string, text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms < 0) throw new UsageError(`${flag}: must be a duration such as 0s, 500ms, 10s or 1m, got "${text}"`);
+  return ms;
 }
 
 function outputFormat(value: string | undefined): OutputFormat {

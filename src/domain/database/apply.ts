@@ -154,6 +154,9 @@ export async function applyEntry(
         errors.push(undefined);
       }
     }
+    // A split's child raises its counter to its parent's (split-entry-filter.ts).
+    const floor = value.value.versionIdFloor;
+    if (floor !== undefined && floor > versionId) versionId = floor;
     chunks.entryView.write([asciiLongOp(LAST_VERSION_ID_KEY, versionId, entry.timestampMs)]);
   } else if (value?.$case === 'controlRequest') {
     chunks.entryView.write(controlOps(value.value, entry.timestampMs));

@@ -47,6 +47,12 @@ export interface LogEntryValue {
 
 export interface WriteRequests {
   writes: WriteRequest[];
+  /**
+   * oxia-ts only (ADR 0025): set on a parent's entry filtered for a child of a split, the
+   * parent's version counter after the entry; the child's counter is raised to it, so that
+   * the versions of its records, copied from the parent, never go back.
+   */
+  versionIdFloor?: bigint | undefined;
 }
 
 export interface ControlRequest {
@@ -535,13 +541,19 @@ export const LogEntryValue: MessageFns<LogEntryValue> = {
 };
 
 function createBaseWriteRequests(): WriteRequests {
-  return { writes: [] };
+  return { writes: [], versionIdFloor: undefined };
 }
 
 export const WriteRequests: MessageFns<WriteRequests> = {
   encode(message: WriteRequests, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.writes) {
       WriteRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.versionIdFloor !== undefined) {
+      if (BigInt.asIntN(64, message.versionIdFloor) !== message.versionIdFloor) {
+        throw new globalThis.Error("value provided for field message.versionIdFloor of type int64 too large");
+      }
+      writer.uint32(800).int64(message.versionIdFloor);
     }
     return writer;
   },
@@ -567,6 +579,14 @@ export const WriteRequests: MessageFns<WriteRequests> = {
             message.writes.push(WriteRequest.decode(reader, reader.uint32()));
             continue;
           }
+          case 100: {
+            if (tag !== 800) {
+              break;
+            }
+
+            message.versionIdFloor = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -582,6 +602,11 @@ export const WriteRequests: MessageFns<WriteRequests> = {
   fromJSON(object: any): WriteRequests {
     return {
       writes: globalThis.Array.isArray(object?.writes) ? object.writes.map((e: any) => WriteRequest.fromJSON(e)) : [],
+      versionIdFloor: isSet(object.versionIdFloor)
+        ? BigInt(object.versionIdFloor)
+        : isSet(object.version_id_floor)
+        ? BigInt(object.version_id_floor)
+        : undefined,
     };
   },
 
@@ -589,6 +614,9 @@ export const WriteRequests: MessageFns<WriteRequests> = {
     const obj: any = {};
     if (message.writes?.length) {
       obj.writes = message.writes.map((e) => WriteRequest.toJSON(e));
+    }
+    if (message.versionIdFloor !== undefined) {
+      obj.versionIdFloor = message.versionIdFloor.toString();
     }
     return obj;
   },
@@ -599,6 +627,9 @@ export const WriteRequests: MessageFns<WriteRequests> = {
   fromPartial<I extends Exact<DeepPartial<WriteRequests>, I>>(object: I): WriteRequests {
     const message = createBaseWriteRequests();
     message.writes = object.writes?.map((e) => WriteRequest.fromPartial(e)) || [];
+    message.versionIdFloor = (object.versionIdFloor !== undefined && object.versionIdFloor !== null)
+      ? BigInt(object.versionIdFloor)
+      : undefined;
     return message;
   },
 };
