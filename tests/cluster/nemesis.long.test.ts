@@ -1,5 +1,5 @@
 // The long version of tests/cluster/nemesis.test.ts (`npm run test:long`): several seeds, each
-// a few minutes of faults drawn at random (SIGSTOP of a leader, a leader or another node parted
+// a few minutes of faults drawn at random (SIGSTOP of a leader, a leader or a minority parted
 // through its proxy, SIGKILL of a leader and restart), on 3 nodes and on 5. Each seed's history
 // must be linearizable and keep every acknowledged write. NEMESIS_SEED=<seed> runs that seed only.
 import { test } from 'uvu';

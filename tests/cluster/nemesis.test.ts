@@ -1,6 +1,6 @@
 // Real processes under a nemesis (tests/cluster/support/nemesis.ts): a 3-node cluster at
 // replication factor 3, callers recording a history of conflicting operations, and each kind of
-// fault twice (SIGSTOP of a leader, a leader parted through its proxy, another node parted,
+// fault twice (SIGSTOP of a leader, a leader parted from the rest, a minority parted from the rest,
 // SIGKILL of a leader and restart); then the history must be linearizable and every
 // acknowledged write readable. The seed is printed; NEMESIS_SEED=<seed> replays its schedule.
 // tests/cluster/nemesis.long.test.ts runs many more faults.

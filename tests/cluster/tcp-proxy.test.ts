@@ -1,9 +1,11 @@
 // The TCP proxy of the partition nemesis (tests/support/tcp-proxy.ts) on an echo server over
 // loopback: it forwards; 'refuse' resets open connections and new ones; 'blackhole' holds the
-// bytes without closing anything and delivers them, in order, on the heal.
+// bytes without closing anything and delivers them, in order, on the heal; with a source for
+// each connection (the process that opened it), it parts only the given sources' connections.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { connectionSource } from '../support/connection-source.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait.js';
 
@@ -93,6 +95,43 @@ S("'blackhole' holds the bytes without closing; the heal delivers them in order"
   assert.is(parked.ended(), undefined);
   proxy.heal();
   await waitFor(() => open.received() === 'abc' && parked.received() === 'd', 'the held bytes after the heal');
+});
+
+S('with a source for each connection, a partition parts only the connections of the given sources', async () => {
+  // This process is the only one dialling: the proxy must recognise it by its socket's owner.
+  let sourced: TcpProxy | undefined;
+  const seen: Array<string | undefined> = [];
+  sourced = await TcpProxy.start(proxy.target, (socket) => {
+    const who = connectionSource(socket.remotePort!, sourced!.port, new Map([['this-test', process.pid]]));
+    seen.push(who);
+    return who;
+  });
+  try {
+    const [host, port] = sourced.address.split(':');
+    const open = (): { socket: Socket; received: () => string; ended: () => boolean } => {
+      const socket = createConnection({ host: host!, port: Number(port) });
+      sockets.push(socket);
+      let received = '';
+      let ended = false;
+      socket.on('data', (d) => (received += d.toString()));
+      socket.on('error', () => (ended = true));
+      socket.on('close', () => (ended = true));
+      return { socket, received: () => received, ended: () => ended };
+    };
+    const first = open();
+    first.socket.write('a');
+    await waitFor(() => first.received() === 'a', 'the echo');
+    assert.equal(seen, ['this-test']);
+    sourced.partition('refuse', ['another-process']);
+    first.socket.write('b');
+    await waitFor(() => first.received() === 'ab', 'the echo, the partition being for someone else');
+    sourced.partition('refuse', ['this-test']);
+    await waitFor(() => first.ended(), 'the connection of the parted source reset');
+    const second = open();
+    await waitFor(() => second.ended(), 'a new connection of the parted source reset');
+  } finally {
+    await sourced.close();
+  }
 });
 
 S.run();

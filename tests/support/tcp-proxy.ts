@@ -15,6 +15,8 @@ class Link {
   private readonly waiting = new Map<Socket, Buffer[]>();
 
   constructor(
+    /** Who opened the connection, if known. */
+    readonly source: string | undefined,
     private readonly client: Socket,
     private readonly upstream: Socket,
     onClosed: () => void,
@@ -74,84 +76,107 @@ class Link {
   }
 }
 
+/** Names the process that opened a connection accepted by the proxy (undefined: unknown). */
+export type SourceOf = (socket: Socket) => string | undefined;
+
+interface Cut {
+  readonly mode: PartitionMode;
+  /** Only connections from these sources; every connection when undefined. */
+  readonly sources: ReadonlySet<string> | undefined;
+}
+
 export class TcpProxy {
-  private mode: PartitionMode | undefined;
+  private cut: Cut | undefined;
   private readonly links = new Set<Link>();
   /** Connections accepted during a black hole, connected on the heal. */
-  private readonly parked = new Set<Socket>();
+  private readonly parked = new Map<Socket, string | undefined>();
 
   private constructor(
     private readonly server: Server,
     readonly target: string,
     readonly address: string,
+    private readonly sourceOf: SourceOf | undefined,
   ) {}
 
   /** A proxy to `target` ("127.0.0.1:port") listening on a free loopback port. */
-  static async start(target: string): Promise<TcpProxy> {
+  static async start(target: string, sourceOf?: SourceOf): Promise<TcpProxy> {
     const server = createServer({ pauseOnConnect: true, noDelay: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const port = (server.address() as { port: number }).port;
-    const proxy = new TcpProxy(server, target, `127.0.0.1:${port}`);
+    const proxy = new TcpProxy(server, target, `127.0.0.1:${port}`, sourceOf);
     server.on('connection', (socket) => proxy.accept(socket));
     return proxy;
   }
 
-  get parted(): PartitionMode | undefined {
-    return this.mode;
+  get port(): number {
+    return Number(this.address.slice(this.address.lastIndexOf(':') + 1));
   }
 
-  /** Parts the link (see the modes above); a second call with another mode switches to it. */
-  partition(mode: PartitionMode): void {
-    this.mode = mode;
+  get parted(): PartitionMode | undefined {
+    return this.cut?.mode;
+  }
+
+  /**
+   * Parts the link (see the modes above) for the connections of `sources` (needs the proxy's
+   * SourceOf), or for every connection. Replaces an earlier partition that was not healed.
+   */
+  partition(mode: PartitionMode, sources?: Iterable<string>): void {
+    if (sources !== undefined && this.sourceOf === undefined) throw new Error('this proxy cannot tell where connections come from');
+    this.heal();
+    this.cut = { mode, sources: sources === undefined ? undefined : new Set(sources) };
     for (const link of this.links) {
+      if (!this.isCut(link.source)) continue;
       if (mode === 'refuse') link.reset();
       else link.hold();
-    }
-    if (mode === 'refuse') {
-      for (const s of this.parked) s.resetAndDestroy();
-      this.parked.clear();
     }
   }
 
   heal(): void {
-    this.mode = undefined;
+    this.cut = undefined;
     for (const link of this.links) link.release();
     const parked = [...this.parked];
     this.parked.clear();
-    for (const s of parked) this.connect(s);
+    for (const [s, source] of parked) this.connect(s, source);
+  }
+
+  private isCut(source: string | undefined): boolean {
+    const cut = this.cut;
+    if (cut === undefined) return false;
+    return cut.sources === undefined || (source !== undefined && cut.sources.has(source));
   }
 
   async close(): Promise<void> {
     for (const link of this.links) link.reset();
-    for (const s of this.parked) s.destroy();
+    for (const s of this.parked.keys()) s.destroy();
     this.parked.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   private accept(socket: Socket): void {
     socket.on('error', () => socket.destroy());
-    if (this.mode === 'refuse') {
-      socket.resetAndDestroy();
-      return;
-    }
-    if (this.mode === 'blackhole') {
-      this.parked.add(socket);
+    const source = this.sourceOf?.(socket);
+    if (this.isCut(source)) {
+      if (this.cut!.mode === 'refuse') {
+        socket.resetAndDestroy();
+        return;
+      }
+      this.parked.set(socket, source);
       socket.once('close', () => this.parked.delete(socket));
       return;
     }
-    this.connect(socket);
+    this.connect(socket, source);
   }
 
-  private connect(client: Socket): void {
+  private connect(client: Socket, source: string | undefined): void {
     const [host, port] = splitHostPort(this.target);
     const upstream = createConnection({ host, port, noDelay: true });
     upstream.pause();
-    const link = new Link(client, upstream, () => this.links.delete(link));
+    const link = new Link(source, client, upstream, () => this.links.delete(link));
     this.links.add(link);
-    if (this.mode === 'blackhole') link.hold();
+    if (this.isCut(source)) link.hold();
     else {
       client.resume();
       upstream.resume();

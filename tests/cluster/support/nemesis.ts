@@ -2,35 +2,42 @@
 // coordinator, every node's internal port behind a TCP proxy (tests/support/tcp-proxy.ts),
 // closed-loop callers recording a history (ConflictLoad, HistoryRecorder), and a nemesis
 // that, on a schedule drawn from a seed, freezes a shard leader (SIGSTOP/SIGCONT), parts a
-// leader or another node from the cluster through its proxy, or kills a leader (SIGKILL) and
-// restarts it. At the end everything is healed, every key read back, and the history judged.
+// leader or a minority of nodes from the rest, or kills a leader (SIGKILL) and restarts it.
+// At the end everything is healed, every key read back, and the history judged.
 //
 // Routing: the cluster config gives each node one internal address, which the coordinator and
-// every other node dial alike, so a proxy per directed link cannot be configured; each node's
-// internal port has one proxy that all its peers go through. Parting a node's proxy cuts what
-// comes to it (the coordinator's calls, the replication streams of the shards it follows) but
-// not what it sends (its own replication to its followers); clients reach the nodes' public
-// ports directly, so a parted leader still hears from clients (it must not answer them wrongly).
+// every other node dial alike. So each node's internal port has one proxy, and the proxy tells
+// the links apart by who opened the connection (connection-source.ts: the owner of the socket,
+// one of our child processes). A partition between groups A and B parts, at the proxy of each
+// node of A, the connections from B's processes, and the other way round: replication both
+// ways and the coordinator's calls. Clients reach the nodes' public ports directly: a parted
+// leader still hears from clients, and must not answer them wrongly.
 import { SeededRandom } from '../../../src/adapters/simulation/seeded-random.js';
 import type { KvOperation } from '../../sim/kv-history.js';
 import { TestCluster, type ClusterNode } from '../../support/cluster.js';
 import { RawOxiaClient, type ShardInfo } from '../../support/raw-client.js';
 import { judgeHistory } from '../../support/history-checks.js';
 import { HistoryRecorder } from '../../support/history-recorder.js';
+import { connectionSource } from '../../support/connection-source.js';
 import { TcpProxy, type PartitionMode } from '../../support/tcp-proxy.js';
 import { waitFor } from '../../support/wait.js';
 import { KeyNotFoundError, OxiaClient } from '../../../src/adapters/client/index.js';
 import { ConflictLoad } from './conflict-load.js';
 
-export type NemesisKind = 'freeze-leader' | 'isolate-leader' | 'isolate-node' | 'kill-leader';
-export const NEMESIS_KINDS: readonly NemesisKind[] = ['freeze-leader', 'isolate-leader', 'isolate-node', 'kill-leader'];
+export type NemesisKind = 'freeze-leader' | 'isolate-leader' | 'split-minority' | 'kill-leader';
+export const NEMESIS_KINDS: readonly NemesisKind[] = ['freeze-leader', 'isolate-leader', 'split-minority', 'kill-leader'];
+
+/** The coordinator's process name as the proxies know it. */
+const COORDINATOR = 'coordinator';
 
 /** One fault as drawn from the seed; whom it hits is decided when it happens (who leads then). */
 export interface NemesisStep {
   readonly kind: NemesisKind;
-  /** Which shard's leader (index into the shards, modulo), or which node for isolate-node. */
+  /** Which shard's leader (index into the shards, modulo), or where the minority starts for split-minority. */
   readonly pick: number;
   readonly mode: PartitionMode;
+  /** split-minority: the coordinator is on the minority's side (else the majority's). */
+  readonly coordinatorWithMinority: boolean;
   readonly holdMs: number;
   /** Quiet time after the cluster recovered, before the next fault. */
   readonly gapMs: number;
@@ -81,6 +88,7 @@ export function nemesisSchedule(random: SeededRandom, options: Pick<NemesisRunOp
     kind,
     pick: random.int(1_000),
     mode: random.chance(0.5) ? 'refuse' : 'blackhole',
+    coordinatorWithMinority: random.chance(0.25),
     holdMs: random.between(options.holdMs[0], options.holdMs[1]),
     gapMs: random.between(options.gapMs[0], options.gapMs[1]),
   }));
@@ -106,8 +114,15 @@ export async function runNemesis(options: NemesisRunOptions): Promise<NemesisRun
   };
   let load: ConflictLoad | undefined;
   try {
+    // The processes the proxies tell apart, by pid as they are now (a restart changes it).
+    const processes = (): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const n of cluster.nodes) if (n.running && n.process.pid !== undefined) m.set(n.name, n.process.pid);
+      for (const c of cluster.coordinators) if (c.running && c.pid !== undefined) m.set(COORDINATOR, c.pid);
+      return m;
+    };
     for (const node of cluster.nodes) {
-      const proxy = await TcpProxy.start(node.internalAddress);
+      const proxy: TcpProxy = await TcpProxy.start(node.internalAddress, (socket) => connectionSource(socket.remotePort!, proxy.port, processes()));
       proxies.set(node, proxy);
       node.configInternalAddress = proxy.address;
     }
@@ -168,7 +183,7 @@ async function applyStep(cluster: TestCluster, proxies: ReadonlyMap<ClusterNode,
   const shard = shardIds[step.pick % shardIds.length]!;
   const leaderPublic = status.shards.get(shard)!.leader?.public;
   const leader = leaderPublic !== undefined ? cluster.nodeByPublic(leaderPublic) : undefined;
-  const victim = step.kind === 'isolate-node' || leader === undefined ? cluster.nodes[step.pick % cluster.nodes.length]! : leader;
+  const victim = leader ?? cluster.nodes[step.pick % cluster.nodes.length]!;
   const role = victim === leader ? `leader of shard ${shard}` : 'a node';
   switch (step.kind) {
     case 'freeze-leader':
@@ -179,13 +194,21 @@ async function applyStep(cluster: TestCluster, proxies: ReadonlyMap<ClusterNode,
       event(`SIGCONT ${victim.name}`);
       return;
     case 'isolate-leader':
-    case 'isolate-node': {
-      const proxy = proxies.get(victim)!;
-      event(`part ${victim.name} (${role}) from the cluster (${step.mode}) for ${step.holdMs} ms`);
-      proxy.partition(step.mode);
+    case 'split-minority': {
+      const n = cluster.nodes.length;
+      const minority =
+        step.kind === 'isolate-leader' ? [victim] : Array.from({ length: Math.floor((n - 1) / 2) }, (_, i) => cluster.nodes[(step.pick + i) % n]!);
+      const majority = cluster.nodes.filter((node) => !minority.includes(node));
+      const side = (nodes: readonly ClusterNode[], coordinator: boolean): string[] => [...nodes.map((node) => node.name), ...(coordinator ? [COORDINATOR] : [])];
+      const withMinority = step.kind === 'split-minority' && step.coordinatorWithMinority;
+      const a = side(minority, withMinority);
+      const b = side(majority, !withMinority);
+      event(`part {${a.join(', ')}} from {${b.join(', ')}} (${step.mode}) for ${step.holdMs} ms${step.kind === 'isolate-leader' ? ` (${victim.name}: ${role})` : ''}`);
+      for (const node of minority) proxies.get(node)!.partition(step.mode, b);
+      for (const node of majority) proxies.get(node)!.partition(step.mode, a);
       await pause(step.holdMs);
-      proxy.heal();
-      event(`heal ${victim.name}`);
+      for (const proxy of proxies.values()) proxy.heal();
+      event('heal the partition');
       return;
     }
     case 'kill-leader':
