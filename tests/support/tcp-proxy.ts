@@ -90,6 +90,8 @@ export class TcpProxy {
   private readonly links = new Set<Link>();
   /** Connections accepted during a black hole, connected on the heal. */
   private readonly parked = new Map<Socket, string | undefined>();
+  /** Connections accepted, by source ('?' when the SourceOf could not tell). */
+  readonly accepted = new Map<string, number>();
 
   private constructor(
     private readonly server: Server,
@@ -158,6 +160,8 @@ export class TcpProxy {
   private accept(socket: Socket): void {
     socket.on('error', () => socket.destroy());
     const source = this.sourceOf?.(socket);
+    const counted = source ?? '?';
+    this.accepted.set(counted, (this.accepted.get(counted) ?? 0) + 1);
     if (this.isCut(source)) {
       if (this.cut!.mode === 'refuse') {
         socket.resetAndDestroy();
