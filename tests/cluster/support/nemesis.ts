@@ -56,6 +56,8 @@ export interface NemesisRunOptions {
   readonly keys: number;
   readonly requestTimeoutMs: number;
   readonly thinkMsMax: number;
+  /** The coordinator's default health checks (a node is down after 1 s), not the tests' lenient ones (2 s). */
+  readonly defaultHealthChecks?: boolean;
   /** How a failing run is replayed (printed with the seed). */
   readonly replay: string;
   readonly log?: (line: string) => void;
@@ -103,7 +105,12 @@ export async function runNemesis(options: NemesisRunOptions): Promise<NemesisRun
   const loadRandom = random.fork();
   log(`nemesis seed ${options.seed} (replay: ${options.replay}): ${schedule.map((s) => s.kind).join(', ')}`);
 
-  const cluster = await TestCluster.start({ nodes: options.nodes, namespaces: [{ name: 'default', shards: options.shards, rf: 3 }], withoutCoordinator: true });
+  const cluster = await TestCluster.start({
+    nodes: options.nodes,
+    namespaces: [{ name: 'default', shards: options.shards, rf: 3 }],
+    withoutCoordinator: true,
+    defaultHealthChecks: options.defaultHealthChecks ?? false,
+  });
   const proxies = new Map<ClusterNode, TcpProxy>();
   const recorder = new HistoryRecorder();
   const events: string[] = [];
@@ -163,6 +170,9 @@ export async function runNemesis(options: NemesisRunOptions): Promise<NemesisRun
     problems.push(...unidentifiedConnections(proxies, log));
     const checkMs = Date.now() - checkStarted;
     const unknown = operations.filter((op) => op.output.type === 'unknown').length;
+    const outcomes = new Map<string, number>();
+    for (const op of operations) outcomes.set(`${op.input.type} ${op.output.type}`, (outcomes.get(`${op.input.type} ${op.output.type}`) ?? 0) + 1);
+    log(`  outcomes: ${[...outcomes].sort().map(([k, n]) => `${k} ${n}`).join(', ')}`);
     log(`nemesis seed ${options.seed}: ${operations.length} operations (${unknown} indeterminate), run ${(runMs / 1000).toFixed(1)} s, checked in ${checkMs} ms: ${problems.length === 0 ? 'linearizable' : 'NOT LINEARIZABLE'}`);
     if (problems.length > 0) {
       problems.push(`nemesis events:\n${events.map((e) => `  ${e}`).join('\n')}`, `replay the schedule: ${options.replay}`);
