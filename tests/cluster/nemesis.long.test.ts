@@ -1,8 +1,8 @@
 // The long version of tests/cluster/nemesis.test.ts (`npm run test:long`): several seeds, each
 // a few minutes of faults drawn at random (SIGSTOP of a leader, a leader or a minority parted
 // from the rest, SIGKILL of a leader and restart), on 3 nodes (once with the coordinator's default
-// health checks) and on 5. Each seed's history
-// must be linearizable and keep every acknowledged write. NEMESIS_SEED=<seed> runs that seed only.
+// health checks) and on 5. Each seed's history must be linearizable and keep every acknowledged
+// write. NEMESIS_SEED=<seed> (with NEMESIS_NODES, NEMESIS_FAST_CHECKS=1) runs that seed only.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runNemesis } from './support/nemesis.js';
