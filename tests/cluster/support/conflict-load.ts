@@ -42,7 +42,7 @@ export class ConflictLoad {
     return load;
   }
 
-  /** Operations answered so far (a liveness hint for the test). */
+  /** Operations answered so far, failures not counted (a liveness hint for the test). */
   answered = 0;
 
   private async run(name: string, client: OxiaClient, random: SeededRandom): Promise<void> {
@@ -52,6 +52,7 @@ export class ConflictLoad {
       const shard = RawOxiaClient.shardFor([...this.options.shards], key);
       const roll = random.next();
       const seen = versions.get(key);
+      let failed = false;
       if (roll < 0.45) {
         const op = this.recorder.invoke(name, { type: 'get', key }, shard);
         try {
@@ -60,7 +61,10 @@ export class ConflictLoad {
           op.complete({ type: 'ok', value: Buffer.from(r.value ?? new Uint8Array()).toString(), versionId: BigInt(r.version.versionId) });
         } catch (e) {
           if (e instanceof KeyNotFoundError) op.complete({ type: 'not-found' });
-          else op.fail();
+          else {
+            op.fail();
+            failed = true;
+          }
         }
       } else if (roll < 0.8) {
         const value = `${name}-${seq}`;
@@ -73,7 +77,10 @@ export class ConflictLoad {
           op.complete({ type: 'ok', versionId: BigInt(r.version.versionId) });
         } catch (e) {
           if (e instanceof UnexpectedVersionIdError) op.complete({ type: 'unexpected-version' });
-          else op.fail();
+          else {
+            op.fail();
+            failed = true;
+          }
         }
       } else {
         const expected = random.chance(0.4) && seen !== undefined ? seen : undefined;
@@ -83,10 +90,13 @@ export class ConflictLoad {
           op.complete(existed ? { type: 'ok' } : { type: 'not-found' });
         } catch (e) {
           if (e instanceof UnexpectedVersionIdError) op.complete({ type: 'unexpected-version' });
-          else op.fail();
+          else {
+            op.fail();
+            failed = true;
+          }
         }
       }
-      this.answered++;
+      if (!failed) this.answered++;
       const pauseMs = random.int(this.options.thinkMsMax + 1);
       if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     }

@@ -173,7 +173,7 @@ export async function runNemesis(options: NemesisRunOptions): Promise<NemesisRun
     const outcomes = new Map<string, number>();
     for (const op of operations) outcomes.set(`${op.input.type} ${op.output.type}`, (outcomes.get(`${op.input.type} ${op.output.type}`) ?? 0) + 1);
     log(`  outcomes: ${[...outcomes].sort().map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    log(`nemesis seed ${options.seed}: ${operations.length} operations (${unknown} indeterminate), run ${(runMs / 1000).toFixed(1)} s, checked in ${checkMs} ms: ${problems.length === 0 ? 'linearizable' : 'NOT LINEARIZABLE'}`);
+    log(`nemesis seed ${options.seed}: ${operations.length} operations (${unknown} indeterminate), run ${(runMs / 1000).toFixed(1)} s, checked in ${checkMs} ms: ${problems.length === 0 ? 'linearizable, no write lost' : 'FAILED'}`);
     if (problems.length > 0) {
       problems.push(`nemesis events:\n${events.map((e) => `  ${e}`).join('\n')}`, `replay the schedule: ${options.replay}`);
     }
