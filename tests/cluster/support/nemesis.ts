@@ -168,6 +168,10 @@ export async function runNemesis(options: NemesisRunOptions): Promise<NemesisRun
     const operations = recorder.operations();
     const problems = judgeHistory({ operations, toCheck: recorder.historyToCheck(), finalReads });
     problems.push(...unidentifiedConnections(proxies, log));
+    // For the record, not a failure: whether the history needs the retry shadows at all, that
+    // is whether a write the client library resent was seen applied twice.
+    const bare = judgeHistory({ operations, toCheck: operations, finalReads });
+    log(`  without retry shadows: ${bare.length === 0 ? 'linearizable too' : `a resent write was seen applied twice? ${bare.join('\n')}`}`);
     const checkMs = Date.now() - checkStarted;
     const unknown = operations.filter((op) => op.output.type === 'unknown').length;
     const outcomes = new Map<string, number>();
