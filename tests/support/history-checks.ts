@@ -23,7 +23,7 @@ export function judgeHistory(run: RecordedRun, maxSteps?: number): string[] {
     const shown = minimalFailingHistory(ops, result.gaveUp === true, maxSteps).filter((op) => !isRetryShadow(op));
     const what = result.gaveUp ? 'the checker gave up (search budget) on' : 'no linearization of';
     problems.push(
-      `${what} key ${result.key}: ${shown.length} operations shown (the shortest prefix that fails; each write also counts as maybe applied twice, see HistoryRecorder.historyToCheck), times in ms on the test's monotonic clock:\n` +
+      `${what} key ${result.key}: ${shown.length} operations shown (the shortest prefix that fails, those answered after its last invocation taken as indeterminate; each write may also have been applied twice, see HistoryRecorder.historyToCheck), times in ms on the test's monotonic clock:\n` +
         shown.map((op) => `  ${describeOperation({ ...op, callMs: round(op.callMs), returnMs: round(op.returnMs) })}`).join('\n'),
     );
   }
@@ -34,26 +34,32 @@ const round = (ms: number): number => Math.round(ms * 10) / 10;
 
 /**
  * The shortest prefix (by invocation) of one key's operations that is already not
- * linearizable, with every operation still pending at its end: what shows the fault, without
- * the rest of the run. Falls back to all of them.
+ * linearizable: what shows the fault without the rest of the run. A prefix is cut at an
+ * invocation; an operation invoked by then but answered later is checked as indeterminate
+ * (a write) or left out (a read), since later operations may explain its answer. Any
+ * linearization of the whole history, cut at that moment, is one of the prefix: so a prefix
+ * that fails proves the whole fails. Falls back to all of them.
  */
 function minimalFailingHistory(ops: readonly KvOperation[], gaveUp: boolean, maxSteps?: number): readonly KvOperation[] {
   if (gaveUp) return ops;
-  let lo = 1;
-  let hi = ops.length;
+  const invokedBy = (n: number): readonly KvOperation[] => ops.filter((op) => op.callMs <= ops[n - 1]!.callMs);
   const failsWith = (n: number): boolean => {
     const cut = ops[n - 1]!.callMs;
-    // The prefix: the first n invocations, and whatever of the rest had been invoked by then.
-    const prefix = ops.filter((op, i) => i < n || op.callMs <= cut);
+    const prefix = invokedBy(n).flatMap((op): KvOperation[] => {
+      if (op.returnMs <= cut) return [op];
+      return op.input.type === 'get' ? [] : [{ ...op, output: { type: 'unknown' }, returnMs: Infinity }];
+    });
     const r = checkLinearizable(prefix, maxSteps);
     return !r.ok && r.gaveUp !== true;
   };
+  let lo = 1;
+  let hi = ops.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (failsWith(mid)) hi = mid;
     else lo = mid + 1;
   }
-  return failsWith(lo) ? ops.filter((op, i) => i < lo || op.callMs <= ops[lo - 1]!.callMs) : ops;
+  return failsWith(lo) ? invokedBy(lo) : ops;
 }
 
 /**
