@@ -115,7 +115,7 @@ export async function runNemesis(options: NemesisRunOptions): Promise<NemesisRun
   const recorder = new HistoryRecorder();
   const events: string[] = [];
   const event = (line: string): void => {
-    const stamped = `[${(recorder.now() / 1000).toFixed(1)} s] ${line}`;
+    const stamped = `[${(recorder.now() / 1000).toFixed(3)} s] ${line}`;
     events.push(stamped);
     log(`  ${stamped}`);
   };
