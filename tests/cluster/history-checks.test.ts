@@ -42,6 +42,20 @@ S('a stale read is rejected, with the failing key and its operations in the repo
   assert.match(problems[0]!, /c3 .* get k -> ok a v1/);
 });
 
+S('the report shows the shortest failing prefix, not the whole run', () => {
+  const steps: Array<readonly [string, KvInput, KvOutput | 'fail']> = [];
+  for (let i = 1; i <= 20; i++) steps.push(['c1', put(`v${i}`), { type: 'ok', versionId: BigInt(i) }]);
+  steps.push(['c2', get, { type: 'ok', value: 'v3', versionId: 3n }]);
+  for (let i = 21; i <= 30; i++) steps.push(['c1', put(`v${i}`), { type: 'ok', versionId: BigInt(i) }]);
+  const problems = judge(sequential(steps));
+  assert.is(problems.length, 1);
+  // The stale read, what came before it, and the next invocation: cut at the read's own
+  // invocation the read is still pending, and what follows could explain its answer.
+  assert.match(problems[0]!, /: 22 operations shown/);
+  assert.match(problems[0]!, /c2 .* get k -> ok v3 v3/);
+  assert.not.match(problems[0]!, /put k=v22/);
+});
+
 S('a lost acknowledged write is reported by both checks', () => {
   const recorder = sequential([
     ['c1', put('a'), { type: 'ok', versionId: 1n }],
