@@ -46,6 +46,12 @@ process.on('exit', () => {
 });
 
 export class ClusterNode {
+  /**
+   * The internal address written into the cluster config: what the coordinator and the other
+   * nodes dial. The bound address unless a test routes it through something (a TCP proxy).
+   */
+  configInternalAddress: string;
+
   constructor(
     readonly name: string,
     private proc: RoleProcess,
@@ -53,7 +59,9 @@ export class ClusterNode {
     readonly publicAddress: string,
     readonly internalAddress: string,
     private readonly logFile: string,
-  ) {}
+  ) {
+    this.configInternalAddress = internalAddress;
+  }
 
   get process(): RoleProcess {
     return this.proc;
@@ -171,7 +179,7 @@ export class TestCluster {
   writeConfig(namespaces: readonly NamespaceSpec[], nodes: readonly ClusterNode[] = this.nodes): void {
     this.declared = namespaces;
     const ns = namespaces.map((n) => `  - name: ${n.name}\n    initialShardCount: ${n.shards}\n    replicationFactor: ${n.rf}\n`).join('');
-    const servers = nodes.map((n) => `  - name: ${n.name}\n    public: "${n.publicAddress}"\n    internal: "${n.internalAddress}"\n`).join('');
+    const servers = nodes.map((n) => `  - name: ${n.name}\n    public: "${n.publicAddress}"\n    internal: "${n.configInternalAddress}"\n`).join('');
     const temp = `${this.configPath}.tmp`;
     writeFileSync(temp, `namespaces:\n${ns}servers:\n${servers}${this.configExtra}`);
     renameSync(temp, this.configPath);
