@@ -12,6 +12,7 @@ import type {
   CloseSessionRequest,
   CreateSessionRequest,
   CreateSessionResponse,
+  GetResponse,
   GetSequenceUpdatesRequest,
   GetSequenceUpdatesResponse,
   ListRequest,
@@ -160,8 +161,33 @@ export class GrpcTransport implements ClientTransport {
     };
   }
 
-  read(target: string, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
-    return this.serverStream(OxiaClientService.read, target, request, signal);
+  read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetResponse[]> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const def = OxiaClientService.read;
+      const call = this.client(target).makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new Metadata());
+      const gets: GetResponse[] = [];
+      let settled = false;
+      const settle = (failed: boolean, error?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        call.cancel();
+        if (!failed) resolve(gets);
+        else reject(signal.aborted ? signal.reason : rpcErrorOf(error, target));
+      };
+      const onAbort = (): void => settle(true);
+      signal.addEventListener('abort', onAbort, { once: true });
+      call.on('data', (message: ReadResponse) => {
+        for (const g of message.gets) gets.push(g);
+      });
+      // grpc-js emits 'error' (a failed status) before 'end', which follows the last message.
+      call.on('error', (e: unknown) => settle(true, e));
+      call.on('end', () => settle(false));
+    });
   }
   list(target: string, request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse> {
     return this.serverStream(OxiaClientService.list, target, request, signal);
