@@ -13,7 +13,11 @@
  *                             <op>-x<callers>-<role>-<pid>.cpuprofile (profile-top.ts
  *                             summarises one); the profiler's own cost inflates CPU per op
  *
- * Prints one line per point and process: µs of CPU per op, and the shards it leads.
+ *        [--idle 3s]          how long the servers' CPU is sampled without load first
+ *
+ * Prints one line per point and process: µs of CPU per op, and the shards it leads; for the
+ * servers also "net": less their CPU without load (sampled for --idle before the load
+ * starts), which on a busy machine, at low rates, is a large part of the total.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, readdirSync } from 'node:fs';
@@ -40,6 +44,7 @@ const { values: flags } = parseArgs({
     shards: { type: 'string', default: '3' },
     keys: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '1' },
+    idle: { type: 'string', default: '3s' },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -104,7 +109,15 @@ async function oneRun(): Promise<void> {
       warmupMs: ms('warmup', flags.warmup),
       durationMs: ms('duration', flags.duration),
     };
-    await runGenerator(plan, roles, () => leadersByNode(join(dir, 'cluster-status.json'), addressOf));
+    // The servers' CPU without load (health checks, leases, metrics), per second: at a low
+    // rate on a busy machine it is a large part of their CPU per op, and is subtracted.
+    const idleMs = ms('idle', flags.idle);
+    const idleFrom = new Map([...roles.keys()].map((pid) => [pid, processCpuSeconds(pid)]));
+    const idleStart = performance.now();
+    await new Promise((r) => setTimeout(r, idleMs));
+    const idleSeconds = (performance.now() - idleStart) / 1000;
+    const idlePerSecond = new Map([...roles.keys()].map((pid) => [pid, (processCpuSeconds(pid) - idleFrom.get(pid)!) / idleSeconds]));
+    await runGenerator(plan, roles, idlePerSecond, () => leadersByNode(join(dir, 'cluster-status.json'), addressOf));
   } finally {
     await cluster?.stop();
     if (profileTmp !== undefined) {
@@ -139,7 +152,7 @@ function toggleProfiles(pids: Iterable<number>): void {
   }
 }
 
-function runGenerator(plan: LoadPlan, roles: Map<number, string>, leaders: () => Map<string, number>): Promise<void> {
+function runGenerator(plan: LoadPlan, roles: Map<number, string>, idlePerSecond: Map<number, number>, leaders: () => Map<string, number>): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', GENERATOR, JSON.stringify(plan)], {
       cwd: PACKAGE_ROOT,
@@ -150,6 +163,7 @@ function runGenerator(plan: LoadPlan, roles: Map<number, string>, leaders: () =>
     if (child.pid !== undefined) roles.set(child.pid, 'client');
     for (const [pid, role] of roles) roleOfPid.set(pid, role);
     let before = new Map<number, number>();
+    let measuringSince = 0;
     const sample = () => new Map([...roles.keys()].map((pid) => [pid, processCpuSeconds(pid)]));
     createInterface({ input: child.stdout }).on('line', (line) => {
       let message: { type?: string; point?: PointResult };
@@ -161,6 +175,7 @@ function runGenerator(plan: LoadPlan, roles: Map<number, string>, leaders: () =>
       }
       if (message.type === 'measuring') {
         before = sample();
+        measuringSince = performance.now();
         toggleProfiles(roles.keys());
       }
       if (message.type === 'point' && message.point !== undefined) {
@@ -169,15 +184,23 @@ function runGenerator(plan: LoadPlan, roles: Map<number, string>, leaders: () =>
         const p = message.point;
         pointNames.push(`${p.operation}-x${p.concurrency}`);
         const led = leaders();
+        const seconds = (performance.now() - measuringSince) / 1000;
         const parts: string[] = [];
         let servers = 0;
+        let serversNet = 0;
         for (const [pid, role] of roles) {
-          const us = (((after.get(pid) ?? 0) - (before.get(pid) ?? 0)) / p.ops) * 1e6;
-          if (role !== 'client') servers += us;
-          parts.push(`${role}${led.has(role) ? ` (leads ${led.get(role)})` : ''} ${us.toFixed(1)}`);
+          const cpu = (after.get(pid) ?? 0) - (before.get(pid) ?? 0);
+          const us = (cpu / p.ops) * 1e6;
+          // The client has no idle work of its own to subtract (it is started with the load).
+          const net = role === 'client' ? us : ((cpu - (idlePerSecond.get(pid) ?? 0) * seconds) / p.ops) * 1e6;
+          if (role !== 'client') {
+            servers += us;
+            serversNet += net;
+          }
+          parts.push(`${role}${led.has(role) ? ` (leads ${led.get(role)})` : ''} ${us.toFixed(1)}${role === 'client' ? '' : ` (net ${net.toFixed(1)})`}`);
         }
         process.stdout.write(
-          `${p.operation} x${p.concurrency}: ${Math.round(p.opsPerSec)} ops/s, p50 ${p.p50Ms} ms; CPU us/op: ${parts.join(', ')}; servers ${servers.toFixed(1)}; load ${loadavg()[0]!.toFixed(1)}\n`,
+          `${p.operation} x${p.concurrency}: ${Math.round(p.opsPerSec)} ops/s, p50 ${p.p50Ms} ms; CPU us/op: ${parts.join(', ')}; servers ${servers.toFixed(1)} (net ${serversNet.toFixed(1)}); load ${loadavg()[0]!.toFixed(1)}\n`,
         );
       }
     });
