@@ -45,6 +45,11 @@ export function sampleCpu(serverPids: readonly number[], clientPid: number | und
   };
 }
 
+/** User plus system CPU seconds of one process so far (0 when it is gone). */
+export function processCpuSeconds(pid: number): number {
+  return processTicks([pid]) / clockTicksPerSecond();
+}
+
 /** "Other" is the machine's busy time less the servers', the load generator's and this process's (small). */
 export function cpuShares(from: CpuSample, to: CpuSample): CpuShares {
   const seconds = (to.atMs - from.atMs) / 1000;

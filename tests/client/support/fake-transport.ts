@@ -279,7 +279,14 @@ export class FakeCluster implements ClientTransport {
     };
   }
 
-  async *read(target: string, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
+  async read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetResponse[]> {
+    const out: GetResponse[] = [];
+    for await (const r of this.readMessages(target, request, signal)) out.push(...r.gets);
+    return out;
+  }
+
+  /** A Read call's response messages (two per call: the transport joins them). */
+  private async *readMessages(target: string, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse> {
     const shard = request.shard ?? -1n;
     const call = { target, shard, request };
     this.reads.push(call);

@@ -58,11 +58,7 @@ export class ReadPath {
         { deadlineMs, timeoutMs: this.requestTimeoutMs, closed: this.closed, what: `read of ${ops.length} key(s) from shard ${shard}` },
         (hint, signal) => {
           const target = shardTarget(this.directory, shard, hint);
-          return this.moves.run(shard, target, signal, async (moved) => {
-            const out: GetResponse[] = [];
-            for await (const r of this.transport.read(target, request, moved)) out.push(...r.gets);
-            return out;
-          });
+          return this.moves.run(shard, target, signal, (moved) => this.transport.read(target, request, moved));
         },
       );
       if (gets.length !== ops.length) {

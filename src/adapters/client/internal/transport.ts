@@ -3,6 +3,7 @@ import type {
   CreateSessionRequest,
   CreateSessionResponse,
   GetSequenceUpdatesRequest,
+  GetResponse,
   GetSequenceUpdatesResponse,
   ListRequest,
   ListResponse,
@@ -11,7 +12,6 @@ import type {
   RangeScanRequest,
   RangeScanResponse,
   ReadRequest,
-  ReadResponse,
   SessionHeartbeat,
   ShardAssignments,
   ShardAssignmentsRequest,
@@ -33,7 +33,13 @@ export interface ClientTransport {
   write(target: string, request: WriteRequest, signal: AbortSignal): Promise<WriteResponse>;
   /** Opens a WriteStream; the shard and namespace travel in the call metadata. */
   openWriteStream(target: string, shard: bigint, namespace: string): DuplexCall<WriteRequest, WriteResponse>;
-  read(target: string, request: ReadRequest, signal: AbortSignal): AsyncIterable<ReadResponse>;
+  /**
+   * One Read call, its response messages joined: the responses to `request.gets`, in order.
+   * A Read's responses are bounded by its request (the client's batch), so they are
+   * collected as they arrive rather than pulled one message at a time: no async iteration
+   * per batch on the hot path of gets.
+   */
+  read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetResponse[]>;
   list(target: string, request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse>;
   rangeScan(target: string, request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse>;
   sequenceUpdates(target: string, request: GetSequenceUpdatesRequest, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse>;
