@@ -104,6 +104,13 @@ function checkVersionId(v: unknown): void {
  * Writes and single-key reads are batched per shard (linger, count and byte limits as
  * in Oxia's Go client) and sent to each shard's leader; retryable failures are retried
  * within `requestTimeoutMs`. Calls are safe to issue concurrently.
+ *
+ * Writes are at least once, as with Oxia's own clients: the protocol has no idempotency key,
+ * so a write whose answer was lost (the leader killed after it committed the write) is sent
+ * again and may be applied twice. An unconditional put then gets one more version; a delete's
+ * resend answers KeyNotFound; a put conditional on a version or on absence is applied at most
+ * once, and its resend answers UnexpectedVersionId. Where that matters, make writes conditional
+ * and read back after such an error (the real-process nemesis runs of ADR 0032 see exactly this).
  */
 export class OxiaClient {
   private closing: Promise<void> | undefined;
