@@ -4,6 +4,7 @@
  * (DiskProbe.shortage, ADR 0029) and the disk space metrics export what it last read, so
  * that one reader asks the kernel, not two on their own schedules.
  */
+import { statfsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { injectable } from 'inversify';
@@ -41,9 +42,23 @@ export class DiskSpaceReadings {
     }
   }
 
-  /** What `read(dir)` last found for `dir` itself; undefined before, or when it was not there. */
-  lastOf(dir: string): DirectorySpace | undefined {
-    return this.last.get(dir);
+  /**
+   * The last reading of `dir`, or one taken now when there is none yet: a directory made after
+   * the watch's last reading (the first shard's) is reported from the first scrape, not a
+   * second later. Undefined while `dir` is not there.
+   */
+  lastOrNow(dir: string): DirectorySpace | undefined {
+    const known = this.last.get(dir);
+    if (known) return known;
+    try {
+      const fs = statfsSync(dir);
+      const space = { freeBytes: fs.bavail * fs.bsize, sizeBytes: fs.blocks * fs.bsize };
+      this.last.set(dir, space);
+      return space;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
   }
 }
 

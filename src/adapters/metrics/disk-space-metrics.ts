@@ -38,7 +38,7 @@ export class DiskSpaceMetrics {
 
   private refresh(): void {
     for (const [dir, path] of Object.entries(this.dirs)) {
-      const space = this.readings.lastOf(path);
+      const space = this.readings.lastOrNow(path);
       if (space) {
         this.free.set({ dir }, space.freeBytes);
         this.size.set({ dir }, space.sizeBytes);
