@@ -12,6 +12,8 @@ export interface Defect {
   readonly network?: Partial<NetworkFaults>;
   /** The first node's clock rate (see WorldOptions). */
   readonly clockRate?: number;
+  /** A node keeps answering reads of a shard it led, from its own store, after losing the leadership (tests/sim/fenced-leader-reads.ts). */
+  readonly fencedLeaderReads?: boolean;
 }
 
 export const DEFECTS: readonly Defect[] = [
@@ -34,6 +36,21 @@ export const DEFECTS: readonly Defect[] = [
     name: 'slow-clock',
     description: "one node's clock runs at a quarter of the speed, far past the drift bound the read lease assumes (ADR 0024)",
     clockRate: 0.25,
+  },
+  {
+    name: 'version-reuse',
+    description: "a restarted replica's store has lost the shard's last version id: its new puts reuse version ids",
+    disk: { forgetsLastVersionId: true },
+  },
+  {
+    name: 'stale-term-append',
+    description: "Append streams reach followers without the leader's term, as if they skipped the term check: a deposed leader's appends are taken",
+    network: { staleTermAppends: true },
+  },
+  {
+    name: 'fenced-leader-reads',
+    description: 'a node that led a shard keeps answering its reads from its own store after it was fenced or follows another leader',
+    fencedLeaderReads: true,
   },
 ];
 

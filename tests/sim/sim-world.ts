@@ -12,6 +12,7 @@ import type { NodeAddress } from '../../src/domain/cluster/node-address.js';
 import type { ShardRef } from '../../src/application/ports/shard-ref.js';
 import type { LogEntry } from '../../src/domain/wal/log-entry.js';
 import { DEFAULT_REQUEST_LIMITS } from '../../src/domain/database/limits.js';
+import { fencedLeaderReads } from './fenced-leader-reads.js';
 
 export const NAMESPACE = 'default';
 export const COORDINATOR = 'coordinator';
@@ -25,6 +26,8 @@ export interface WorldOptions {
   readonly debugLog?: boolean;
   /** How fast the first node's clock runs (1: exact). The defect `slow-clock` slows it far past any drift bound. */
   readonly firstNodeClockRate?: number;
+  /** The defect fenced-leader-reads (tests/sim/fenced-leader-reads.ts). */
+  readonly fencedLeaderReads?: boolean;
 }
 
 interface NodeProcess {
@@ -123,7 +126,8 @@ export class SimWorld {
       n.random.fork().next,
     );
     node.start();
-    this.network.attach(n.address.internal, life, { coordination: node, replication: node, client: node, health });
+    const client = this.options.fencedLeaderReads ? fencedLeaderReads(node, n.disk, NAMESPACE, this.config.namespaces[0]?.keySorting ?? 'hierarchical') : node;
+    this.network.attach(n.address.internal, life, { coordination: node, replication: node, client, health });
   }
 
   /** The process dies (SIGKILL); with `powerLoss` the machine too, taking unsynced writes with it. */

@@ -56,6 +56,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       network: { ...BASE_NETWORK, ...defect?.network },
       debugLog: options.verbose ?? false,
       firstNodeClockRate: defect?.clockRate ?? 1,
+      fencedLeaderReads: defect?.fencedLeaderReads ?? false,
     },
     (node, shard, entries) => ledger.appended(node, shard, entries),
   );
@@ -200,6 +201,13 @@ class Nemesis {
       say('power loss of every node');
       for (const n of w.nodes) w.crashNode(n, true);
       this.later(() => (say('restart every node'), w.nodes.forEach((n) => w.startNode(n))), 300, 2_000);
+    } else if (roll < 0.74) {
+      // The coordinator alone loses the node: it may elect another leader while the node
+      // still reaches its followers and its clients (a deposed leader that does not know it).
+      const n = this.random.pick(w.nodes);
+      say('part from coordinator', { node: n.address.name });
+      w.network.partition(n.address.internal, COORDINATOR);
+      this.later(() => (say('heal'), w.network.heal()), 500, 4_000);
     }
   }
 }

@@ -3,8 +3,10 @@ import type { KvSnapshot, KvStore, KvStoreFactory } from '../../application/port
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import type { StorageProbe } from '../../application/ports/storage-probe.js';
 import type { Wal, WalFactory } from '../../application/ports/wal.js';
-import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
+import type { KvEntry, KvOp, KvRange, KvReadView } from '../../domain/database/kv-view.js';
 import { MemoryKv } from '../../domain/database/memory-kv.js';
+import { INTERNAL_ENCODER } from '../../domain/database/records.js';
+import { LAST_VERSION_ID_KEY } from '../../domain/keys/internal-keys.js';
 import { isInternalEncoded } from '../../domain/keys/key-encoder.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { storageFailureOf } from '../files/storage-failure.js';
@@ -21,6 +23,8 @@ export interface DiskFaults {
   /** Deliberate defects (the simulator's --inject): the checker must catch each. */
   readonly ackBeforeFsync?: boolean;
   readonly storeDropsWrites?: boolean;
+  /** On reopen the store has lost the shard's last version id record: the replica counts versions from scratch. */
+  readonly forgetsLastVersionId?: boolean;
 }
 
 /**
@@ -80,6 +84,11 @@ export class SimDisk {
     }
   }
 
+  /** A shard's store as written so far (what the node's process would read); undefined if it has none. */
+  storeView(shard: ShardRef): KvReadView | undefined {
+    return this.stores.get(key(shard))?.live;
+  }
+
   /** From now on writes fail as `failure` says, until `writesWork()`. */
   failWrites(failure: WriteFailure): void {
     this.writeFailure = failure;
@@ -134,6 +143,7 @@ export class SimDisk {
         incarnation.check();
         let state = this.stores.get(key(shard));
         if (!state) this.stores.set(key(shard), (state = { live: new MemoryKv(), unsynced: [], durable: new MemoryKv() }));
+        else if (this.faults.forgetsLastVersionId) forgetLastVersionId(state);
         return new MemoryKvStore(state, incarnation, this.random, this.faults, this.failureOf);
       },
       delete: async (shard) => {
@@ -163,6 +173,13 @@ function storeError(failure: WriteFailure): Error {
   }
   const text = failure.errno === 'ENOSPC' ? 'No space left on device' : 'Input/output error';
   return Object.assign(new Error(`IO error: 000005.log: ${text} (simulated)`), { code: 'LEVEL_IO_ERROR' });
+}
+
+/** The defect version-reuse: the record of the shard's version counter is gone, written or synced. */
+function forgetLastVersionId(state: StoreState): void {
+  const forget: KvOp[] = [{ type: 'del', key: INTERNAL_ENCODER.encode(LAST_VERSION_ID_KEY) }];
+  state.live.write(forget);
+  state.durable.write(forget);
 }
 
 function copyKv(from: MemoryKv): MemoryKv {

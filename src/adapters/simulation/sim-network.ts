@@ -34,6 +34,11 @@ export interface NetworkFaults {
   readonly duplicate: number;
   /** Defect: the network acknowledges appends for the follower before they reach it. */
   readonly forgedAcks?: boolean;
+  /**
+   * Defect: Append streams reach followers without their leader's term (as from an old leader
+   * that does not say it), so a follower takes the appends of whichever leader talks to it.
+   */
+  readonly staleTermAppends?: boolean;
 }
 
 /** The services one storage node process serves. */
@@ -235,7 +240,8 @@ export class SimNetwork {
         if (!nodeLife.alive || this.faults.forgedAcks) return;
         toLeader(() => !closed && life.alive && handlers.onAck(offset, echo));
       };
-      node.services.replication.replicate(target, appends, sendAck, serverAbort.signal).then(
+      const seenTarget = this.faults.staleTermAppends ? { ...target, term: -1n } : target;
+      node.services.replication.replicate(seenTarget, appends, sendAck, serverAbort.signal).then(
         () => toLeader(() => close(undefined)),
         (e: unknown) => nodeLife.alive && toLeader(() => close(asSeenByCaller(e))),
       );
@@ -243,7 +249,8 @@ export class SimNetwork {
     return {
       send: (append) => {
         if (closed) return true;
-        toFollower(() => !closed && appends.push(append));
+        const sent = this.faults.staleTermAppends ? { ...append, term: -1n } : append;
+        toFollower(() => !closed && appends.push(sent));
         // The defect: an ack as if the follower had the entry durably, sent before it even got it.
         if (this.faults.forgedAcks && append.entry) {
           const offset = append.entry.offset;
