@@ -295,6 +295,24 @@ export function kvStoreContract(name: string, makeFactory: (dir: string) => KvSt
     assert.is((await collect(again, {})).length, 499);
   });
 
+  // Whether it reached the platter needs a power cut to see (the simulated disk's test does,
+  // tests/application/term-durability.test.ts); here: a durable write is a write like the others,
+  // between writes that are not, in call order, and the store goes on as before after it.
+  test('a durable write applies like any other, in call order, and later writes go on', async (ctx) => {
+    const s = await open(ctx);
+    const first = s.write([put(text('a'), text('1')), put(text('b'), text('1'))]);
+    const durable = s.write([put(text('a'), text('2')), del(text('b'))], { durable: true });
+    const after = s.write([put(text('c'), text('3'))]);
+    await Promise.all([first, durable, after]);
+    assert.equal(await s.get(text('a')), text('2'));
+    assert.is(await s.get(text('b')), undefined);
+    await s.write([put(text('d'), text('4'))], { durable: false });
+    await s.close();
+    const again = await open(ctx);
+    assert.equal(await again.get(text('c')), text('3'));
+    assert.equal(await again.get(text('d')), text('4'));
+  });
+
   test('after close every call fails with Closed; closing twice is harmless', async (ctx) => {
     const s = await open(ctx);
     await s.write(Array.from({ length: MANY }, (_, i) => put(num(i), text('v'))));

@@ -33,6 +33,23 @@ S('seeds on 5 nodes', async () => {
   }
 });
 
+// Seeds that once failed, kept as fixed cases.
+// 100030: a replica fenced at term 1 lost the term with the power (the store had not synced it),
+// came back at term 0 and took the deposed term-0 leader's appends; a later election at term 3
+// chose the term-1 head, and acknowledged versions of shard 0 were given again.
+// 101359 (3 nodes): a restarted leader had forgotten its shard, and the coordinator's GetStatus
+// after the leader's health watch reconnected was lost; nothing asked again, so the shard kept a
+// leader that did not lead until the end.
+S('seeds that once failed: 100030 on 5 nodes, 101359 on 3', async () => {
+  for (const [seed, nodes] of [
+    [100030, 5],
+    [101359, 3],
+  ] as const) {
+    const r = await simulate({ seed, nodes, operations: 200 });
+    assert.ok(r.ok, explain(r));
+  }
+});
+
 S('the same seed replays the same run, bit for bit', async () => {
   for (const seed of [3, 7]) {
     const a = await simulate({ seed, nodes: 3, operations: 200 });

@@ -1,4 +1,4 @@
-import type { KvSnapshot, KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore, KvStoreFactory, KvWriteOptions } from '../../application/ports/kv-store.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import type { KvReadCache } from './read-cache.js';
@@ -62,10 +62,10 @@ export class CachedKvStore implements KvStore {
     return this.store.snapshot();
   }
 
-  async write(ops: readonly KvOp[]): Promise<void> {
+  async write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void> {
     this.writes++;
     try {
-      await this.store.write(ops);
+      await this.store.write(ops, options);
     } catch (e) {
       // What reached the store is unknown: forget every key the write touched.
       for (const op of ops) this.cache.delete(this.prefix + bytesKey(op.key));

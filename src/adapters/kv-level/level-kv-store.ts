@@ -1,5 +1,5 @@
 import { Level } from 'level';
-import type { KvSnapshot, KvStore } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore, KvWriteOptions } from '../../application/ports/kv-store.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { asStorageFailure } from '../files/storage-failure.js';
@@ -135,12 +135,13 @@ export class LevelKvStore implements KvStore {
     }
   }
 
-  async write(ops: readonly KvOp[]): Promise<void> {
+  async write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void> {
     this.assertOpen();
     // Checked and copied into LevelDB's form before anything is queued: a bad op fails the whole call.
     const batch = ops.map(toBatchOp);
     if (batch.length === 0) return;
-    const done = this.writeTail.then(() => this.db.batch(batch));
+    // sync: LevelDB fsyncs its log after this batch, and with it every batch before (ADR 0004).
+    const done = this.writeTail.then(() => this.db.batch(batch, { sync: options?.durable === true }));
     this.writeTail = done.catch(() => undefined);
     try {
       await done;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import type { KvSnapshot, KvStore } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore, KvWriteOptions } from '../../application/ports/kv-store.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { asStorageFailure } from '../files/storage-failure.js';
@@ -152,14 +152,28 @@ export class SqliteKvStore implements KvStore {
     return stmt.all(...args, limit);
   }
 
-  async write(ops: readonly KvOp[]): Promise<void> {
+  async write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void> {
     this.assertOpen();
     if (ops.length === 0) return;
     try {
-      this.applyOps(ops);
+      if (options?.durable) this.applyDurably(ops);
+      else this.applyOps(ops);
     } catch (e) {
       // The transaction rolled back: nothing of `ops` is in the store.
       throw asStorageFailure(e, `kv store ${this.dir} write`);
+    }
+  }
+
+  /**
+   * One commit under synchronous=FULL: in WAL mode SQLite then fsyncs the -wal file at the
+   * commit, which makes this transaction and every earlier one in the file durable.
+   */
+  private applyDurably(ops: readonly KvOp[]): void {
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.applyOps(ops);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
     }
   }
 

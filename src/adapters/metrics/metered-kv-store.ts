@@ -7,7 +7,7 @@
  * cache answers hits itself), where the backend's lookup costs far more than the call. Sits
  * between the backend and the read cache, so what it times is the backend's own commit.
  */
-import type { KvSnapshot, KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore, KvStoreFactory, KvWriteOptions } from '../../application/ports/kv-store.js';
 import type { BoundCounter, BoundHistogram, Metrics } from '../../application/ports/metrics.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import { SHARD_LABELS, shardLabels } from '../../application/shard/shard-metrics.js';
@@ -71,12 +71,12 @@ class MeteredKvStore implements KvStore {
     return countingIterationFailures(this.store.range(range), this.readErrors);
   }
 
-  async write(ops: readonly KvOp[]): Promise<void> {
+  async write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void> {
     let bytes = 0;
     for (const op of ops) bytes += op.type === 'put' ? op.key.length + op.value.length : op.key.length;
     const startedMs = performance.now();
     try {
-      await this.store.write(ops);
+      await this.store.write(ops, options);
     } catch (e) {
       this.writeErrors.inc();
       throw e;

@@ -1,5 +1,5 @@
 import type { Clock } from '../../application/ports/clock.js';
-import type { KvSnapshot, KvStore, KvStoreFactory } from '../../application/ports/kv-store.js';
+import type { KvSnapshot, KvStore, KvStoreFactory, KvWriteOptions } from '../../application/ports/kv-store.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import type { StorageProbe } from '../../application/ports/storage-probe.js';
 import type { Wal, WalFactory } from '../../application/ports/wal.js';
@@ -356,7 +356,7 @@ class MemoryKvStore implements KvStore {
     }
   }
 
-  async write(ops: readonly KvOp[]): Promise<void> {
+  async write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void> {
     this.usable();
     // As a SQLite transaction or a LevelDB batch: a failed write leaves nothing of itself.
     const refused = this.failureOf('store');
@@ -364,7 +364,10 @@ class MemoryKvStore implements KvStore {
     const kept = this.faults.storeDropsWrites && this.random.chance(0.05) ? ops.filter((op) => !isUserRecord(op)) : ops;
     this.state.live.write(kept);
     this.state.unsynced.push(kept.slice());
-    if (this.random.chance(this.faults.storeCheckpoint)) {
+    // Drawn either way, so that durable writes do not shift the run's other draws.
+    const checkpoint = this.random.chance(this.faults.storeCheckpoint);
+    // A durable write syncs the store's own log, and with it every write before it.
+    if (options?.durable || checkpoint) {
       for (const batch of this.state.unsynced) this.state.durable.write(batch);
       this.state.unsynced = [];
     }

@@ -150,7 +150,7 @@ export class ShardController {
    * restarted between two failed checks was never declared down, and has forgotten that it
    * leads (found by the simulator, ADR 0032). Elect when it does not say LEADER at the term.
    */
-  leaderReconnected(node: NodeAddress): void {
+  leaderReconnected(node: NodeAddress, attempt = 0): void {
     const id = nodeId(node);
     const meta = this.metadata();
     if (!meta?.leader || nodeId(meta.leader) !== id || meta.status !== 'SteadyState') return;
@@ -164,7 +164,18 @@ export class ShardController {
         answer = `${ServingStatus[r.status] ?? r.status} at term ${r.term}`;
       } catch (e) {
         // A restarted node that has not opened the shard again says it is no member of it.
-        if (!isOxiaError(e, 'NodeIsNotMember')) return; // the health checks deal with a node that does not answer
+        if (!isOxiaError(e, 'NodeIsNotMember')) {
+          // A node that stopped answering is the health checks' to declare down. One that answers
+          // them but whose GetStatus was lost (a dropped message) must be asked again: nothing
+          // else would notice that it forgot the shard (sim seed 101359, ADR 0032).
+          if (this.ctx.nodeRunning(node) && !this.closing.signal.aborted && !isOxiaError(e, 'Aborted')) {
+            const delayMs = backoffDelayMs(this.ctx.settings.followerRetry, attempt, this.ctx.random());
+            this.ctx.clock.schedule(delayMs, () => {
+              if (!this.closing.signal.aborted) this.leaderReconnected(node, attempt + 1);
+            });
+          }
+          return;
+        }
         answer = 'that it is no member';
       }
       const reason = `the leader ${id} answers ${answer} after its health watch reconnected (expected LEADER at term ${now.term})`;

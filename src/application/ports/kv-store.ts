@@ -7,8 +7,13 @@ import type { ShardRef } from './shard-ref.js';
  * by domain/keys, so adapters know nothing of key sorting or internal keys.
  */
 export interface KvStore extends KvReadView {
-  /** Applies all ops atomically, in order (a later op on the same key wins). */
-  write(ops: readonly KvOp[]): Promise<void>;
+  /**
+   * Applies all ops atomically, in order (a later op on the same key wins). Not durable by
+   * default: a power loss may take back the newest writes, which the shard's log replays
+   * (ADR 0004). With `durable`, it resolves only once this write and every earlier one would
+   * survive a power loss: for what the log cannot replay (the term a NewTerm promised).
+   */
+  write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void>;
   /**
    * A frozen view of the store as it is now: later writes are not seen through it, and
    * writes go on while it is read (a backup reads it; nothing pauses apply). Close it when
@@ -18,6 +23,11 @@ export interface KvStore extends KvReadView {
   /** Approximate bytes on disk, for metrics and GetStatus. */
   sizeBytes(): Promise<bigint>;
   close(): Promise<void>;
+}
+
+export interface KvWriteOptions {
+  /** Synced to the disk before the call resolves (SQLite synchronous=FULL, LevelDB sync: true). */
+  readonly durable?: boolean;
 }
 
 export interface KvStoreFactory {

@@ -45,6 +45,13 @@ import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInst
 import { type DigestMismatch, storeDigestMismatch, storeDigestMismatchNow } from './store-digest-scan.js';
 import { WriteRecovery } from './write-recovery.js';
 
+/**
+ * Writes of the term go to disk before they count: the term is not in the log, so a power
+ * loss that took back an unsynced term would let the replica take appends from a leader it
+ * was fenced against (Oxia flushes its database after UpdateTerm for the same reason).
+ */
+const TERM_IS_DURABLE = { durable: true } as const;
+
 export interface ReplicaControllerDeps {
   readonly walFactory: WalFactory;
   readonly kvFactory: KvStoreFactory;
@@ -220,7 +227,7 @@ export class ReplicaController {
         const options = await readTermOptions(kv);
         await wal.clear();
         kv = await resetStore(ref, deps.kvFactory, kv, term);
-        if (options !== undefined && term >= 0n) await kv.write(termOps(term, options));
+        if (options !== undefined && term >= 0n) await kv.write(termOps(term, options), TERM_IS_DURABLE);
       }
       const state = await readCommitState(kv);
       const options = await readTermOptions(kv);
@@ -315,7 +322,9 @@ export class ReplicaController {
       const next = accepted(onNewTerm(this.role, term));
       await this.endActivity(new OxiaError('NodeIsNotLeader', `shard ${this.ref.shard} was fenced at term ${term}`));
       const nowMs = BigInt(Math.trunc(this.deps.clock.nowMs()));
-      await this.writing(() => this.kv.write(termOps(term, options, nowMs)));
+      // Synced before the answer: the fence is a promise to the coordinator that no leader of
+      // an older term gets another entry from this replica, and the log cannot replay it.
+      await this.writing(() => this.kv.write(termOps(term, options, nowMs), TERM_IS_DURABLE));
       if (options !== undefined) this.options = options;
       this.role = next;
       // A replica holding only a snapshot (a split's child) answers the snapshot's offset.
@@ -607,7 +616,7 @@ export class ReplicaController {
       const term = this.role.term;
       await this.wal.clear();
       this.kv = await resetStore(this.ref, this.deps.kvFactory, this.kv, term);
-      if (this.options !== undefined && term >= 0n) await this.kv.write(termOps(term, this.options));
+      if (this.options !== undefined && term >= 0n) await this.kv.write(termOps(term, this.options), TERM_IS_DURABLE);
       this.chain.reset(-1n, CHAIN_START_CRC);
       this.activity = { kind: 'replica', replica: await this.replicaOnFiles() };
       this.log.warn('diverged copy of the shard dropped; waiting for a snapshot from the leader', { term: term.toString() });
@@ -650,7 +659,8 @@ export class ReplicaController {
           loaded = await loadSnapshotChunks(this.kv, first.value, iterator, nextChunk);
           const nowMs = BigInt(Math.trunc(this.deps.clock.nowMs()));
           const integrity = await this.installedIntegrity();
-          await this.kv.write([{ type: 'del', key: INSTALLING_MARKER_KEY }, ...termOps(term, undefined, nowMs), integrityOp(integrity, 0n)]);
+          // Durable, and with it the loaded chunks: the leader counts the offset this answers.
+          await this.kv.write([{ type: 'del', key: INSTALLING_MARKER_KEY }, ...termOps(term, undefined, nowMs), integrityOp(integrity, 0n)], TERM_IS_DURABLE);
           this.chain.reset(integrity.offset, integrity.crc);
         } catch (error) {
           // Never leave a partial store behind: start over empty, keeping the fence.
@@ -1022,6 +1032,6 @@ async function resetStore(ref: ShardRef, factory: KvStoreFactory, kv: KvStore, t
   const fresh = await factory.open(ref);
   const ops = term >= 0n ? termOps(term) : [];
   if (installing) ops.push(installingMarkerOp(term));
-  if (ops.length > 0) await fresh.write(ops);
+  if (ops.length > 0) await fresh.write(ops, TERM_IS_DURABLE);
   return fresh;
 }
