@@ -21,7 +21,7 @@ import type { Clock } from '../ports/clock.js';
 import { isLeaseConflict, type LeaseStore } from '../ports/lease-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { BoundGauge, CounterMetric, Metrics } from '../ports/metrics.js';
-import { pause } from './pause.js';
+import { pause } from '../pause.js';
 
 /** Who this process is in the lease, and how the lease is paced. */
 export interface LeaseSettings {

@@ -34,7 +34,7 @@ import { StorageNodeClient } from '../ports/storage-node-client.js';
 import { CoordinatorSettings } from './coordinator-settings.js';
 import { NodeMonitor, type PublishedAssignments } from './node-monitor.js';
 import { AutoSplitter } from './auto-splitter.js';
-import { pause } from './pause.js';
+import { pause } from '../pause.js';
 import { ShardController, type ShardControllerContext } from './shard-controller.js';
 import { SplitController } from './split-controller.js';
 import { StatusKeeper } from './status-keeper.js';

@@ -16,7 +16,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { AssignmentsStream, HealthWatch, StorageNodeClient } from '../ports/storage-node-client.js';
 import type { CoordinatorSettings } from './coordinator-settings.js';
-import { pause } from './pause.js';
+import { pause } from '../pause.js';
 
 /**
  * How long one periodic probe may stay outstanding. The health-check timeout decides about the

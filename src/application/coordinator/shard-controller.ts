@@ -30,7 +30,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { StorageNodeClient } from '../ports/storage-node-client.js';
 import type { CoordinatorSettings } from './coordinator-settings.js';
-import { pause } from './pause.js';
+import { pause } from '../pause.js';
 import type { StatusKeeper } from './status-keeper.js';
 import type { ClusterJournal } from '../console/cluster-journal.js';
 

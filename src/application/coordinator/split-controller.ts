@@ -9,7 +9,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { StorageNodeClient } from '../ports/storage-node-client.js';
 import type { CoordinatorSettings } from './coordinator-settings.js';
-import { pause } from './pause.js';
+import { pause } from '../pause.js';
 import type { StatusKeeper } from './status-keeper.js';
 
 /** How long one child replica may take to catch up with the parent (the first time, the whole shard is read). */

@@ -3,6 +3,7 @@ import { OxiaError, isOxiaError } from '../../domain/errors/oxia-error.js';
 import type { ReadLeaseTiming } from '../../domain/replication/read-lease.js';
 import type { DigestCheckpoint } from '../../domain/integrity/index.js';
 import type { LogEntry } from '../../domain/wal/log-entry.js';
+import { pause } from '../pause.js';
 import type { Clock } from '../ports/clock.js';
 import type { KvStore } from '../ports/kv-store.js';
 import type { Logger } from '../ports/logger.js';
@@ -130,7 +131,7 @@ export class FollowerCursor {
           retryInMs,
           ackOffset: this.ackOffset.toString(),
         });
-        await this.sleep(retryInMs);
+        await pause(this.deps.clock, retryInMs, this.stopping.signal);
       }
     }
   }
@@ -366,19 +367,5 @@ export class FollowerCursor {
   private withTimeout(sent: Promise<void>, sink: SnapshotSink): Promise<void> {
     const cancel = this.deps.clock.schedule(SNAPSHOT_CHUNK_TIMEOUT_MS, () => sink.cancel());
     return sent.finally(cancel);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const onStop = (): void => {
-        cancel();
-        resolve();
-      };
-      const cancel = this.deps.clock.schedule(ms, () => {
-        this.stopping.signal.removeEventListener('abort', onStop);
-        resolve();
-      });
-      this.stopping.signal.addEventListener('abort', onStop, { once: true });
-    });
   }
 }

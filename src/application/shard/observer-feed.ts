@@ -9,6 +9,7 @@ import { SplitKeyFilter } from '../../domain/sharding/split-filter.js';
 import type { KeySorting } from '../../domain/sharding/namespace.js';
 import type { LogEntry } from '../../domain/wal/log-entry.js';
 import { LogEntryValue } from '../../domain/wire/storage.js';
+import { pause } from '../pause.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { ReplicationClient, ReplicationTarget } from '../ports/replication-client.js';
@@ -194,7 +195,7 @@ export class ObserverFeed {
         if (isOxiaError(error, 'NodeIsNotMember') || isOxiaError(error, 'ReplicaDiverged')) needsSnapshot = true;
         const retryInMs = backoffDelayMs(needsSnapshot ? SNAPSHOT_RETRY_BACKOFF : RECONNECT_BACKOFF, attempt++, 0);
         this.log.warn('feeding the observer failed; retrying', { error: error instanceof Error ? error.message : String(error), retryInMs });
-        await this.sleep(retryInMs);
+        await pause(this.deps.clock, retryInMs, this.stopping.signal);
       }
     }
   }
@@ -301,19 +302,5 @@ export class ObserverFeed {
       this.cancelActive = undefined;
       stream.cancel();
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const onStop = (): void => {
-        cancel();
-        resolve();
-      };
-      const cancel = this.deps.clock.schedule(ms, () => {
-        this.stopping.signal.removeEventListener('abort', onStop);
-        resolve();
-      });
-      this.stopping.signal.addEventListener('abort', onStop, { once: true });
-    });
   }
 }

@@ -1,4 +1,4 @@
-import type { Clock } from '../ports/clock.js';
+import type { Clock } from './ports/clock.js';
 
 /**
  * Waits between retries: resolves after `delayMs`, or as soon as `signal` aborts, or as soon as
