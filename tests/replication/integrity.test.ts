@@ -18,7 +18,7 @@ import { factoryFor } from '../application/fixtures/range-workload.js';
 import { scrapeMetrics } from '../support/metrics-scrape.js';
 import { RawOxiaClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
-import { assignments, elect, NAMESPACE, ServingStatus, startNodes, stopNodes, waitForStatus, type ClusterNode } from './support/cluster.js';
+import { assignments, elect, NAMESPACE, ServingStatus, startNodes, stopNodes, valuesThatDiffer, waitForStatus, type ClusterNode } from './support/cluster.js';
 
 const SHARD = { namespace: NAMESPACE, shard: 0n };
 
@@ -150,13 +150,7 @@ for (const s of scenarios) {
       const c2 = new RawOxiaClient(n2.publicAddress);
       try {
         await waitFor(async () => (await c2.get(0n, '/probe').then(() => true, () => false)), 'n2 to serve');
-        const wrong: string[] = [];
-        for (const [key, value] of acknowledged) {
-          const g = await c2.get(0n, key);
-          const got = g.status === Status.OK ? Buffer.from(g.value ?? []).toString() : undefined;
-          if (got !== value) wrong.push(`${key}: ${got} != ${value}`);
-        }
-        assert.equal(wrong, [], `acknowledged writes differ on the rebuilt node`);
+        assert.equal(await valuesThatDiffer(c2, 0n, acknowledged), [], `acknowledged writes differ on the rebuilt node`);
         assert.is((await c2.get(0n, '/bogus')).status, Status.KEY_NOT_FOUND, 'no trace of the entry the leader never wrote');
       } finally {
         c2.close();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { OxiaCoordinationService } from '../../../src/adapters/grpc-protocol/service-definitions.js';
 import { shardAssignmentsMessage } from '../../../src/domain/sharding/assignments.js';
 import { splitHashRange } from '../../../src/domain/sharding/hash-range.js';
-import type { ShardAssignments } from '../../../src/domain/wire/client.js';
+import { Status, type ShardAssignments } from '../../../src/domain/wire/client.js';
 import {
   KeySortingType,
   ServingStatus,
@@ -17,6 +17,7 @@ import {
   type GetStatusResponse,
   type NewTermOptions,
 } from '../../../src/domain/wire/replication.js';
+import type { RawOxiaClient } from '../../support/raw-client.js';
 import { startStorageNode, type StartStorageNodeOptions, type StorageNodeProcess } from '../../support/storage-node.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -201,4 +202,18 @@ export function walFirstOffset(node: ClusterNode): bigint {
     .filter((m): m is string => m !== undefined)
     .map((m) => BigInt(m));
   return firsts.length === 0 ? -1n : firsts.reduce((a, b) => (a < b ? a : b));
+}
+
+/**
+ * The keys of `expected` whose value `client` reads differently from shard `shard` (a missing
+ * key reads as undefined, as an expected deletion says), each as "key: got != expected", values cut to `show` characters.
+ */
+export async function valuesThatDiffer(client: RawOxiaClient, shard: bigint, expected: ReadonlyMap<string, string | undefined>, show = Infinity): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const [key, value] of expected) {
+    const g = await client.get(shard, key);
+    const got = g.status === Status.OK ? Buffer.from(g.value ?? []).toString() : undefined;
+    if (got !== value) wrong.push(`${key}: ${got?.slice(0, show)} != ${value?.slice(0, show)}`);
+  }
+  return wrong;
 }
