@@ -19,19 +19,18 @@
  * servers also "net": less their CPU without load (sampled for --idle before the load
  * starts), which on a busy machine, at low rates, is a large part of the total.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, readdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PACKAGE_ROOT, buildIsFresh } from '../../src/bootstrap/cli/compiled-build.mjs';
+import { buildIsFresh } from '../../src/bootstrap/cli/compiled-build.mjs';
 import { startDevCluster, type RunningDevCluster } from '../../src/bootstrap/dev-cluster/dev-cluster.js';
 import { parseDurationMs } from '../../src/bootstrap/config/values.js';
 import { processCpuSeconds } from './compare/cpu-time.js';
-import { track } from './compare/processes.js';
 import type { LoadPlan } from './compare/load/load-generator.js';
+import { spawnLoadGenerator } from './compare/load/run-load-generator.js';
 import type { Operation } from './compare/options.js';
 import type { PointResult } from './compare/results.js';
 
@@ -50,7 +49,6 @@ const { values: flags } = parseArgs({
 });
 
 const PROFILER_PRELOAD = fileURLToPath(new URL('./cpu-profile-on-signal.mjs', import.meta.url));
-const GENERATOR = fileURLToPath(new URL('./compare/load/load-generator.ts', import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const ms = (name: string, text: string): number => {
   const v = parseDurationMs(text);
@@ -154,12 +152,7 @@ function toggleProfiles(pids: Iterable<number>): void {
 
 function runGenerator(plan: LoadPlan, roles: Map<number, string>, idlePerSecond: Map<number, number>, leaders: () => Map<string, number>): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', GENERATOR, JSON.stringify(plan)], {
-      cwd: PACKAGE_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, FORCE_COLOR: '0' },
-    });
-    track(child);
+    const child = spawnLoadGenerator(plan);
     if (child.pid !== undefined) roles.set(child.pid, 'client');
     for (const [pid, role] of roles) roleOfPid.set(pid, role);
     let before = new Map<number, number>();
