@@ -51,8 +51,7 @@ export class DiskSpaceReadings {
     const known = this.last.get(dir);
     if (known) return known;
     try {
-      const fs = statfsSync(dir);
-      const space = { freeBytes: fs.bavail * fs.bsize, sizeBytes: fs.blocks * fs.bsize };
+      const space = spaceOf(statfsSync(dir));
       this.last.set(dir, space);
       return space;
     } catch (e) {
@@ -63,6 +62,9 @@ export class DiskSpaceReadings {
 }
 
 async function spaceAt(path: string): Promise<DirectorySpace> {
-  const fs = await statfs(path);
+  return spaceOf(await statfs(path));
+}
+
+function spaceOf(fs: { readonly bavail: number; readonly blocks: number; readonly bsize: number }): DirectorySpace {
   return { freeBytes: fs.bavail * fs.bsize, sizeBytes: fs.blocks * fs.bsize };
 }
