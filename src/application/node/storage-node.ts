@@ -346,7 +346,11 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   private leaderOf(shard: bigint, namespace?: string): LeaderShard {
     if (this.closed) throw new OxiaError('Closed', 'the server is shutting down');
     const controller = this.open.get(shard);
-    if (!controller && this.config.soleNode) throw new OxiaError('ShardNotFound', `shard ${shard} does not exist on this node`);
+    // A standalone knows every shard once its local coordinator has placed them; before that a
+    // shard not open yet is only not led yet, and the caller retries (as a cluster node answers).
+    if (!controller && this.config.soleNode && this.assignments !== undefined) {
+      throw new OxiaError('ShardNotFound', `shard ${shard} does not exist on this node`);
+    }
     if (!controller) throw new OxiaError('NodeIsNotMember', `this node is not a member of shard ${shard}`);
     if (namespace !== undefined && namespace !== '' && namespace !== controller.ref.namespace) {
       throw new OxiaError('NamespaceNotFound', `shard ${shard} does not belong to namespace "${namespace}"`);

@@ -51,6 +51,9 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     const health = container.get(HealthStatusBoard);
     const grpc = container.get(GrpcServer);
     grpc.addService(HealthService, container.get(HealthServiceHandlers).implementation());
+    // Registered before the port opens, as the server role does: a client that reconnects while
+    // the shards are still being led must get a retryable answer, not UNIMPLEMENTED.
+    addPublicServices(container, grpc);
     const bound = await grpc.listen();
     stops.set('grpc', stopServing(health, [grpc]));
 
@@ -65,7 +68,6 @@ export async function startStandalone(config: StandaloneConfig, overrides: Conta
     // Every shard opened, recovered from its files and led alone at a new term.
     await coordinator.start();
 
-    addPublicServices(container, grpc);
     health.setAll(ServingStatus.SERVING);
 
     const publicAddress = container.get(LocalCoordinatorConfig).publicAddress;
