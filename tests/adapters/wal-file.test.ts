@@ -1,7 +1,7 @@
 // The file WAL adapter on real files in a temp dir: format, recovery, retention, group commit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
@@ -455,6 +455,50 @@ walTest('one append after another: each one syncs (nothing is left unsynced)', a
   for (let o = 0n; o < 5n; o++) await wal.append([entry(o)]);
   assert.is(wal.syncCount, 5);
 });
+
+/** The open flags of this process's descriptors for files under `dir` (Linux: /proc/self/fdinfo). */
+function openFlagsUnder(dir: string): number[] {
+  const flags: number[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the listing's own descriptor)
+    }
+    if (!target.startsWith(dir + '/')) continue;
+    const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (m) flags.push(parseInt(m[1]!, 8));
+  }
+  return flags;
+}
+
+const LINUX_PROC = existsSync('/proc/self/fdinfo');
+
+walTest('with syncData, segments are written O_DSYNC: each write is durable without an fdatasync after it', async (ctx) => {
+  if (!LINUX_PROC) return;
+  const wal = await openWal(ctx);
+  for (let o = 0n; o < 100n; o += 10n) await wal.append(entries(o, o + 9n, 1n, 200)); // fills several 4 KiB segments
+  const flags = openFlagsUnder(ctx.shardDir);
+  assert.ok(flags.length >= 2, `segment descriptors found: ${flags.length}`);
+  for (const f of flags) assert.ok((f & constants.O_DSYNC) !== 0, `flags ${f.toString(8)} lack O_DSYNC`);
+  // Reopened segments (recovery) are written the same way.
+  await wal.close();
+  const reopened = await openWal(ctx);
+  await reopened.append([entry(100n, 1n, 200)]);
+  const again = openFlagsUnder(ctx.shardDir);
+  assert.ok(again.length >= 1);
+  for (const f of again) assert.ok((f & constants.O_DSYNC) !== 0, `reopened: flags ${f.toString(8)} lack O_DSYNC`);
+}, { segmentSizeBytes: 4096 });
+
+walTest('without syncData, segments are not opened O_DSYNC', async (ctx) => {
+  if (!LINUX_PROC) return;
+  const wal = await openWal(ctx);
+  await wal.append(entries(0n, 9n));
+  const flags = openFlagsUnder(ctx.shardDir);
+  assert.ok(flags.length >= 1);
+  for (const f of flags) assert.is(f & constants.O_DSYNC, 0);
+}, { syncData: false });
 
 walTest('reads see an append once it resolved, also while a read is in progress', async (ctx) => {
   const wal = await openWal(ctx);

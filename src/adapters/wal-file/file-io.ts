@@ -1,6 +1,23 @@
 // Small file primitives the WAL needs with exact semantics: whole reads and writes
 // (the OS may transfer fewer bytes than asked) and durable directory entries.
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+
+/**
+ * Opens a segment file for reading and appending. With `durableWrites`, where the platform
+ * has O_DSYNC, every write returns only once its data (and the file size) is on the device:
+ * one thread-pool call per round instead of a write and then an fdatasync, with the same
+ * guarantee. `durable` says whether that held; otherwise the caller must fdatasync.
+ */
+export async function openSegmentFile(
+  path: string,
+  create: boolean,
+  durableWrites: boolean,
+): Promise<{ readonly fh: FileHandle; readonly durable: boolean }> {
+  const dsync = durableWrites ? (constants.O_DSYNC as number | undefined) : undefined;
+  const flags = constants.O_RDWR | (create ? constants.O_CREAT | constants.O_TRUNC : 0) | (dsync ?? 0);
+  return { fh: await open(path, flags, 0o666), durable: dsync !== undefined };
+}
 
 /**
  * Makes creations, renames and removals of entries in `dir` durable. Without it a

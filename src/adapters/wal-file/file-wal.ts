@@ -8,14 +8,14 @@
 // Readers see what has been written (the committed part of each segment's index), which
 // includes everything whose append resolved.
 import { randomInt } from 'node:crypto';
-import { open, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Wal } from '../../application/ports/wal.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { INVALID_ENTRY_ID, type EntryId, type LogEntry } from '../../domain/wal/log-entry.js';
 import { storageFailureOf } from '../files/storage-failure.js';
-import { fsyncDir, readFully, writeFully } from './file-io.js';
+import { fsyncDir, openSegmentFile, readFully, writeFully } from './file-io.js';
 import {
   SEGMENT_HEADER_BYTES,
   checkRecord,
@@ -114,7 +114,11 @@ export class FileWal implements Wal {
     return new FileWal(dir, options, segments, terms, cut, onClosed, observer);
   }
 
-  /** fdatasyncs made so far to make appends durable (group commit makes this far below the append count). */
+  /**
+   * Durable writes made so far to make appends durable, one per round and segment: O_DSYNC
+   * writes, or fdatasyncs where the platform has no O_DSYNC (group commit makes this far
+   * below the append count).
+   */
   get syncCount(): number {
     return this.syncs;
   }
@@ -379,14 +383,18 @@ export class FileWal implements Wal {
       i = end;
     }
     const writtenMs = this.observer ? performance.now() : 0;
+    let synced = false;
     if (this.options.syncData) {
       for (const seg of touched) {
-        await seg.fh.datasync();
-        seg.dirty = false;
+        // An O_DSYNC segment's write was already durable when it returned.
+        if (!seg.durableWrites) {
+          await seg.fh.datasync();
+          synced = true;
+        }
         this.syncs++;
       }
     }
-    if (this.observer) this.observeRound(round, writtenMs - startedMs, this.options.syncData ? performance.now() - writtenMs : undefined);
+    if (this.observer) this.observeRound(round, writtenMs - startedMs, synced ? performance.now() - writtenMs : undefined);
   }
 
   private observeRound(round: readonly AppendCommand[], writeMs: number, syncMs: number | undefined): void {
@@ -418,7 +426,7 @@ export class FileWal implements Wal {
     const name = segmentFileName(firstOffset);
     const path = join(this.dir, name);
     const header = encodeSegmentHeader(firstOffset, randomInt(0x1_0000_0000));
-    const fh = await open(path, 'w+');
+    const { fh, durable } = await openSegmentFile(path, true, this.options.syncData);
     try {
       await writeFully(fh, [header.bytes], 0);
       // The file's data is synced with the round's records; its name must be durable first.
@@ -427,8 +435,7 @@ export class FileWal implements Wal {
       await fh.close().catch(() => undefined);
       throw e;
     }
-    const seg = new Segment(fh, path, name, firstOffset, header.crc, SEGMENT_HEADER_BYTES);
-    seg.dirty = true;
+    const seg = new Segment(fh, durable, path, name, firstOffset, header.crc, SEGMENT_HEADER_BYTES);
     const sealed = this.segments[this.segments.length - 1];
     this.segments.push(seg);
     if (sealed !== undefined) {
@@ -494,7 +501,6 @@ export class FileWal implements Wal {
     await this.removeFiles(doomed.reverse());
     await seg.fh.truncate(seg.sizeBytes);
     if (this.options.syncData) await seg.fh.datasync();
-    seg.dirty = false;
   }
 
   private async removeAll(): Promise<void> {

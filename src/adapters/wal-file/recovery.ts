@@ -1,9 +1,9 @@
 // Opening a shard's log: rebuild the in-memory index from the segment files and cut the
 // log at the first record that is torn (a crash mid-write) or corrupt. Everything before
 // the cut was validated through the CRC chain; nothing after it can be trusted.
-import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fsyncDir, readFully } from './file-io.js';
+import { fsyncDir, openSegmentFile, readFully } from './file-io.js';
 import { SEGMENT_HEADER_BYTES, decodeSegmentHeader, parseSegmentFileName } from './record-format.js';
 import { Segment } from './segment.js';
 import { scanSegmentRecords } from './segment-scan.js';
@@ -62,7 +62,7 @@ export async function recoverLog(dir: string, syncData: boolean, sealedIndexesKe
       }
       const expected = segments.length === 0 ? first : segments[segments.length - 1]!.lastOffset() + 1n;
       const path = join(dir, name);
-      const fh = await open(path, 'r+');
+      const { fh, durable } = await openSegmentFile(path, false, syncData);
       const fileBytes = (await fh.stat()).size;
       const wholeFileCut = async (reason: string) => {
         await fh.close();
@@ -82,14 +82,13 @@ export async function recoverLog(dir: string, syncData: boolean, sealedIndexesKe
         await wholeFileCut(`gap: segment starts at ${first}, the log ends at ${expected - 1n}`);
         continue;
       }
-      const segment = new Segment(fh, path, name, first, header.crc, SEGMENT_HEADER_BYTES);
+      const segment = new Segment(fh, durable, path, name, first, header.crc, SEGMENT_HEADER_BYTES);
       const stop = await scanRecords(segment, fileBytes, terms, lastTerm);
       if (segment.count === 0) {
         // Only a crash while starting a segment leaves one without records; it holds nothing.
         await wholeFileCut(stop?.reason ?? 'segment holds no records');
         continue;
       }
-      segment.dirty = false;
       lastTerm = terms.termAt(segment.lastOffset());
       segments[segments.length - 1]?.seal();
       segments.push(segment);

@@ -44,11 +44,10 @@ export class Segment {
    * over-estimating only makes retention keep a segment longer.
    */
   maxTimestamp = NO_TIMESTAMP;
-  /** Written since the last fdatasync. */
-  dirty = false;
-
   constructor(
     readonly fh: FileHandle,
+    /** Opened O_DSYNC: a write returns once durable, so no fdatasync is needed after it. */
+    readonly durableWrites: boolean,
     readonly path: string,
     readonly name: string,
     readonly firstOffset: bigint,
@@ -111,7 +110,6 @@ export class Segment {
     this.sizeBytes = sizeBytes;
     if (n > 0) this.lastRecordCrc = this.crcBefore(this.count);
     if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
-    this.dirty = true;
   }
 
   /** Keeps the first `n` records in the index (the file is cut by the caller). The index must be loaded. */

@@ -29,10 +29,10 @@ export class WalMetrics {
   constructor(metrics: Metrics) {
     this.appendLatency = metrics.histogram(
       'oxia_server_wal_append_latency_milliseconds',
-      "Time to write one group-commit round of entries into the shard's log files, before the fsync",
+      "Time to write one group-commit round of entries into the shard's log files; with --wal-sync-data the files are written O_DSYNC where the platform has it, so this includes the flush to the device",
       SHARD_LABELS,
     );
-    this.syncLatency = metrics.histogram('oxia_server_wal_sync_latency_milliseconds', "Time to fsync one group-commit round of the shard's log", SHARD_LABELS);
+    this.syncLatency = metrics.histogram('oxia_server_wal_sync_latency_milliseconds', "Time to fdatasync one group-commit round of the shard's log, where the files cannot be written O_DSYNC", SHARD_LABELS);
     this.appendBytes = metrics.counter('oxia_server_wal_append_bytes_total', "Bytes appended to the shard's log (records with their framing)", SHARD_LABELS);
     this.appendEntries = metrics.counter('oxia_server_wal_appended_entries_total', "Entries appended to the shard's log", SHARD_LABELS);
     this.readLatency = metrics.histogram('oxia_server_wal_read_latency_milliseconds', "Time to read one chunk of records (one file read, up to 1 MiB) from the shard's log", SHARD_LABELS);
