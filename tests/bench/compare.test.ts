@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert';
 import { ConfigError } from '../../src/bootstrap/config/option-table.js';
 import { callersAxis, escapeXml, formatCount, formatLatencyTick, linearAxis, logAxis, niceStep, renderChart, SYSTEM_COLOURS } from './compare/chart.js';
 import { COMPARE_DEFAULTS, parseCompareArgs, QUICK } from './compare/options.js';
-import type { CompareReport, PointResult } from './compare/results.js';
-import { formatMs, renderCpuTable, renderMarkdown, renderOperationTable, renderTables } from './compare/table.js';
+import { median, medianPoints, type CompareReport, type PointResult } from './compare/results.js';
+import { formatMs, renderCpuTable, renderMarkdown, renderOperationTable, renderRatioTable, renderRoundsTable, renderTables } from './compare/table.js';
 
 const S = suite('bench --compare');
 
@@ -123,6 +123,57 @@ S('the report names the machine, the workload, each system\'s settings and statu
   assert.ok(md.includes('- oxia-ts put × 16: 3 failed, last: timed out'));
   assert.ok(md.includes('## Puts\n\n| callers') && md.includes('## Gets\n\n| callers'));
   assert.ok(renderTables(REPORT).startsWith('Puts\n\n| callers'));
+});
+
+S('--rounds: one by default; more alternate the systems and report medians', () => {
+  assert.is(parseCompareArgs([]).rounds, 1);
+  assert.is(parseCompareArgs(['--rounds', '3']).rounds, 3);
+  assert.match(problemsOf(['--rounds', '0'])[0]!, /^--rounds must be an integer >= 1/);
+});
+
+S('medians of rounds: each figure on its own, failures added up, a single round kept as it is', () => {
+  const rounds = [
+    point('etcd', 'put', 16, 1000, 20, { round: 1, p50Ms: 9, clientCpuPercent: 30 }),
+    point('etcd', 'put', 16, 3000, 10, { round: 2, p50Ms: 1, failed: 2, lastError: 'timeout 2' }),
+    point('etcd', 'put', 16, 2000, 40, { round: 3, p50Ms: 5, failed: 1, lastError: 'timeout 3' }),
+    point('oxia-ts', 'put', 16, 100, 1, { round: 1 }),
+    point('oxia-ts', 'put', 16, 300, 3, { round: 2 }),
+    point('oxia-ts', 'get', 1, 55, 0.5, { round: 1 }),
+  ];
+  const [etcd, oxia, single] = medianPoints(rounds);
+  assert.is(etcd!.opsPerSec, 2000);
+  assert.is(etcd!.p99Ms, 20);
+  assert.is(etcd!.p50Ms, 5);
+  assert.is(etcd!.failed, 3);
+  assert.is(etcd!.lastError, 'timeout 3');
+  assert.is(etcd!.clientCpuPercent, 30);
+  assert.is(etcd!.serverCpuPercent, undefined);
+  assert.is(oxia!.opsPerSec, 200, 'even count: the mean of the middle two');
+  assert.is(oxia!.lastError, undefined);
+  assert.equal(single, rounds[5]);
+  assert.is(median([3, 1, 2]), 2);
+});
+
+S('ratios against etcd: throughput and latencies per operation and callers, "–" where either lacks the point', () => {
+  const table = renderRatioTable(REPORT, 'oxia-ts', 'etcd')!.split('\n');
+  assert.is(table[0], '| callers | puts/s × | put p50 × | put p99 × | gets/s × | get p50 × | get p99 × |');
+  assert.is(table[2], '| 1 | 0.16 | 3.03 | 3.03 | 0.12 | 0.12 | 0.12 |');
+  assert.is(table[3], '| 16 | 5.67 | 6.15 | 6.15 | – | – | – |');
+  assert.is(renderRatioTable(REPORT, 'zookeeper', 'etcd'), undefined, 'no points, no table');
+  assert.ok(renderTables(REPORT).includes('oxia-ts over etcd (throughput: higher is better; latency: lower is better)'));
+  assert.ok(renderMarkdown(REPORT, 'chart.svg').includes('## oxia-ts over etcd'));
+});
+
+S('several rounds: the report says the figures are medians and lists every round', () => {
+  const roundPoints = [point('etcd', 'put', 1, 700, 4, { round: 1 }), point('etcd', 'put', 1, 900, 4, { round: 2 }), point('etcd', 'put', 1, 800, 4, { round: 3 })];
+  const report: CompareReport = { ...REPORT, workload: { ...REPORT.workload, rounds: 3 }, points: medianPoints(roundPoints), roundPoints };
+  const rounds = renderRoundsTable(report)!.split('\n');
+  assert.is(rounds[0], '| system | operation | callers | round 1 ops/s | round 2 ops/s | round 3 ops/s | median |');
+  assert.is(rounds[2], '| etcd | put | 1 | 700 | 900 | 800 | 800 |');
+  assert.ok(renderMarkdown(report, 'chart.svg').includes('Each figure is the median of 3 alternating rounds.'));
+  assert.ok(renderMarkdown(report, 'chart.svg').includes('## Rounds'));
+  assert.is(renderRoundsTable(REPORT), undefined, 'one round: no rounds table');
+  assert.not.ok(renderMarkdown(REPORT, 'chart.svg').includes('median of'));
 });
 
 S('axes: callers on log2, throughput from zero to a round top, p99 over whole decades', () => {

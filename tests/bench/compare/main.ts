@@ -16,7 +16,7 @@ import { runLoadGenerator } from './load/run-load-generator.js';
 import { machineInfo } from './machine.js';
 import { COMPARE_USAGE, parseCompareArgs, type CompareOptions, type SystemName } from './options.js';
 import { killAllChildren } from './processes.js';
-import { SYSTEM_LABELS, type CompareReport, type PointResult, type SystemTurn } from './results.js';
+import { medianPoints, SYSTEM_LABELS, type CompareReport, type PointResult, type SystemTurn } from './results.js';
 import { etcdLauncher } from './systems/etcd.js';
 import { oxiaLauncher } from './systems/oxia-ts.js';
 import type { SystemLauncher } from './systems/system.js';
@@ -67,17 +67,24 @@ const resultsDir = resolve(options.outDir, machineStart.date.replace(/[:.]/g, '-
 mkdirSync(resultsDir, { recursive: true });
 log(
   `bench --compare: ${options.systems.join(', ')}; ${options.operations.join(' and ')} at ${options.concurrencies.join(', ')} callers; ` +
-    `${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s per point; ${options.keys} keys, ${options.valueSizeBytes} B values; results in ${relative(process.cwd(), resultsDir) || '.'}`,
+    `${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s per point${options.rounds > 1 ? `, ${options.rounds} alternating rounds` : ''}; ${options.keys} keys, ${options.valueSizeBytes} B values; results in ${relative(process.cwd(), resultsDir) || '.'}`,
 );
 
-const turns: SystemTurn[] = [];
+const turnsBySystem = new Map<SystemName, SystemTurn>();
 const points: PointResult[] = [];
-for (const name of options.systems) {
-  if (interrupted) break;
-  const turn = await runTurn(launchers[name], (p) => points.push(p));
-  turns.push(turn);
+for (let round = 1; round <= options.rounds && !interrupted; round++) {
+  if (options.rounds > 1) log(`round ${round} of ${options.rounds}`);
+  for (const name of options.systems) {
+    if (interrupted) break;
+    // A system skipped (not installed) or failed once sits out the later rounds.
+    const earlier = turnsBySystem.get(name);
+    if (earlier !== undefined && earlier.status !== 'ran') continue;
+    const turn = await runTurn(launchers[name], (p) => points.push(options.rounds > 1 ? { ...p, round } : p));
+    turnsBySystem.set(name, turn);
+  }
 }
 if (interrupted) await new Promise(() => {}); // the signal handler exits
+const turns = options.systems.flatMap((name) => turnsBySystem.get(name) ?? []);
 
 const report: CompareReport = {
   machine: { ...machineStart, loadAverageEnd: loadavg()[0] ?? 0 },
@@ -88,9 +95,11 @@ const report: CompareReport = {
     valueSizeBytes: options.valueSizeBytes,
     concurrencies: options.concurrencies,
     operations: options.operations,
+    rounds: options.rounds,
   },
   turns,
-  points,
+  points: options.rounds > 1 ? medianPoints(points) : points,
+  roundPoints: options.rounds > 1 ? points : undefined,
 };
 writeFileSync(join(resultsDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(resultsDir, 'chart.svg'), renderChart(report));

@@ -27,6 +27,11 @@ export interface CompareOptions {
   readonly valueSizeBytes: number;
   /** Shards of the oxia-ts namespace (replication factor 3 on 3 nodes). */
   readonly oxiaShards: number;
+  /**
+   * Rounds over the systems, alternating (etcd, oxia-ts, etcd, oxia-ts, ...), so that each
+   * system meets the same changes in machine load; the tables give each point's median.
+   */
+  readonly rounds: number;
   /** Results go to `<outDir>/<timestamp>/`. */
   readonly outDir: string;
 }
@@ -40,6 +45,7 @@ export const COMPARE_DEFAULTS: CompareOptions = {
   keys: 1_000,
   valueSizeBytes: 128,
   oxiaShards: 3,
+  rounds: 1,
   outDir: 'bench-results',
 };
 
@@ -56,6 +62,7 @@ export const COMPARE_USAGE = `npm run bench -- --compare [flags]
   --keys 1000                        key space, written before the first point (default 1000)
   --value-size 128                   bytes per value (default 128)
   --oxia-shards 3                    shards of the oxia-ts namespace (default 3)
+  --rounds 1                         rounds over the systems, alternating; tables give medians (default 1)
   --out bench-results                results folder; each run writes <out>/<timestamp>/
   --help                             this text`;
 
@@ -85,6 +92,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareOptions {
     keys: integer('keys', flags.keys, 1, COMPARE_DEFAULTS.keys),
     valueSizeBytes: integer('value-size', flags['value-size'], 1, COMPARE_DEFAULTS.valueSizeBytes),
     oxiaShards: integer('oxia-shards', flags['oxia-shards'], 1, COMPARE_DEFAULTS.oxiaShards),
+    rounds: integer('rounds', flags.rounds, 1, COMPARE_DEFAULTS.rounds),
     outDir: flags.out ?? COMPARE_DEFAULTS.outDir,
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -107,6 +115,7 @@ function parse(argv: readonly string[]) {
       keys: { type: 'string' },
       'value-size': { type: 'string' },
       'oxia-shards': { type: 'string' },
+      rounds: { type: 'string' },
       out: { type: 'string' },
     },
   });

@@ -21,6 +21,8 @@ export interface PointResult {
   readonly serverCpuPercent?: number | undefined;
   /** CPU time of every other process on the machine over the measured time, in % of one CPU. */
   readonly otherCpuPercent?: number | undefined;
+  /** Which round over the systems measured it (1-based; --rounds). */
+  readonly round?: number | undefined;
 }
 
 /** How a system's turn went. */
@@ -57,9 +59,61 @@ export interface CompareReport {
     readonly valueSizeBytes: number;
     readonly concurrencies: readonly number[];
     readonly operations: readonly Operation[];
+    /** Rounds over the systems (absent: one, as in reports written before rounds existed). */
+    readonly rounds?: number | undefined;
   };
   readonly turns: readonly SystemTurn[];
+  /** One per system, operation and callers: the median of the rounds' (see medianPoints). */
   readonly points: readonly PointResult[];
+  /** Every round's points, when there was more than one round. */
+  readonly roundPoints?: readonly PointResult[] | undefined;
+}
+
+/**
+ * One point per system, operation and callers out of several rounds' points: each figure is
+ * the median of the rounds' (throughput and each latency percentile on their own), except
+ * failures, which add up so that a failing round stays visible. Pure.
+ */
+export function medianPoints(points: readonly PointResult[]): PointResult[] {
+  const groups = new Map<string, PointResult[]>();
+  for (const p of points) {
+    const id = `${p.system} ${p.operation} ${p.concurrency}`;
+    const group = groups.get(id);
+    if (group) group.push(p);
+    else groups.set(id, [p]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0]!;
+    if (group.length === 1) return first;
+    const optional = (f: (p: PointResult) => number | undefined): number | undefined => {
+      const values = group.map(f).filter((v): v is number => v !== undefined);
+      return values.length === 0 ? undefined : median(values);
+    };
+    const failed = group.reduce((n, p) => n + p.failed, 0);
+    return {
+      system: first.system,
+      operation: first.operation,
+      concurrency: first.concurrency,
+      ops: median(group.map((p) => p.ops)),
+      opsPerSec: median(group.map((p) => p.opsPerSec)),
+      failed,
+      p50Ms: median(group.map((p) => p.p50Ms)),
+      p99Ms: median(group.map((p) => p.p99Ms)),
+      p999Ms: median(group.map((p) => p.p999Ms)),
+      elapsedMs: median(group.map((p) => p.elapsedMs)),
+      lastError: failed > 0 ? group.filter((p) => p.lastError !== undefined).pop()?.lastError : undefined,
+      clientCpuPercent: optional((p) => p.clientCpuPercent),
+      serverCpuPercent: optional((p) => p.serverCpuPercent),
+      otherCpuPercent: optional((p) => p.otherCpuPercent),
+    };
+  });
+}
+
+/** The median; of an even count, the mean of the middle two. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** How systems are named in tables and charts. */

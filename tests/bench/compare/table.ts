@@ -1,5 +1,5 @@
 /** The comparison as Markdown: one table per operation, the systems side by side. Pure. */
-import type { Operation } from './options.js';
+import type { Operation, SystemName } from './options.js';
 import { SYSTEM_LABELS, type CompareReport, type PointResult } from './results.js';
 
 const OPERATION_TITLES: Readonly<Record<Operation, string>> = { put: 'Puts', get: 'Gets' };
@@ -58,13 +58,71 @@ export function renderCpuTable(report: CompareReport): string | undefined {
   return [header, header.map(() => '---:'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
+/**
+ * `system`'s figures over `baseline`'s, per operation and callers: throughput (higher is
+ * better for `system`) and p50 / p99 latency (lower is better). Undefined unless both have points.
+ */
+export function renderRatioTable(report: CompareReport, system: SystemName, baseline: SystemName): string | undefined {
+  const find = (s: SystemName, operation: Operation, concurrency: number) =>
+    report.points.find((x) => x.system === s && x.operation === operation && x.concurrency === concurrency);
+  if (!report.points.some((p) => p.system === system) || !report.points.some((p) => p.system === baseline)) return undefined;
+  const operations = report.workload.operations;
+  const header = ['callers', ...operations.flatMap((op) => [`${OPERATION_TITLES[op].toLowerCase()}/s ×`, `${op} p50 ×`, `${op} p99 ×`])];
+  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}` : '–');
+  const rows = report.workload.concurrencies.map((concurrency) => [
+    String(concurrency),
+    ...operations.flatMap((operation) => {
+      const a = find(system, operation, concurrency);
+      const b = find(baseline, operation, concurrency);
+      if (a === undefined || b === undefined) return ['–', '–', '–'];
+      return [ratio(a.opsPerSec, b.opsPerSec), ratio(a.p50Ms, b.p50Ms), ratio(a.p99Ms, b.p99Ms)];
+    }),
+  ]);
+  return [header, header.map(() => '---:'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** The systems compared with etcd (the baseline of issue 8's targets), with their ratio tables. */
+function ratioTables(report: CompareReport): Array<{ readonly title: string; readonly table: string }> {
+  const baseline: SystemName = 'etcd';
+  return report.turns.flatMap((t) => {
+    if (t.system === baseline) return [];
+    const table = renderRatioTable(report, t.system, baseline);
+    return table === undefined ? [] : [{ title: `${SYSTEM_LABELS[t.system]} over ${SYSTEM_LABELS[baseline]} (throughput: higher is better; latency: lower is better)`, table }];
+  });
+}
+
+/** Every round's throughput per point, when there was more than one round. */
+export function renderRoundsTable(report: CompareReport): string | undefined {
+  const all = report.roundPoints;
+  const rounds = report.workload.rounds ?? 1;
+  if (all === undefined || rounds < 2) return undefined;
+  const header = ['system', 'operation', 'callers', ...Array.from({ length: rounds }, (_, i) => `round ${i + 1} ops/s`), 'median'];
+  const rows = report.points.map((m) => [
+    SYSTEM_LABELS[m.system],
+    m.operation,
+    String(m.concurrency),
+    ...Array.from({ length: rounds }, (_, i) => {
+      const p = all.find((x) => x.round === i + 1 && x.system === m.system && x.operation === m.operation && x.concurrency === m.concurrency);
+      return p === undefined ? '–' : formatRate(p.opsPerSec);
+    }),
+    formatRate(m.opsPerSec),
+  ]);
+  return [header, header.map(() => '---:'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const medianNote = (report: CompareReport): string =>
+  (report.workload.rounds ?? 1) > 1 ? `Each figure is the median of ${report.workload.rounds} alternating rounds.` : '';
+
 const CPU_TITLE = 'CPU during the measured time in % of one CPU: servers + load generator (other processes on the machine)';
 
 /** The tables only, as the bench prints them at the end. */
 export function renderTables(report: CompareReport): string {
   const tables = report.workload.operations.map((op) => `${OPERATION_TITLES[op]}\n\n${renderOperationTable(report, op)}`);
+  for (const r of ratioTables(report)) tables.push(`${r.title}\n\n${r.table}`);
   const cpu = renderCpuTable(report);
   if (cpu !== undefined) tables.push(`${CPU_TITLE}\n\n${cpu}`);
+  const rounds = renderRoundsTable(report);
+  if (rounds !== undefined) tables.push(`${medianNote(report)} Per round:\n\n${rounds}`);
   return tables.join('\n\n');
 }
 
@@ -87,7 +145,9 @@ export function renderMarkdown(report: CompareReport, chartFile: string): string
       'Puts overwrite random existing keys; gets read random keys.',
     '',
   );
+  if (medianNote(report) !== '') out.push(`${medianNote(report)} Every round's throughput is under "Rounds" below.`, '');
   for (const op of w.operations) out.push(`## ${OPERATION_TITLES[op]}`, '', renderOperationTable(report, op), '');
+  for (const r of ratioTables(report)) out.push(`## ${r.title}`, '', r.table, '');
   out.push(`![throughput and p99 latency against callers](${chartFile})`, '');
   const cpu = renderCpuTable(report);
   if (cpu !== undefined) {
@@ -101,6 +161,8 @@ export function renderMarkdown(report: CompareReport, chartFile: string): string
       '',
     );
   }
+  const rounds = renderRoundsTable(report);
+  if (rounds !== undefined) out.push('## Rounds', '', 'Throughput of each round, in the order they ran (the systems alternate within a round).', '', rounds, '');
   out.push('## Systems', '');
   for (const t of report.turns) {
     out.push(`### ${SYSTEM_LABELS[t.system]} (${t.status})`, '', t.detail, '');
