@@ -43,6 +43,25 @@ test('CRC-32C is the Castagnoli CRC (check value of "123456789")', () => {
   assert.is(crc32c(Buffer.from('6789'), crc32c(Buffer.from('12345'))), 0xe3069283, 'continues from a previous value');
 });
 
+test('CRC-32C eight bytes at a time equals the bitwise definition, at every length and alignment', () => {
+  const bitwise = (bytes: Uint8Array, crc: number): number => {
+    let c = ~crc >>> 0;
+    for (const b of bytes) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  const data = Buffer.alloc(300);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 151 + 17) & 0xff;
+  for (let start = 0; start < 9; start++) {
+    for (let end = start; end <= data.length; end += end < 40 ? 1 : 37) {
+      const slice = data.subarray(start, end);
+      assert.is(crc32c(slice, 0x1234abcd), bitwise(slice, 0x1234abcd), `bytes ${start}..${end}`);
+    }
+  }
+});
+
 test("the chain value is Oxia's: over the LogEntry message as encoded, zero fields left out", () => {
   const entries = [
     entryAt(0n, '', 0n, 0n),

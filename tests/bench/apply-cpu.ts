@@ -64,7 +64,7 @@ async function compare(ref: string): Promise<void> {
       const order = r % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
         const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--root', side.root, '--rounds', '1', '--seconds', flags.seconds!, '--backend', flags.backend!, '--entries-per-batch', flags['entries-per-batch']!];
-        const out = spawnSync(process.execPath, args, { cwd: here, encoding: 'utf8' });
+        const out = spawnSync(process.execPath, args, { cwd: side.root, encoding: 'utf8' });
         const m = /median ([\d.]+) µs/.exec(out.stdout);
         if (!m) throw new Error(`no result from ${side.name}: ${out.stdout}${out.stderr}`);
         side.runs.push(Number(m[1]));
