@@ -10,7 +10,9 @@ import { FileWalFactory } from '../../src/adapters/wal-file/file-wal-factory.js'
 import type { KvStore } from '../../src/application/ports/kv-store.js';
 import { applyBatch, type DecodedEntry } from '../../src/application/shard/apply-batch.js';
 import { LogChain } from '../../src/application/shard/log-chain.js';
-import { CHAIN_START_CRC, crc32c, nextChainCrc, readIntegrity, scanDigest } from '../../src/domain/integrity/index.js';
+import { CHAIN_START_CRC, crc32c, digestAfter, nextChainCrc, readerOf, readIntegrity, scanDigest } from '../../src/domain/integrity/index.js';
+import { MemoryKv } from '../../src/domain/database/memory-kv.js';
+import type { KvOp } from '../../src/domain/database/kv-view.js';
 import { keyEncoder } from '../../src/domain/keys/key-encoder.js';
 import type { LogEntry } from '../../src/domain/wal/log-entry.js';
 import { encodeMessage } from '../../src/domain/database/message-encoding.js';
@@ -59,6 +61,27 @@ test('CRC-32C eight bytes at a time equals the bitwise definition, at every leng
       const slice = data.subarray(start, end);
       assert.is(crc32c(slice, 0x1234abcd), bitwise(slice, 0x1234abcd), `bytes ${start}..${end}`);
     }
+  }
+});
+
+test('the digest after ops equals a full scan of the result, keys repeated or not, in key order or not', async () => {
+  const key = (i: number) => Buffer.from(`k${i % 10}${i}`);
+  const cases: Record<string, KvOp[]> = {
+    'ascending, each key once': Array.from({ length: 20 }, (_, i) => ({ type: 'put', key: Buffer.from(`a${String(i).padStart(3, '0')}`), value: Buffer.from(`v${i}`) })),
+    'descending, each key once': Array.from({ length: 20 }, (_, i) => ({ type: 'put', key: Buffer.from(`a${String(40 - i).padStart(3, '0')}`), value: Buffer.from(`w${i}`) })),
+    'keys repeated': Array.from({ length: 40 }, (_, i): KvOp => (i % 7 === 3 ? { type: 'del', key: key(i % 12) } : { type: 'put', key: key(i % 12), value: Buffer.from(`x${i}`) })),
+    'ascending with a repeat at the end': [
+      { type: 'put', key: Buffer.from('a001'), value: Buffer.from('1') },
+      { type: 'put', key: Buffer.from('a002'), value: Buffer.from('2') },
+      { type: 'put', key: Buffer.from('a002'), value: Buffer.from('3') },
+    ],
+  };
+  for (const [name, ops] of Object.entries(cases)) {
+    const kv = new MemoryKv();
+    kv.write(Array.from({ length: 30 }, (_, i): KvOp => ({ type: 'put', key: i < 15 ? key(i) : Buffer.from(`a${String(i).padStart(3, '0')}`), value: Buffer.from(`old${i}`) })));
+    const digest = await digestAfter(await scanDigest(kv), readerOf(kv), ops);
+    kv.write(ops);
+    assert.is(digest, await scanDigest(kv), name);
   }
 });
 

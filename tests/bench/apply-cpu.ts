@@ -9,14 +9,15 @@
  *   node --import tsx tests/bench/apply-cpu.ts [--seconds 3] [--rounds 5] [--backend sqlite|level]
  *        [--entries-per-batch 1] [--ab <git ref>]
  *
- * --ab: the same measurement of <git ref> (exported into a temp directory, sharing this tree's
- * node_modules), in child processes alternating with this tree's, round after round, so both
- * see the same machine load; prints each side's median and the median of back-to-back ratios.
- * --root (internal): the package root whose src/ is measured.
+ * --ab: the same measurement of <git ref> (its src/ exported into a temp directory under
+ * tests/bench, removed at the end) and of this tree, in one process, alternating 100 ms slices so
+ * that both see the same machine load; per round of --seconds, each side's µs per put, then
+ * each side's median and the median of the rounds' ratios.
+ * --root: the package root whose src/ is measured (default: this tree).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,6 +37,8 @@ const here = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PUTS_PER_ENTRY = 64;
 const KEYS = 1000;
 const VALUE_BYTES = 128;
+/** Milliseconds one side of an A/B comparison runs before the other's turn. */
+const SLICE_MS = 100;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,40 +49,73 @@ const median = (xs: number[]): number => {
 if (flags.ab !== undefined) await compare(flags.ab);
 else await measure(flags.root ?? here);
 
-/** Alternates child processes measuring this tree and `ref`, one round each per turn. */
+/**
+ * Measures this tree and `ref` in one process (each tree's modules loaded from its own files,
+ * each with its own store), alternating short slices, so both see the same machine load.
+ */
 async function compare(ref: string): Promise<void> {
-  const other = mkdtempSync(join(tmpdir(), 'apply-cpu-ab-'));
+  // Inside this tree's tests/, so that tsx compiles it with this tree's tsconfig (decorators)
+  // and its imports find this tree's node_modules.
+  const other = mkdtempSync(join(here, 'tests', 'bench', 'apply-cpu-ab-'));
   try {
     execFileSync('sh', ['-c', `git -C ${JSON.stringify(here)} archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(other)}`]);
-    symlinkSync(join(here, 'node_modules'), join(other, 'node_modules'));
-    execFileSync('cp', [join(here, 'package.json'), join(here, 'tsconfig.json'), other]);
     const sides = [
-      { name: ref, root: other, runs: [] as number[] },
-      { name: 'this tree', root: here, runs: [] as number[] },
+      { name: ref, bench: await setUp(other), cpu: 0, puts: 0, runs: [] as number[] },
+      { name: 'this tree', bench: await setUp(here), cpu: 0, puts: 0, runs: [] as number[] },
     ];
-    const ratios: number[] = [];
-    const rounds = Number(flags.rounds);
-    for (let r = 0; r < rounds; r++) {
-      // Alternate which side goes first, so neither always follows the other.
-      const order = r % 2 === 0 ? sides : [...sides].reverse();
-      for (const side of order) {
-        const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--root', side.root, '--rounds', '1', '--seconds', flags.seconds!, '--backend', flags.backend!, '--entries-per-batch', flags['entries-per-batch']!];
-        const out = spawnSync(process.execPath, args, { cwd: side.root, encoding: 'utf8' });
-        const m = /median ([\d.]+) µs/.exec(out.stdout);
-        if (!m) throw new Error(`no result from ${side.name}: ${out.stdout}${out.stderr}`);
-        side.runs.push(Number(m[1]));
+    try {
+      for (const side of sides) await side.bench.run(1000);
+      const ratios: number[] = [];
+      for (let r = 0; r < Number(flags.rounds); r++) {
+        for (const side of sides) side.cpu = side.puts = 0;
+        const until = performance.now() + Number(flags.seconds) * 1000;
+        let turn = r;
+        while (performance.now() < until) {
+          const side = sides[turn++ % 2]!;
+          const start = process.cpuUsage();
+          side.puts += await side.bench.run(SLICE_MS);
+          const used = process.cpuUsage(start);
+          side.cpu += used.user + used.system;
+        }
+        for (const side of sides) side.runs.push(side.cpu / side.puts);
+        ratios.push(sides[1]!.runs.at(-1)! / sides[0]!.runs.at(-1)!);
+        console.log(`round ${r + 1}: ${sides.map((s) => `${s.name} ${s.runs.at(-1)!.toFixed(2)}`).join(', ')} µs/put`);
       }
-      ratios.push(sides[1]!.runs.at(-1)! / sides[0]!.runs.at(-1)!);
-      console.log(`round ${r + 1}: ${sides.map((s) => `${s.name} ${s.runs.at(-1)!.toFixed(2)}`).join(', ')} µs/put`);
+      for (const s of sides) console.log(`${s.name}: median ${median(s.runs).toFixed(2)} µs/put (${Math.min(...s.runs).toFixed(2)}-${Math.max(...s.runs).toFixed(2)})`);
+      console.log(`this tree / ${ref}: ${(median(sides[1]!.runs) / median(sides[0]!.runs)).toFixed(3)}, median of round ratios ${median(ratios).toFixed(3)}`);
+    } finally {
+      for (const side of sides) await side.bench.close();
     }
-    for (const s of sides) console.log(`${s.name}: median ${median(s.runs).toFixed(2)} µs/put (${Math.min(...s.runs).toFixed(2)}-${Math.max(...s.runs).toFixed(2)})`);
-    console.log(`this tree / ${ref}: ${(median(sides[1]!.runs) / median(sides[0]!.runs)).toFixed(3)}, median of round ratios ${median(ratios).toFixed(3)}`);
   } finally {
     rmSync(other, { recursive: true, force: true });
   }
 }
 
 async function measure(root: string): Promise<void> {
+  const bench = await setUp(root);
+  try {
+    await bench.run(1000);
+    const results: number[] = [];
+    for (let r = 0; r < Number(flags.rounds); r++) {
+      const start = process.cpuUsage();
+      const puts = await bench.run(Number(flags.seconds) * 1000);
+      const used = process.cpuUsage(start);
+      results.push((used.user + used.system) / puts);
+    }
+    console.log(`${flags.backend}: ${results.map((x) => x.toFixed(2)).join(' ')} µs/put; median ${median(results).toFixed(2)} µs/put`);
+  } finally {
+    await bench.close();
+  }
+}
+
+interface Bench {
+  /** Applies entries for `ms` milliseconds; returns the puts applied. */
+  run(ms: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A prefilled store of the package at `root` and the entries to apply to it. */
+async function setUp(root: string): Promise<Bench> {
   const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(root, 'src', path)).href) as Promise<T>;
   const { applyBatch } = await load<typeof import('../../src/application/shard/apply-batch.js')>('application/shard/apply-batch.ts');
   const { CachedKvStoreFactory } = await load<typeof import('../../src/adapters/kv-cache/cached-kv-store.js')>('adapters/kv-cache/cached-kv-store.ts');
@@ -113,25 +149,21 @@ async function measure(root: string): Promise<void> {
   };
   const perBatch = Number(flags['entries-per-batch']);
   const batch = (): DecodedEntry[] => Array.from({ length: perBatch }, entry);
-  try {
-    // Prefill (every key once) and warm up (JIT, caches) before measuring.
-    const warmUntil = performance.now() + 1000;
-    while (next !== 0 || offset === 0n || performance.now() < warmUntil) await applyBatch(kv, config, batch());
-    const results: number[] = [];
-    for (let r = 0; r < Number(flags.rounds); r++) {
-      const start = process.cpuUsage();
-      const until = performance.now() + Number(flags.seconds) * 1000;
+  // Prefill: every key once.
+  while (next !== 0 || offset === 0n) await applyBatch(kv, config, batch());
+  return {
+    async run(ms) {
+      const until = performance.now() + ms;
       let puts = 0;
       while (performance.now() < until) {
         await applyBatch(kv, config, batch());
         puts += PUTS_PER_ENTRY * perBatch;
       }
-      const used = process.cpuUsage(start);
-      results.push((used.user + used.system) / puts);
-    }
-    console.log(`${flags.backend}: ${results.map((x) => x.toFixed(2)).join(' ')} µs/put; median ${median(results).toFixed(2)} µs/put`);
-  } finally {
-    await kv.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+      return puts;
+    },
+    async close() {
+      await kv.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
