@@ -17,7 +17,19 @@ export class OverlayView implements KvReadView {
   /** Pending deletes: each can hide at most one base entry from a limited range. */
   private pendingDeletes = 0;
 
-  constructor(private readonly base: KvReadView) {}
+  /** Present when the base reads synchronously: the apply's point reads then cost no promise per overlay. */
+  readonly getNow: ((key: Uint8Array) => Uint8Array | undefined) | undefined;
+
+  constructor(private readonly base: KvReadView) {
+    const baseNow = base.getNow;
+    this.getNow =
+      baseNow === undefined
+        ? undefined
+        : (key) => {
+            const staged = this.pending.get(key);
+            return staged === undefined ? baseNow(key) : (staged ?? undefined);
+          };
+  }
 
   /** Number of distinct keys with a pending write. */
   get pendingCount(): number {

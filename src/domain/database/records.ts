@@ -16,7 +16,8 @@ import { encodeMessage } from './message-encoding.js';
 export const INTERNAL_ENCODER: KeyEncoder = keyEncoder('natural');
 
 export async function readRecord(view: KvReadView, encoded: Uint8Array): Promise<StorageEntry | undefined> {
-  const bytes = await view.get(encoded);
+  const now = view.getNow;
+  const bytes = now === undefined ? await view.get(encoded) : now(encoded);
   return bytes === undefined ? undefined : StorageEntry.decode(bytes);
 }
 
