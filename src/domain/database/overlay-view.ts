@@ -50,9 +50,9 @@ export class OverlayView implements KvReadView {
   }
 
   private stage(key: Uint8Array, value: Uint8Array | null): void {
-    if (this.pending.get(key) === null) this.pendingDeletes--;
+    // One search of the map: set() returns what it replaced.
+    if (this.pending.set(key, value) === null) this.pendingDeletes--;
     if (value === null) this.pendingDeletes++;
-    this.pending.set(key, value);
   }
 
   /** Forgets every pending write: the caller wrote them to the base (see pendingOps). */
