@@ -136,6 +136,27 @@ export function kvStoreContract(name: string, makeFactory: (dir: string) => KvSt
     assert.equal(await s.get(text('k')), text('4'));
   });
 
+  test('a long write of puts and deletes, keys repeated far apart, ends as applied one op at a time', async (ctx) => {
+    const s = await open(ctx);
+    // Longer than any statement a backend batches its puts into, with deletes breaking up runs.
+    const ops: KvOp[] = [];
+    const model = new Map<string, Uint8Array>();
+    for (let i = 0; i < 400; i++) {
+      const key = text(`m${(i * 37) % 90}`);
+      if (i % 13 === 7) {
+        ops.push(del(key));
+        model.delete(hex(key));
+      } else {
+        const value = text(`v${i}`);
+        ops.push(put(key, value));
+        model.set(hex(key), value);
+      }
+    }
+    await s.write(ops);
+    const stored = await collect(s, {});
+    assert.equal(new Map(stored.map((e) => [hex(e.key), e.value])), model);
+  });
+
   test('writes issued without waiting apply in call order', async (ctx) => {
     const s = await open(ctx);
     const writes: Promise<void>[] = [];

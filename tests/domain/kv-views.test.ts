@@ -61,7 +61,7 @@ test('SortedByteMap stays ordered through many inserts and deletes (chunk splits
   for (let i = 0; i < 20_000; i++) {
     const k = Math.floor(next() * 5000).toString().padStart(5, '0');
     if (next() < 0.75) {
-      map.set(b(k), i);
+      assert.is(map.set(b(k), i), model.get(k), 'set returns the value it replaced');
       model.set(k, i);
     } else {
       assert.is(map.delete(b(k)), model.delete(k));

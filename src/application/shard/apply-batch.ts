@@ -78,7 +78,10 @@ export async function applyBatch(
     throw new Error(`the store holds the progress of entry ${resume.offset}, but the next entry to apply is ${first}`);
   }
   const results: AppliedEntry[] = [];
-  for (const { entry, value } of entries) {
+  // The last entry's ops, when the overlay held nothing else: written as they are.
+  let lastOps: KvOp[] | undefined;
+  for (let i = 0; i < entries.length; i++) {
+    const { entry, value } = entries[i]!;
     const applied = await applyEntry(
       overlay,
       { offset: entry.offset, term: entry.term, timestampMs: entry.timestamp, value },
@@ -91,12 +94,19 @@ export async function applyBatch(
       crc: integrity.crc === undefined ? undefined : nextChainCrc(integrity.crc, entry),
       digest: await digestAfter(integrity.digest, before, applied.ops),
     };
-    overlay.write(applied.ops);
+    // A batch of one entry (or the rest of one after a chunk) need not be staged in the overlay
+    // to be written: its ops are one per key already (an overlay's pendingOps).
+    if (i === entries.length - 1 && overlay.pendingCount === 0) lastOps = applied.ops;
+    else overlay.write(applied.ops);
     replica.onRecord?.(integrity);
     results.push(applied);
   }
-  overlay.write([integrityOp(integrity, 0n)]);
-  await kv.write(overlay.pendingOps());
+  // The integrity record last: it wins over any op on its key, as in the overlay.
+  if (lastOps !== undefined) await kv.write(lastOps.concat(integrityOp(integrity, 0n)));
+  else {
+    overlay.write([integrityOp(integrity, 0n)]);
+    await kv.write(overlay.pendingOps());
+  }
   return results;
 }
 

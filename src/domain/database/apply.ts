@@ -38,8 +38,10 @@ import {
   INTERNAL_ENCODER,
   asciiLongOp,
   encodeRecord,
+  type RecordHeader,
   readAsciiLong,
   readRecord,
+  readRecordHeader,
   versionOf,
 } from './records.js';
 import { indexEntryKeys } from './secondary-index.js';
@@ -250,7 +252,7 @@ function controlOps(request: ControlRequest, timestampMs: bigint) {
   return request.value.value.features.map((f) => featureOp(f, timestampMs));
 }
 
-function versionMatches(existing: StorageEntry | undefined, expected: bigint | undefined): boolean {
+function versionMatches(existing: RecordHeader | undefined, expected: bigint | undefined): boolean {
   if (expected === undefined) return true;
   return existing === undefined ? expected === -1n : existing.versionId === expected;
 }
@@ -318,7 +320,7 @@ class WriteTransaction {
 
   private async put(p: PutRequest): Promise<PutResponse> {
     let key = p.key;
-    let existing: StorageEntry | undefined;
+    let existing: RecordHeader | undefined;
     let generatedKey: string | undefined;
     let encodedKey: Uint8Array | undefined;
     if (p.sequenceKeyDelta.length > 0) {
@@ -332,7 +334,7 @@ class WriteTransaction {
       // The generated key is above every key of the sequence, hence new.
     } else {
       encodedKey = this.encoder.encode(key);
-      existing = await readRecord(this.view, encodedKey);
+      existing = await readRecordHeader(this.view, encodedKey);
       if (!versionMatches(existing, p.expectedVersionId)) return { status: Status.UNEXPECTED_VERSION_ID };
     }
 
@@ -374,7 +376,7 @@ class WriteTransaction {
 
   private async delete(d: DeleteRequest): Promise<DeleteResponse> {
     const encoded = this.encoder.encode(d.key);
-    const existing = await readRecord(this.view, encoded);
+    const existing = await readRecordHeader(this.view, encoded);
     if (!versionMatches(existing, d.expectedVersionId)) return { status: Status.UNEXPECTED_VERSION_ID };
     if (!existing) return { status: Status.KEY_NOT_FOUND };
     await this.removeRecord(d.key, encoded, existing, true);
@@ -428,7 +430,7 @@ class WriteTransaction {
     }
   }
 
-  private async removeRecord(key: string, encoded: Uint8Array, record: StorageEntry, notify: boolean): Promise<void> {
+  private async removeRecord(key: string, encoded: Uint8Array, record: RecordHeader, notify: boolean): Promise<void> {
     if (record.sessionId !== undefined) this.view.del(INTERNAL_ENCODER.encode(shadowKey(record.sessionId, key)));
     // Only the shard writes session records, never as ephemeral records or through a delete
     // range (reserved keys are skipped): a session ends here only from a delete of its record.

@@ -17,7 +17,19 @@ export class OverlayView implements KvReadView {
   /** Pending deletes: each can hide at most one base entry from a limited range. */
   private pendingDeletes = 0;
 
-  constructor(private readonly base: KvReadView) {}
+  /** Present when the base reads synchronously: the apply's point reads then cost no promise per overlay. */
+  readonly getNow: ((key: Uint8Array) => Uint8Array | undefined) | undefined;
+
+  constructor(private readonly base: KvReadView) {
+    const baseNow = base.getNow;
+    this.getNow =
+      baseNow === undefined
+        ? undefined
+        : (key) => {
+            const staged = this.pending.get(key);
+            return staged === undefined ? baseNow(key) : (staged ?? undefined);
+          };
+  }
 
   /** Number of distinct keys with a pending write. */
   get pendingCount(): number {
@@ -38,9 +50,9 @@ export class OverlayView implements KvReadView {
   }
 
   private stage(key: Uint8Array, value: Uint8Array | null): void {
-    if (this.pending.get(key) === null) this.pendingDeletes--;
+    // One search of the map: set() returns what it replaced.
+    if (this.pending.set(key, value) === null) this.pendingDeletes--;
     if (value === null) this.pendingDeletes++;
-    this.pending.set(key, value);
   }
 
   /** Forgets every pending write: the caller wrote them to the base (see pendingOps). */

@@ -1,7 +1,8 @@
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { fromUtf8, utf8 } from '../keys/bytes.js';
 import type { KeyEncoder } from '../keys/key-encoder.js';
 import { keyEncoder } from '../keys/key-encoder.js';
-import type { Version } from '../wire/client.js';
+import { SecondaryIndex, type Version } from '../wire/client.js';
 import { StorageEntry } from '../wire/storage.js';
 import type { KvOp, KvReadView } from './kv-view.js';
 import { encodeMessage } from './message-encoding.js';
@@ -16,8 +17,52 @@ import { encodeMessage } from './message-encoding.js';
 export const INTERNAL_ENCODER: KeyEncoder = keyEncoder('natural');
 
 export async function readRecord(view: KvReadView, encoded: Uint8Array): Promise<StorageEntry | undefined> {
-  const bytes = await view.get(encoded);
+  const now = view.getNow;
+  const bytes = now === undefined ? await view.get(encoded) : now(encoded);
   return bytes === undefined ? undefined : StorageEntry.decode(bytes);
+}
+
+/** What writing over or removing a record needs of it: everything but its value and the strings beside it. */
+export type RecordHeader = Pick<StorageEntry, 'versionId' | 'modificationsCount' | 'creationTimestamp' | 'sessionId' | 'secondaryIndexes'>;
+
+/**
+ * The header of the record under `encoded`, decoded without its value (which StorageEntry.decode
+ * copies), client identity and partition key: every put reads the record it replaces, on
+ * every replica, and needs only this of it.
+ */
+export async function readRecordHeader(view: KvReadView, encoded: Uint8Array): Promise<RecordHeader | undefined> {
+  const now = view.getNow;
+  const bytes = now === undefined ? await view.get(encoded) : now(encoded);
+  return bytes === undefined ? undefined : decodeRecordHeader(bytes);
+}
+
+/** The fields of RecordHeader as StorageEntry.decode reads them (a later occurrence of a field wins; unknown fields skipped). */
+export function decodeRecordHeader(bytes: Uint8Array): RecordHeader {
+  const reader = new BinaryReader(bytes);
+  const header: RecordHeader = { versionId: 0n, modificationsCount: 0n, creationTimestamp: 0n, sessionId: undefined, secondaryIndexes: [] };
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case 16: // 2: version_id
+        header.versionId = reader.int64() as bigint;
+        continue;
+      case 24: // 3: modifications_count
+        header.modificationsCount = reader.int64() as bigint;
+        continue;
+      case 33: // 4: creation_timestamp
+        header.creationTimestamp = reader.fixed64() as bigint;
+        continue;
+      case 48: // 6: session_id
+        header.sessionId = reader.int64() as bigint;
+        continue;
+      case 74: // 9: secondary_indexes
+        header.secondaryIndexes.push(SecondaryIndex.decode(reader, reader.uint32()));
+        continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return header;
 }
 
 export function encodeRecord(entry: StorageEntry): Uint8Array {

@@ -45,12 +45,13 @@ export class SortedByteMap<V> {
     return i < chunk.keys.length && compareBytes(chunk.keys[i]!, key) === 0;
   }
 
-  set(key: Uint8Array, value: V): void {
+  /** Sets the key's value; returns the value it replaced (undefined when the key was absent). */
+  set(key: Uint8Array, value: V): V | undefined {
     this.version++;
     if (this.chunks.length === 0) {
       this.chunks.push({ keys: [key], values: [value] });
       this.count = 1;
-      return;
+      return undefined;
     }
     let c = this.chunkFor(key);
     // Past the last chunk's last key: append to the last chunk.
@@ -58,8 +59,9 @@ export class SortedByteMap<V> {
     const chunk = this.chunks[c]!;
     const i = lowerBound(chunk.keys, key);
     if (i < chunk.keys.length && compareBytes(chunk.keys[i]!, key) === 0) {
+      const previous = chunk.values[i];
       chunk.values[i] = value;
-      return;
+      return previous;
     }
     chunk.keys.splice(i, 0, key);
     chunk.values.splice(i, 0, value);
@@ -69,6 +71,7 @@ export class SortedByteMap<V> {
       const right: Chunk<V> = { keys: chunk.keys.splice(half), values: chunk.values.splice(half) };
       this.chunks.splice(c + 1, 0, right);
     }
+    return undefined;
   }
 
   delete(key: Uint8Array): boolean {
