@@ -394,7 +394,11 @@ export class FileWal implements Wal {
         this.syncs++;
       }
     }
-    if (this.observer) this.observeRound(round, writtenMs - startedMs, synced ? performance.now() - writtenMs : undefined);
+    if (this.observer) {
+      // Segments written O_DSYNC were made durable by the write itself: its time is the round's sync time too.
+      const syncMs = !this.options.syncData ? undefined : synced ? performance.now() - writtenMs : writtenMs - startedMs;
+      this.observeRound(round, writtenMs - startedMs, syncMs);
+    }
   }
 
   private observeRound(round: readonly AppendCommand[], writeMs: number, syncMs: number | undefined): void {

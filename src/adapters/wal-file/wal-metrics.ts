@@ -12,7 +12,10 @@ import type { ShardRef } from '../../application/ports/shard-ref.js';
 import { SHARD_LABELS, shardLabels } from '../../application/shard/shard-metrics.js';
 
 export interface WalRoundObserver {
-  /** A round is durable: `syncMs` is undefined when the log does not fsync (--wal-sync-data=false). */
+  /**
+   * A round is durable: `syncMs` is undefined when the log does not fsync (--wal-sync-data=false),
+   * and equals `writeMs` when the write itself was durable (O_DSYNC files).
+   */
   roundWritten(entries: number, bytes: number, writeMs: number, syncMs: number | undefined): void;
   /** One chunk of records was read from a segment file and checked. */
   chunkRead(bytes: number, readMs: number): void;
@@ -32,7 +35,7 @@ export class WalMetrics {
       "Time to write one group-commit round of entries into the shard's log files; with --wal-sync-data the files are written O_DSYNC where the platform has it, so this includes the flush to the device",
       SHARD_LABELS,
     );
-    this.syncLatency = metrics.histogram('oxia_server_wal_sync_latency_milliseconds', "Time to fdatasync one group-commit round of the shard's log, where the files cannot be written O_DSYNC", SHARD_LABELS);
+    this.syncLatency = metrics.histogram('oxia_server_wal_sync_latency_milliseconds', "Time to make one group-commit round of the shard's log durable: the fdatasync after the write, or the write itself where the files are written O_DSYNC", SHARD_LABELS);
     this.appendBytes = metrics.counter('oxia_server_wal_append_bytes_total', "Bytes appended to the shard's log (records with their framing)", SHARD_LABELS);
     this.appendEntries = metrics.counter('oxia_server_wal_appended_entries_total', "Entries appended to the shard's log", SHARD_LABELS);
     this.readLatency = metrics.histogram('oxia_server_wal_read_latency_milliseconds', "Time to read one chunk of records (one file read, up to 1 MiB) from the shard's log", SHARD_LABELS);
