@@ -57,9 +57,9 @@ export class ReadPath {
     try {
       gets = await withRetries(
         { deadlineMs, timeoutMs: this.requestTimeoutMs, closed: this.closed, what: `read of ${ops.length} key(s) from shard ${shard}` },
-        (hint, signal) => {
+        (hint, signal, abandon) => {
           const target = shardTarget(this.directory, shard, hint);
-          return this.moves.run(shard, target, signal, (moved) => this.transport.read(target, request, moved));
+          return this.moves.run(shard, target, abandon, () => this.transport.read(target, request, signal));
         },
       );
       if (gets.length !== ops.length) {
