@@ -124,8 +124,6 @@ function decodeVersion(r: WireReader, end: number): Version {
 }
 
 const TWO_32 = 2 ** 32;
-const TWO_63 = 2 ** 63;
-const TWO_64 = 2 ** 64;
 
 const malformed = (): RpcError => new RpcError('Internal', 'malformed ReadResponse from the server');
 
@@ -147,17 +145,31 @@ class WireReader {
     return this.int64() >>> 0;
   }
 
-  /** A varint as a number; a negative int64 (ten bytes) comes out negative. */
+  /**
+   * A varint as a number, read in two 32-bit halves (a float sum would round a ten-byte
+   * negative int64 away); a negative int64 comes out negative.
+   */
   int64(): number {
     const buf = this.buf;
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      const b = buf[this.pos++];
+    let lo = 0;
+    let hi = 0;
+    let b: number | undefined;
+    for (let shift = 0; shift < 28; shift += 7) {
+      b = buf[this.pos++];
       if (b === undefined) throw malformed();
-      value += (b & 0x7f) * scale;
-      if (b < 0x80) return value >= TWO_63 ? value - TWO_64 : value;
-      scale *= 128;
+      lo |= (b & 0x7f) << shift;
+      if (b < 0x80) return lo;
+    }
+    b = buf[this.pos++];
+    if (b === undefined) throw malformed();
+    lo |= (b & 0x0f) << 28;
+    hi = (b & 0x7f) >> 4;
+    if (b < 0x80) return hi * TWO_32 + (lo >>> 0);
+    for (let shift = 3; shift < 32; shift += 7) {
+      b = buf[this.pos++];
+      if (b === undefined) throw malformed();
+      hi |= (b & 0x7f) << shift;
+      if (b < 0x80) return (hi | 0) * TWO_32 + (lo >>> 0);
     }
     throw malformed();
   }
