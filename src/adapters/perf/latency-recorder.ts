@@ -20,17 +20,23 @@ export interface OperationFigures {
 
 /**
  * Latencies of one kind of operation in two HDR histograms: one for the current
- * reporting interval (reset at each report) and one for the whole run.
+ * reporting interval (reset at each report) and one for the whole run. A recorder made
+ * with `{ intervals: false }` keeps only the whole run's: a benchmark's closed loop
+ * records every operation in the process it measures, and never reports intervals.
  */
 export class LatencyRecorder {
-  private readonly interval: Histogram = newHistogram();
+  private readonly interval: Histogram | undefined;
   private readonly total: Histogram = newHistogram();
   private intervalFailed = 0;
   private totalFailed = 0;
 
+  constructor(options: { readonly intervals: boolean } = { intervals: true }) {
+    this.interval = options.intervals ? newHistogram() : undefined;
+  }
+
   record(latencyUs: number): void {
     const v = Math.min(HIGHEST_TRACKABLE_US, Math.max(1, Math.round(latencyUs)));
-    this.interval.recordValue(v);
+    this.interval?.recordValue(v);
     this.total.recordValue(v);
   }
 
@@ -41,6 +47,7 @@ export class LatencyRecorder {
 
   /** The interval's figures; starts the next interval. */
   takeInterval(elapsedMs: number): OperationFigures {
+    if (this.interval === undefined) throw new Error('this LatencyRecorder keeps no intervals');
     const f = figures(this.interval, this.intervalFailed, elapsedMs);
     this.interval.reset();
     this.intervalFailed = 0;

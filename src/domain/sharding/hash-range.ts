@@ -36,7 +36,9 @@ export function rangeWithin(inner: HashRange, outer: HashRange): boolean {
 
 /** Finds the entry whose range holds `hash`; ranges are assumed disjoint. */
 export function findByHash<T extends { readonly range: HashRange }>(items: readonly T[], hash: number): T | undefined {
-  return items.find((i) => rangeContains(i.range, hash));
+  // A loop, not find(): it runs for every routed operation of the client.
+  for (const i of items) if (rangeContains(i.range, hash)) return i;
+  return undefined;
 }
 
 /** Where a range is split without a split point: its middle (the last hash of the left half). */

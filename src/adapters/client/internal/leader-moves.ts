@@ -15,7 +15,7 @@ export function movedLeader(directory: ShardDirectory, shard: bigint, target: st
 
 interface InFlight {
   readonly target: string;
-  readonly controller: AbortController;
+  readonly abandon: (reason: RpcError) => void;
 }
 
 /**
@@ -33,34 +33,27 @@ export class LeaderMoveWatch {
   }
 
   /**
-   * Runs `call` against `target` with a signal that aborts with `outer` or when the shard's
-   * leader moves away from `target`.
+   * Runs `call` against `target`; when the shard's leader moves away from `target` first,
+   * `abandon` (withRetries' for the attempt: it aborts the call's signal) is called with a
+   * not-leader error naming the new leader.
    */
-  async run<T>(shard: bigint, target: string, outer: AbortSignal, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    const onOuter = (): void => controller.abort(outer.reason);
-    if (outer.aborted) onOuter();
-    else outer.addEventListener('abort', onOuter, { once: true });
-    const entry: InFlight = { target, controller };
+  run<T>(shard: bigint, target: string, abandon: (reason: RpcError) => void, call: () => Promise<T>): Promise<T> {
+    const entry: InFlight = { target, abandon };
     let set = this.calls.get(shard);
     if (set === undefined) {
       set = new Set();
       this.calls.set(shard, set);
     }
-    set.add(entry);
-    try {
-      return await call(controller.signal);
-    } finally {
-      outer.removeEventListener('abort', onOuter);
-      set.delete(entry);
-    }
+    const calls = set;
+    calls.add(entry);
+    return call().finally(() => calls.delete(entry));
   }
 
   private assignmentsChanged(): void {
     for (const [shard, set] of this.calls) {
       for (const entry of set) {
         const to = movedLeader(this.directory, shard, entry.target);
-        if (to !== undefined) entry.controller.abort(leaderMoved(shard, entry.target, to));
+        if (to !== undefined) entry.abandon(leaderMoved(shard, entry.target, to));
       }
     }
   }

@@ -1,4 +1,5 @@
-import type { GetRequest, GetResponse } from '../../../domain/wire/client.js';
+import type { GetRequest } from '../../../domain/wire/client.js';
+import type { GetAnswer } from './get-answer.js';
 import { Batcher, type BatchLimits } from './batcher.js';
 import { LeaderMoveWatch } from './leader-moves.js';
 import { monotonicMs, withRetries } from './retry.js';
@@ -13,7 +14,7 @@ export interface GetOp {
   readonly deadlineMs: number;
   /** Set for single-shard gets routed by key, so they can be rerouted if the shard disappears. */
   readonly routingKey: string | undefined;
-  resolve(response: GetResponse): void;
+  resolve(answer: GetAnswer): void;
   reject(error: unknown): void;
 }
 
@@ -52,13 +53,13 @@ export class ReadPath {
   private async sendBatch(shard: bigint, ops: GetOp[]): Promise<void> {
     const deadlineMs = ops.reduce((d, op) => Math.min(d, op.deadlineMs), Infinity);
     const request = { shard, gets: ops.map((op) => op.request) };
-    let gets: GetResponse[];
+    let gets: GetAnswer[];
     try {
       gets = await withRetries(
         { deadlineMs, timeoutMs: this.requestTimeoutMs, closed: this.closed, what: `read of ${ops.length} key(s) from shard ${shard}` },
-        (hint, signal) => {
+        (hint, signal, abandon) => {
           const target = shardTarget(this.directory, shard, hint);
-          return this.moves.run(shard, target, signal, (moved) => this.transport.read(target, request, moved));
+          return this.moves.run(shard, target, abandon, () => this.transport.read(target, request, signal));
         },
       );
       if (gets.length !== ops.length) {
@@ -72,6 +73,6 @@ export class ReadPath {
       }
       return;
     }
-    ops.forEach((op, i) => op.resolve(gets[i] as GetResponse));
+    for (let i = 0; i < ops.length; i++) ops[i]!.resolve(gets[i]!);
   }
 }

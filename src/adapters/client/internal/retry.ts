@@ -21,11 +21,14 @@ export interface RetryContext {
  * Runs `attempt` until it succeeds, fails with a non-retryable error, or the deadline
  * passes. A not-leader error's leader hint is handed to the next attempt, which goes
  * straight there; other retryable failures wait a growing, jittered delay first.
- * Each attempt gets a signal that aborts at the deadline or when the client closes.
+ * Each attempt gets a signal that aborts at the deadline or when the client closes, and
+ * `abandon`, which aborts it with a retryable error of the caller's (a leader that moved
+ * away, see leader-moves.ts): that error is retried like a failure of the attempt. One
+ * signal per attempt serves both, as every attempt of a batch of gets or puts makes it.
  */
 export async function withRetries<T>(
   ctx: RetryContext,
-  attempt: (hint: LeaderHint | undefined, signal: AbortSignal) => Promise<T>,
+  attempt: (hint: LeaderHint | undefined, signal: AbortSignal, abandon: (reason: RpcError) => void) => Promise<T>,
 ): Promise<T> {
   const backoff = new Backoff();
   const retryable = ctx.retryable ?? isRetryable;
@@ -42,11 +45,18 @@ export async function withRetries<T>(
     const timer = setTimeout(() => controller.abort(new RequestTimeoutError(`${ctx.what}: deadline passed`)), remainingMs);
     const onClose = () => controller.abort(closedError(ctx.what));
     ctx.closed.addEventListener('abort', onClose, { once: true });
+    let abandoned: RpcError | undefined;
+    const abandon = (reason: RpcError): void => {
+      if (controller.signal.aborted) return;
+      abandoned = reason;
+      controller.abort(reason);
+    };
     try {
-      return await attempt(hint, controller.signal);
-    } catch (e) {
+      return await attempt(hint, controller.signal, abandon);
+    } catch (caught) {
       if (ctx.closed.aborted) throw closedError(ctx.what);
-      if (controller.signal.aborted) throw timeoutError(ctx, lastError ?? e);
+      const e = abandoned ?? caught;
+      if (controller.signal.aborted && abandoned === undefined) throw timeoutError(ctx, lastError ?? e);
       if (!retryable(e)) throw e;
       lastError = e;
       const newHint = e instanceof RpcError ? e.leaderHint : undefined;

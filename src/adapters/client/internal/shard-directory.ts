@@ -4,6 +4,15 @@ import { routingHash } from '../../../domain/sharding/hash.js';
 import { ShardKeyRouter, type NamespaceShardsAssignment } from '../../../domain/wire/client.js';
 import { RpcError } from './rpc-error.js';
 
+/**
+ * How many routing hashes the directory remembers, and the longest key it remembers one for.
+ * The hash is a native call per key that costs about as much as the rest of routing a get;
+ * applications route the same keys again and again, so a lookup usually replaces it. When the
+ * memo is full it starts over (no eviction order to keep up on the hot path).
+ */
+const HASH_MEMO_ENTRIES = 16_384;
+const HASH_MEMO_MAX_KEY_LENGTH = 256;
+
 export interface ShardInfo {
   readonly id: bigint;
   /** "host:port" of the shard's leader. */
@@ -22,6 +31,7 @@ export class ShardDirectory {
   /** Leaders learnt from not-leader errors, trusted until the next assignment update. */
   private hintedLeaders = new Map<bigint, string>();
   private readonly listeners = new Set<(shards: readonly ShardInfo[]) => void>();
+  private readonly hashes = new Map<string, number>();
 
   get size(): number {
     return this.shards.length;
@@ -46,11 +56,20 @@ export class ShardDirectory {
 
   /** The shard owning `routingKey` (the partition key when given, else the record key). */
   shardFor(routingKey: string): ShardInfo {
-    const s = findByHash(this.shards, routingHash(routingKey));
-    if (s === undefined) {
-      throw new RpcError('ShardNotFound', `no shard owns the hash of key ${JSON.stringify(routingKey)} (${this.shards.length} shards known)`);
+    const s = findByHash(this.shards, this.hashOf(routingKey));
+    if (s !== undefined) return s;
+    throw new RpcError('ShardNotFound', `no shard owns the hash of key ${JSON.stringify(routingKey)} (${this.shards.length} shards known)`);
+  }
+
+  private hashOf(key: string): number {
+    if (key.length > HASH_MEMO_MAX_KEY_LENGTH) return routingHash(key);
+    let hash = this.hashes.get(key);
+    if (hash === undefined) {
+      hash = routingHash(key);
+      if (this.hashes.size >= HASH_MEMO_ENTRIES) this.hashes.clear();
+      this.hashes.set(key, hash);
     }
-    return s;
+    return hash;
   }
 
   get(id: bigint): ShardInfo | undefined {

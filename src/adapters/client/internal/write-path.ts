@@ -139,9 +139,9 @@ export class WritePath {
     try {
       response = await withRetries(
         { deadlineMs, timeoutMs: this.config.requestTimeoutMs, closed: this.closed, what: `write of ${ops.length} operation(s) to shard ${shard}` },
-        (hint, signal) => {
+        (hint, signal, abandon) => {
           const target = shardTarget(this.directory, shard, hint);
-          if (this.config.unaryWrites) return this.moves.run(shard, target, signal, (moved) => this.transport.write(target, request, moved));
+          if (this.config.unaryWrites) return this.moves.run(shard, target, abandon, () => this.transport.write(target, request, signal));
           return untilAborted(this.stream(shard, target).send(request), signal);
         },
       );

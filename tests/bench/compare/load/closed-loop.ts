@@ -13,7 +13,7 @@ export interface LoopOutcome {
 }
 
 export async function closedLoop(operation: (key: string) => Promise<void>, keys: readonly string[], callers: number, durationMs: number): Promise<LoopOutcome> {
-  const recorder = new LatencyRecorder();
+  const recorder = new LatencyRecorder({ intervals: false });
   let lastError: string | undefined;
   const cpuStart = process.cpuUsage();
   const startMs = performance.now();
