@@ -5,8 +5,7 @@ import { InvalidOptionsError, KeyNotFoundError, OxiaError, RequestTimeoutError }
 import { GrpcTransport } from './grpc/grpc-transport.js';
 import { Admission } from './internal/admission.js';
 import type { BatchLimits } from './internal/batcher.js';
-import { toVersion } from './internal/convert.js';
-import { answerOf, toGetResult, type GetAnswer } from './internal/get-answer.js';
+import { toGetResult, toVersion } from './internal/convert.js';
 import { startDiscovery, type Discovery } from './internal/discovery.js';
 import { keyComparator } from '../../domain/keys/key-encoder.js';
 import { compareWithSlash } from '../../domain/keys/slash-order.js';
@@ -317,12 +316,12 @@ export class OxiaClient {
     const shards = this.rt.directory.all();
     const admitted = this.admit(sizeBytes, deadlineMs, what, shards.map((s) => s.id));
     if (admitted !== undefined) await admitted;
-    let responses: GetAnswer[];
+    let responses: GetResponse[];
     try {
       responses = await Promise.all(
         shards.map(
           (shard) =>
-            new Promise<GetAnswer>((resolve, reject) => {
+            new Promise<GetResponse>((resolve, reject) => {
               this.rt.reads.submit(shard.id, { request, sizeBytes, deadlineMs, routingKey: undefined, resolve, reject });
             }),
         ),
@@ -332,7 +331,7 @@ export class OxiaClient {
     } finally {
       this.rt.admission.release(sizeBytes);
     }
-    let best: GetAnswer | undefined;
+    let best: GetResponse | undefined;
     for (const r of responses) {
       if (r.status === Status.KEY_NOT_FOUND) continue;
       const failure = statusError(r.status, what);
@@ -446,7 +445,7 @@ export class OxiaClient {
     );
     const merged = sources.length === 1 ? (sources[0] as AsyncIterable<GetResponse>) : mergeSorted(sources, (a, b) => compareWithSlash(a.key ?? '', b.key ?? ''));
     try {
-      for await (const r of merged) yield toGetResult(answerOf(r), r.key ?? '', what);
+      for await (const r of merged) yield toGetResult(r, r.key ?? '', what);
     } catch (e) {
       throw publicError(e, what);
     }
@@ -595,7 +594,7 @@ export class OxiaClient {
    * Which of the shards' answers to a get is nearer: by secondary key for index results,
    * then by key, in the namespace's order (what a single shard holding all keys would answer).
    */
-  private compareRecords(a: GetAnswer, b: GetAnswer): number {
+  private compareRecords(a: GetResponse, b: GetResponse): number {
     if (a.secondaryIndexKey !== undefined && b.secondaryIndexKey !== undefined) {
       const c = this.rt.keyCompare(a.secondaryIndexKey, b.secondaryIndexKey);
       if (c !== 0) return c;

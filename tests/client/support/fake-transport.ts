@@ -25,7 +25,7 @@ import {
   type RangeScanRequest,
   type RangeScanResponse,
   type ReadRequest,
-  ReadResponse,
+  type ReadResponse,
   type SessionHeartbeat,
   type ShardAssignments,
   type ShardAssignmentsRequest,
@@ -37,7 +37,6 @@ import { keyComparator } from '../../../src/domain/keys/key-encoder.js';
 
 const compareHierarchical = keyComparator('hierarchical');
 import { RpcError } from '../../../src/adapters/client/internal/rpc-error.js';
-import { decodeReadResponse, type GetAnswer } from '../../../src/adapters/client/internal/get-answer.js';
 import type { ClientTransport, DuplexCall } from '../../../src/adapters/client/internal/transport.js';
 
 export interface StoredRecord {
@@ -280,10 +279,9 @@ export class FakeCluster implements ClientTransport {
     };
   }
 
-  async read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetAnswer[]> {
-    const out: GetAnswer[] = [];
-    // Through the bytes, as over gRPC: the client's own ReadResponse decoder reads them.
-    for await (const r of this.readMessages(target, request, signal)) out.push(...decodeReadResponse(ReadResponse.encode(r).finish()));
+  async read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetResponse[]> {
+    const out: GetResponse[] = [];
+    for await (const r of this.readMessages(target, request, signal)) out.push(...r.gets);
     return out;
   }
 

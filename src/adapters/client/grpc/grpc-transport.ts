@@ -12,6 +12,7 @@ import type {
   CloseSessionRequest,
   CreateSessionRequest,
   CreateSessionResponse,
+  GetResponse,
   GetSequenceUpdatesRequest,
   GetSequenceUpdatesResponse,
   ListRequest,
@@ -21,6 +22,7 @@ import type {
   RangeScanRequest,
   RangeScanResponse,
   ReadRequest,
+  ReadResponse,
   SessionHeartbeat,
   ShardAssignments,
   ShardAssignmentsRequest,
@@ -32,7 +34,6 @@ import { OxiaBackupService, OxiaClientService } from '../../grpc-protocol/servic
 import { channelSecurityFromPem, PLAINTEXT, type ChannelSecurity } from '../../tls/grpc-channel-credentials.js';
 import type { Authentication } from '../auth.js';
 import type { ClientTlsOptions } from '../options.js';
-import { decodeReadResponse, type GetAnswer } from '../internal/get-answer.js';
 import type { ClientTransport, DuplexCall } from '../internal/transport.js';
 import { rpcErrorOf } from './grpc-errors.js';
 
@@ -179,7 +180,7 @@ export class GrpcTransport implements ClientTransport {
     };
   }
 
-  read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetAnswer[]> {
+  read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetResponse[]> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
@@ -187,8 +188,8 @@ export class GrpcTransport implements ClientTransport {
       }
       const def = OxiaClientService.read;
       const client = this.client(target);
-      const call = startWithoutCallerStack(() => client.makeServerStreamRequest(def.path, def.requestSerialize, decodeReadResponse, request, new Metadata()));
-      let gets: GetAnswer[] = [];
+      const call = startWithoutCallerStack(() => client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new Metadata()));
+      const gets: GetResponse[] = [];
       let settled = false;
       const settle = (failed: boolean, error?: unknown): void => {
         if (settled) return;
@@ -200,9 +201,8 @@ export class GrpcTransport implements ClientTransport {
       };
       const onAbort = (): void => settle(true);
       signal.addEventListener('abort', onAbort, { once: true });
-      call.on('data', (message: GetAnswer[]) => {
-        if (gets.length === 0) gets = message;
-        else for (const g of message) gets.push(g);
+      call.on('data', (message: ReadResponse) => {
+        for (const g of message.gets) gets.push(g);
       });
       // grpc-js emits 'error' (a failed status) before 'end', which follows the last message.
       call.on('error', (e: unknown) => settle(true, e));

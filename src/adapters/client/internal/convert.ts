@@ -1,6 +1,6 @@
-import type { Notification as WireNotification, Version as WireVersion } from '../../../domain/wire/client.js';
+import type { GetResponse, Notification as WireNotification, Version as WireVersion } from '../../../domain/wire/client.js';
 import { OxiaError } from '../errors.js';
-import { Version, type Notification, type NotificationType } from '../types.js';
+import { Version, type GetResult, type Notification, type NotificationType } from '../types.js';
 
 /** Wire int64 to a JS number (version ids and counters stay far below 2^53). */
 const num = (v: bigint): number => Number(v);
@@ -20,6 +20,10 @@ export function toVersion(v: WireVersion | undefined, what: string): Version {
 /** A plain Uint8Array view (not a Buffer) over the received bytes, as the official client returns. */
 export function toBytes(b: Uint8Array | undefined): Uint8Array | undefined {
   return b === undefined ? undefined : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function toGetResult(r: GetResponse, requestedKey: string, what: string): GetResult {
+  return { key: r.key ?? requestedKey, value: toBytes(r.value), version: toVersion(r.version, what) };
 }
 
 export function toNotification(key: string, n: WireNotification): Notification {

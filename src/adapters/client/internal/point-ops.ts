@@ -1,9 +1,8 @@
-import type { GetRequest, PutRequest, PutResponse, Status } from '../../../domain/wire/client.js';
+import type { GetRequest, GetResponse, PutRequest, PutResponse, Status } from '../../../domain/wire/client.js';
 import { Status as WireStatus } from '../../../domain/wire/client.js';
 import type { GetResult, PutResult } from '../types.js';
 import type { Admission } from './admission.js';
-import { toVersion } from './convert.js';
-import { toGetResult, type GetAnswer } from './get-answer.js';
+import { toGetResult, toVersion } from './convert.js';
 import { publicError, statusError } from './public-error.js';
 import type { GetOp } from './read-path.js';
 import type { PutOp } from './write-path.js';
@@ -50,7 +49,7 @@ abstract class PointOperation<Response extends { readonly status: Status }, Resu
 }
 
 /** A get routed to one shard (EQUAL, or any comparison with a partition key). */
-export class PointGet extends PointOperation<GetAnswer, GetResult> implements GetOp {
+export class PointGet extends PointOperation<GetResponse, GetResult> implements GetOp {
   constructor(
     readonly request: GetRequest,
     readonly routingKey: string,
@@ -67,7 +66,7 @@ export class PointGet extends PointOperation<GetAnswer, GetResult> implements Ge
     return describeGet(this.request.key);
   }
 
-  protected result(response: GetAnswer): GetResult {
+  protected result(response: GetResponse): GetResult {
     return toGetResult(response, this.request.key, this.what());
   }
 }

@@ -1,5 +1,4 @@
-import type { GetRequest } from '../../../domain/wire/client.js';
-import type { GetAnswer } from './get-answer.js';
+import type { GetRequest, GetResponse } from '../../../domain/wire/client.js';
 import { Batcher, type BatchLimits } from './batcher.js';
 import { LeaderMoveWatch } from './leader-moves.js';
 import { monotonicMs, withRetries } from './retry.js';
@@ -14,7 +13,7 @@ export interface GetOp {
   readonly deadlineMs: number;
   /** Set for single-shard gets routed by key, so they can be rerouted if the shard disappears. */
   readonly routingKey: string | undefined;
-  resolve(answer: GetAnswer): void;
+  resolve(response: GetResponse): void;
   reject(error: unknown): void;
 }
 
@@ -53,7 +52,7 @@ export class ReadPath {
   private async sendBatch(shard: bigint, ops: GetOp[]): Promise<void> {
     const deadlineMs = ops.reduce((d, op) => Math.min(d, op.deadlineMs), Infinity);
     const request = { shard, gets: ops.map((op) => op.request) };
-    let gets: GetAnswer[];
+    let gets: GetResponse[];
     try {
       gets = await withRetries(
         { deadlineMs, timeoutMs: this.requestTimeoutMs, closed: this.closed, what: `read of ${ops.length} key(s) from shard ${shard}` },
@@ -73,6 +72,6 @@ export class ReadPath {
       }
       return;
     }
-    for (let i = 0; i < ops.length; i++) ops[i]!.resolve(gets[i]!);
+    ops.forEach((op, i) => op.resolve(gets[i] as GetResponse));
   }
 }

@@ -3,6 +3,7 @@ import type {
   CreateSessionRequest,
   CreateSessionResponse,
   GetSequenceUpdatesRequest,
+  GetResponse,
   GetSequenceUpdatesResponse,
   ListRequest,
   ListResponse,
@@ -17,7 +18,6 @@ import type {
   WriteRequest,
   WriteResponse,
 } from '../../../domain/wire/client.js';
-import type { GetAnswer } from './get-answer.js';
 
 /**
  * The client's only view of the network: one method per Oxia RPC, addressed by server
@@ -39,7 +39,7 @@ export interface ClientTransport {
    * collected as they arrive rather than pulled one message at a time: no async iteration
    * per batch on the hot path of gets.
    */
-  read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetAnswer[]>;
+  read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetResponse[]>;
   list(target: string, request: ListRequest, signal: AbortSignal): AsyncIterable<ListResponse>;
   rangeScan(target: string, request: RangeScanRequest, signal: AbortSignal): AsyncIterable<RangeScanResponse>;
   sequenceUpdates(target: string, request: GetSequenceUpdatesRequest, signal: AbortSignal): AsyncIterable<GetSequenceUpdatesResponse>;
