@@ -54,6 +54,39 @@ test('a CPU profile of the requested seconds, in the .cpuprofile format, seeing 
   }
 });
 
+/** Allocates short-lived buffers the allocation profile must find, though all are garbage by then. */
+function allocateNamedForTheProfile(untilMs: number): number {
+  let total = 0;
+  while (Date.now() < untilMs) total += new Array(1024).fill(total).length;
+  return total;
+}
+
+test('an allocation profile of the requested seconds, in the .heapprofile format, counting what was already collected', async () => {
+  const { server, address } = await started();
+  try {
+    const pending = httpGet(address, '/debug/pprof/allocs?seconds=1');
+    const endMs = Date.now() + 600;
+    while (Date.now() < endMs) {
+      allocateNamedForTheProfile(Date.now() + 20);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const { status, body, headers } = await pending;
+    assert.is(status, 200, body.slice(0, 200));
+    assert.match(String(headers['content-disposition']), /\.heapprofile"$/);
+    interface AllocNode { callFrame: { functionName: string }; selfSize: number; children: AllocNode[] }
+    const profile = JSON.parse(body) as { head: AllocNode; samples: unknown[] };
+    assert.ok(profile.samples.length > 0, 'samples');
+    const bytesIn = (n: AllocNode, name: string): number =>
+      (n.callFrame.functionName === name ? n.selfSize : 0) + n.children.reduce((sum, c) => sum + bytesIn(c, name), 0);
+    // Every array it made was garbage within microseconds: only a profile that keeps collected
+    // objects still has them at the end.
+    const bytes = bytesIn(profile.head, 'allocateNamedForTheProfile');
+    assert.ok(bytes > 1024 * 1024, `the allocating function's bytes are in the profile: ${bytes}`);
+  } finally {
+    await server.close();
+  }
+});
+
 test('a heap snapshot in the .heapsnapshot format', async () => {
   const { server, address } = await started();
   try {
@@ -69,13 +102,14 @@ test('a heap snapshot in the .heapsnapshot format', async () => {
   }
 });
 
-test('one recording at a time; bad durations, other paths and methods refused; the index lists both', async () => {
+test('one recording at a time; bad durations, other paths and methods refused; the index lists all three', async () => {
   const { server, address, logged } = await started();
   try {
     const first = httpGet(address, '/debug/pprof/profile?seconds=2');
     await waitFor(() => logged.includes('CPU profile started'), 'the CPU profile to start');
     assert.is((await httpGet(address, '/debug/pprof/heap')).status, 409, 'a second recording waits for the first');
     assert.is((await httpGet(address, '/debug/pprof/profile?seconds=1')).status, 409, 'so does a second CPU profile');
+    assert.is((await httpGet(address, '/debug/pprof/allocs?seconds=1')).status, 409, 'and an allocation profile');
     assert.is((await first).status, 200);
     assert.is((await httpGet(address, '/debug/pprof/heap')).status, 200, 'free again afterwards');
 
@@ -87,6 +121,7 @@ test('one recording at a time; bad durations, other paths and methods refused; t
     assert.is(index.status, 200);
     assert.match(index.body, '/debug/pprof/profile?seconds=N');
     assert.match(index.body, '/debug/pprof/heap');
+    assert.match(index.body, '/debug/pprof/allocs?seconds=N');
   } finally {
     await server.close();
   }

@@ -1,6 +1,6 @@
 // Reads a node's /metrics over HTTP and parses the Prometheus text format into samples,
 // so that tests can check series by name and labels.
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 
 export interface Sample {
   readonly name: string;
@@ -38,14 +38,14 @@ export class MetricSamples {
   }
 }
 
-export function httpGet(address: string, path: string): Promise<{ status: number; body: string }> {
+export function httpGet(address: string, path: string): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   const colon = address.lastIndexOf(':');
   return new Promise((resolve, reject) => {
     const req = request({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), path, method: 'GET', timeout: 10_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${address}${path} timed out`)));

@@ -180,7 +180,7 @@ async function serveUntilSignalled<C extends { shutdownTimeoutMs: number }>(
     profiler = new ProfilingHttpServer(profiling.bind, logger.child({ component: 'profiling' }));
     try {
       const bound = await profiler.listen();
-      logger.info('profiling', { profileAddress: `${bound.host}:${bound.port}`, paths: ['/debug/pprof/profile?seconds=30', '/debug/pprof/heap'] });
+      logger.info('profiling', { profileAddress: `${bound.host}:${bound.port}`, paths: ['/debug/pprof/profile?seconds=30', '/debug/pprof/allocs?seconds=30', '/debug/pprof/heap'] });
     } catch (error) {
       process.stderr.write(`oxia-ts ${spec.name}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
       await running.close().catch(() => undefined);
