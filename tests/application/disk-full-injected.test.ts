@@ -21,6 +21,7 @@ import { LocalCoordinator } from '../../src/application/node/local-coordinator.j
 import { StorageNode } from '../../src/application/node/storage-node.js';
 import { DEFAULT_REQUEST_LIMITS } from '../../src/domain/database/limits.js';
 import { KeyComparisonType, Status } from '../../src/domain/wire/client.js';
+import { outcomeWithin, type Outcome } from '../sim/outcome-within.js';
 import { parseExposition } from '../support/metrics-scrape.js';
 
 const SHARD = 0n;
@@ -85,14 +86,8 @@ class Process {
   }
 
   /** What `call` came to within `ms` of simulated time: its value, its error, or 'pending'. */
-  async within<T>(ms: number, call: Promise<T>): Promise<{ value: T } | { error: unknown } | 'pending'> {
-    let outcome: { value: T } | { error: unknown } | undefined;
-    call.then(
-      (value) => (outcome = { value }),
-      (error: unknown) => (outcome = { error }),
-    );
-    await this.runFor(ms, () => outcome !== undefined);
-    return outcome ?? 'pending';
+  within<T>(ms: number, call: Promise<T>): Promise<Outcome<T>> {
+    return outcomeWithin((m, done) => this.runFor(m, done), ms, call);
   }
 
   async put(key: string, value: string): Promise<void> {

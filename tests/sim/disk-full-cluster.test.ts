@@ -14,6 +14,7 @@ import type { WriteFailure } from '../../src/adapters/simulation/sim-disk.js';
 import { Incarnation } from '../../src/adapters/simulation/virtual-time.js';
 import { KeyComparisonType, Status } from '../../src/domain/wire/client.js';
 import { ServingStatus } from '../../src/domain/wire/replication.js';
+import { outcomeWithin, type Outcome } from './outcome-within.js';
 import { NAMESPACE, SimWorld } from './sim-world.js';
 
 const SHARD = 0n;
@@ -22,17 +23,9 @@ const CALL_TIMEOUT_MS = 2_000;
 /** A write that fails must fail within this much simulated time, not wait out the call's deadline. */
 const FAST_MS = 1_000;
 
-type Outcome<T> = { value: T } | { error: unknown } | 'pending';
-
 /** What `call` came to within `ms` of simulated time, the world running meanwhile. */
-async function within<T>(world: SimWorld, ms: number, call: Promise<T>): Promise<Outcome<T>> {
-  let outcome: { value: T } | { error: unknown } | undefined;
-  call.then(
-    (value) => (outcome = { value }),
-    (error: unknown) => (outcome = { error }),
-  );
-  await world.runFor(ms, () => outcome !== undefined);
-  return outcome ?? 'pending';
+function within<T>(world: SimWorld, ms: number, call: Promise<T>): Promise<Outcome<T>> {
+  return outcomeWithin((m, done) => world.runFor(m, done), ms, call);
 }
 
 function shardStatus(world: SimWorld) {
