@@ -29,6 +29,12 @@ export interface KvReadView {
   range(range: KvRange): AsyncIterable<KvEntry>;
 }
 
+/** A point read of `view`, answered without a promise when the view reads synchronously (getNow). */
+export function pointRead(view: KvReadView, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  const now = view.getNow;
+  return now === undefined ? view.get(key) : now(key);
+}
+
 export type KvOp =
   | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
   | { readonly type: 'del'; readonly key: Uint8Array };

@@ -4,7 +4,7 @@ import type { KeyEncoder } from '../keys/key-encoder.js';
 import { keyEncoder } from '../keys/key-encoder.js';
 import { SecondaryIndex, type Version } from '../wire/client.js';
 import { StorageEntry } from '../wire/storage.js';
-import type { KvOp, KvReadView } from './kv-view.js';
+import { pointRead, type KvOp, type KvReadView } from './kv-view.js';
 import { encodeMessage } from './message-encoding.js';
 
 /**
@@ -17,8 +17,8 @@ import { encodeMessage } from './message-encoding.js';
 export const INTERNAL_ENCODER: KeyEncoder = keyEncoder('natural');
 
 export async function readRecord(view: KvReadView, encoded: Uint8Array): Promise<StorageEntry | undefined> {
-  const now = view.getNow;
-  const bytes = now === undefined ? await view.get(encoded) : now(encoded);
+  const read = pointRead(view, encoded);
+  const bytes = read instanceof Promise ? await read : read;
   return bytes === undefined ? undefined : StorageEntry.decode(bytes);
 }
 
@@ -31,8 +31,8 @@ export type RecordHeader = Pick<StorageEntry, 'versionId' | 'modificationsCount'
  * every replica, and needs only this of it.
  */
 export async function readRecordHeader(view: KvReadView, encoded: Uint8Array): Promise<RecordHeader | undefined> {
-  const now = view.getNow;
-  const bytes = now === undefined ? await view.get(encoded) : now(encoded);
+  const read = pointRead(view, encoded);
+  const bytes = read instanceof Promise ? await read : read;
   return bytes === undefined ? undefined : decodeRecordHeader(bytes);
 }
 

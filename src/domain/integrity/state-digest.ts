@@ -11,7 +11,7 @@ import {
   TERM_OPTIONS_KEY,
 } from '../keys/internal-keys.js';
 import { INTERNAL_MARKER, internalChildrenRange, keyEncoder } from '../keys/key-encoder.js';
-import type { KvOp, KvReadView } from '../database/kv-view.js';
+import { pointRead, type KvOp, type KvReadView } from '../database/kv-view.js';
 
 /**
  * The digest of a shard's state (ADR 0031): the sum, modulo 2^64, of one 64-bit hash per
@@ -62,8 +62,7 @@ export type ValueReader = (key: Uint8Array) => Uint8Array | undefined | Promise<
 
 /** A ValueReader over `view`, synchronous when the view reads synchronously. */
 export function readerOf(view: KvReadView): ValueReader {
-  const now = view.getNow;
-  return now ? (key) => now(key) : (key) => view.get(key);
+  return (key) => pointRead(view, key);
 }
 
 /**
