@@ -21,6 +21,18 @@ async function started(): Promise<{ server: ProfilingHttpServer; address: string
   return { server, address: `${host}:${port}`, logged };
 }
 
+/**
+ * Runs `work(untilMs)` for `forMs` in 20 ms slices, so that the HTTP request and the profiler's
+ * timer get their turns in between.
+ */
+async function workInSlices(work: (untilMs: number) => unknown, forMs: number): Promise<void> {
+  const endMs = Date.now() + forMs;
+  while (Date.now() < endMs) {
+    work(Date.now() + 20);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** A function V8 will find on the CPU while the profile records. */
 function spinNamedForTheProfile(untilMs: number): number {
   let x = 0;
@@ -32,12 +44,7 @@ test('a CPU profile of the requested seconds, in the .cpuprofile format, seeing 
   const { server, address } = await started();
   try {
     const pending = httpGet(address, '/debug/pprof/profile?seconds=1');
-    // Work in slices, so the HTTP request and the profiler's timer get their turns.
-    const endMs = Date.now() + 600;
-    while (Date.now() < endMs) {
-      spinNamedForTheProfile(Date.now() + 20);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await workInSlices(spinNamedForTheProfile, 600);
     const { status, body } = await pending;
     assert.is(status, 200, body.slice(0, 200));
     const profile = JSON.parse(body) as { nodes: Array<{ callFrame: { functionName: string } }>; startTime: number; endTime: number; samples: number[] };
@@ -54,7 +61,7 @@ test('a CPU profile of the requested seconds, in the .cpuprofile format, seeing 
   }
 });
 
-/** Allocates short-lived buffers the allocation profile must find, though all are garbage by then. */
+/** Allocates short-lived arrays the allocation profile must find, though all are garbage by then. */
 function allocateNamedForTheProfile(untilMs: number): number {
   let total = 0;
   while (Date.now() < untilMs) total += new Array(1024).fill(total).length;
@@ -65,11 +72,7 @@ test('an allocation profile of the requested seconds, in the .heapprofile format
   const { server, address } = await started();
   try {
     const pending = httpGet(address, '/debug/pprof/allocs?seconds=1');
-    const endMs = Date.now() + 600;
-    while (Date.now() < endMs) {
-      allocateNamedForTheProfile(Date.now() + 20);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await workInSlices(allocateNamedForTheProfile, 600);
     const { status, body, headers } = await pending;
     assert.is(status, 200, body.slice(0, 200));
     assert.match(String(headers['content-disposition']), /\.heapprofile"$/);
