@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './median.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -39,12 +40,6 @@ const KEYS = 1000;
 const VALUE_BYTES = 128;
 /** Milliseconds one side of an A/B comparison runs before the other's turn. */
 const SLICE_MS = 100;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 if (flags.ab !== undefined) await compare(flags.ab);
 else await measure(flags.root ?? here);

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { ConfigError } from '../../src/bootstrap/config/option-table.js';
 import { callersAxis, escapeXml, formatCount, formatLatencyTick, linearAxis, logAxis, niceStep, renderChart, SYSTEM_COLOURS } from './compare/chart.js';
 import { COMPARE_DEFAULTS, parseCompareArgs, QUICK } from './compare/options.js';
-import { median, medianPoints, type CompareReport, type PointResult } from './compare/results.js';
+import { medianPoints, type CompareReport, type PointResult } from './compare/results.js';
+import { median } from './median.js';
 import { formatMs, renderCpuTable, renderMarkdown, renderOperationTable, renderRatioTable, renderRoundsTable, renderTables } from './compare/table.js';
 
 const S = suite('bench --compare');

@@ -1,4 +1,5 @@
 /** What a comparison run produces: the load generator's points and what the report says about each system. */
+import { median } from '../median.js';
 import type { Operation, SystemName } from './options.js';
 
 /** One measured point: one system, one operation, one number of callers. Latencies in ms. */
@@ -109,12 +110,6 @@ export function medianPoints(points: readonly PointResult[]): PointResult[] {
   });
 }
 
-/** The median; of an even count, the mean of the middle two. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** How systems are named in tables and charts. */
 export const SYSTEM_LABELS: Readonly<Record<SystemName, string>> = {
