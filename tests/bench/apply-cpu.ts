@@ -17,7 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,6 +38,8 @@ const here = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PUTS_PER_ENTRY = 64;
 const KEYS = 1000;
 const VALUE_BYTES = 128;
+/** The other tree's copy of src/ in an A/B comparison (also in .gitignore). */
+const AB_COPY_PREFIX = 'apply-cpu-ab-';
 /** Milliseconds one side of an A/B comparison runs before the other's turn. */
 const SLICE_MS = 100;
 
@@ -50,8 +52,11 @@ else await measure(flags.root ?? here);
  */
 async function compare(ref: string): Promise<void> {
   // Inside this tree's tests/, so that tsx compiles it with this tree's tsconfig (decorators)
-  // and its imports find this tree's node_modules.
-  const other = mkdtempSync(join(here, 'tests', 'bench', 'apply-cpu-ab-'));
+  // and its imports find this tree's node_modules. A run killed midway leaves its copy behind,
+  // which typecheck would read: those go first.
+  const benchDir = join(here, 'tests', 'bench');
+  for (const stale of readdirSync(benchDir)) if (stale.startsWith(AB_COPY_PREFIX)) rmSync(join(benchDir, stale), { recursive: true, force: true });
+  const other = mkdtempSync(join(benchDir, AB_COPY_PREFIX));
   try {
     execFileSync('sh', ['-c', `git -C ${JSON.stringify(here)} archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(other)}`]);
     const sides = [
