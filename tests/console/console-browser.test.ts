@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { OxiaClient } from '../../src/adapters/client/index.js';
 import { TestCluster } from '../support/cluster.js';
-import { launchBrowser, tabUntil, testOutputDir, type PageDocument } from '../support/browser.js';
+import { autofocusedName, launchBrowser, tabUntil, testOutputDir, type PageDocument } from '../support/browser.js';
 
 declare const document: PageDocument;
 
@@ -124,7 +124,7 @@ S('key browser, keyboard only: list under a prefix, open a record with its versi
   // From the cluster page to the key browser by its link, then the prefix field has the focus.
   await tabUntil(page, (el) => el.getAttribute('href') === 'keys', 'the Keys link');
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
-  assert.is(await page.evaluate(() => document.activeElement?.name), 'prefix');
+  assert.is(await autofocusedName(page), 'prefix');
   await page.keyboard.type('/console/');
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
   const keys = await page.$$eval('#keys a', (links) => links.map((a) => a.textContent));

@@ -13,7 +13,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OxiaClient, TokenAuthentication } from '../../src/adapters/client/index.js';
-import { launchBrowser, testOutputDir, type PageDocument } from '../support/browser.js';
+import { autofocusedName, launchBrowser, testOutputDir, type PageDocument } from '../support/browser.js';
 import { makeCa } from '../support/certs.js';
 import { TestCluster } from '../support/cluster.js';
 import { makeIssuer } from '../support/tokens.js';
@@ -231,7 +231,7 @@ S('in Chromium: the login form by keyboard, then the live page over the cookie',
     await client.send('Security.setIgnoreCertificateErrors', { ignore: true });
     await page.goto(base.href);
     assert.match(page.url(), /\/login$/);
-    assert.is(await page.evaluate(() => document.activeElement?.name), 'token');
+    assert.is(await autofocusedName(page), 'token');
     await page.keyboard.type(await token('root'));
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
     await page

@@ -71,3 +71,14 @@ export async function tabUntil(page: Page, test: (el: PageElement) => boolean, w
   }
   throw new Error(`${what}: not reached within ${max} Tab presses`);
 }
+
+/**
+ * The name of the field a freshly loaded page put the focus on (autofocus). Chromium moves the
+ * focus when it next renders, which can come after the load event that goto() and
+ * waitForNavigation() wait for: this waits (the page's default timeout) for the focus to leave
+ * the body, then reads it; undefined when it never did.
+ */
+export async function autofocusedName(page: Page): Promise<string | undefined> {
+  await page.waitForFunction(() => document.activeElement !== null && document.activeElement !== document.body).catch(() => undefined);
+  return page.evaluate(() => document.activeElement?.name);
+}
