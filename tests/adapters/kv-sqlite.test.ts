@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,32 @@ test('sqlite: WAL journal, and the file is locked against other connections whil
     } finally {
       raw.close();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: applying batches opens no temp file (statement journals stay in memory)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-sqlite-'));
+  const openFiles = (): string[] =>
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/self/fd/${fd}`)];
+      } catch {
+        return []; // the directory's own descriptor, closed by now
+      }
+    });
+  try {
+    const store = await make(dir).open({ namespace: 'default', shard: 0n });
+    // Upserts over existing rows, a batch at a time as the apply writes them: SQLite keeps a
+    // statement journal for each, which spills to a file once it holds a few 16 KiB pages.
+    const batch = (n: number, fill: number) =>
+      Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: new TextEncoder().encode(`key-${i}`), value: new Uint8Array(200).fill(fill) }));
+    await store.write(batch(1000, 1));
+    for (let round = 2; round < 5; round++) await store.write(batch(64, round));
+    const temp = openFiles().filter((f) => /\/etilqs_/.test(f));
+    assert.equal(temp, [], `temp files open: ${temp.join(', ')}`);
+    await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
