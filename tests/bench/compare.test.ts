@@ -30,13 +30,17 @@ S('defaults: all three systems, puts and gets, 1/16/64/256 callers, 8 s per poin
   assert.is(o.valueSizeBytes, 128);
 });
 
-S('--quick shortens the points; an explicit --duration or --warmup wins over it', () => {
+S('--quick shortens the points; an explicit --duration, --warmup or --start-warmup wins over it', () => {
   const quick = parseCompareArgs(['--quick']);
   assert.is(quick.durationMs, QUICK.durationMs);
   assert.is(quick.warmupMs, QUICK.warmupMs);
-  const both = parseCompareArgs(['--quick', '--duration', '3s', '--warmup', '0']);
+  assert.is(quick.startWarmupMs, QUICK.startWarmupMs);
+  const both = parseCompareArgs(['--quick', '--duration', '3s', '--warmup', '0', '--start-warmup', '30s']);
   assert.is(both.durationMs, 3_000);
   assert.is(both.warmupMs, 0);
+  assert.is(both.startWarmupMs, 30_000);
+  assert.is(parseCompareArgs([]).startWarmupMs, 10_000);
+  assert.throws(() => parseCompareArgs(['--start-warmup', 'soon']), /start-warmup/);
 });
 
 S('lists keep the canonical order without repeats; concurrencies are sorted and unique', () => {
@@ -117,7 +121,9 @@ S('the report names the machine, the workload, each system\'s settings and statu
   assert.ok(md.includes('Run 2025-01-02T03:04:05Z at oxia-ts commit abc1234 on 2 CPUs (Test CPU), 8 GiB memory'));
   assert.ok(md.includes('load average 0.50 at the start, 1.25 at the end'));
   assert.ok(md.includes('128-byte values over 1,000 keys'));
-  assert.ok(md.includes('2 s warm-up, then 8 s measured'));
+  assert.ok(md.includes('written before the first point; per point 2 s warm-up, then 8 s measured'));
+  const warmed = renderMarkdown({ ...REPORT, workload: { ...REPORT.workload, startWarmupMs: 10_000 } }, 'chart.svg');
+  assert.ok(warmed.includes('written before the first point, then 10 s of unmeasured load at 16 callers (put and get) so that JIT-compiled code is optimized; per point 2 s warm-up'));
   assert.ok(md.includes('![throughput and p99 latency against callers](chart.svg)'));
   assert.ok(md.includes('### ZooKeeper (skipped)\n\nnot installed on this machine (`apt-get install -y zookeeper`)\n\n- forceSync=yes'));
   assert.ok(md.includes('### etcd (ran)\n\netcd 3.4.23, 3 members\n\n- linearizable reads'));

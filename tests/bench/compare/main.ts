@@ -67,7 +67,7 @@ const resultsDir = resolve(options.outDir, machineStart.date.replace(/[:.]/g, '-
 mkdirSync(resultsDir, { recursive: true });
 log(
   `bench --compare: ${options.systems.join(', ')}; ${options.operations.join(' and ')} at ${options.concurrencies.join(', ')} callers; ` +
-    `${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s per point${options.rounds > 1 ? `, ${options.rounds} alternating rounds` : ''}; ${options.keys} keys, ${options.valueSizeBytes} B values; results in ${relative(process.cwd(), resultsDir) || '.'}`,
+    `${options.startWarmupMs / 1000} s start warm-up; ${options.warmupMs / 1000} s warm-up + ${options.durationMs / 1000} s per point${options.rounds > 1 ? `, ${options.rounds} alternating rounds` : ''}; ${options.keys} keys, ${options.valueSizeBytes} B values; results in ${relative(process.cwd(), resultsDir) || '.'}`,
 );
 
 const turnsBySystem = new Map<SystemName, SystemTurn>();
@@ -91,6 +91,7 @@ const report: CompareReport = {
   workload: {
     durationMs: options.durationMs,
     warmupMs: options.warmupMs,
+    startWarmupMs: options.startWarmupMs,
     keys: options.keys,
     valueSizeBytes: options.valueSizeBytes,
     concurrencies: options.concurrencies,
@@ -146,6 +147,7 @@ async function runTurn(launcher: SystemLauncher, onPoint: (p: PointResult) => vo
         operations: options.operations,
         concurrencies: options.concurrencies,
         warmupMs: options.warmupMs,
+        startWarmupMs: options.startWarmupMs,
         durationMs: options.durationMs,
       },
       system.pids,

@@ -56,6 +56,8 @@ export interface CompareReport {
   readonly workload: {
     readonly durationMs: number;
     readonly warmupMs: number;
+    /** Absent in reports written before the start warm-up existed. */
+    readonly startWarmupMs?: number;
     readonly keys: number;
     readonly valueSizeBytes: number;
     readonly concurrencies: readonly number[];

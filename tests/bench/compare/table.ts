@@ -141,7 +141,7 @@ export function renderMarkdown(report: CompareReport, chartFile: string): string
   out.push(
     `Workload: 3 members / nodes per system on loopback; a closed loop of N callers in one client process, each awaiting ` +
       `its operation before issuing the next; ${w.valueSizeBytes}-byte values over ${w.keys.toLocaleString('en-US')} keys ` +
-      `written before the first point; per point ${formatSeconds(w.warmupMs)} warm-up, then ${formatSeconds(w.durationMs)} measured. ` +
+      `written before the first point${startWarmupNote(w)}; per point ${formatSeconds(w.warmupMs)} warm-up, then ${formatSeconds(w.durationMs)} measured. ` +
       'Puts overwrite random existing keys; gets read random keys.',
     '',
   );
@@ -176,6 +176,13 @@ export function renderMarkdown(report: CompareReport, chartFile: string): string
     out.push('');
   }
   return out.join('\n');
+}
+
+/** How the start warm-up ran, for the workload line ('' when there was none). */
+function startWarmupNote(w: CompareReport['workload']): string {
+  const ms = w.startWarmupMs ?? 0;
+  if (ms === 0) return '';
+  return `, then ${formatSeconds(ms)} of unmeasured load at ${Math.max(...w.concurrencies)} callers (${w.operations.join(' and ')}) so that JIT-compiled code is optimized`;
 }
 
 function formatSeconds(ms: number): string {

@@ -1,8 +1,8 @@
 /**
  * The comparison's load generator, one process per system turn, apart from the servers so that
  * its CPU is not counted against them in-process: connects with the system's client, writes
- * every key, then per operation and number of callers runs a warm-up and a measured closed
- * loop. Prints JSON lines on stdout, {type: 'measuring'} as a measured loop starts and
+ * every key, runs every operation at the highest number of callers for the start warm-up,
+ * then per operation and number of callers runs a warm-up and a measured closed loop. Prints JSON lines on stdout, {type: 'measuring'} as a measured loop starts and
  * {type: 'point'} with its figures when it ends; progress goes to stderr.
  *
  *   node --import tsx tests/bench/compare/load/load-generator.ts '<LoadPlan as JSON>'
@@ -25,6 +25,8 @@ export interface LoadPlan {
   readonly operations: readonly Operation[];
   readonly concurrencies: readonly number[];
   readonly warmupMs: number;
+  /** Unmeasured load before the first point, split over the operations (none when absent). */
+  readonly startWarmupMs?: number;
   readonly durationMs: number;
 }
 
@@ -39,6 +41,14 @@ async function main(plan: LoadPlan): Promise<void> {
     const t0 = performance.now();
     await writeAll((key) => driver.create(key, value), keys, PREFILL_CALLERS);
     log(`wrote ${keys.length} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const startWarmupMs = plan.startWarmupMs ?? 0;
+    if (startWarmupMs > 0 && plan.operations.length > 0) {
+      const callers = Math.max(...plan.concurrencies);
+      log(`start warm-up: ${startWarmupMs / 1000} s at ${callers} callers (${plan.operations.join(', ')}), not measured`);
+      for (const operation of plan.operations) {
+        await closedLoop(operationOf(driver, operation, value), keys, callers, startWarmupMs / plan.operations.length);
+      }
+    }
     for (const operation of plan.operations) {
       const run = operationOf(driver, operation, value);
       for (const concurrency of plan.concurrencies) {
