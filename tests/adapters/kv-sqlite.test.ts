@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Database from 'better-sqlite3';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { waitFor } from '../support/wait.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +72,29 @@ test('sqlite: applying batches opens no temp file (statement journals stay in me
     const temp = openFiles().filter((f) => /\/etilqs_/.test(f));
     assert.equal(temp, [], `temp files open: ${temp.join(', ')}`);
     await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: the store flushes its -wal file through a descriptor of its own, closed with the store', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-sqlite-'));
+  const wal = join(dir, 'default', '0', 'kv.sqlite-wal');
+  // SQLite's own descriptor on the file, and the one WalPreflush flushes through.
+  const descriptorsOnWal = (): number =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === wal;
+      } catch {
+        return false;
+      }
+    }).length;
+  try {
+    const store = await make(dir).open({ namespace: 'default', shard: 0n });
+    await store.write([{ type: 'put', key: new Uint8Array([1]), value: new Uint8Array(100) }]);
+    await waitFor(() => descriptorsOnWal() === 2, 'a second descriptor on the -wal file');
+    await store.close();
+    await waitFor(() => descriptorsOnWal() === 0, 'no descriptor on the -wal file');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
 import { OxiaError } from '../../domain/errors/oxia-error.js';
 import { asStorageFailure } from '../files/storage-failure.js';
 import { bytesOnDisk, plainBytes, rangeLimit } from '../kv-common/shard-files.js';
+import { WalPreflush } from './wal-preflush.js';
 
 /** The SQLite file of a shard and the files SQLite keeps next to it. */
 export const SQLITE_FILE = 'kv.sqlite';
@@ -54,6 +55,7 @@ export class SqliteKvStore implements KvStore {
   private readonly applyOps: (ops: readonly KvOp[]) => void;
   /** Prepared range queries by shape (which bounds, direction): at most 10. */
   private readonly rangeStmts = new Map<string, Database.Statement<unknown[], Row>>();
+  private readonly preflush: WalPreflush;
 
   private constructor(
     private readonly db: Database.Database,
@@ -61,6 +63,7 @@ export class SqliteKvStore implements KvStore {
     private readonly pageSize: number,
     private readonly release: () => void,
   ) {
+    this.preflush = new WalPreflush(`${dir}/${SQLITE_FILE}-wal`);
     this.getStmt = db.prepare<[Uint8Array], Buffer>('SELECT value FROM kv WHERE key = ?').pluck();
     const del = db.prepare<[Uint8Array]>('DELETE FROM kv WHERE key = ?');
     const puts = new PutStatements(db);
@@ -166,6 +169,7 @@ export class SqliteKvStore implements KvStore {
     try {
       if (options?.durable) this.applyDurably(ops);
       else this.applyOps(ops);
+      this.preflush.committed();
     } catch (e) {
       // The transaction rolled back: nothing of `ops` is in the store.
       throw asStorageFailure(e, `kv store ${this.dir} write`);
@@ -236,6 +240,7 @@ export class SqliteKvStore implements KvStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.preflush.close();
     try {
       this.db.close();
     } finally {
