@@ -239,29 +239,36 @@ S('the new leader applied that delete range as a follower: none of its records o
   assert.is((await c.list(0n, '/one/', '/one//')).length, 2, 'records outside the range are still there');
 });
 
-S('the replication API refuses streams for unknown shards and of other terms', async () => {
+/** A raw OxiaLogReplication client of `node`, as a leader on another node holds one. */
+type ReplicationClient = grpc.Client & { [K in keyof typeof OxiaLogReplicationService]: (...args: any[]) => any };
+function replicationClient(node: ClusterNode): ReplicationClient {
   const Ctor = grpc.makeGenericClientConstructor(OxiaLogReplicationService, 'OxiaLogReplication');
-  const repl = new Ctor(n2.name, grpc.credentials.createInsecure()) as unknown as grpc.Client & { [K in keyof typeof OxiaLogReplicationService]: (...args: any[]) => any };
-  const md = (shard: bigint, term: bigint): grpc.Metadata => {
-    const m = new grpc.Metadata();
-    m.set('namespace', 'default');
-    m.set('shard-id', shard.toString());
-    m.set('term', term.toString());
-    return m;
-  };
-  const replicateError = (shard: bigint, term: bigint): Promise<grpc.ServiceError> =>
-    new Promise((resolve, reject) => {
-      const call = repl.replicate(md(shard, term)) as grpc.ClientDuplexStream<unknown, unknown>;
-      call.on('data', () => undefined);
-      call.on('error', resolve);
-      call.on('end', () => reject(new Error('the stream ended without an error')));
-      call.write({ term, entry: { term, offset: 1_000_000n, value: Buffer.from('x'), timestamp: 0n }, commitOffset: -1n, cumulativeAcksSupported: true });
-    });
+  return new Ctor(node.name, grpc.credentials.createInsecure()) as unknown as ReplicationClient;
+}
+const md = (shard: bigint, term: bigint): grpc.Metadata => {
+  const m = new grpc.Metadata();
+  m.set('namespace', 'default');
+  m.set('shard-id', shard.toString());
+  m.set('term', term.toString());
+  return m;
+};
+/** Opens a Replicate stream, sends one entry, and answers the error the stream ends with. */
+const replicateError = (repl: ReplicationClient, shard: bigint, term: bigint): Promise<grpc.ServiceError> =>
+  new Promise((resolve, reject) => {
+    const call = repl.replicate(md(shard, term)) as grpc.ClientDuplexStream<unknown, unknown>;
+    call.on('data', () => undefined);
+    call.on('error', resolve);
+    call.on('end', () => reject(new Error('the stream ended without an error')));
+    call.write({ term, entry: { term, offset: 1_000_000n, value: Buffer.from('x'), timestamp: 0n }, commitOffset: -1n, cumulativeAcksSupported: true });
+  });
+
+S('the replication API refuses streams for unknown shards and of other terms', async () => {
+  const repl = replicationClient(n2);
   try {
-    const unknown = await replicateError(42n, 1n);
+    const unknown = await replicateError(repl, 42n, 1n);
     assert.is(errorInfo(unknown)?.reason, 'NODE_IS_NOT_MEMBER');
     // n2 follows shard 0 at term 2: a stream of term 1 (the old leader) is fenced off.
-    const old = await replicateError(0n, 1n);
+    const old = await replicateError(repl, 0n, 1n);
     assert.is(errorInfo(old)?.reason, 'INVALID_TERM');
     const snapshot = await new Promise<grpc.ServiceError>((resolve, reject) => {
       const call = repl.sendSnapshot(md(0n, 1n), (e: grpc.ServiceError | null) => (e ? resolve(e) : reject(new Error('snapshot accepted'))));
@@ -295,6 +302,16 @@ S('DeleteShard removes the shard; the node is no longer a member', async () => {
     assert.not.ok(existsSync(join(n.process.dataDir, 'db', 'default', '1')), `${n.name}: the shard's store is gone`);
     assert.ok(existsSync(join(n.process.dataDir, 'wal', 'default', '0')), `${n.name}: other shards stay`);
   }
+  // A leader deleted after its followers keeps streaming to them until then: such a stream is
+  // refused, and does not bring the deleted shard's files back.
+  const repl = replicationClient(n0);
+  try {
+    assert.is(errorInfo(await replicateError(repl, 1n, 5n))?.reason, 'NODE_IS_NOT_MEMBER');
+  } finally {
+    repl.close();
+  }
+  assert.not.ok(existsSync(join(n0.process.dataDir, 'wal', 'default', '1')), 'no WAL after a late stream');
+  assert.not.ok(existsSync(join(n0.process.dataDir, 'db', 'default', '1')), 'no store after a late stream');
   // An older term cannot delete.
   const stale = await expectGrpcError(n1.coordination.deleteShard(0n, 1n), grpc.status.FAILED_PRECONDITION);
   assert.is(errorInfo(stale)?.reason, 'INVALID_TERM');

@@ -94,6 +94,8 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   /** Opening or open controllers by shard id (ids are unique across namespaces). */
   private readonly controllers = new Map<bigint, Promise<ReplicaController>>();
   private readonly open = new Map<bigint, ReplicaController>();
+  /** Shards DeleteShard removed while this process ran (shard ids are never reused). */
+  private readonly deletedShards = new Set<bigint>();
   private assignments: ShardAssignments | undefined;
   private leaders = new Map<bigint, string>();
   private readonly assignmentsChanged = new Broadcast();
@@ -218,6 +220,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   async deleteShard(request: DeleteShardRequest): Promise<void> {
     const controller = this.open.get(request.shard) ?? (await this.controller(request.namespace, request.shard));
     await controller.delete(request.term);
+    this.deletedShards.add(request.shard);
     this.open.delete(request.shard);
     this.controllers.delete(request.shard);
   }
@@ -251,7 +254,7 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   // ---- replication ----------------------------------------------------------------
 
   async truncate(request: TruncateRequest): Promise<TruncateResponse> {
-    const controller = await this.controller(request.namespace, request.shard);
+    const controller = await this.memberController(request.namespace, request.shard);
     const head = await controller.truncate(request.term, request.headEntryId ?? INVALID_ENTRY_ID);
     return { headEntryId: head };
   }
@@ -262,12 +265,12 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     sendAck: AckSender,
     signal: AbortSignal,
   ): Promise<void> {
-    const controller = await this.controller(target.namespace, target.shard);
+    const controller = await this.memberController(target.namespace, target.shard);
     await controller.replicate(target.term, appends, sendAck, signal);
   }
 
   async installSnapshot(target: ReplicationTarget, chunks: AsyncIterable<SnapshotChunkMessage>, signal: AbortSignal): Promise<bigint> {
-    const controller = await this.controller(target.namespace, target.shard);
+    const controller = await this.memberController(target.namespace, target.shard);
     return controller.installSnapshot(chunks, signal);
   }
 
@@ -364,6 +367,18 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     const controller = this.open.get(shard);
     if (!controller) throw new OxiaError('NodeIsNotMember', `this node is not a member of shard ${shard}`);
     return controller;
+  }
+
+  /**
+   * The controller for a leader's call (Replicate, SendSnapshot, Truncate). These open a shard
+   * the node has no files for, so that a leader can bring back a wiped follower by snapshot,
+   * but not one DeleteShard removed: the coordinator deletes a shard node by node, and its
+   * leader, until deleted itself, keeps streaming to the followers already deleted, which
+   * would otherwise create the shard's files anew.
+   */
+  private memberController(namespace: string, shard: bigint): Promise<ReplicaController> {
+    if (this.deletedShards.has(shard)) return Promise.reject(new OxiaError('NodeIsNotMember', `shard ${shard} was deleted from this node`));
+    return this.controller(namespace, shard);
   }
 
   /** The shard's controller, opening it from its files (created when missing) the first time. */
