@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { openDescriptors } from '../support/open-descriptors.js';
 import { waitFor } from '../support/wait.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,14 +54,6 @@ test('sqlite: WAL journal, and the file is locked against other connections whil
 
 test('sqlite: applying batches opens no temp file (statement journals stay in memory)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-sqlite-'));
-  const openFiles = (): string[] =>
-    readdirSync('/proc/self/fd').flatMap((fd) => {
-      try {
-        return [readlinkSync(`/proc/self/fd/${fd}`)];
-      } catch {
-        return []; // the directory's own descriptor, closed by now
-      }
-    });
   try {
     const store = await make(dir).open({ namespace: 'default', shard: 0n });
     // Upserts over existing rows, a batch at a time as the apply writes them: SQLite keeps a
@@ -69,7 +62,9 @@ test('sqlite: applying batches opens no temp file (statement journals stay in me
       Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: new TextEncoder().encode(`key-${i}`), value: new Uint8Array(200).fill(fill) }));
     await store.write(batch(1000, 1));
     for (let round = 2; round < 5; round++) await store.write(batch(64, round));
-    const temp = openFiles().filter((f) => /\/etilqs_/.test(f));
+    const temp = openDescriptors()
+      .map((d) => d.target)
+      .filter((f) => /\/etilqs_/.test(f));
     assert.equal(temp, [], `temp files open: ${temp.join(', ')}`);
     await store.close();
   } finally {
@@ -81,14 +76,7 @@ test('sqlite: the store flushes its -wal file through a descriptor of its own, c
   const dir = mkdtempSync(join(tmpdir(), 'oxia-kv-sqlite-'));
   const wal = join(dir, 'default', '0', 'kv.sqlite-wal');
   // SQLite's own descriptor on the file, and the one WalPreflush flushes through.
-  const descriptorsOnWal = (): number =>
-    readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`) === wal;
-      } catch {
-        return false;
-      }
-    }).length;
+  const descriptorsOnWal = (): number => openDescriptors().filter((d) => d.target === wal).length;
   try {
     const store = await make(dir).open({ namespace: 'default', shard: 0n });
     await store.write([{ type: 'put', key: new Uint8Array([1]), value: new Uint8Array(100) }]);

@@ -1,7 +1,7 @@
 // The file WAL adapter on real files in a temp dir: format, recovery, retention, group commit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { constants, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
@@ -13,6 +13,7 @@ import type { ShardRef } from '../../src/application/ports/shard-ref.js';
 import { isOxiaError } from '../../src/domain/errors/oxia-error.js';
 import { INVALID_ENTRY_ID, type LogEntry } from '../../src/domain/wal/log-entry.js';
 import { parseExposition } from '../support/metrics-scrape.js';
+import { openDescriptors } from '../support/open-descriptors.js';
 
 const SHARD: ShardRef = { namespace: 'default', shard: 3n };
 
@@ -459,13 +460,7 @@ walTest('one append after another: each one syncs (nothing is left unsynced)', a
 /** The open flags of this process's descriptors for files under `dir` (Linux: /proc/self/fdinfo). */
 function openFlagsUnder(dir: string): number[] {
   const flags: number[] = [];
-  for (const fd of readdirSync('/proc/self/fd')) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue; // closed meanwhile (the listing's own descriptor)
-    }
+  for (const { fd, target } of openDescriptors()) {
     if (!target.startsWith(dir + '/')) continue;
     const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
     if (m) flags.push(parseInt(m[1]!, 8));

@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fdatasync, fstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fdatasync, fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PREFLUSH_INTERVAL_MS, WalPreflush } from '../../src/adapters/kv-sqlite/wal-preflush.js';
+import { openDescriptors } from '../support/open-descriptors.js';
 import { waitFor } from '../support/wait.js';
 
 /** Real fdatasync calls, recorded: when each started, and that it was on the file at `path`. */
@@ -17,14 +18,7 @@ function recordingFlush(path: string) {
   return { starts, flush };
 }
 
-const descriptorOpenOn = (path: string): boolean =>
-  readdirSync('/proc/self/fd').some((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === path;
-    } catch {
-      return false;
-    }
-  });
+const descriptorOpenOn = (path: string): boolean => openDescriptors().some((d) => d.target === path);
 
 function withWal(body: (path: string) => Promise<void>): () => Promise<void> {
   return async () => {
