@@ -50,10 +50,12 @@ export class WalPreflush {
     const wait = this.lastStartMs + PREFLUSH_INTERVAL_MS - performance.now();
     if (wait <= 0) this.flush();
     else {
+      // Through schedule() again: a timer measures from the loop's cached clock, so it can fire
+      // a few ms early by performance.now() when the loop iteration that set it ran long.
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        this.flush();
-      }, wait);
+        this.schedule();
+      }, Math.ceil(wait));
       // A pending flush must not keep the process alive.
       this.timer.unref();
     }
