@@ -52,7 +52,7 @@ import { decodeSessionMetadata } from './sessions.js';
  * Staged keys of one entry beyond which its removals are written to the store in a chunk
  * (when the caller allows it): a few megabytes of memory whatever a range holds.
  */
-export const APPLY_CHUNK_KEYS_DEFAULT = 4096;
+export const APPLY_CHUNK_KEYS_DEFAULT = 1024;
 /** Records (delete range) or shadows (session end) read from the store per step, at most (see pageEntries). */
 const SCAN_PAGE_ENTRIES_MAX = 128;
 

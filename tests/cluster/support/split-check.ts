@@ -9,6 +9,8 @@ import { waitFor } from '../../support/wait.js';
 export class SplitLoad {
   /** key -> value of every acknowledged write (the last one per key). */
   readonly acked = new Map<string, string>();
+  /** Date.now() of each acknowledgement, in the order they came. */
+  readonly ackTimesMs: number[] = [];
   readonly failures: string[] = [];
   readsChecked = 0;
   readonly wrongReads: string[] = [];
@@ -41,6 +43,7 @@ export class SplitLoad {
       try {
         await this.timed(this.client.put(key, value));
         this.acked.set(key, value);
+        this.ackTimesMs.push(Date.now());
       } catch (e) {
         if (this.failures.length < 100) this.failures.push(`${key}: ${e instanceof Error ? e.message : String(e)}`);
         await new Promise((r) => setTimeout(r, 10));
