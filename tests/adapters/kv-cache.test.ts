@@ -133,6 +133,7 @@ test('read cache: a read that overlaps a write does not cache the older value', 
     snapshot: () => real.snapshot(),
     write: (ops) => real.write(ops),
     sizeBytes: () => real.sizeBytes(),
+    flush: () => real.flush(),
     close: () => real.close(),
   };
   const cache = new KvReadCache(1 << 20);

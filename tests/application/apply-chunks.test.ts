@@ -85,6 +85,7 @@ for (const backend of BACKENDS) {
           snapshot: () => store.snapshot(),
           write: (ops) => (writes++, store.write(ops)),
           sizeBytes: () => store.sizeBytes(),
+    flush: () => store.flush(),
           close: () => store.close(),
         };
         await applyBatch(counted, CONFIG, deleteBatch(populationSize(records)), 64);

@@ -95,6 +95,7 @@ S('a snapshot between the chunks of an entry applied in pieces is dropped and ta
       range: (r) => real.range(r),
       write: (ops) => real.write(ops),
       sizeBytes: () => real.sizeBytes(),
+    flush: () => real.flush(),
       close: () => real.close(),
       snapshot: async () => {
         const snap = await real.snapshot();

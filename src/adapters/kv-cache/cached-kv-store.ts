@@ -80,6 +80,10 @@ export class CachedKvStore implements KvStore {
     }
   }
 
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+
   sizeBytes(): Promise<bigint> {
     return this.store.sizeBytes();
   }

@@ -151,6 +151,12 @@ export class LevelKvStore implements KvStore {
     }
   }
 
+  /** Writes accepted so far have reached LevelDB once they resolved (a failed one was thrown to its writer). */
+  async flush(): Promise<void> {
+    this.assertOpen();
+    await this.writeTail;
+  }
+
   async sizeBytes(): Promise<bigint> {
     this.assertOpen();
     return bytesOnDisk(this.dir);

@@ -230,6 +230,11 @@ export class SqliteKvStore implements KvStore {
     for (const name of names) if (name.startsWith(SNAPSHOT_DIR_PREFIX)) await rm(`${dir}/${name}`, { recursive: true, force: true });
   }
 
+  /** Every write is in the database when write() returns. */
+  async flush(): Promise<void> {
+    this.assertOpen();
+  }
+
   async sizeBytes(): Promise<bigint> {
     this.assertOpen();
     let total = 0n;

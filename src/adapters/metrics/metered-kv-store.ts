@@ -98,6 +98,10 @@ class MeteredKvStore implements KvStore {
     };
   }
 
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+
   sizeBytes(): Promise<bigint> {
     return this.store.sizeBytes();
   }

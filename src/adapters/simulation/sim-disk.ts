@@ -380,6 +380,11 @@ class MemoryKvStore implements KvStore {
     return { get: (k) => frozen.get(k), range: (r) => frozen.range(r), close: async () => undefined };
   }
 
+  /** Writes reach the simulated store at once. */
+  async flush(): Promise<void> {
+    this.usable();
+  }
+
   async sizeBytes(): Promise<bigint> {
     return BigInt(this.state.live.size);
   }

@@ -10,10 +10,16 @@ export interface KvStore extends KvReadView {
   /**
    * Applies all ops atomically, in order (a later op on the same key wins). Not durable by
    * default: a power loss may take back the newest writes, which the shard's log replays
-   * (ADR 0004). With `durable`, it resolves only once this write and every earlier one would
+   * (ADR 0004); a write-behind store (ADR 0016) may lose them to a crash of the process too. With `durable`, it resolves only once this write and every earlier one would
    * survive a power loss: for what the log cannot replay (the term a NewTerm promised).
    */
   write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void>;
+  /**
+   * Resolves once every write made before the call is in the store's files (as durable as a
+   * write without `durable`). A store may hold writes in memory for a while (write-behind,
+   * ADR 0016): the log must keep the entries they apply until then.
+   */
+  flush(): Promise<void>;
   /**
    * A frozen view of the store as it is now: later writes are not seen through it, and
    * writes go on while it is read (a backup reads it; nothing pauses apply). Close it when

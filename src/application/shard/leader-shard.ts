@@ -332,7 +332,10 @@ export class LeaderShard {
   async applyRetention(walRetentionMs: number, notificationsRetentionMs: number): Promise<void> {
     if (this.closing) return;
     const now = BigInt(Math.trunc(this.deps.clock.nowMs()));
-    await this.deps.wal.expire(now - BigInt(walRetentionMs), this.pipeline.lastAppliedOffset);
+    // The log keeps what the store may still hold only in memory (a write-behind store).
+    const applied = this.pipeline.lastAppliedOffset;
+    await this.deps.kv.flush();
+    await this.deps.wal.expire(now - BigInt(walRetentionMs), applied);
     if (this.config.notificationsEnabled) {
       const ops = await notificationTrimOps(this.deps.kv, now - BigInt(notificationsRetentionMs));
       if (ops.length > 0) await this.deps.kv.write(ops);

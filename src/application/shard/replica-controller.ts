@@ -776,7 +776,10 @@ export class ReplicaController {
       return;
     }
     const now = BigInt(Math.trunc(this.deps.clock.nowMs()));
-    await this.wal.expire(now - BigInt(walRetentionMs), activity.replica.appliedOffset);
+    // The log keeps what the store may still hold only in memory (a write-behind store).
+    const applied = activity.replica.appliedOffset;
+    await this.kv.flush();
+    await this.wal.expire(now - BigInt(walRetentionMs), applied);
     if (this.databaseConfig().notificationsEnabled) {
       const ops = await notificationTrimOps(this.kv, now - BigInt(notificationsRetentionMs));
       if (ops.length > 0 && !this.closed) await this.kv.write(ops);

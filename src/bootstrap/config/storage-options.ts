@@ -26,6 +26,8 @@ export interface StorageSettings {
   readonly kv: KvBackend;
   /** The node's cache of records read from the key-value stores (0: none). */
   readonly dbCacheSizeBytes: number;
+  /** The longest applied writes wait in memory before their store transaction (0: one per applied batch). */
+  readonly kvCommitIntervalMs: number;
   readonly notificationsRetentionMs: number;
   readonly walSyncData: boolean;
   /** Writes are refused while free space under the data or WAL directory is below this (0: only a full disk refuses them). */
@@ -47,6 +49,12 @@ export const STORAGE_OPTIONS = [
   { name: 'wal-dir', valueName: 'dir', help: 'directory of the write-ahead logs', default: './data/wal' },
   { name: 'kv', valueName: 'backend', help: `key-value store backend: ${KV_BACKENDS.join(' | ')}`, default: 'sqlite' },
   { name: 'db-cache-size-mb', valueName: 'MiB', help: "cache of records read from the key-value stores, shared by the node's shards (0: none)", default: '100' },
+  {
+    name: 'kv-commit-interval',
+    valueName: 'duration',
+    help: 'how long applied writes may wait in memory before they are committed to the key-value store, several batches in one transaction; the write-ahead log holds them meanwhile (0: a transaction per applied batch)',
+    default: '100ms',
+  },
   { name: 'notifications-retention-time', valueName: 'duration', help: 'how long notifications are kept', default: '1h' },
   { name: 'wal-sync-data', help: 'fsync the write-ahead log before acknowledging entries', default: 'true' },
   {
@@ -72,6 +80,7 @@ const STORAGE_SHAPE = {
   'wal-dir': nonEmptyText,
   kv: oneOf(KV_BACKENDS),
   'db-cache-size-mb': integer(0, 1024 * 1024),
+  'kv-commit-interval': duration(0),
   'notifications-retention-time': duration(1000),
   'wal-sync-data': boolean,
   'min-free-disk-bytes': integer(0, Number.MAX_SAFE_INTEGER),
@@ -113,6 +122,7 @@ export function storageSettingsOf(o: StorageValues): StorageSettings {
     walDir: o['wal-dir'],
     kv: o.kv,
     dbCacheSizeBytes: o['db-cache-size-mb'] * MiB,
+    kvCommitIntervalMs: o['kv-commit-interval'],
     notificationsRetentionMs: o['notifications-retention-time'],
     walSyncData: o['wal-sync-data'],
     minFreeDiskBytes: o['min-free-disk-bytes'],

@@ -55,7 +55,7 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
     metricsModule({ bind: settings.metricsAddr, tls: settings.metricsTls }),
     // The listening sockets keep the process alive; housekeeping timers need not.
     clockModule({ unrefTimers: true }),
-    kvModule(settings.kv, { dataDir: settings.dataDir }, settings.dbCacheSizeBytes),
+    kvModule(settings.kv, { dataDir: settings.dataDir }, settings.dbCacheSizeBytes, settings.kvCommitIntervalMs),
     walModule({ dir: settings.walDir, syncData: settings.walSyncData, segmentSizeBytes: settings.walSegmentSizeBytes }),
     grpcModule(grpcServerOptionsOf('public', settings.publicAddr, settings.publicTls, settings)),
     securityModule(settings),

@@ -5,6 +5,7 @@ import { CachedKvStoreFactory } from '../../adapters/kv-cache/cached-kv-store.js
 import { KvReadCache } from '../../adapters/kv-cache/read-cache.js';
 import { KvOptions } from '../../adapters/kv-common/kv-options.js';
 import { LevelKvStoreFactory } from '../../adapters/kv-level/level-kv-store-factory.js';
+import { DEFAULT_WRITE_BEHIND_LIMITS, WriteBehindKvStoreFactory } from '../../adapters/kv-write-behind/write-behind-kv-store.js';
 import { MeteredKvStoreFactory } from '../../adapters/metrics/metered-kv-store.js';
 import { exportReadCacheMetrics } from '../../adapters/metrics/read-cache-metrics.js';
 import { SqliteKvStoreFactory } from '../../adapters/kv-sqlite/sqlite-kv-store-factory.js';
@@ -15,10 +16,11 @@ const BackendKvStoreFactory: ServiceIdentifier<KvStoreFactory> = Symbol.for('oxi
 
 /**
  * KvStoreFactory -> the chosen backend, behind the node's read cache of `readCacheBytes`
- * (0: no cache); the rest of the node cannot tell which. When the container also has
- * Metrics, the backend's writes are measured and the cache's counts exported.
+ * (0: no cache), behind write-behind commits every `commitIntervalMs` (0: none); the rest of
+ * the node cannot tell which. When the container also has Metrics, the backend's writes are
+ * measured and the cache's counts exported.
  */
-export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes: number): ContainerModule {
+export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes: number, commitIntervalMs: number): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(KvOptions).toConstantValue(options);
     if (backend === 'sqlite') bind(BackendKvStoreFactory).to(SqliteKvStoreFactory).inSingletonScope();
@@ -29,11 +31,14 @@ export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes:
       .toDynamicValue((ctx) => {
         const metrics = ctx.get(Metrics, { optional: true });
         const backend = ctx.get(BackendKvStoreFactory);
-        const factory = metrics ? new MeteredKvStoreFactory(backend, metrics) : backend;
-        if (readCacheBytes <= 0) return factory;
-        const cache = ctx.get(KvReadCache);
-        if (metrics) exportReadCacheMetrics(metrics, cache);
-        return new CachedKvStoreFactory(factory, cache);
+        const metered = metrics ? new MeteredKvStoreFactory(backend, metrics) : backend;
+        let factory: KvStoreFactory = metered;
+        if (readCacheBytes > 0) {
+          const cache = ctx.get(KvReadCache);
+          if (metrics) exportReadCacheMetrics(metrics, cache);
+          factory = new CachedKvStoreFactory(metered, cache);
+        }
+        return commitIntervalMs > 0 ? new WriteBehindKvStoreFactory(factory, { ...DEFAULT_WRITE_BEHIND_LIMITS, intervalMs: commitIntervalMs }) : factory;
       })
       .inSingletonScope();
   });
