@@ -79,16 +79,24 @@ export class WriteBehindKvStore implements KvStore {
   ) {
     this.lower = new SwitchableView(store, store.getNow !== undefined);
     this.waiting = new OverlayView(this.lower);
-    this.getNow = store.getNow === undefined ? undefined : (key) => this.waiting.getNow!(key);
+    const storeNow = store.getNow;
+    this.getNow = storeNow === undefined ? undefined : (key) => (this.direct() ? storeNow(key) : this.waiting.getNow!(key));
+  }
+
+  /**
+   * Whether reads can go straight to the store: nothing waits, and no layer is between (being
+   * committed, or kept after a failed commit). Closed: the store says so.
+   */
+  private direct(): boolean {
+    return this.closed || (this.lower.target === this.store && this.waiting.pendingCount === 0);
   }
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    // Closed: the store says so.
-    return this.closed ? this.store.get(key) : this.waiting.get(key);
+    return this.direct() ? this.store.get(key) : this.waiting.get(key);
   }
 
   range(range: KvRange): AsyncIterable<KvEntry> {
-    return this.closed ? this.store.range(range) : this.waiting.range(range);
+    return this.direct() ? this.store.range(range) : this.waiting.range(range);
   }
 
   async write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void> {
