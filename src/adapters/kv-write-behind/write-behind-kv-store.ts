@@ -56,7 +56,8 @@ class SwitchableView implements KvReadView {
  * store write; since each write left the store at a consistent point (an applied batch, a
  * chunk of a long removal), the union of several, later writes winning, is such a point too.
  * A commit that fails makes every later write, flush and snapshot fail with its error (the
- * shard stops, as when the store write itself failed; the log keeps what was lost).
+ * shard stops, as when the store write itself failed; the log keeps what was lost); close
+ * then just closes the store.
  */
 export class WriteBehindKvStore implements KvStore {
   /** The writes not yet being committed, over `lower`. */
@@ -173,13 +174,17 @@ export class WriteBehindKvStore implements KvStore {
     return this.store.sizeBytes();
   }
 
-  /** Commits what waits, then closes the store; a failed commit is thrown after the store is closed. */
+  /**
+   * Commits what waits, then closes the store; this last commit's failure is thrown once the store
+   * is closed. After an earlier failed commit (thrown to the writes since, counted by the metered
+   * store) it just closes: a shard dropping a failed store must be able to.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    let error: unknown = this.failure;
+    let error: unknown;
     try {
-      if (error === undefined) await this.flush();
+      if (this.failure === undefined) await this.flush();
     } catch (e) {
       error = e;
     } finally {
