@@ -231,6 +231,22 @@ test(
 );
 
 test(
+  'reads made while close commits the last writes still see them',
+  withDir(async (dir) => {
+    const r = await recordingStore(dir);
+    const wb = new WriteBehindKvStore(r.store, LONG);
+    await wb.write([put('a', '1')]);
+    const release = r.hold();
+    const closing = wb.close();
+    assert.is(str(await wb.get(text('a'))), '1');
+    assert.is(str(wb.getNow!(text('a'))), '1');
+    assert.equal(await keys(wb), ['a=1']);
+    release();
+    await closing;
+  }),
+);
+
+test(
   'close commits what waits: the store reopened holds it',
   withDir(async (dir) => {
     for (const factory of [new SqliteKvStoreFactory({ dataDir: dir }), new LevelKvStoreFactory({ dataDir: join(dir, 'level') })]) {

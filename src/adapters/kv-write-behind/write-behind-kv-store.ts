@@ -71,6 +71,8 @@ export class WriteBehindKvStore implements KvStore {
   private committing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failure: unknown;
+  /** close() was called; `closed` once the store is closed (reads go through the layers until then). */
+  private closing = false;
   private closed = false;
   readonly getNow: ((key: Uint8Array) => Uint8Array | undefined) | undefined;
 
@@ -180,16 +182,19 @@ export class WriteBehindKvStore implements KvStore {
    * store) it just closes: a shard dropping a failed store must be able to.
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.closing) return;
+    this.closing = true;
     let error: unknown;
     try {
-      if (this.failure === undefined) await this.flush();
+      // Writes made while closing are committed too.
+      while (this.failure === undefined && this.stored < this.written) await this.flush();
     } catch (e) {
       error = e;
     } finally {
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
+      // Only now: a read made while the last commit ran must still see its writes.
+      this.closed = true;
       await this.store.close();
     }
     if (error !== undefined) throw error;
