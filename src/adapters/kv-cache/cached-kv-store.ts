@@ -1,3 +1,4 @@
+import { DecoratingKvStoreFactory } from '../kv-common/decorating-kv-store-factory.js';
 import type { KvSnapshot, KvStore, KvStoreFactory, KvWriteOptions } from '../../application/ports/kv-store.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
 import type { KvEntry, KvOp, KvRange } from '../../domain/database/kv-view.js';
@@ -95,24 +96,17 @@ export class CachedKvStore implements KvStore {
 }
 
 /** Opens the backend's stores behind the shared read cache. */
-export class CachedKvStoreFactory implements KvStoreFactory {
+export class CachedKvStoreFactory extends DecoratingKvStoreFactory {
   private opened = 0;
 
   constructor(
-    private readonly backend: KvStoreFactory,
+    backend: KvStoreFactory,
     private readonly cache: KvReadCache,
-  ) {}
-
-  get kind(): string {
-    return this.backend.kind;
+  ) {
+    super(backend);
   }
 
-  async open(shard: ShardRef): Promise<KvStore> {
-    const store = await this.backend.open(shard);
+  protected decorate(store: KvStore): KvStore {
     return new CachedKvStore(store, this.cache, `${++this.opened}/`);
-  }
-
-  delete(shard: ShardRef): Promise<void> {
-    return this.backend.delete(shard);
   }
 }

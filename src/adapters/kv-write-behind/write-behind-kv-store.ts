@@ -1,5 +1,5 @@
 import type { KvSnapshot, KvStore, KvStoreFactory, KvWriteOptions } from '../../application/ports/kv-store.js';
-import type { ShardRef } from '../../application/ports/shard-ref.js';
+import { DecoratingKvStoreFactory } from '../kv-common/decorating-kv-store-factory.js';
 import type { KvEntry, KvOp, KvRange, KvReadView } from '../../domain/database/kv-view.js';
 import { OverlayView } from '../../domain/database/overlay-view.js';
 
@@ -211,21 +211,15 @@ function checkOp(op: KvOp): void {
 }
 
 /** Opens the backend's stores behind write-behind commits. */
-export class WriteBehindKvStoreFactory implements KvStoreFactory {
+export class WriteBehindKvStoreFactory extends DecoratingKvStoreFactory {
   constructor(
-    private readonly backend: KvStoreFactory,
+    backend: KvStoreFactory,
     private readonly limits: WriteBehindLimits,
-  ) {}
-
-  get kind(): string {
-    return this.backend.kind;
+  ) {
+    super(backend);
   }
 
-  async open(shard: ShardRef): Promise<KvStore> {
-    return new WriteBehindKvStore(await this.backend.open(shard), this.limits);
-  }
-
-  delete(shard: ShardRef): Promise<void> {
-    return this.backend.delete(shard);
+  protected decorate(store: KvStore): KvStore {
+    return new WriteBehindKvStore(store, this.limits);
   }
 }

@@ -7,6 +7,7 @@
  * cache answers hits itself), where the backend's lookup costs far more than the call. Sits
  * between the backend and the read cache, so what it times is the backend's own commit.
  */
+import { DecoratingKvStoreFactory } from '../kv-common/decorating-kv-store-factory.js';
 import type { KvSnapshot, KvStore, KvStoreFactory, KvWriteOptions } from '../../application/ports/kv-store.js';
 import type { BoundCounter, BoundHistogram, Metrics } from '../../application/ports/metrics.js';
 import type { ShardRef } from '../../application/ports/shard-ref.js';
@@ -135,25 +136,15 @@ function countingIterationFailures(entries: AsyncIterable<KvEntry>, errors: Boun
 }
 
 /** Opens the backend's stores with their writes measured. */
-export class MeteredKvStoreFactory implements KvStoreFactory {
+export class MeteredKvStoreFactory extends DecoratingKvStoreFactory {
   private readonly all: Instruments;
 
-  constructor(
-    private readonly backend: KvStoreFactory,
-    metrics: Metrics,
-  ) {
+  constructor(backend: KvStoreFactory, metrics: Metrics) {
+    super(backend);
     this.all = instruments(metrics);
   }
 
-  get kind(): string {
-    return this.backend.kind;
-  }
-
-  async open(shard: ShardRef): Promise<KvStore> {
-    return new MeteredKvStore(await this.backend.open(shard), this.all, shardLabels(shard));
-  }
-
-  delete(shard: ShardRef): Promise<void> {
-    return this.backend.delete(shard);
+  protected decorate(store: KvStore, shard: ShardRef): KvStore {
+    return new MeteredKvStore(store, this.all, shardLabels(shard));
   }
 }

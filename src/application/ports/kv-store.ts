@@ -10,8 +10,9 @@ export interface KvStore extends KvReadView {
   /**
    * Applies all ops atomically, in order (a later op on the same key wins). Not durable by
    * default: a power loss may take back the newest writes, which the shard's log replays
-   * (ADR 0004); a write-behind store (ADR 0016) may lose them to a crash of the process too. With `durable`, it resolves only once this write and every earlier one would
-   * survive a power loss: for what the log cannot replay (the term a NewTerm promised).
+   * (ADR 0004); a write-behind store (ADR 0016) may lose them to a crash of the process too.
+   * With `durable`, it resolves only once this write and every earlier one would survive a
+   * power loss: for what the log cannot replay (the term a NewTerm promised).
    */
   write(ops: readonly KvOp[], options?: KvWriteOptions): Promise<void>;
   /**
