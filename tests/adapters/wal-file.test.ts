@@ -578,12 +578,13 @@ test('options are validated', () => {
 
 walTest('the write queue is bounded, but a single append always gets in', async (ctx) => {
   const wal = await openWal(ctx);
-  const first = wal.append([entry(0n, 1n, 6000)]); // queued: 6032 bytes
-  await rejects(wal.append([entry(1n, 1n, 6000)]), (e) => isOxiaError(e, 'ResourceUnavailable'), 'over the queue bound');
-  assert.equal(wal.lastEntryId(), { term: 1n, offset: 0n }, 'the refused append changed nothing');
-  await first;
-  await wal.append([entry(1n, 1n, 20_000)]); // larger than the bound, but alone in the queue
-  assert.equal(await readAll(wal, 0n), [entry(0n, 1n, 6000), entry(1n, 1n, 20_000)]);
+  const first = wal.append([entry(0n, 1n, 6000)]); // written at once: a round of its own
+  const second = wal.append([entry(1n, 1n, 6000)]); // queued behind it: 6032 bytes
+  await rejects(wal.append([entry(2n, 1n, 6000)]), (e) => isOxiaError(e, 'ResourceUnavailable'), 'over the queue bound');
+  assert.equal(wal.lastEntryId(), { term: 1n, offset: 1n }, 'the refused append changed nothing');
+  await Promise.all([first, second]);
+  await wal.append([entry(2n, 1n, 20_000)]); // larger than the bound, but alone in the queue
+  assert.equal(await readAll(wal, 0n), [entry(0n, 1n, 6000), entry(1n, 1n, 6000), entry(2n, 1n, 20_000)]);
 }, { queuedBytesMax: 10_000 });
 
 test("reads are metered per chunk under Oxia's names: the bytes read, one latency per file read (ADR 0026)", async () => {

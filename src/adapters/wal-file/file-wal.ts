@@ -5,6 +5,8 @@
 // One worker drains the queue in order. Consecutive appends form a round: written with
 // one writev per segment, then one fdatasync per segment touched, then resolved; appends
 // arriving meanwhile wait for the next round (group commit, at most one fsync in flight).
+// A round starts at once: callers that append entry by entry gather what arrives in one
+// turn of the event loop into one append themselves (the follower does).
 // Readers see what has been written (the committed part of each segment's index), which
 // includes everything whose append resolved.
 import { randomInt } from 'node:crypto';
@@ -302,10 +304,6 @@ export class FileWal implements Wal {
       while (this.queue.length > 0) {
         const cmd = this.queue[0]!;
         if (cmd.kind === 'append') {
-          // One event-loop turn before taking a round lets appends issued in the same turn
-          // (e.g. by callers just resolved, whose continuations run as microtasks) join it,
-          // instead of a round of one followed by a round of everyone else.
-          await new Promise<void>((r) => setImmediate(r));
           const round = this.takeRound();
           if (this.failure !== undefined) {
             for (const c of round) c.reject(this.failure);

@@ -68,6 +68,10 @@ export class FollowerReplica {
   private advertisedCommit: bigint;
   private pendingAppends = 0;
   private applying = false;
+  /** Entries received in this turn of the event loop, not yet handed to the WAL (see appendReceived). */
+  private toAppend: LogEntry[] = [];
+  /** An applyLoop is due on the next turn of the event loop (see applySoon). */
+  private applyScheduled = false;
   private ackScheduled = false;
   private lastAckSent = -1n;
   private reAck = false;
@@ -213,7 +217,7 @@ export class FollowerReplica {
   /** Ends the current stream and waits until no append or apply is running. Idempotent; the replica can serve again after. */
   async stop(): Promise<void> {
     await this.endStream();
-    while (this.pendingAppends > 0 || this.applying) await this.idle.wait();
+    while (this.pendingAppends > 0 || this.applying || this.applyScheduled) await this.idle.wait();
   }
 
   private async endStream(): Promise<void> {
@@ -267,13 +271,28 @@ export class FollowerReplica {
       this.kept.set(entry.offset, entry);
       this.keptBytes += entry.value.length;
     }
-    this.pendingAppends++;
-    this.deps.wal.append([entry]).then(
+    this.toAppend.push(entry);
+    if (this.toAppend.length === 1) {
+      this.pendingAppends++;
+      setImmediate(() => this.appendReceived());
+    }
+    this.advertise(append.commitOffset);
+  }
+
+  /**
+   * Appends the entries received in this turn of the event loop as one (one write, one sync):
+   * a burst of messages read from the stream at once is parsed in one turn.
+   */
+  private appendReceived(): void {
+    const entries = this.toAppend;
+    this.toAppend = [];
+    const last = entries[entries.length - 1]!.offset;
+    this.deps.wal.append(entries).then(
       () => {
         this.pendingAppends--;
-        if (entry.offset > this.durable) this.durable = entry.offset;
+        if (last > this.durable) this.durable = last;
         this.scheduleAck();
-        void this.applyLoop();
+        this.applySoon();
         this.idle.notify();
       },
       (error: unknown) => {
@@ -282,7 +301,6 @@ export class FollowerReplica {
         this.idle.notify();
       },
     );
-    this.advertise(append.commitOffset);
   }
 
   /**
@@ -344,7 +362,8 @@ export class FollowerReplica {
   private advertise(commitOffset: bigint): void {
     if (commitOffset > this.advertisedCommit) {
       this.advertisedCommit = commitOffset;
-      void this.applyLoop();
+      // With an append in flight, its completion applies, after its ack went out.
+      if (this.pendingAppends === 0) this.applySoon();
     }
   }
 
@@ -363,6 +382,22 @@ export class FollowerReplica {
       this.pendingEcho = undefined;
       if (this.durable > this.lastAckSent) this.lastAckSent = this.durable;
       stream.sendAck(this.durable, echo);
+    });
+  }
+
+  /**
+   * Applies on the next turn of the event loop, not now: the entries that arrived in this turn
+   * are then already on their way to the log (the WAL takes a round one turn later too) and the
+   * acks of this turn went out (HTTP/2 sends what was written before the turn's immediates
+   * run), so applying, which nothing waits for, does not delay an acknowledgement.
+   */
+  private applySoon(): void {
+    if (this.applyScheduled) return;
+    this.applyScheduled = true;
+    setImmediate(() => {
+      this.applyScheduled = false;
+      void this.applyLoop();
+      this.idle.notify();
     });
   }
 
