@@ -4,7 +4,6 @@ import {
   getNow,
   highestSequenceKey,
   list,
-  notificationTrimOps,
   rangeScan,
   readNotifications,
   validateRange,
@@ -40,6 +39,7 @@ import { ReadLease } from './read-lease.js';
 import { SessionManager } from './session-manager.js';
 import type { ShardMetrics } from './shard-metrics.js';
 import { walEntryCount } from './wal-entry-count.js';
+import { applyRetention } from './retention.js';
 import { readShardCopy } from './shard-copy.js';
 import type { DecodedEntry } from './apply-batch.js';
 
@@ -331,15 +331,15 @@ export class LeaderShard {
   /** Drops WAL segments and notification batches past their retention (never unapplied entries). */
   async applyRetention(walRetentionMs: number, notificationsRetentionMs: number): Promise<void> {
     if (this.closing) return;
-    const now = BigInt(Math.trunc(this.deps.clock.nowMs()));
-    // The log keeps what the store may still hold only in memory (a write-behind store).
-    const applied = this.pipeline.lastAppliedOffset;
-    await this.deps.kv.flush();
-    await this.deps.wal.expire(now - BigInt(walRetentionMs), applied);
-    if (this.config.notificationsEnabled) {
-      const ops = await notificationTrimOps(this.deps.kv, now - BigInt(notificationsRetentionMs));
-      if (ops.length > 0) await this.deps.kv.write(ops);
-    }
+    await applyRetention({
+      wal: this.deps.wal,
+      kv: this.deps.kv,
+      nowMs: this.deps.clock.nowMs(),
+      appliedOffset: this.pipeline.lastAppliedOffset,
+      walRetentionMs,
+      notificationsRetentionMs: this.config.notificationsEnabled ? notificationsRetentionMs : undefined,
+      open: () => !this.closing,
+    });
   }
 
   /** Finishes in-flight writes, stops sessions' timers and closes the log and store. */

@@ -1,6 +1,6 @@
 import type { RandomSource } from '../ports/random-source.js';
 import type { DatabaseConfig, TermOptions } from '../../domain/database/api.js';
-import { notificationTrimOps, readCommitState, readTermOptions, termOps } from '../../domain/database/index.js';
+import { readCommitState, readTermOptions, termOps } from '../../domain/database/index.js';
 import type { RequestLimits } from '../../domain/database/limits.js';
 import { OxiaError, isOxiaError, isStorageFailure } from '../../domain/errors/oxia-error.js';
 import { CHAIN_START_CRC, DEFAULT_DIGEST_CHECKPOINT_ENTRIES, integrityOp, readIntegrity, scanDigest } from '../../domain/integrity/index.js';
@@ -44,6 +44,7 @@ import { walEntryCount } from './wal-entry-count.js';
 import { installingMarkerOp, INSTALLING_MARKER_KEY, loadSnapshotChunks, readInstallingMarker } from './snapshot-install.js';
 import { type DigestMismatch, storeDigestMismatch, storeDigestMismatchNow } from './store-digest-scan.js';
 import { WriteRecovery } from './write-recovery.js';
+import { applyRetention } from './retention.js';
 
 /**
  * Writes of the term go to disk before they count: the term is not in the log, so a power
@@ -775,15 +776,15 @@ export class ReplicaController {
       await activity.shard.applyRetention(walRetentionMs, notificationsRetentionMs);
       return;
     }
-    const now = BigInt(Math.trunc(this.deps.clock.nowMs()));
-    // The log keeps what the store may still hold only in memory (a write-behind store).
-    const applied = activity.replica.appliedOffset;
-    await this.kv.flush();
-    await this.wal.expire(now - BigInt(walRetentionMs), applied);
-    if (this.databaseConfig().notificationsEnabled) {
-      const ops = await notificationTrimOps(this.kv, now - BigInt(notificationsRetentionMs));
-      if (ops.length > 0 && !this.closed) await this.kv.write(ops);
-    }
+    await applyRetention({
+      wal: this.wal,
+      kv: this.kv,
+      nowMs: this.deps.clock.nowMs(),
+      appliedOffset: activity.replica.appliedOffset,
+      walRetentionMs,
+      notificationsRetentionMs: this.databaseConfig().notificationsEnabled ? notificationsRetentionMs : undefined,
+      open: () => !this.closed,
+    });
   }
 
   // ---- internals ----------------------------------------------------------------------
