@@ -29,6 +29,7 @@ import type {
   NewTermResponse,
 } from '../../domain/wire/replication.js';
 import { HealthService, OxiaCoordinationService } from '../grpc-protocol/service-definitions.js';
+import { CHANNEL_OPTIONS_COMMON } from '../grpc-protocol/channel-options.js';
 import { grpcErrorToOxiaError } from '../grpc-protocol/error-status.js';
 import { PeerChannelSecurity, type ChannelSecurity } from '../tls/grpc-channel-credentials.js';
 
@@ -46,6 +47,7 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   // ShardAssignments of large clusters, status answers: far below this.
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 64 * 1024 * 1024,
+  ...CHANNEL_OPTIONS_COMMON,
 };
 
 /** The whole node, as Oxia's coordinator asks. */

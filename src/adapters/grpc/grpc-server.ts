@@ -11,9 +11,11 @@ import { inject, injectable } from 'inversify';
 import { Logger } from '../../application/ports/logger.js';
 import { Metrics, type BoundCounter } from '../../application/ports/metrics.js';
 import { rejectMalformedRequests, tolerantServerDefinition } from './malformed-request.js';
-import { guardAgainstResetLimit } from './reset-guard.js';
+import { guardSession } from './reset-guard.js';
+import { OpenSessions, watchSessions } from './server-sessions.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 import { OxiaClientCompatService, OxiaClientService } from '../grpc-protocol/service-definitions.js';
+import { CHANNEL_OPTIONS_COMMON } from '../grpc-protocol/channel-options.js';
 import { ReloadingServerCredentials } from '../tls/grpc-server-credentials.js';
 import type { ServerTlsSettings } from '../tls/tls-settings.js';
 
@@ -58,6 +60,8 @@ export class GrpcServer {
   private tlsCredentials: ReloadingServerCredentials | undefined;
   private readonly log: Logger;
   private readonly drainedConnections: BoundCounter;
+  /** Connections still open, for a shutdown whose grace period ran out. */
+  private readonly sessions = new OpenSessions();
 
   constructor(
     @inject(GrpcServerOptions) private readonly options: GrpcServerOptions,
@@ -74,6 +78,8 @@ export class GrpcServer {
       'grpc.max_send_message_length': -1,
       // Clients (Oxia's included) ping idle connections to keep them through NATs.
       'grpc.keepalive_permit_without_calls': 1,
+      // Off as for channels (channel-options.ts); forced shutdown cuts connections itself (OpenSessions).
+      ...CHANNEL_OPTIONS_COMMON,
     });
   }
 
@@ -95,13 +101,19 @@ export class GrpcServer {
       );
     });
     this.bound = { host: this.options.bind.host, port };
-    const guarded = guardAgainstResetLimit(this.server, (path) => FINITE_SERVER_STREAM_PATHS.has(path), {
-      drained: (peer, estimatedResets) => {
+    const resetEvents = {
+      drained: (peer: string, estimatedResets: number) => {
         this.drainedConnections.inc();
         this.log.debug('moved a client to a new connection before the stream-reset limit', { peer, estimatedResets });
       },
+    };
+    const watched = watchSessions(this.server, (session) => {
+      this.sessions.add(session);
+      guardSession(session, (path) => FINITE_SERVER_STREAM_PATHS.has(path), resetEvents);
     });
-    if (!guarded) this.log.warn('cannot watch HTTP/2 connections (grpc-js internals changed): clients that reset many streams may be disconnected');
+    if (!watched) {
+      this.log.warn('cannot watch HTTP/2 connections (grpc-js internals changed): clients that reset many streams may be disconnected, and a shutdown that times out cannot cut open calls');
+    }
     this.log.info('listening', { address: formatHostPort(this.bound), tls: tls !== undefined, ...(tls ? { clientAuth: tls.clientAuth } : {}) });
     return this.bound;
   }
@@ -135,6 +147,7 @@ export class GrpcServer {
         openCalls: this.calls.activeCount,
       });
       this.server.forceShutdown();
+      this.sessions.destroyAll();
     }
     this.log.info('stopped');
   }

@@ -16,8 +16,7 @@
  * oxia-ts's own client (known by its user-agent) never resets a finished stream, so
  * for its connections only the resets seen count: it is moved only if it really resets.
  */
-import type { Server } from '@grpc/grpc-js';
-import { constants as h2, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { isOxiaTsClient } from '../../domain/protocol/client-identity.js';
 import { freshResetBudget, shouldDrain, spendResets, type ResetBudget } from './reset-budget.js';
@@ -46,21 +45,8 @@ interface ConnectionState {
 
 const nowSec = (): number => performance.now() / 1000;
 
-/**
- * Watches the connections of a bound grpc-js server. grpc-js keeps its Node HTTP/2
- * servers in a private field, the only way to their sessions; if a grpc-js upgrade
- * renames it, this returns false and the caller reports that the guard is off.
- */
-export function guardAgainstResetLimit(server: Server, isFinite: FiniteStreamPath, events: ResetGuardEvents): boolean {
-  const http2Servers: unknown = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(http2Servers instanceof Map)) return false;
-  for (const http2Server of http2Servers.keys() as Iterable<Http2Server>) {
-    http2Server.on('session', (session: ServerHttp2Session) => watchSession(session, isFinite, events));
-  }
-  return true;
-}
-
-function watchSession(session: ServerHttp2Session, isFinite: FiniteStreamPath, events: ResetGuardEvents): void {
+/** Watches one connection of a grpc-js server (see server-sessions.ts) and moves its client before the limit. */
+export function guardSession(session: ServerHttp2Session, isFinite: FiniteStreamPath, events: ResetGuardEvents): void {
   const state: ConnectionState = { budget: freshResetBudget(nowSec()), openStreams: 0, resetsFiniteStreams: undefined, draining: false, resets: 0 };
   session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     state.openStreams++;

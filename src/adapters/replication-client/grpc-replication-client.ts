@@ -20,6 +20,7 @@ import { OxiaError } from '../../domain/errors/oxia-error.js';
 import type { EntryId } from '../../domain/wal/log-entry.js';
 import type { Ack, Append, SnapshotChunk, SnapshotResponse, TruncateRequest, TruncateResponse } from '../../domain/wire/replication.js';
 import { OxiaLogReplicationService } from '../grpc-protocol/service-definitions.js';
+import { CHANNEL_OPTIONS_COMMON } from '../grpc-protocol/channel-options.js';
 import { grpcErrorToOxiaError } from '../grpc-protocol/error-status.js';
 import { PeerChannelSecurity, type ChannelSecurity } from '../tls/grpc-channel-credentials.js';
 import { writeBounded } from '../grpc/stream-writes.js';
@@ -54,6 +55,7 @@ const CHANNEL_OPTIONS = {
   'grpc.max_reconnect_backoff_ms': 2_000,
   'grpc.max_send_message_length': -1,
   'grpc.max_receive_message_length': -1,
+  ...CHANNEL_OPTIONS_COMMON,
 };
 
 function targetMetadata(target: ReplicationTarget): Metadata {

@@ -31,6 +31,7 @@ import type {
 } from '../../../domain/wire/client.js';
 import type { ReadShardRequest, ReadShardResponse } from '../../../domain/wire/backup.js';
 import { OxiaBackupService, OxiaClientService } from '../../grpc-protocol/service-definitions.js';
+import { CHANNEL_OPTIONS_COMMON } from '../../grpc-protocol/channel-options.js';
 import { channelSecurityFromPem, PLAINTEXT, type ChannelSecurity } from '../../tls/grpc-channel-credentials.js';
 import type { Authentication } from '../auth.js';
 import type { ClientTlsOptions } from '../options.js';
@@ -46,6 +47,7 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_receive_message_length': 32 * 1024 * 1024,
   // Tells servers this client never resets a finished stream (ADR 0017).
   'grpc.primary_user_agent': OXIA_TS_CLIENT_USER_AGENT,
+  ...CHANNEL_OPTIONS_COMMON,
 };
 
 /** Asks `auth` for metadata before each call starts; a failure ends the call as UNAUTHENTICATED. */
