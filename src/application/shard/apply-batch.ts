@@ -1,5 +1,5 @@
 import type { AppliedEntry, DatabaseConfig } from '../../domain/database/api.js';
-import { applyEntry, OverlayView, readApplyProgress } from '../../domain/database/index.js';
+import { applyEntry, NOT_RECALLED, OverlayView, readApplyProgress, RememberingView } from '../../domain/database/index.js';
 import type { KvOp } from '../../domain/database/kv-view.js';
 import {
   CHAIN_START_CRC,
@@ -55,13 +55,18 @@ export async function applyBatch(
   replica: ApplyIntegrity = {},
 ): Promise<AppliedEntry[]> {
   if (entries.length === 0) return [];
-  const overlay = new OverlayView(kv);
+  // The state machine's reads of the store, remembered for the digest (below).
+  const store = new RememberingView(kv);
+  const overlay = new OverlayView(store);
   let integrity = await startingIntegrity(kv, entries[0]!.entry.offset);
-  // Values before an op: the overlay's pending ones, else the store's (synchronous when it can).
+  // Values before an op: the overlay's pending ones, else the store's: as the state machine
+  // read it just before (by the same key object), or read now (synchronously when it can).
   const stored = readerOf(kv);
   const before: ValueReader = (key) => {
     const pending = overlay.pendingValue(key);
-    return pending === undefined ? stored(key) : (pending ?? undefined);
+    if (pending !== undefined) return pending ?? undefined;
+    const recalled = store.recalled(key);
+    return recalled === NOT_RECALLED ? stored(key) : recalled;
   };
   if (integrity.crc === undefined) integrity = { ...integrity, crc: replica.chainCrcAt?.(integrity.offset) };
   const spill = async (ops: KvOp[]): Promise<void> => {
@@ -69,6 +74,7 @@ export async function applyBatch(
     integrity = { ...integrity, digest: await digestAfter(integrity.digest, before, ops) };
     await kv.write(overlay.pendingOps().concat(ops, integrityOp(integrity, 0n)));
     overlay.clear();
+    store.forget();
     // better-sqlite3 writes synchronously: let reads, acks and timers in between chunks.
     await new Promise<void>((resolve) => setImmediate(resolve));
   };

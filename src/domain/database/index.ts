@@ -16,6 +16,7 @@ export {
   readNotifications,
 } from './notifications.js';
 export { OverlayView } from './overlay-view.js';
+export { NOT_RECALLED, RememberingView } from './remembering-view.js';
 export { get, getNow, highestSequenceKey, list, rangeScan } from './reads.js';
 export { SEQUENCE_VALUE_MAX, sequencePart } from './sequences.js';
 export {
