@@ -147,7 +147,8 @@ export class GrpcServer {
         openCalls: this.calls.activeCount,
       });
       this.server.forceShutdown();
-      this.sessions.destroyAll();
+      const cut = this.sessions.destroyAll();
+      if (cut > 0) this.log.info('closed the connections still open', { connections: cut });
     }
     this.log.info('stopped');
   }
