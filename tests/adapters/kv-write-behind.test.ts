@@ -7,12 +7,14 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KvStore, KvWriteOptions } from '../../src/application/ports/kv-store.js';
+import type { KvStore, KvStoreFactory, KvWriteOptions } from '../../src/application/ports/kv-store.js';
+import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
 import type { KvEntry, KvOp } from '../../src/domain/database/kv-view.js';
 import { LevelKvStoreFactory } from '../../src/adapters/kv-level/level-kv-store-factory.js';
 import { SqliteKvStoreFactory } from '../../src/adapters/kv-sqlite/sqlite-kv-store-factory.js';
 import { WriteBehindKvStore, WriteBehindKvStoreFactory, type WriteBehindLimits } from '../../src/adapters/kv-write-behind/write-behind-kv-store.js';
 import { kvStoreContract } from '../contracts/kv-store.contract.js';
+import { parseExposition } from '../support/metrics-scrape.js';
 import { waitFor } from '../support/wait.js';
 
 const SHORT: WriteBehindLimits = { intervalMs: 5, maxKeys: 64, maxBytes: 64 * 1024 };
@@ -258,6 +260,49 @@ test(
       assert.equal(await keys(reopened), ['a=1', 'b=2'], factory.kind);
       await reopened.close();
     }
+  }),
+);
+
+test(
+  "each open store's backlog is exported per shard at scrape time: what waits, what is being committed, a failed commit's writes, nothing once closed",
+  withDir(async (dir) => {
+    const r = await recordingStore(dir);
+    const metrics = new PromMetrics();
+    const backend: KvStoreFactory = { kind: 'sqlite', open: async () => r.store, delete: async () => undefined };
+    const wb = await new WriteBehindKvStoreFactory(backend, LONG, metrics).open(SHARD);
+    const labels = { oxia_namespace: 'default', shard: '0' };
+    const backlog = async () => {
+      const m = parseExposition((await metrics.exposition()).body);
+      const value = (name: string) => m.value(name, labels);
+      return {
+        keys: value('oxia_server_kv_write_behind_pending_keys'),
+        bytes: value('oxia_server_kv_write_behind_pending_bytes'),
+        age: value('oxia_server_kv_write_behind_oldest_pending_milliseconds'),
+      };
+    };
+    assert.equal(await backlog(), { keys: 0, bytes: 0, age: 0 }, 'an idle store');
+    await wb.write([put('a', '12'), put('b', '1')]);
+    await wb.write([put('a', '3')]);
+    const waiting = await backlog();
+    assert.equal([waiting.keys, waiting.bytes], [2, 3 + 2 + 2], 'two keys waiting; the bytes of all three writes');
+    await waitFor(async () => ((await backlog()).age ?? 0) >= 5, 'the oldest write ages');
+
+    const release = r.hold();
+    const flushed = wb.flush();
+    await wb.write([put('c', '1')]);
+    assert.equal((await backlog()).keys, 3, 'two keys being committed, one waiting behind them');
+    release();
+    await flushed;
+    assert.equal((await backlog()).keys, 1);
+    await wb.flush();
+    assert.equal(await backlog(), { keys: 0, bytes: 0, age: 0 }, 'all in the store');
+
+    r.failNext(new Error('disk gone'));
+    await wb.write([put('d', '1')]);
+    await wb.flush().catch(() => undefined);
+    assert.equal((await backlog()).keys, 1, "a failed commit's write is still not stored");
+    await wb.close().catch(() => undefined);
+    assert.equal(await backlog(), { keys: undefined, bytes: undefined, age: undefined }, "a closed store's series are gone");
   }),
 );
 

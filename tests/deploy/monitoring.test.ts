@@ -17,7 +17,7 @@ import { SERVICE_MONITOR_COMPONENT, kubernetesDir, loadKustomization, objectsOfK
 const GRAFANA_DIR = 'deploy/grafana';
 const ALERTS_FILE = 'deploy/prometheus/oxia-ts-alerts.yaml';
 const DASHBOARDS = ['oxia-ts-overview.json', 'oxia-ts-shards.json', 'oxia-ts-nodes.json', 'oxia-ts-coordinator.json'];
-const ALERTS = ['OxiaShardWithoutLeader', 'OxiaFollowerLagging', 'OxiaNodeDown', 'OxiaWalSyncLatencyHigh', 'OxiaDiskNearlyFull'];
+const ALERTS = ['OxiaShardWithoutLeader', 'OxiaFollowerLagging', 'OxiaNodeDown', 'OxiaWalSyncLatencyHigh', 'OxiaKvStoreFallingBehind', 'OxiaDiskNearlyFull'];
 const CLUSTER_LABEL = 'oxia_cluster';
 
 interface Panel {

@@ -1,4 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import type { KvSnapshot, KvStore, KvStoreFactory, KvWriteOptions } from '../../application/ports/kv-store.js';
+import type { Metrics } from '../../application/ports/metrics.js';
+import type { ShardRef } from '../../application/ports/shard-ref.js';
+import { SHARD_LABELS, shardLabels } from '../../application/shard/shard-metrics.js';
 import { DecoratingKvStoreFactory } from '../kv-common/decorating-kv-store-factory.js';
 import type { KvEntry, KvOp, KvRange, KvReadView } from '../../domain/database/kv-view.js';
 import { OverlayView } from '../../domain/database/overlay-view.js';
@@ -59,11 +63,24 @@ class SwitchableView implements KvReadView {
  * shard stops, as when the store write itself failed; the log keeps what was lost); close
  * then just closes the store.
  */
+/** What has not reached the backing store yet: waiting, and being committed. */
+export interface WriteBehindBacklog {
+  /** Distinct keys per layer, summed (a key waiting and being committed counts twice). */
+  readonly keys: number;
+  readonly bytes: number;
+  /** How long ago the oldest of those writes was made (ms); 0 when there is none. */
+  readonly oldestAgeMs: number;
+}
+
 export class WriteBehindKvStore implements KvStore {
   /** The writes not yet being committed, over `lower`. */
   private waiting: OverlayView;
   private lower: SwitchableView;
   private waitingBytes = 0;
+  /** When the first write now waiting was made (monotonic ms). */
+  private waitingSinceMs = 0;
+  /** The layer being committed, while a commit runs. */
+  private inCommit: { readonly keys: number; readonly bytes: number; readonly sinceMs: number } | undefined;
   /** Writes made, and writes the store has (counted in order). */
   private written = 0;
   private stored = 0;
@@ -79,6 +96,7 @@ export class WriteBehindKvStore implements KvStore {
   constructor(
     private readonly store: KvStore,
     private readonly limits: WriteBehindLimits,
+    private readonly onClosed: () => void = () => undefined,
   ) {
     this.lower = new SwitchableView(store, store.getNow !== undefined);
     this.waiting = new OverlayView(this.lower);
@@ -114,6 +132,7 @@ export class WriteBehindKvStore implements KvStore {
       return;
     }
     if (ops.length === 0) return;
+    if (this.waiting.pendingCount === 0) this.waitingSinceMs = performance.now();
     this.waiting.write(ops);
     this.written++;
     for (const op of ops) this.waitingBytes += op.key.byteLength + (op.type === 'put' ? op.value.byteLength : 0);
@@ -151,18 +170,31 @@ export class WriteBehindKvStore implements KvStore {
     const above = new SwitchableView(layer, this.store.getNow !== undefined);
     this.lower = above;
     this.waiting = new OverlayView(above);
+    this.inCommit = { keys: layer.pendingCount, bytes: this.waitingBytes, sinceMs: this.waitingSinceMs };
     this.waitingBytes = 0;
     try {
       await this.store.write(layer.pendingOps());
       this.stored = upTo;
       // The store has them: the newest layer reads the store directly again.
       above.target = this.store;
+      this.inCommit = undefined;
     } catch (e) {
-      // The layer stays readable; nothing more is committed.
+      // The layer stays readable (and counted as not stored); nothing more is committed.
       this.failure ??= e;
     } finally {
       this.committing = undefined;
     }
+  }
+
+  /** What has not reached the store yet, for metrics. */
+  backlog(): WriteBehindBacklog {
+    const waitingKeys = this.closed ? 0 : this.waiting.pendingCount;
+    const since = this.inCommit?.sinceMs ?? (waitingKeys > 0 ? this.waitingSinceMs : undefined);
+    return {
+      keys: waitingKeys + (this.inCommit?.keys ?? 0),
+      bytes: (waitingKeys > 0 ? this.waitingBytes : 0) + (this.inCommit?.bytes ?? 0),
+      oldestAgeMs: since === undefined ? 0 : performance.now() - since,
+    };
   }
 
   async snapshot(): Promise<KvSnapshot> {
@@ -195,6 +227,7 @@ export class WriteBehindKvStore implements KvStore {
       this.timer = undefined;
       // Only now: a read made while the last commit ran must still see its writes.
       this.closed = true;
+      this.onClosed();
       await this.store.close();
     }
     if (error !== undefined) throw error;
@@ -210,16 +243,44 @@ function checkOp(op: KvOp): void {
   if (!ok) throw new TypeError(`not a store op: type ${String((op as { type?: unknown }).type)}`);
 }
 
-/** Opens the backend's stores behind write-behind commits. */
+/**
+ * Opens the backend's stores behind write-behind commits. With Metrics, each open store's
+ * backlog is exported per shard, read when the node is scraped (nothing is counted per write):
+ * under steady writes it stays within the limits; a backlog that grows, or whose oldest write
+ * is older than the interval plus a commit, means the store cannot keep up with the log.
+ */
 export class WriteBehindKvStoreFactory extends DecoratingKvStoreFactory {
+  private readonly opened = new Map<WriteBehindKvStore, ShardRef>();
+
   constructor(
     backend: KvStoreFactory,
     private readonly limits: WriteBehindLimits,
+    metrics?: Metrics,
   ) {
     super(backend);
+    if (metrics !== undefined) this.exportBacklogs(metrics);
   }
 
-  protected decorate(store: KvStore): KvStore {
-    return new WriteBehindKvStore(store, this.limits);
+  protected decorate(store: KvStore, shard: ShardRef): KvStore {
+    const decorated: WriteBehindKvStore = new WriteBehindKvStore(store, this.limits, () => this.opened.delete(decorated));
+    this.opened.set(decorated, shard);
+    return decorated;
+  }
+
+  private exportBacklogs(metrics: Metrics): void {
+    const keys = metrics.gauge('oxia_server_kv_write_behind_pending_keys', 'Keys written to the shard but not yet committed to its key-value store (write-behind)', SHARD_LABELS);
+    const bytes = metrics.gauge('oxia_server_kv_write_behind_pending_bytes', 'Bytes of keys and values written to the shard but not yet committed to its key-value store', SHARD_LABELS);
+    const age = metrics.gauge('oxia_server_kv_write_behind_oldest_pending_milliseconds', 'Age of the oldest write not yet committed to the key-value store (0: none)', SHARD_LABELS);
+    metrics.onScrape(() => {
+      // Rebuilt whole: a closed store's series go with it.
+      for (const g of [keys, bytes, age]) g.reset();
+      for (const [store, shard] of this.opened) {
+        const labels = shardLabels(shard);
+        const backlog = store.backlog();
+        keys.set(labels, backlog.keys);
+        bytes.set(labels, backlog.bytes);
+        age.set(labels, backlog.oldestAgeMs);
+      }
+    });
   }
 }

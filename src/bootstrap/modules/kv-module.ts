@@ -18,7 +18,7 @@ const BackendKvStoreFactory: ServiceIdentifier<KvStoreFactory> = Symbol.for('oxi
  * KvStoreFactory -> the chosen backend, behind the node's read cache of `readCacheBytes`
  * (0: no cache), behind write-behind commits every `commitIntervalMs` (0: none); the rest of
  * the node cannot tell which. When the container also has Metrics, the backend's writes are
- * measured and the cache's counts exported.
+ * measured, the cache's counts and the write-behind backlogs exported.
  */
 export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes: number, commitIntervalMs: number): ContainerModule {
   return new ContainerModule(({ bind }) => {
@@ -38,7 +38,7 @@ export function kvModule(backend: KvBackend, options: KvOptions, readCacheBytes:
           if (metrics) exportReadCacheMetrics(metrics, cache);
           factory = new CachedKvStoreFactory(metered, cache);
         }
-        return commitIntervalMs > 0 ? new WriteBehindKvStoreFactory(factory, { ...DEFAULT_WRITE_BEHIND_LIMITS, intervalMs: commitIntervalMs }) : factory;
+        return commitIntervalMs > 0 ? new WriteBehindKvStoreFactory(factory, { ...DEFAULT_WRITE_BEHIND_LIMITS, intervalMs: commitIntervalMs }, metrics) : factory;
       })
       .inSingletonScope();
   });
