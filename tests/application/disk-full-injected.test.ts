@@ -23,6 +23,7 @@ import { DEFAULT_REQUEST_LIMITS } from '../../src/domain/database/limits.js';
 import { KeyComparisonType, Status } from '../../src/domain/wire/client.js';
 import { outcomeWithin, type Outcome } from '../sim/outcome-within.js';
 import { parseExposition } from '../support/metrics-scrape.js';
+import { MemoryShardTombstones } from '../support/memory-shard-tombstones.js';
 
 const SHARD = 0n;
 /** A write that fails must fail within this much simulated time, not wait out a client timeout. */
@@ -60,6 +61,7 @@ class Process {
       this.metrics,
       this.board,
       disk.storageProbe(this.life),
+      new MemoryShardTombstones(),
       () => random.next(),
     );
     this.coordinator = new LocalCoordinator(

@@ -333,4 +333,24 @@ S('DeleteShard removes the shard; the node is no longer a member', async () => {
   assert.is(errorInfo(stale)?.reason, 'INVALID_TERM');
 });
 
+S('a deleted shard stays deleted across a crash: a late leader stream after the restart is refused too', async () => {
+  // A DeleteShard of an older term on a follower does not mark its shard deleted either.
+  const stale = await expectGrpcError(n0.coordination.deleteShard(0n, 1n), grpc.status.FAILED_PRECONDITION);
+  assert.is(errorInfo(stale)?.reason, 'INVALID_TERM');
+  await n0.process.kill9();
+  await n0.process.restart();
+  const repl = replicationClient(n0);
+  try {
+    assert.is(errorInfo(await replicateError(repl, 1n, 5n))?.reason, 'NODE_IS_NOT_MEMBER');
+  } finally {
+    repl.close();
+  }
+  assert.not.ok(existsSync(join(n0.process.dataDir, 'wal', 'default', '1')), 'no WAL after a late stream');
+  assert.not.ok(existsSync(join(n0.process.dataDir, 'db', 'default', '1')), 'no store after a late stream');
+  // Shard 0 is not deleted: n0 takes its leader's stream again after the restart.
+  await client(n1).put(0n, { key: '/after-restart', value: enc('z') });
+  const leader = await n1.coordination.getStatus(0n);
+  await waitForStatus(n0, 0n, { commitAtLeast: leader.commitOffset }, 'n0 to follow shard 0 again');
+});
+
 S.run();

@@ -13,6 +13,7 @@ import type { ShardRef } from '../../src/application/ports/shard-ref.js';
 import type { LogEntry } from '../../src/domain/wal/log-entry.js';
 import { DEFAULT_REQUEST_LIMITS } from '../../src/domain/database/limits.js';
 import { fencedLeaderReads } from './fenced-leader-reads.js';
+import { MemoryShardTombstones } from '../support/memory-shard-tombstones.js';
 
 export const NAMESPACE = 'default';
 export const COORDINATOR = 'coordinator';
@@ -33,6 +34,8 @@ export interface WorldOptions {
 interface NodeProcess {
   readonly address: NodeAddress;
   readonly disk: SimDisk;
+  /** Deleted shards, kept across the node's restarts as a real node's file keeps them. */
+  readonly tombstones: MemoryShardTombstones;
   /** The source each incarnation's own generator is forked from. */
   readonly random: SeededRandom;
   life: Incarnation | undefined;
@@ -78,7 +81,7 @@ export class SimWorld {
     for (let i = 1; i <= options.nodes; i++) {
       const address = { name: `n${i}`, public: `n${i}:6648`, internal: `n${i}:6649` };
       const disk = new SimDisk(`n${i}`, this.random.fork(), options.disk, (shard, entries) => onAppend(`n${i}`, shard, entries));
-      this.nodes.push({ address, disk, random: this.random.fork(), life: undefined, health: undefined, restarts: 0 });
+      this.nodes.push({ address, disk, tombstones: new MemoryShardTombstones(), random: this.random.fork(), life: undefined, health: undefined, restarts: 0 });
     }
     this.config = {
       namespaces: [
@@ -123,6 +126,7 @@ export class SimWorld {
       new DiscardedMetrics(),
       health,
       n.disk.storageProbe(life),
+      n.tombstones,
       n.random.fork().next,
     );
     node.start();

@@ -54,6 +54,7 @@ import { Logger } from '../ports/logger.js';
 import { Metrics } from '../ports/metrics.js';
 import { ReadinessGate } from '../ports/readiness.js';
 import { ReplicationClient, type AckSender, type AppendMessage, type ReplicationTarget, type SnapshotChunkMessage } from '../ports/replication-client.js';
+import { ShardTombstones } from '../ports/shard-tombstones.js';
 import { StorageProbe } from '../ports/storage-probe.js';
 import { WalFactory } from '../ports/wal.js';
 import { Broadcast } from '../shard/broadcast.js';
@@ -94,8 +95,6 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
   /** Opening or open controllers by shard id (ids are unique across namespaces). */
   private readonly controllers = new Map<bigint, Promise<ReplicaController>>();
   private readonly open = new Map<bigint, ReplicaController>();
-  /** Shards DeleteShard removed while this process ran (shard ids are never reused). */
-  private readonly deletedShards = new Set<bigint>();
   private assignments: ShardAssignments | undefined;
   private leaders = new Map<bigint, string>();
   private readonly assignmentsChanged = new Broadcast();
@@ -117,6 +116,8 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
     @inject(Metrics) metrics: Metrics,
     @inject(ReadinessGate) readiness: ReadinessGate,
     @inject(StorageProbe) storage: StorageProbe,
+    /** Shards DeleteShard removed from this node, also in earlier runs (shard ids are never reused). */
+    @inject(ShardTombstones) private readonly deletedShards: ShardTombstones,
     @inject(RandomSource) @optional() random: RandomSource = Math.random,
   ) {
     // Before this node serves anything: a replica cannot remember the lease probes its previous
@@ -219,8 +220,9 @@ export class StorageNode implements ClientApi, CoordinationApi, ReplicationApi {
 
   async deleteShard(request: DeleteShardRequest): Promise<void> {
     const controller = this.open.get(request.shard) ?? (await this.controller(request.namespace, request.shard));
-    await controller.delete(request.term);
-    this.deletedShards.add(request.shard);
+    // Recorded before the files go (and only for an accepted term): a crash in between leaves the
+    // shard refused to leaders' streams, and the coordinator's retry of DeleteShard removes them.
+    await controller.delete(request.term, () => this.deletedShards.add(request.shard));
     this.open.delete(request.shard);
     this.controllers.delete(request.shard);
   }

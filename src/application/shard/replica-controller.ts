@@ -534,12 +534,17 @@ export class ReplicaController {
     return this.kv.sizeBytes();
   }
 
-  /** DeleteShard: forgets the shard for good (unless the request is from an older term). */
-  delete(term: bigint): Promise<void> {
+  /**
+   * DeleteShard: forgets the shard for good (unless the request is from an older term).
+   * `beforeRemoval` runs once the term is accepted, before anything is closed or removed; when
+   * it fails, the shard stays as it was.
+   */
+  delete(term: bigint, beforeRemoval?: () => Promise<void>): Promise<void> {
     this.installAbort?.abort();
     return this.mutex.run(async () => {
       this.assertOpen();
       const next = accepted(onDeleteShard(this.role, term));
+      await beforeRemoval?.();
       this.recovery.close();
       this.cancelStoreScan();
       await this.closeFiles(new OxiaError('NodeIsNotMember', `shard ${this.ref.shard} was deleted`));

@@ -24,6 +24,8 @@ import { walModule } from '../modules/wal-module.js';
 import { DiskProbe, DiskProbeOptions } from '../../adapters/files/disk-probe.js';
 import { DiskSpaceReadings } from '../../adapters/files/disk-space.js';
 import { StorageProbe } from '../../application/ports/storage-probe.js';
+import { ShardTombstones } from '../../application/ports/shard-tombstones.js';
+import { FileShardTombstones } from '../../adapters/files/shard-tombstone-file.js';
 
 export interface ContainerOverrides {
   /** Log lines go here instead of stdout (in-process tests). */
@@ -64,6 +66,8 @@ export function storageRoleModules(role: string, settings: StorageRoleSettings, 
       // One reader of the directories' space: the free-space watch reads, the metrics export its readings.
       bind(DiskSpaceReadings).toSelf().inSingletonScope();
       bind(StorageProbe).to(DiskProbe).inSingletonScope();
+      // Read when the node is built: a damaged file stops the start, naming itself.
+      bind(ShardTombstones).toDynamicValue(() => new FileShardTombstones(settings.dataDir)).inSingletonScope();
       bind(LiveStorageSettings).toConstantValue(new LiveStorageSettings(settings, settings.retentionCheckIntervalMs, settings.integrity));
       bind(DiskSpaceMetrics)
         .toDynamicValue((ctx) => new DiskSpaceMetrics(ctx.get(Metrics), { data: settings.dataDir, wal: settings.walDir }, ctx.get(DiskSpaceReadings)))

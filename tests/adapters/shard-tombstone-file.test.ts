@@ -1,0 +1,98 @@
+// The deleted shards of a node on a real file (FileShardTombstones): they outlive the instance,
+// a torn last line (an append that never completed) is ignored and replaced, a damaged line
+// fails the start with the file named, and concurrent or repeated deletions each land once.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileShardTombstones, TOMBSTONE_FILE_NAME } from '../../src/adapters/files/shard-tombstone-file.js';
+
+function withDir(body: (dir: string) => Promise<void> | void): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oxia-tombstones-'));
+    try {
+      await body(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+const fileOf = (dir: string) => readFileSync(join(dir, TOMBSTONE_FILE_NAME), 'latin1');
+
+test(
+  'deletions outlive the instance; the largest shard id fits; the data directory is made when missing',
+  withDir(async (root) => {
+    const dir = join(root, 'db');
+    const first = new FileShardTombstones(dir);
+    assert.not.ok(first.has(3n));
+    const pending = first.add(3n);
+    assert.ok(first.has(3n), 'known at once, before the append is durable');
+    await pending;
+    await first.add(2n ** 64n - 1n);
+    const reopened = new FileShardTombstones(dir);
+    assert.ok(reopened.has(3n));
+    assert.ok(reopened.has(2n ** 64n - 1n));
+    assert.not.ok(reopened.has(4n));
+    assert.is(fileOf(dir), `3\n${2n ** 64n - 1n}\n`);
+  }),
+);
+
+test(
+  'a torn last line is an append that never completed: ignored, and overwritten by the next one',
+  withDir(async (dir) => {
+    writeFileSync(join(dir, TOMBSTONE_FILE_NAME), '5\n7');
+    const tombstones = new FileShardTombstones(dir);
+    assert.ok(tombstones.has(5n));
+    assert.not.ok(tombstones.has(7n), 'the torn line');
+    await tombstones.add(9n);
+    assert.is(fileOf(dir), '5\n9\n');
+    writeFileSync(join(dir, TOMBSTONE_FILE_NAME), '12');
+    const onlyTorn = new FileShardTombstones(dir);
+    assert.not.ok(onlyTorn.has(12n));
+    await onlyTorn.add(1n);
+    assert.is(fileOf(dir), '1\n');
+  }),
+);
+
+test(
+  'a damaged line fails the start, naming the file and the line',
+  withDir((dir) => {
+    writeFileSync(join(dir, TOMBSTONE_FILE_NAME), '5\nfive\n');
+    assert.throws(
+      () => new FileShardTombstones(dir),
+      (e: Error) => e.message.includes(join(dir, TOMBSTONE_FILE_NAME)) && e.message.includes('line 2') && e.message.includes('"five"'),
+    );
+  }),
+);
+
+test(
+  'concurrent deletions each land whole and once; a repeated one is not written again',
+  withDir(async (dir) => {
+    const tombstones = new FileShardTombstones(dir);
+    const ids = Array.from({ length: 20 }, (_, i) => BigInt(i * 7));
+    await Promise.all([...ids, ...ids.slice(0, 5)].map((id) => tombstones.add(id)));
+    await tombstones.add(0n);
+    const lines = fileOf(dir).split('\n');
+    assert.is(lines.pop(), '', 'every line ends');
+    assert.equal([...lines].sort(), ids.map(String).sort(), 'each id once');
+    const reopened = new FileShardTombstones(dir);
+    for (const id of ids) assert.ok(reopened.has(id), `shard ${id}`);
+  }),
+);
+
+test(
+  'a negative shard id is refused, and nothing is written',
+  withDir(async (dir) => {
+    const tombstones = new FileShardTombstones(dir);
+    const error = await tombstones.add(-1n).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    assert.match(error?.message ?? 'accepted', /bad shard id -1/);
+    assert.not.ok(tombstones.has(-1n));
+  }),
+);
+
+test.run();
