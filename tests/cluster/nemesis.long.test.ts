@@ -1,6 +1,7 @@
 // The long version of tests/cluster/nemesis.test.ts (`npm run test:long`): several seeds, each
 // a few minutes of faults drawn at random (SIGSTOP of a leader, a leader or a minority parted
-// from the rest, SIGKILL of a leader and restart), on 3 nodes (once with the coordinator's default
+// from the rest, SIGKILL of a leader and restart, SIGKILL of the coordinator alone or with a
+// leader and a new coordinator), on 3 nodes (once with the coordinator's default
 // health checks) and on 5. Each seed's history must be linearizable and keep every acknowledged
 // write. NEMESIS_SEED=<seed> (with NEMESIS_NODES, NEMESIS_FAST_CHECKS=1) runs that seed only.
 import { test } from 'uvu';

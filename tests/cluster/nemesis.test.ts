@@ -1,7 +1,8 @@
 // Real processes under a nemesis (tests/cluster/support/nemesis.ts): a 3-node cluster at
 // replication factor 3, callers recording a history of conflicting operations, and each kind of
 // fault twice (SIGSTOP of a leader, a leader parted from the rest, a minority parted from the rest,
-// SIGKILL of a leader and restart); then the history must be linearizable and every
+// SIGKILL of a leader and restart, SIGKILL of the coordinator alone or with a leader and a new
+// coordinator); then the history must be linearizable and every
 // acknowledged write readable. The seed is printed; NEMESIS_SEED=<seed> replays its schedule.
 // tests/cluster/nemesis.long.test.ts runs many more faults.
 import { test } from 'uvu';

@@ -2,7 +2,8 @@
 // coordinator, every node's internal port behind a TCP proxy (tests/support/tcp-proxy.ts),
 // closed-loop callers recording a history (ConflictLoad, HistoryRecorder), and a nemesis
 // that, on a schedule drawn from a seed, freezes a shard leader (SIGSTOP/SIGCONT), parts a
-// leader or a minority of nodes from the rest, or kills a leader (SIGKILL) and restarts it.
+// leader or a minority of nodes from the rest, kills a leader (SIGKILL) and restarts it, or kills
+// the coordinator (alone, or with a leader) and starts a new one.
 // At the end everything is healed, every key read back, and the history judged.
 //
 // Routing: the cluster config gives each node one internal address, which the coordinator and
@@ -24,8 +25,15 @@ import { waitFor } from '../../support/wait.js';
 import { KeyNotFoundError, OxiaClient } from '../../../src/adapters/client/index.js';
 import { ConflictLoad } from './conflict-load.js';
 
-export type NemesisKind = 'freeze-leader' | 'isolate-leader' | 'split-minority' | 'kill-leader';
-export const NEMESIS_KINDS: readonly NemesisKind[] = ['freeze-leader', 'isolate-leader', 'split-minority', 'kill-leader'];
+export type NemesisKind = 'freeze-leader' | 'isolate-leader' | 'split-minority' | 'kill-leader' | 'kill-coordinator' | 'kill-coordinator-and-leader';
+export const NEMESIS_KINDS: readonly NemesisKind[] = [
+  'freeze-leader',
+  'isolate-leader',
+  'split-minority',
+  'kill-leader',
+  'kill-coordinator',
+  'kill-coordinator-and-leader',
+];
 
 /** The coordinator's process name as the proxies know it. */
 const COORDINATOR = 'coordinator';
@@ -233,6 +241,24 @@ async function applyStep(cluster: TestCluster, proxies: ReadonlyMap<ClusterNode,
       await victim.restart();
       event(`${victim.name} restarted`);
       return;
+    case 'kill-coordinator':
+    case 'kill-coordinator-and-leader': {
+      // The shards keep serving without a coordinator; with the leader gone too, its shard waits
+      // for the new coordinator, which first waits for its predecessor's lease to lapse.
+      const withLeader = step.kind === 'kill-coordinator-and-leader';
+      const coordinator = cluster.coordinator;
+      event(`SIGKILL ${coordinator.name}${withLeader ? ` and ${victim.name} (${role})` : ''}, a new coordinator after ${step.holdMs} ms`);
+      await coordinator.kill9();
+      if (withLeader) await victim.kill9();
+      await pause(step.holdMs);
+      const next = await cluster.startCoordinator();
+      event(`${next.name} started`);
+      if (withLeader) {
+        await victim.restart();
+        event(`${victim.name} restarted`);
+      }
+      return;
+    }
   }
 }
 
