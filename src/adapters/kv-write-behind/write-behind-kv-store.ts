@@ -43,6 +43,15 @@ class SwitchableView implements KvReadView {
   }
 }
 
+/** What has not reached the backing store yet: waiting, and being committed. */
+export interface WriteBehindBacklog {
+  /** Distinct keys per layer, summed (a key waiting and being committed counts twice). */
+  readonly keys: number;
+  readonly bytes: number;
+  /** How long ago the oldest of those writes was made (ms); 0 when there is none. */
+  readonly oldestAgeMs: number;
+}
+
 /**
  * A store whose writes are committed to the backing store in the background, several applied
  * batches per transaction, at most `intervalMs` after they were made (ADR 0016, fourth pass).
@@ -63,15 +72,6 @@ class SwitchableView implements KvReadView {
  * shard stops, as when the store write itself failed; the log keeps what was lost); close
  * then just closes the store.
  */
-/** What has not reached the backing store yet: waiting, and being committed. */
-export interface WriteBehindBacklog {
-  /** Distinct keys per layer, summed (a key waiting and being committed counts twice). */
-  readonly keys: number;
-  readonly bytes: number;
-  /** How long ago the oldest of those writes was made (ms); 0 when there is none. */
-  readonly oldestAgeMs: number;
-}
-
 export class WriteBehindKvStore implements KvStore {
   /** The writes not yet being committed, over `lower`. */
   private waiting: OverlayView;
