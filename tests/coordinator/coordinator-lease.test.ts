@@ -1,7 +1,8 @@
 // CoordinatorLease (the lease loop of one coordinator process) in this process, several of them
 // on one real file lease with the system clock and short timings: one leads, the others wait;
 // a holder that stops renewing has stopped acting before anyone takes over; a release hands
-// the lease over without waiting for it to lapse; a store that fails or hangs ends leadership
+// the lease over without waiting for it to lapse, also when a renewal the holder gave up on
+// lands first; a store that fails or hangs ends leadership
 // at the deadline.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,10 +21,30 @@ import { waitFor } from '../support/wait.js';
 
 const FAST: LeaseTimings = { durationMs: 600, renewDeadlineMs: 400, retryPeriodMs: 100 };
 
-/** The real file store, with a switch that makes its writes fail or hang (a store gone away). */
+/**
+ * The real file store, with a switch that makes its writes fail or hang (a store gone away),
+ * and a gate that holds writes back and lets them land later (a slow store).
+ */
 class SwitchableStore implements LeaseStore {
   mode: 'ok' | 'fail' | 'hang' = 'ok';
+  private gate: { readonly opened: Promise<void>; readonly open: () => void } | undefined;
+  readonly heldWrites: Promise<string>[] = [];
   constructor(private readonly inner: LeaseStore) {}
+
+  /** Writes from now on wait until letThrough(). */
+  hold(): void {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    this.gate = { opened, open };
+  }
+
+  /** The held writes go to the store; resolves once they all have an answer. */
+  async letThrough(): Promise<void> {
+    const gate = this.gate;
+    this.gate = undefined;
+    gate?.open();
+    await Promise.allSettled(this.heldWrites);
+  }
   get where(): string {
     return this.inner.where;
   }
@@ -33,6 +54,11 @@ class SwitchableStore implements LeaseStore {
   write(record: LeaseRecord, expectedVersion: string | undefined, timeoutMs: number): Promise<string> {
     if (this.mode === 'fail') return Promise.reject(new OxiaError('ResourceUnavailable', 'switched off'));
     if (this.mode === 'hang') return new Promise(() => undefined);
+    if (this.gate !== undefined) {
+      const held = this.gate.opened.then(() => this.inner.write(record, expectedVersion, timeoutMs));
+      this.heldWrites.push(held);
+      return held;
+    }
     return this.inner.write(record, expectedVersion, timeoutMs);
   }
   close(): Promise<void> {
@@ -138,6 +164,21 @@ test('a release hands the lease over at once, without waiting for it to lapse', 
   assert.not.ok(a.leading);
   assert.ok(a.events.includes('lost: released'));
   // Far sooner than the 60 s the lease would take to lapse.
+  await waitFor(() => b.leading, 'b took over', 10_000);
+});
+
+test('a renewal still in flight when the holder stops, landing before its release, does not keep the lease from being handed over', async () => {
+  const slow: LeaseTimings = { durationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 100 };
+  const a = contender('a', slow);
+  await waitFor(() => a.leading, 'a leads');
+  const b = contender('b', slow);
+  await waitFor(() => b.log.messages().includes('standing by: another coordinator holds the lease'), 'b stands by');
+  a.store.hold();
+  await waitFor(() => a.store.heldWrites.length > 0, "a renewal of a's in flight");
+  await a.lease.stop(); // gives up waiting for the renewal...
+  await a.store.letThrough(); // ...which the store still takes, under a newer version
+  await a.lease.release();
+  assert.ok(a.log.messages().includes('released the coordinator lease'), 'released, not left to lapse');
   await waitFor(() => b.leading, 'b took over', 10_000);
 });
 

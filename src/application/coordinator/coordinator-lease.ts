@@ -23,6 +23,9 @@ import type { Logger } from '../ports/logger.js';
 import type { BoundGauge, CounterMetric, Metrics } from '../ports/metrics.js';
 import { pause } from '../pause.js';
 
+/** Writes of a release: the first, and once more for each renewal of this process still landing after stop(). */
+const RELEASE_ATTEMPTS_MAX = 3;
+
 /** Who this process is in the lease, and how the lease is paced. */
 export interface LeaseSettings {
   /** Unique per process (a restarted process is somebody else): host name plus a random suffix. */
@@ -110,14 +113,35 @@ export class CoordinatorLease {
     const state = this.state;
     if (state.phase !== 'holding' || !leads(state, now)) return;
     try {
-      const timeoutMs = Math.max(1, Math.floor(state.validUntilMs - now));
-      await this.bounded(this.store.write(releaseRecord(state.lease, this.clock.nowMs()), state.lease.version, timeoutMs), timeoutMs, 'releasing', undefined);
+      await this.writeRelease(state.lease, state.validUntilMs);
       this.log.info('released the coordinator lease', { holder: this.holder });
     } catch (e) {
       this.log.warn('could not release the coordinator lease; it lapses on its own', { error: describe(e) });
     }
     this.apply(INITIAL_LEASE_STATE, 'released');
     this.cancelDeadline?.();
+  }
+
+  /**
+   * Writes the release over `lease`. stop() gives up waiting for a renewal in flight, but the
+   * store may still take it, after or before this write: a conflict then finds the lease still
+   * held by this process under a newer version (its own renewal landed), which it releases
+   * instead. A lease somebody else holds is left alone.
+   */
+  private async writeRelease(lease: StoredLease, validUntilMs: number): Promise<void> {
+    let current = lease;
+    for (let attempt = 1; ; attempt++) {
+      const timeoutMs = Math.max(1, Math.floor(validUntilMs - this.clock.monotonicMs()));
+      try {
+        await this.bounded(this.store.write(releaseRecord(current, this.clock.nowMs()), current.version, timeoutMs), timeoutMs, 'releasing', undefined);
+        return;
+      } catch (e) {
+        if (!isLeaseConflict(e) || attempt >= RELEASE_ATTEMPTS_MAX) throw e;
+        const stored = await this.bounded(this.store.read(), timeoutMs, 'reading', undefined);
+        if (stored === undefined || stored.record.holder !== this.holder) throw e;
+        current = stored;
+      }
+    }
   }
 
   private async run(): Promise<void> {
