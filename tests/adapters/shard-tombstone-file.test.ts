@@ -1,6 +1,7 @@
 // The deleted shards of a node on a real file (FileShardTombstones): they outlive the instance,
 // a torn last line (an append that never completed) is ignored and replaced, a damaged line
-// fails the start with the file named, and concurrent or repeated deletions each land once.
+// fails the start with the file named, concurrent or repeated deletions each land once, and one
+// whose append failed is appended when asked for again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,6 +80,25 @@ test(
     assert.equal([...lines].sort(), ids.map(String).sort(), 'each id once');
     const reopened = new FileShardTombstones(dir);
     for (const id of ids) assert.ok(reopened.has(id), `shard ${id}`);
+  }),
+);
+
+test(
+  'a deletion whose append failed is appended when it is asked for again (a retried DeleteShard)',
+  withDir(async (root) => {
+    const dir = join(root, 'db');
+    const tombstones = new FileShardTombstones(dir);
+    writeFileSync(dir, 'a file where the directory should be');
+    const failed = await tombstones.add(7n).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    assert.ok(failed, 'the append failed');
+    assert.ok(tombstones.has(7n), 'still refused in this run');
+    rmSync(dir);
+    await tombstones.add(7n);
+    assert.ok(new FileShardTombstones(dir).has(7n), 'on disk after the retry');
+    assert.is(fileOf(dir), '7\n');
   }),
 );
 

@@ -20,6 +20,8 @@ export const TOMBSTONE_FILE_NAME = '@deleted-shards';
 export class FileShardTombstones implements ShardTombstones {
   private readonly path: string;
   private readonly deleted = new Set<bigint>();
+  /** Those whose line is in the file (synced). */
+  private readonly durable = new Set<bigint>();
   /** Appends run one after another, so lines never interleave. */
   private appending: Promise<void> = Promise.resolve();
   /** Bytes of the file that hold whole lines: an append starts here, over a torn last line. */
@@ -38,6 +40,7 @@ export class FileShardTombstones implements ShardTombstones {
     for (const [i, line] of text.slice(0, end).split('\n').slice(0, -1).entries()) {
       if (!/^\d{1,20}$/.test(line)) throw new Error(`${this.path}: line ${i + 1} is not a shard id: ${JSON.stringify(line.slice(0, 40))}`);
       this.deleted.add(BigInt(line));
+      this.durable.add(BigInt(line));
     }
   }
 
@@ -47,10 +50,11 @@ export class FileShardTombstones implements ShardTombstones {
 
   add(shard: bigint): Promise<void> {
     if (shard < 0n) return Promise.reject(new Error(`bad shard id ${shard}`));
-    // Again (a retried DeleteShard): durable once the first append is.
-    if (this.deleted.has(shard)) return this.appending;
     this.deleted.add(shard);
-    const appended = this.appending.then(() => this.append(shard));
+    if (this.durable.has(shard)) return Promise.resolve();
+    // Behind the appends under way; one of them may be this shard's already (a retried DeleteShard),
+    // and one that failed is made again.
+    const appended = this.appending.then(() => (this.durable.has(shard) ? undefined : this.append(shard)));
     // A failed append fails its own caller; the next one still runs.
     this.appending = appended.catch(() => undefined);
     return appended;
@@ -66,6 +70,7 @@ export class FileShardTombstones implements ShardTombstones {
       await fh.truncate(this.wholeBytes + line.length);
       await fh.datasync();
       this.wholeBytes += line.length;
+      this.durable.add(shard);
     } finally {
       await fh.close();
     }
