@@ -1,4 +1,3 @@
-import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { invalidArgument } from '../errors/oxia-error.js';
 import { bytesEqual, minBytes } from '../keys/bytes.js';
 import {
@@ -20,7 +19,7 @@ import { type GetRequest, type GetResponse, KeyComparisonType, Status, type Vers
 import { StorageEntry } from '../wire/storage.js';
 import type { DatabaseConfig, KeyRangeQuery } from './api.js';
 import type { KvEntry, KvRange, KvReadView } from './kv-view.js';
-import { readRecord, versionOf } from './records.js';
+import { readRecord, readRecordFields, versionOf } from './records.js';
 import { isUsableIndexName } from './secondary-index.js';
 import { highestSequenceKeyWith } from './sequences.js';
 
@@ -87,37 +86,34 @@ const pointAnswers = new WeakMap<Uint8Array, PointAnswer>();
 
 /** The fields of a stored record (StorageEntry) that a get returns, as StorageEntry.decode reads them. */
 export function decodePointAnswer(bytes: Uint8Array): PointAnswer {
-  const reader = new BinaryReader(bytes);
   let value: Buffer = EMPTY;
   const version: Version = { versionId: 0n, modificationsCount: 0n, createdTimestamp: 0n, modifiedTimestamp: 0n };
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
+  readRecordFields(bytes, (tag, reader) => {
     switch (tag) {
       case 10: // 1: value
         value = bufferView(reader.bytes());
-        continue;
+        return true;
       case 16: // 2: version_id
         version.versionId = reader.int64() as bigint;
-        continue;
+        return true;
       case 24: // 3: modifications_count
         version.modificationsCount = reader.int64() as bigint;
-        continue;
+        return true;
       case 33: // 4: creation_timestamp
         version.createdTimestamp = reader.fixed64() as bigint;
-        continue;
+        return true;
       case 41: // 5: modification_timestamp
         version.modifiedTimestamp = reader.fixed64() as bigint;
-        continue;
+        return true;
       case 48: // 6: session_id
         version.sessionId = reader.int64() as bigint;
-        continue;
+        return true;
       case 58: // 7: client_identity
         version.clientIdentity = reader.string();
-        continue;
+        return true;
     }
-    if ((tag & 7) === 4 || tag === 0) break;
-    reader.skip(tag & 7);
-  }
+    return false;
+  });
   return { version, value };
 }
 

@@ -36,32 +36,44 @@ export async function readRecordHeader(view: KvReadView, encoded: Uint8Array): P
   return bytes === undefined ? undefined : decodeRecordHeader(bytes);
 }
 
-/** The fields of RecordHeader as StorageEntry.decode reads them (a later occurrence of a field wins; unknown fields skipped). */
-export function decodeRecordHeader(bytes: Uint8Array): RecordHeader {
+/**
+ * Reads a stored record (a StorageEntry) field by field as StorageEntry.decode does, for the
+ * decoders that need only some fields: `read` consumes the fields it wants and returns true;
+ * the others, unknown ones included, are skipped; an end-group tag or tag 0 ends the record.
+ */
+export function readRecordFields(bytes: Uint8Array, read: (tag: number, reader: BinaryReader) => boolean): void {
   const reader = new BinaryReader(bytes);
-  const header: RecordHeader = { versionId: 0n, modificationsCount: 0n, creationTimestamp: 0n, sessionId: undefined, secondaryIndexes: [] };
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
-    switch (tag) {
-      case 16: // 2: version_id
-        header.versionId = reader.int64() as bigint;
-        continue;
-      case 24: // 3: modifications_count
-        header.modificationsCount = reader.int64() as bigint;
-        continue;
-      case 33: // 4: creation_timestamp
-        header.creationTimestamp = reader.fixed64() as bigint;
-        continue;
-      case 48: // 6: session_id
-        header.sessionId = reader.int64() as bigint;
-        continue;
-      case 74: // 9: secondary_indexes
-        header.secondaryIndexes.push(SecondaryIndex.decode(reader, reader.uint32()));
-        continue;
-    }
+    if (read(tag, reader)) continue;
     if ((tag & 7) === 4 || tag === 0) break;
     reader.skip(tag & 7);
   }
+}
+
+/** The fields of RecordHeader as StorageEntry.decode reads them (a later occurrence of a field wins; unknown fields skipped). */
+export function decodeRecordHeader(bytes: Uint8Array): RecordHeader {
+  const header: RecordHeader = { versionId: 0n, modificationsCount: 0n, creationTimestamp: 0n, sessionId: undefined, secondaryIndexes: [] };
+  readRecordFields(bytes, (tag, reader) => {
+    switch (tag) {
+      case 16: // 2: version_id
+        header.versionId = reader.int64() as bigint;
+        return true;
+      case 24: // 3: modifications_count
+        header.modificationsCount = reader.int64() as bigint;
+        return true;
+      case 33: // 4: creation_timestamp
+        header.creationTimestamp = reader.fixed64() as bigint;
+        return true;
+      case 48: // 6: session_id
+        header.sessionId = reader.int64() as bigint;
+        return true;
+      case 74: // 9: secondary_indexes
+        header.secondaryIndexes.push(SecondaryIndex.decode(reader, reader.uint32()));
+        return true;
+    }
+    return false;
+  });
   return header;
 }
 
