@@ -4,8 +4,7 @@
 // max_page_count, SQLITE_READONLY, and a LevelDB "IO error" status. LevelDB's "No space left
 // on device" needs a full filesystem (tests/e2e/disk-full-level.test.ts); its form is the
 // same status with another text (binding.cc: LEVEL_IO_ERROR), checked here as such.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ClassicLevel } from 'classic-level';
@@ -17,6 +16,7 @@ import { FileWalFactory } from '../../src/adapters/wal-file/file-wal-factory.js'
 import { SEGMENT_SIZE_BYTES_MIN } from '../../src/adapters/wal-file/wal-file-options.js';
 import { segmentFileName } from '../../src/adapters/wal-file/record-format.js';
 import type { LogEntry } from '../../src/domain/wal/log-entry.js';
+import { withTempDir } from '../support/temp-dir.js';
 
 const SHARD = { namespace: 'default', shard: 0n };
 /** Every write to it fails with ENOSPC (Linux's full device). */
@@ -26,17 +26,8 @@ function entry(offset: bigint): LogEntry {
   return { term: 1n, offset, timestamp: 1_000n + offset, value: Buffer.alloc(1_000, Number(offset % 256n)) };
 }
 
-async function withDir(name: string, body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), `oxia-${name}-`));
-  try {
-    await body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 test('the file log meeting a real ENOSPC fails with DiskFull, refuses until reopened, and reopens with every acknowledged entry', () =>
-  withDir('wal-enospc', async (root) => {
+  withTempDir('wal-enospc', async (root) => {
     const factory = new FileWalFactory({ dir: root, segmentSizeBytes: SEGMENT_SIZE_BYTES_MIN });
     const dir = factory.shardDir(SHARD);
     let wal = await factory.open(SHARD);
@@ -70,7 +61,7 @@ test('the file log meeting a real ENOSPC fails with DiskFull, refuses until reop
   }));
 
 test('the write probe meeting a real ENOSPC reports DiskFull, and passes once the disk takes writes', () =>
-  withDir('probe-enospc', async (dir) => {
+  withTempDir('probe-enospc', async (dir) => {
     const probe = new DiskProbe({ dirs: [dir], minFreeBytes: 0 });
     // The probe's file, by the name it uses, is the full device.
     const probeFile = join(dir, `.oxia-write-probe-${process.pid}`);
@@ -83,7 +74,7 @@ test('the write probe meeting a real ENOSPC reports DiskFull, and passes once th
   }));
 
 test('SQLite: SQLITE_FULL is DiskFull, SQLITE_READONLY is StorageFailed, a constraint is no storage failure', () =>
-  withDir('sqlite-full', async (dir) => {
+  withTempDir('sqlite-full', async (dir) => {
     const file = join(dir, 'db.sqlite');
     const db = new Database(file);
     try {
@@ -132,7 +123,7 @@ test('SQLite: SQLITE_FULL is DiskFull, SQLITE_READONLY is StorageFailed, a const
   }));
 
 test('LevelDB: an "IO error" status is StorageFailed (through the error it is the cause of); "No space left on device" is DiskFull', () =>
-  withDir('level-io', async (dir) => {
+  withTempDir('level-io', async (dir) => {
     // A manifest that is a directory: LevelDB's own IO error, as classic-level reports it.
     writeFileSync(join(dir, 'CURRENT'), 'MANIFEST-000001\n');
     mkdirSync(join(dir, 'MANIFEST-000001'));

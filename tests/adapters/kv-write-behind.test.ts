@@ -4,8 +4,6 @@
 // write, the size limit and close commit what waits; a failed commit fails what comes after.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KvStore, KvStoreFactory, KvWriteOptions } from '../../src/application/ports/kv-store.js';
 import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
@@ -16,6 +14,7 @@ import { WriteBehindKvStore, WriteBehindKvStoreFactory, type WriteBehindLimits }
 import { kvStoreContract } from '../contracts/kv-store.contract.js';
 import { parseExposition } from '../support/metrics-scrape.js';
 import { waitFor } from '../support/wait.js';
+import { withTempDir } from '../support/temp-dir.js';
 
 const SHORT: WriteBehindLimits = { intervalMs: 5, maxKeys: 64, maxBytes: 64 * 1024 };
 kvStoreContract('sqlite behind write-behind commits', (dataDir) => new WriteBehindKvStoreFactory(new SqliteKvStoreFactory({ dataDir }), SHORT), 'sqlite');
@@ -74,20 +73,9 @@ async function recordingStore(dir: string) {
   };
 }
 
-function withDir(body: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'oxia-write-behind-'));
-    try {
-      await body(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
-
 test(
   'writes wait in memory, reads see them at once, and they reach the store as one write once the interval is over',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const wb = new WriteBehindKvStore(r.store, { ...LONG, intervalMs: 50 });
     await wb.write([put('b', '1'), put('a', '1')]);
@@ -106,7 +94,7 @@ test(
 
 test(
   'flush commits what waits, and ends even while writes go on',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const wb = new WriteBehindKvStore(r.store, LONG);
     await wb.write([put('k0', 'v')]);
@@ -127,7 +115,7 @@ test(
 
 test(
   'a write that reaches the size limit commits before it resolves',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const wb = new WriteBehindKvStore(r.store, { ...LONG, maxKeys: 3 });
     await wb.write([put('a', '1'), put('b', '1')]);
@@ -143,7 +131,7 @@ test(
 
 test(
   'a durable write goes after the writes that wait, and durable',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const wb = new WriteBehindKvStore(r.store, LONG);
     await wb.write([put('a', '1')]);
@@ -161,7 +149,7 @@ test(
 
 test(
   'while a commit runs, reads see its writes and new writes wait in a layer above it',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const wb = new WriteBehindKvStore(r.store, LONG);
     await wb.write([put('a', '1'), put('b', '1')]);
@@ -183,7 +171,7 @@ test(
 
 test(
   'a bad op fails its own write and stages nothing',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const wb = new WriteBehindKvStore(r.store, LONG);
     const bogus = { type: 'bogus', key: text('z') } as unknown as KvOp;
@@ -201,7 +189,7 @@ test(
 
 test(
   'a failed commit fails every later write and flush with its error; reads still see the data; close closes the store',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const wb = new WriteBehindKvStore(r.store, { ...LONG, intervalMs: 10 });
     const error = new Error('disk on fire');
@@ -234,7 +222,7 @@ test(
 
 test(
   'reads made while close commits the last writes still see them',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const wb = new WriteBehindKvStore(r.store, LONG);
     await wb.write([put('a', '1')]);
@@ -250,7 +238,7 @@ test(
 
 test(
   'close commits what waits: the store reopened holds it',
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     for (const factory of [new SqliteKvStoreFactory({ dataDir: dir }), new LevelKvStoreFactory({ dataDir: join(dir, 'level') })]) {
       const wb = new WriteBehindKvStoreFactory(factory, LONG);
       const s = await wb.open(SHARD);
@@ -265,7 +253,7 @@ test(
 
 test(
   "each open store's backlog is exported per shard at scrape time: what waits, what is being committed, a failed commit's writes, nothing once closed",
-  withDir(async (dir) => {
+  () => withTempDir('write-behind', async (dir) => {
     const r = await recordingStore(dir);
     const metrics = new PromMetrics();
     const backend: KvStoreFactory = { kind: 'sqlite', open: async () => r.store, delete: async () => undefined };

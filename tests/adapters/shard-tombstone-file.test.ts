@@ -4,27 +4,16 @@
 // whose append failed is appended when asked for again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileShardTombstones, TOMBSTONE_FILE_NAME } from '../../src/adapters/files/shard-tombstone-file.js';
-
-function withDir(body: (dir: string) => Promise<void> | void): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'oxia-tombstones-'));
-    try {
-      await body(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
+import { withTempDir } from '../support/temp-dir.js';
 
 const fileOf = (dir: string) => readFileSync(join(dir, TOMBSTONE_FILE_NAME), 'latin1');
 
 test(
   'deletions outlive the instance; the largest shard id fits; the data directory is made when missing',
-  withDir(async (root) => {
+  () => withTempDir('tombstones', async (root) => {
     const dir = join(root, 'db');
     const first = new FileShardTombstones(dir);
     assert.not.ok(first.has(3n));
@@ -42,7 +31,7 @@ test(
 
 test(
   'a torn last line is an append that never completed: ignored, and overwritten by the next one',
-  withDir(async (dir) => {
+  () => withTempDir('tombstones', async (dir) => {
     writeFileSync(join(dir, TOMBSTONE_FILE_NAME), '5\n7');
     const tombstones = new FileShardTombstones(dir);
     assert.ok(tombstones.has(5n));
@@ -59,7 +48,7 @@ test(
 
 test(
   'a damaged line fails the start, naming the file and the line',
-  withDir((dir) => {
+  () => withTempDir('tombstones', (dir) => {
     writeFileSync(join(dir, TOMBSTONE_FILE_NAME), '5\nfive\n');
     assert.throws(
       () => new FileShardTombstones(dir),
@@ -70,7 +59,7 @@ test(
 
 test(
   'concurrent deletions each land whole and once; a repeated one is not written again',
-  withDir(async (dir) => {
+  () => withTempDir('tombstones', async (dir) => {
     const tombstones = new FileShardTombstones(dir);
     const ids = Array.from({ length: 20 }, (_, i) => BigInt(i * 7));
     await Promise.all([...ids, ...ids.slice(0, 5)].map((id) => tombstones.add(id)));
@@ -85,7 +74,7 @@ test(
 
 test(
   'a deletion whose append failed is appended when it is asked for again (a retried DeleteShard)',
-  withDir(async (root) => {
+  () => withTempDir('tombstones', async (root) => {
     const dir = join(root, 'db');
     const tombstones = new FileShardTombstones(dir);
     writeFileSync(dir, 'a file where the directory should be');
@@ -104,7 +93,7 @@ test(
 
 test(
   'a negative shard id is refused, and nothing is written',
-  withDir(async (dir) => {
+  () => withTempDir('tombstones', async (dir) => {
     const tombstones = new FileShardTombstones(dir);
     const error = await tombstones.add(-1n).then(
       () => undefined,

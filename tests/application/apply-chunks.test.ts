@@ -7,15 +7,13 @@ import { readIntegrity, scanDigest } from '../../src/domain/integrity/index.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KvStore } from '../../src/application/ports/kv-store.js';
 import { applyBatch, type DecodedEntry } from '../../src/application/shard/apply-batch.js';
 import { MemoryKv, applyEntry, readApplyProgress, readCommitState } from '../../src/domain/database/index.js';
 import { type StoreDump, assertEachKeyInOneOf, assertStoreConsistent, dumpStore } from '../support/store-checks.js';
 import { type Backend, CONFIG, deleteBatch, openStore, populationEntries, populationSize, recordKey } from './fixtures/range-workload.js';
+import { withTempDir } from '../support/temp-dir.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/apply-child.ts', import.meta.url));
 const BACKENDS: Backend[] = ['sqlite', 'level'];
@@ -48,14 +46,9 @@ async function referenceStates(records: number): Promise<StoreDump[]> {
   return states;
 }
 
-function withDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'oxia-apply-chunks-'));
-  return body(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
-}
-
 for (const backend of BACKENDS) {
   test(`${backend}: chunked apply = whole apply; readers through the cache see each key before or after, and no deleted key afterwards`, async () => {
-    await withDir(async (dir) => {
+    await withTempDir('apply-chunks', async (dir) => {
       const records = 3000;
       const states = await referenceStates(records);
       const store = await openStore(backend, dir, 64 * 1024 * 1024);
@@ -107,7 +100,7 @@ for (const backend of BACKENDS) {
   });
 
   test(`${backend}: killed (SIGKILL) while applying the range in chunks, again and again, it ends as applied whole`, async () => {
-    await withDir(async (dir) => {
+    await withTempDir('apply-chunks', async (dir) => {
       const records = 10_000;
       const chunkKeys = 256;
       const states = await referenceStates(records);

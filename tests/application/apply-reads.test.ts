@@ -3,9 +3,6 @@
 // of reading the store again. Real SQLite files.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KvStore } from '../../src/application/ports/kv-store.js';
 import { applyBatch, type DecodedEntry } from '../../src/application/shard/apply-batch.js';
 import { NOT_RECALLED, RememberingView } from '../../src/domain/database/index.js';
@@ -16,6 +13,7 @@ import { PutRequest, WriteRequest } from '../../src/domain/wire/client.js';
 import { LogEntryValue } from '../../src/domain/wire/storage.js';
 import { INTERNAL_MARKER } from '../../src/domain/keys/key-encoder.js';
 import { CONFIG, openStore } from './fixtures/range-workload.js';
+import { withTempDir } from '../support/temp-dir.js';
 
 function putsEntry(offset: bigint, keys: readonly string[], value: string): DecodedEntry {
   const puts = keys.map((key) => PutRequest.fromPartial({ key, value: Buffer.from(value) }));
@@ -56,26 +54,26 @@ test('RememberingView recalls what its base answered, by key object, until forge
   assert.is(view.recalled(key), NOT_RECALLED);
 });
 
-test('applying puts over existing records reads each record once, and the kept digest is the digest of the records', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'oxia-apply-reads-'));
-  const store = await openStore('sqlite', dir);
-  try {
-    const keys = Array.from({ length: 50 }, (_, i) => `/k/${i}`);
-    await applyBatch(store, CONFIG, [putsEntry(0n, keys, 'first')]);
-    const reads = new Map<string, number>();
-    const counted = countingReads(store, reads);
-    // Two entries in one batch: the second replaces what the first staged (read from the overlay).
-    await applyBatch(counted, CONFIG, [putsEntry(1n, keys, 'second'), putsEntry(2n, keys.slice(0, 10), 'third')]);
-    const userReads = [...reads].filter(([k]) => k.charCodeAt(0) !== INTERNAL_MARKER);
-    assert.is(userReads.length, keys.length, 'every replaced record was read');
-    for (const [key, count] of userReads) assert.is(count, 1, `${JSON.stringify(key)} read ${count} times`);
-    const integrity = await readIntegrity(store);
-    assert.ok(integrity);
-    assert.is(integrity.digest, await scanDigest(store));
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('applying puts over existing records reads each record once, and the kept digest is the digest of the records', () =>
+  withTempDir('apply-reads', async (dir) => {
+    const store = await openStore('sqlite', dir);
+    try {
+      const keys = Array.from({ length: 50 }, (_, i) => `/k/${i}`);
+      await applyBatch(store, CONFIG, [putsEntry(0n, keys, 'first')]);
+      const reads = new Map<string, number>();
+      const counted = countingReads(store, reads);
+      // Two entries in one batch: the second replaces what the first staged (read from the overlay).
+      await applyBatch(counted, CONFIG, [putsEntry(1n, keys, 'second'), putsEntry(2n, keys.slice(0, 10), 'third')]);
+      const userReads = [...reads].filter(([k]) => k.charCodeAt(0) !== INTERNAL_MARKER);
+      assert.is(userReads.length, keys.length, 'every replaced record was read');
+      for (const [key, count] of userReads) assert.is(count, 1, `${JSON.stringify(key)} read ${count} times`);
+      const integrity = await readIntegrity(store);
+      assert.ok(integrity);
+      assert.is(integrity.digest, await scanDigest(store));
+    } finally {
+      await store.close();
+    }
+  }),
+);
 
 test.run();

@@ -3,8 +3,6 @@
 // out the same on a SQLite and a LevelDB replica of one shard, however the entries were batched.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileWalFactory } from '../../src/adapters/wal-file/file-wal-factory.js';
 import type { KvStore } from '../../src/application/ports/kv-store.js';
@@ -20,17 +18,13 @@ import { WriteRequest } from '../../src/domain/wire/client.js';
 import { LogEntry as WireLogEntry } from '../../src/domain/wire/replication.js';
 import { LogEntryValue } from '../../src/domain/wire/storage.js';
 import { CONFIG, deleteBatch, openStore, populationEntries, populationSize, SHARD, type Backend } from './fixtures/range-workload.js';
+import { withTempDir } from '../support/temp-dir.js';
 
 /** Oxia's definition spelled out: CRC-32C over the encoded message from the previous value, then masked. */
 function oxiaChainCrc(previous: number, entry: LogEntry): number {
   const bytes = WireLogEntry.encode({ term: entry.term, offset: entry.offset, value: Buffer.from(entry.value), timestamp: entry.timestamp }).finish();
   const c = crc32c(bytes, previous);
   return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
-}
-
-function withDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'oxia-integrity-'));
-  return body(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 const entryAt = (offset: bigint, value: string, term = 3n, timestamp = 1_700_000_000_000n + offset): LogEntry => ({
@@ -122,7 +116,7 @@ function shardEntries(records: number): DecodedEntry[] {
 }
 
 test('a SQLite and a LevelDB replica of one shard have the same chain value and digest, whatever the batching (real files)', async () => {
-  await withDir(async (dir) => {
+  await withTempDir('integrity', async (dir) => {
     const entries = shardEntries(2500);
     const stores: Record<Backend, KvStore> = {
       sqlite: await openStore('sqlite', join(dir, 'sqlite')),
@@ -150,7 +144,7 @@ test('a SQLite and a LevelDB replica of one shard have the same chain value and 
 });
 
 test('a replica that applied one different entry, or whose record changed on disk, has another digest', async () => {
-  await withDir(async (dir) => {
+  await withTempDir('integrity', async (dir) => {
     const entries = shardEntries(1200);
     const reference = await openStore('sqlite', join(dir, 'a'));
     const other = await openStore('level', join(dir, 'b'));
@@ -186,7 +180,7 @@ test('a replica that applied one different entry, or whose record changed on dis
 });
 
 test('the chain resumes after a restart from the store record and the WAL entries after it (real files)', async () => {
-  await withDir(async (dir) => {
+  await withTempDir('integrity', async (dir) => {
     const entries = shardEntries(1500);
     const walFactory = new FileWalFactory({ dir: join(dir, 'wal'), syncData: false });
     const applied = 3;
