@@ -153,12 +153,18 @@ test('of three contenders one leads; when it stops renewing it has stopped actin
   assert.is(stored.record.transitions, 1, 'the lease changed hands once');
 });
 
-test('a release hands the lease over at once, without waiting for it to lapse', async () => {
+/** A leads and b stands by, on a lease that would take 60 s to lapse: a takeover sooner is a handover. */
+async function holderAndStandbyOfSlowLease(): Promise<{ a: Contender; b: Contender }> {
   const slow: LeaseTimings = { durationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 100 };
   const a = contender('a', slow);
   await waitFor(() => a.leading, 'a leads');
   const b = contender('b', slow);
   await waitFor(() => b.log.messages().includes('standing by: another coordinator holds the lease'), 'b stands by');
+  return { a, b };
+}
+
+test('a release hands the lease over at once, without waiting for it to lapse', async () => {
+  const { a, b } = await holderAndStandbyOfSlowLease();
   await a.lease.stop();
   await a.lease.release();
   assert.not.ok(a.leading);
@@ -168,11 +174,7 @@ test('a release hands the lease over at once, without waiting for it to lapse', 
 });
 
 test('a renewal still in flight when the holder stops, landing before its release, does not keep the lease from being handed over', async () => {
-  const slow: LeaseTimings = { durationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 100 };
-  const a = contender('a', slow);
-  await waitFor(() => a.leading, 'a leads');
-  const b = contender('b', slow);
-  await waitFor(() => b.log.messages().includes('standing by: another coordinator holds the lease'), 'b stands by');
+  const { a, b } = await holderAndStandbyOfSlowLease();
   a.store.hold();
   await waitFor(() => a.store.heldWrites.length > 0, "a renewal of a's in flight");
   await a.lease.stop(); // gives up waiting for the renewal...

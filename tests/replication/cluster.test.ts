@@ -308,6 +308,18 @@ S('the replication API refuses streams for unknown shards and of other terms', a
   }
 });
 
+/** A stream of the deleted shard's last leader is refused by `node`, and brings none of the shard's files back. */
+async function assertLateStreamRefused(node: ClusterNode, shard: bigint, term: bigint): Promise<void> {
+  const repl = replicationClient(node);
+  try {
+    assert.is(errorInfo(await replicateError(repl, shard, term))?.reason, 'NODE_IS_NOT_MEMBER');
+  } finally {
+    repl.close();
+  }
+  assert.not.ok(existsSync(join(node.process.dataDir, 'wal', 'default', String(shard))), 'no WAL after a late stream');
+  assert.not.ok(existsSync(join(node.process.dataDir, 'db', 'default', String(shard))), 'no store after a late stream');
+}
+
 S('DeleteShard removes the shard; the node is no longer a member', async () => {
   for (const n of nodes) await n.coordination.deleteShard(1n, 5n);
   const e = await expectGrpcError(client(n1).get(1n, '/x'), grpc.status.ABORTED);
@@ -320,14 +332,7 @@ S('DeleteShard removes the shard; the node is no longer a member', async () => {
   }
   // A leader deleted after its followers keeps streaming to them until then: such a stream is
   // refused, and does not bring the deleted shard's files back.
-  const repl = replicationClient(n0);
-  try {
-    assert.is(errorInfo(await replicateError(repl, 1n, 5n))?.reason, 'NODE_IS_NOT_MEMBER');
-  } finally {
-    repl.close();
-  }
-  assert.not.ok(existsSync(join(n0.process.dataDir, 'wal', 'default', '1')), 'no WAL after a late stream');
-  assert.not.ok(existsSync(join(n0.process.dataDir, 'db', 'default', '1')), 'no store after a late stream');
+  await assertLateStreamRefused(n0, 1n, 5n);
   // An older term cannot delete.
   const stale = await expectGrpcError(n1.coordination.deleteShard(0n, 1n), grpc.status.FAILED_PRECONDITION);
   assert.is(errorInfo(stale)?.reason, 'INVALID_TERM');
@@ -339,14 +344,7 @@ S('a deleted shard stays deleted across a crash: a late leader stream after the 
   assert.is(errorInfo(stale)?.reason, 'INVALID_TERM');
   await n0.process.kill9();
   await n0.process.restart();
-  const repl = replicationClient(n0);
-  try {
-    assert.is(errorInfo(await replicateError(repl, 1n, 5n))?.reason, 'NODE_IS_NOT_MEMBER');
-  } finally {
-    repl.close();
-  }
-  assert.not.ok(existsSync(join(n0.process.dataDir, 'wal', 'default', '1')), 'no WAL after a late stream');
-  assert.not.ok(existsSync(join(n0.process.dataDir, 'db', 'default', '1')), 'no store after a late stream');
+  await assertLateStreamRefused(n0, 1n, 5n);
   // Shard 0 is not deleted: n0 takes its leader's stream again after the restart.
   await client(n1).put(0n, { key: '/after-restart', value: enc('z') });
   const leader = await n1.coordination.getStatus(0n);
