@@ -1,6 +1,6 @@
 // The public gRPC handlers over real loopback gRPC against an in-test ClientApi (the
-// subject is the adapter): WriteStream metadata, ordering and errors, cancellation,
-// backpressure, the health service, the compat service name, and shutdown.
+// subject is the adapter): WriteStream metadata, ordering and errors, ReadStream (ADR 0034),
+// cancellation, backpressure, the health service, the compat service name, and shutdown.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
@@ -8,17 +8,21 @@ import { Writable } from 'node:stream';
 import type { ClientApi } from '../../src/application/client-api.js';
 import { OxiaError } from '../../src/domain/errors/oxia-error.js';
 import {
+  GetRequest,
   ListRequest,
   NotificationsRequest,
   ShardAssignmentsRequest,
   WriteRequest,
   type ListResponse,
+  type ReadRequest,
+  type ReadResponse,
   type NotificationBatch,
   type ShardAssignments,
   type WriteResponse,
 } from '../../src/domain/wire/client.js';
 import { HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckResponse } from '../../src/domain/wire/health.js';
-import { HealthService, OxiaClientCompatService, OxiaClientService } from '../../src/adapters/grpc-protocol/service-definitions.js';
+import { HealthService, OxiaClientCompatService, OxiaClientService, OxiaTsClientService } from '../../src/adapters/grpc-protocol/service-definitions.js';
+import type { ReadStreamRequest, ReadStreamResponse } from '../../src/domain/wire/client_extensions.js';
 import { GrpcServer } from '../../src/adapters/grpc/grpc-server.js';
 import { HealthServiceHandlers, HealthStatusBoard } from '../../src/adapters/grpc/health-service.js';
 import { NO_ACCESS_POLICY } from '../../src/application/ports/access-policy-source.js';
@@ -27,12 +31,12 @@ import { OpenAuthenticator } from '../../src/application/security/open-authentic
 import { PublicServiceHandlers } from '../../src/adapters/grpc/public-server.js';
 import { QUEUED_MESSAGES_MAX, writeRespectingBackpressure } from '../../src/adapters/grpc/stream-writes.js';
 import { ServerCallTracker } from '../../src/adapters/grpc/server-call-tracker.js';
-import { parseGrpcError } from '../../src/adapters/grpc-protocol/error-status.js';
+import { parseGrpcError, parseRpcStatus } from '../../src/adapters/grpc-protocol/error-status.js';
 import { PinoLogger } from '../../src/adapters/logging/pino-logger.js';
 import { PromMetrics } from '../../src/adapters/metrics/prom-metrics.js';
 import { waitFor } from '../support/wait.js';
 
-type AnyClient = grpc.Client & Record<'write' | 'writeStream' | 'list' | 'getNotifications' | 'getShardAssignments' | 'check' | 'watch', (...args: any[]) => any>;
+type AnyClient = grpc.Client & Record<'write' | 'writeStream' | 'list' | 'getNotifications' | 'getShardAssignments' | 'check' | 'watch' | 'readStream', (...args: any[]) => any>;
 
 const silent = new Writable({ write: (_c, _e, done) => done() });
 const notUsed = (): never => {
@@ -60,6 +64,7 @@ interface Harness {
   metrics: PromMetrics;
   client: AnyClient;
   compat: AnyClient;
+  extensions: AnyClient;
   health: AnyClient;
   board: HealthStatusBoard;
   server: GrpcServer;
@@ -73,9 +78,11 @@ async function serve(api: ClientApi, shutdownTimeoutMs = 10_000): Promise<Harnes
   const metrics = new PromMetrics();
   const server = new GrpcServer({ bind: { host: '127.0.0.1', port: 0 }, receiveMessageSizeBytesMax: 1 << 20, shutdownTimeoutMs, name: 'test' }, tracker, logger, metrics);
   const board = new HealthStatusBoard();
-  const handlers = new PublicServiceHandlers(new AccessControlledApi(api, NO_ACCESS_POLICY), new OpenAuthenticator(), tracker, logger, metrics).implementation();
+  const publicHandlers = new PublicServiceHandlers(new AccessControlledApi(api, NO_ACCESS_POLICY), new OpenAuthenticator(), tracker, logger, metrics);
+  const handlers = publicHandlers.implementation();
   server.addService(OxiaClientService, handlers);
   server.addService(OxiaClientCompatService, handlers);
+  server.addService(OxiaTsClientService, publicHandlers.extensionImplementation());
   server.addService(HealthService, new HealthServiceHandlers(board, tracker, logger).implementation());
   const { port } = await server.listen();
   const make = (def: grpc.ServiceDefinition) =>
@@ -84,11 +91,12 @@ async function serve(api: ClientApi, shutdownTimeoutMs = 10_000): Promise<Harnes
     metrics,
     client: make(OxiaClientService),
     compat: make(OxiaClientCompatService),
+    extensions: make(OxiaTsClientService),
     health: make(HealthService),
     board,
     server,
     async close() {
-      for (const c of [h.client, h.compat, h.health]) c.close();
+      for (const c of [h.client, h.compat, h.extensions, h.health]) c.close();
       await server.close();
     },
   };
@@ -419,6 +427,114 @@ test('shutdown ends endless streams at once (UNAVAILABLE) and still answers acce
   assert.is(aErr.code, grpc.status.UNAVAILABLE);
   assert.is(wErr.code, grpc.status.UNAVAILABLE);
   assert.is(answered.length, 1, 'the accepted write was answered before the stream ended');
+});
+
+/** A ReadStream with its answers collected and its end (OK or a status) awaited. */
+function openReadStream(h: Harness) {
+  const call = h.extensions.readStream() as grpc.ClientDuplexStream<ReadStreamRequest, ReadStreamResponse>;
+  const answers: ReadStreamResponse[] = [];
+  call.on('data', (m: ReadStreamResponse) => answers.push(m));
+  const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
+    call.on('error', resolve);
+    call.on('end', () => resolve(undefined));
+  });
+  const send = (id: bigint, keys: string[]) => call.write({ id, read: { shard: 3n, gets: keys.map((key) => GetRequest.fromPartial({ key })) } });
+  return { call, answers, ended, send };
+}
+
+const foundAll = (request: ReadRequest): ReadResponse => ({ gets: request.gets.map((g) => ({ status: 0, key: g.key, value: Buffer.from(g.key) })) });
+
+test('ReadStream answers each request under its id, out of order and in parts; a failed one fails alone', async () => {
+  const pending = new Map<string, ReturnType<typeof deferred<void>>>();
+  const h = await serve(
+    fakeApi({
+      async *read(shard, request): AsyncIterable<ReadResponse> {
+        assert.is(shard, 3n);
+        const first = request.gets[0]!.key;
+        const gate = deferred<void>();
+        pending.set(first, gate);
+        await gate.promise;
+        if (first === 'moved') throw new OxiaError('NodeIsNotLeader', 'moved away', { shard: 3n, leader: 'other:6648' });
+        // Two messages for a two-key read, as a Read call would stream them.
+        for (const g of request.gets) yield foundAll({ shard, gets: [g] });
+      },
+    }),
+  );
+  const s = openReadStream(h);
+  s.send(1n, ['a']);
+  s.send(2n, ['b', 'c']);
+  s.send(3n, ['moved']);
+  await waitFor(() => pending.size === 3, 'all three requests being answered at once');
+  for (const k of ['moved', 'b', 'a']) pending.get(k)!.resolve();
+  await waitFor(() => s.answers.filter((a) => a.last).length === 3, 'three last answers');
+  const byId = (id: bigint) => s.answers.filter((a) => a.id === id);
+  assert.equal(byId(1n).map((a) => [a.response?.gets.map((g) => g.key), a.last]), [[['a'], true]]);
+  assert.equal(byId(2n).map((a) => [a.response?.gets.map((g) => g.key), a.last]), [[['b'], false], [['c'], true]], 'parts in order, the last marked');
+  const failed = byId(3n);
+  assert.is(failed.length, 1);
+  assert.is(failed[0]!.response, undefined);
+  const parsed = parseRpcStatus(failed[0]!.status!);
+  assert.is(parsed.code, grpc.status.ABORTED);
+  assert.is(parsed.kind, 'NodeIsNotLeader');
+  assert.equal(parsed.leaderHint, { shard: 3n, leader: 'other:6648' });
+  assert.is(s.answers.indexOf(failed[0]!) < s.answers.indexOf(byId(1n)[0]!), true, 'answers go out as they are ready');
+  s.send(4n, ['later']);
+  pending.delete('later');
+  await waitFor(() => pending.has('later'), 'the stream still takes requests after a failed one');
+  pending.get('later')!.resolve();
+  s.call.end();
+  assert.is(await s.ended, undefined, 'a half-closed stream ends OK once its answers are out');
+  assert.ok(byId(4n).some((a) => a.last), 'the request outstanding at the half-close was answered');
+});
+
+test('ReadStream: undecodable request bytes end it INVALID_ARGUMENT; a request without a read fails alone', async () => {
+  const h = await serve(fakeApi({ read: async function* (shard, request) { yield foundAll({ shard, gets: request.gets }); } }));
+  const s = openReadStream(h);
+  s.call.write({ id: 9n });
+  await waitFor(() => s.answers.length === 1, 'the answer to the empty request');
+  assert.is(s.answers[0]!.id, 9n);
+  assert.is(parseRpcStatus(s.answers[0]!.status!).kind, 'InvalidArgument');
+  assert.match(s.answers[0]!.status!.message, /request 9 has no read/);
+  s.send(10n, ['k']);
+  await waitFor(() => s.answers.length === 2, 'the stream went on');
+  assert.equal(s.answers[1]!.response?.gets.map((g) => g.key), ['k']);
+
+  const rawDef = { readStream: { ...OxiaTsClientService.readStream, requestSerialize: (b: Buffer) => b } };
+  const raw = new (grpc.makeGenericClientConstructor(rawDef, 'raw'))(h.client.getChannel().getTarget().replace(/^dns:/, ''), grpc.credentials.createInsecure()) as unknown as AnyClient;
+  try {
+    const call = raw.readStream() as grpc.ClientDuplexStream<Buffer, ReadStreamResponse>;
+    const error = streamError(call);
+    call.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+    const e = await error;
+    assert.is(e.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(e.details, /malformed request message/);
+  } finally {
+    raw.close();
+  }
+  s.call.end();
+  assert.is(await s.ended, undefined);
+});
+
+test('ReadStream: shutdown ends it at once (UNAVAILABLE), so the client retries what was outstanding', async () => {
+  let reads = 0;
+  const h = await serve(
+    fakeApi({
+      async *read(_shard, _request, signal): AsyncIterable<ReadResponse> {
+        reads++;
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      },
+    }),
+    60_000,
+  );
+  const s = openReadStream(h);
+  s.send(1n, ['a']);
+  await waitFor(() => reads === 1, 'the read reached the core');
+  const started = Date.now();
+  await h.server.close();
+  const e = await s.ended;
+  assert.ok(Date.now() - started < 30_000, 'did not sit out the 60 s deadline');
+  assert.is(e?.code, grpc.status.UNAVAILABLE);
+  assert.is(s.answers.length, 0);
 });
 
 test.run();

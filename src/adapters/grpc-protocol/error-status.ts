@@ -100,12 +100,20 @@ export interface ParsedGrpcError {
 
 /** Reads code, kind and leader hint out of a grpc-js ServiceError (or a status-like object). */
 export function parseGrpcError(error: Pick<ServiceError, 'code' | 'details' | 'metadata'>): ParsedGrpcError {
-  const info = findOxiaErrorInfo(error.metadata);
+  return parsed(error.code, error.details, findOxiaErrorInfo(error.metadata));
+}
+
+/** The same, for a status that travelled as a message (oxiats.client.v1 ReadStream answers, ADR 0034). */
+export function parseRpcStatus(status: RpcStatus): ParsedGrpcError {
+  return parsed(status.code, status.message, oxiaErrorInfoIn(status));
+}
+
+function parsed(code: GrpcCode, message: string, info: ErrorInfo | undefined): ParsedGrpcError {
   const reason = info?.reason;
   let kind = reason === undefined ? undefined : KINDS_BY_REASON.get(reason);
   // Oxia itself sends bare INVALID_ARGUMENT statuses for malformed requests.
-  if (kind === undefined && info === undefined && error.code === GrpcCode.INVALID_ARGUMENT) kind = 'InvalidArgument';
-  return { code: error.code, message: error.details, kind, reason, leaderHint: info ? leaderHintOf(info) : undefined };
+  if (kind === undefined && info === undefined && code === GrpcCode.INVALID_ARGUMENT) kind = 'InvalidArgument';
+  return { code, message, kind, reason, leaderHint: info ? leaderHintOf(info) : undefined };
 }
 
 /** The reverse mapping as a value: an OxiaError when the error names a kind, else undefined. */
@@ -125,14 +133,20 @@ function findOxiaErrorInfo(metadata: Metadata | undefined): ErrorInfo | undefine
     } catch {
       continue; // a peer's garbage trailer is no reason to lose the status code itself
     }
-    for (const any of status.details) {
-      if (any.typeUrl !== ERROR_INFO_TYPE_URL) continue;
-      try {
-        const info = ErrorInfo.decode(any.value);
-        if (info.domain === OXIA_ERROR_DOMAIN) return info;
-      } catch {
-        continue;
-      }
+    const info = oxiaErrorInfoIn(status);
+    if (info !== undefined) return info;
+  }
+  return undefined;
+}
+
+function oxiaErrorInfoIn(status: RpcStatus): ErrorInfo | undefined {
+  for (const any of status.details) {
+    if (any.typeUrl !== ERROR_INFO_TYPE_URL) continue;
+    try {
+      const info = ErrorInfo.decode(any.value);
+      if (info.domain === OXIA_ERROR_DOMAIN) return info;
+    } catch {
+      continue;
     }
   }
   return undefined;

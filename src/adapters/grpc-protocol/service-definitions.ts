@@ -9,6 +9,7 @@ import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import * as admin from '../../domain/wire/admin.js';
 import * as backup from '../../domain/wire/backup.js';
 import * as client from '../../domain/wire/client.js';
+import * as clientExtensions from '../../domain/wire/client_extensions.js';
 import * as health from '../../domain/wire/health.js';
 import * as replication from '../../domain/wire/replication.js';
 import { encodeMessage, type MessageEncoder } from '../../domain/database/message-encoding.js';
@@ -70,6 +71,14 @@ export type OxiaClientService = typeof OxiaClientService;
  */
 export const OxiaBackupService = {
   readShard: method('/oxiats.backup.v1.OxiaBackup/ReadShard', backup.ReadShardRequest, backup.ReadShardResponse, false, true),
+} satisfies ServiceDefinition;
+
+/**
+ * `oxiats.client.v1.OxiaTsClient`: our own additions to the client API (not Oxia's) on the
+ * public port, which oxia-ts's client uses when a server has them (ADR 0034).
+ */
+export const OxiaTsClientService = {
+  readStream: method('/oxiats.client.v1.OxiaTsClient/ReadStream', clientExtensions.ReadStreamRequest, clientExtensions.ReadStreamResponse, true, true),
 } satisfies ServiceDefinition;
 
 const coord = '/replication.OxiaCoordination/';

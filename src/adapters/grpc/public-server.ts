@@ -1,6 +1,7 @@
 /**
- * The public data API over gRPC: OxiaClient (io.oxia.proto.v1) and the same handlers
- * under the compat package name (io.streamnative.oxia.proto). Each handler turns the
+ * The public data API over gRPC: OxiaClient (io.oxia.proto.v1), the same handlers under
+ * the compat package name (io.streamnative.oxia.proto), and our own additions beside them
+ * (oxiats.client.v1 ReadStream, oxiats.backup.v1). Each handler turns the
  * call into a ClientApi call, streams results back at the pace of the client, and
  * ends the call with the status that status-mapping.ts gives the error.
  */
@@ -41,6 +42,7 @@ import type {
   WriteResponse,
 } from '../../domain/wire/client.js';
 import type { ReadShardRequest, ReadShardResponse } from '../../domain/wire/backup.js';
+import type { ReadStreamRequest, ReadStreamResponse } from '../../domain/wire/client_extensions.js';
 import { callCredentialsOf } from './call-credentials.js';
 import { readNamespaceMetadata, readShardIdMetadata } from './call-metadata.js';
 import { MalformedRequest } from './malformed-request.js';
@@ -48,7 +50,7 @@ import { RpcMetrics, type RpcMethodMetrics } from './rpc-metrics.js';
 import { ServerCallTracker } from './server-call-tracker.js';
 import type { TrackedCall } from './server-call-tracker.js';
 import type { Principal } from '../../domain/security/principal.js';
-import { errorToStatus, oxiaErrorToStatus } from './status-mapping.js';
+import { errorToStatus, oxiaErrorToStatus, statusAsMessage } from './status-mapping.js';
 import type { GrpcStatusError } from './status-mapping.js';
 import { writeRespectingBackpressure } from './stream-writes.js';
 
@@ -58,6 +60,12 @@ import { writeRespectingBackpressure } from './stream-writes.js';
  * the shard commits is slowed by gRPC flow control instead of growing a queue here.
  */
 export const WRITE_STREAM_IN_FLIGHT_MAX = 1024;
+
+/**
+ * Requests of one ReadStream being answered at once. Reading pauses at this bound, as for
+ * WriteStream; oxia-ts's client sends at most two per shard (its read batches in flight).
+ */
+export const READ_STREAM_IN_FLIGHT_MAX = 256;
 
 const SHUTTING_DOWN = (): OxiaError => new OxiaError('Closed', 'the server is shutting down');
 
@@ -79,6 +87,7 @@ export class PublicServiceHandlers {
   private readonly log: Logger;
   private readonly rpcMetrics: RpcMetrics;
   private readonly backupRpcMetrics: RpcMetrics;
+  private readonly extensionRpcMetrics: RpcMetrics;
 
   constructor(
     @inject(AccessControlledApi) private readonly api: AccessControlledApi,
@@ -91,6 +100,7 @@ export class PublicServiceHandlers {
     // The compat service (io.streamnative.oxia.proto) shares these handlers: its calls count here too.
     this.rpcMetrics = new RpcMetrics(metrics, 'io.oxia.proto.v1.OxiaClient');
     this.backupRpcMetrics = new RpcMetrics(metrics, 'oxiats.backup.v1.OxiaBackup');
+    this.extensionRpcMetrics = new RpcMetrics(metrics, 'oxiats.client.v1.OxiaTsClient');
   }
 
   /** Handlers keyed like OxiaClientService; the compat service takes the same object. */
@@ -131,6 +141,13 @@ export class PublicServiceHandlers {
     return {
       readShard: (call: ServerWritableStream<ReadShardRequest, ReadShardResponse>) =>
         void this.serveStream(call, 'ReadShard', (caller, signal) => this.api.copyShard(caller, call.request, signal), this.backupRpcMetrics),
+    };
+  }
+
+  /** Handlers keyed like OxiaTsClientService (ADR 0034). */
+  extensionImplementation(): UntypedServiceImplementation {
+    return {
+      readStream: (call: ServerDuplexStream<ReadStreamRequest, ReadStreamResponse>) => this.serveReadStream(call),
     };
   }
 
@@ -301,6 +318,81 @@ export class PublicServiceHandlers {
       call.removeListener('data', onRequest);
       answers = answers.then(() => end());
     });
+  }
+
+  /**
+   * ReadStream (ADR 0034): each request is one Read call's worth, answered as it would be,
+   * under its id; requests are answered concurrently, a failed one with its status, and the
+   * stream goes on. The caller is authenticated once, when the stream opens (as WriteStream's
+   * is). A malformed request, a refused caller or a shutdown ends the stream with a status;
+   * a client that half-closes gets its outstanding answers, then the end.
+   */
+  private serveReadStream(call: ServerDuplexStream<ReadStreamRequest, ReadStreamResponse>): void {
+    const rpc = this.extensionRpcMetrics.method('ReadStream', 'bidi_stream');
+    const started = rpc.started();
+    const tracked = this.calls.track(call);
+    const authenticated = settle(this.authenticate(call));
+    let caller: Principal | undefined;
+    let inFlight = 0;
+    let halfClosed = false;
+    let ended = false;
+
+    const end = (error?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      call.removeListener('data', onRequest);
+      this.finish(call, tracked, rpc, started, 'ReadStream', error, caller);
+      tracked.release();
+    };
+    const send = async (message: ReadStreamResponse): Promise<void> => {
+      if (ended) return;
+      await writeRespectingBackpressure(call, message, tracked.signal);
+      rpc.sent();
+    };
+    const answer = async (request: ReadStreamRequest): Promise<void> => {
+      const who = await authenticated;
+      if (!who.ok) return end(who.error);
+      const { id } = request;
+      // Each part goes out once the next one exists, so the last carries `last` (no extra message).
+      let held: ReadResponse | undefined;
+      try {
+        if (request.read === undefined) throw invalidArgument(`read stream request ${id} has no read`);
+        for await (const response of this.api.read(who.value, requireShard(request.read.shard), request.read, tracked.signal)) {
+          if (held !== undefined) await send({ id, response: held, last: false });
+          held = response;
+        }
+        if (!tracked.signal.aborted) await send({ id, response: held ?? { gets: [] }, last: true });
+      } catch (error) {
+        if (!tracked.signal.aborted) await send({ id, status: statusAsMessage(this.statusOf(error, 'ReadStream', call.getPeer(), who.value)), last: true });
+      }
+    };
+    const onRequest = (request: ReadStreamRequest | MalformedRequest): void => {
+      if (ended || tracked.signal.aborted) return;
+      rpc.received();
+      if (request instanceof MalformedRequest) return end(new OxiaError('InvalidArgument', `malformed request message: ${request.reason}`));
+      inFlight++;
+      if (inFlight >= READ_STREAM_IN_FLIGHT_MAX) call.pause();
+      void answer(request).then(() => {
+        inFlight--;
+        if (call.isPaused() && inFlight < READ_STREAM_IN_FLIGHT_MAX && !tracked.signal.aborted) call.resume();
+        if (halfClosed && inFlight === 0) end();
+      });
+    };
+    void authenticated.then((who) => {
+      if (who.ok) caller = who.value;
+      else end(who.error); // refused: end now rather than when the first request comes
+    });
+    call.on('data', onRequest);
+    call.on('error', (error: unknown) => {
+      if (!ended) this.log.debug('read stream failed', { error: String(error) });
+    });
+    call.on('end', () => {
+      halfClosed = true;
+      if (inFlight === 0) end();
+    });
+    // Cancelled: nothing more to say. Shutdown: reads are cheap to repeat elsewhere, so the
+    // stream ends at once as Closed and the client retries what was outstanding.
+    tracked.signal.addEventListener('abort', () => end());
   }
 
   private statusOf(error: unknown, method: string, peer: string, caller?: Principal): GrpcStatusError {

@@ -39,6 +39,17 @@ export function oxiaErrorToStatus(error: OxiaError): GrpcStatusError {
   return { code: form.code, details: error.message, metadata: trailers };
 }
 
+/**
+ * A status as a google.rpc.Status message (an answer of oxiats.client.v1 ReadStream, ADR 0034):
+ * the one in its status-details trailer, which an OxiaError's status has, else code and message.
+ */
+export function statusAsMessage(status: GrpcStatusError): RpcStatus {
+  for (const value of status.metadata.get(STATUS_DETAILS_TRAILER)) {
+    if (typeof value !== 'string') return RpcStatus.decode(value);
+  }
+  return { code: status.code, message: status.details, details: [] };
+}
+
 /** A status built by the adapter itself (bad call metadata) rather than by the core. */
 export function invalidArgumentStatus(message: string): GrpcStatusError {
   return oxiaErrorToStatus(new OxiaError('InvalidArgument', message));

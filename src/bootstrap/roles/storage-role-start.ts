@@ -8,7 +8,7 @@ import type { Container } from 'inversify';
 import type { GrpcServer } from '../../adapters/grpc/grpc-server.js';
 import { formatHostPort } from '../../adapters/grpc/grpc-server.js';
 import { PublicServiceHandlers } from '../../adapters/grpc/public-server.js';
-import { OxiaBackupService, OxiaClientCompatService, OxiaClientService } from '../../adapters/grpc-protocol/service-definitions.js';
+import { OxiaBackupService, OxiaClientCompatService, OxiaClientService, OxiaTsClientService } from '../../adapters/grpc-protocol/service-definitions.js';
 import { DiskSpaceMetrics } from '../../adapters/metrics/disk-space-metrics.js';
 import { MetricsHttpServer } from '../../adapters/metrics/metrics-http-server.js';
 import { WalDirectoryLock } from '../../adapters/wal-file/wal-directory-lock.js';
@@ -44,11 +44,12 @@ export async function startStorageRoleBasics(container: Container, stops: Pick<S
   return formatHostPort(metricsBound);
 }
 
-/** Oxia's client service (and its compatibility name) and the backup service, on the public listener. */
+/** Oxia's client service (and its compatibility name), our client extensions and the backup service, on the public listener. */
 export function addPublicServices(container: Container, grpc: GrpcServer): void {
   const handlers = container.get(PublicServiceHandlers);
   const publicHandlers = handlers.implementation();
   grpc.addService(OxiaClientService, publicHandlers);
   grpc.addService(OxiaClientCompatService, publicHandlers);
+  grpc.addService(OxiaTsClientService, handlers.extensionImplementation());
   grpc.addService(OxiaBackupService, handlers.backupImplementation());
 }

@@ -1,5 +1,6 @@
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { parseGrpcError } from '../../grpc-protocol/error-status.js';
+import { parseGrpcError, parseRpcStatus, type ParsedGrpcError } from '../../grpc-protocol/error-status.js';
+import type { Status as RpcStatus } from '../../../domain/wire/rpc_status.js';
 import type { OxiaErrorKind } from '../errors.js';
 import { RpcError } from '../internal/rpc-error.js';
 
@@ -45,8 +46,17 @@ export function rpcErrorOf(e: unknown, target: string): RpcError {
     return new RpcError('Unavailable', `call to ${target} failed: ${e instanceof Error ? e.message : String(e)}`);
   }
   const parsed = parseGrpcError({ code: se.code, details: se.details ?? se.message ?? '', metadata: se.metadata as ServiceError['metadata'] });
-  const details = parsed.message !== '' ? parsed.message : (se.message ?? 'no details');
+  return rpcErrorOfParsed(parsed, se.message ?? 'no details', target);
+}
+
+/** A failed request's status from a ReadStream answer (ADR 0034), as rpcErrorOf reads a failed call's. */
+export function rpcErrorOfStatus(status: RpcStatus, target: string): RpcError {
+  return rpcErrorOfParsed(parseRpcStatus(status), 'no details', target);
+}
+
+function rpcErrorOfParsed(parsed: ParsedGrpcError, fallbackMessage: string, target: string): RpcError {
+  const details = parsed.message !== '' ? parsed.message : fallbackMessage;
   // ReplicaDiverged travels only between storage nodes; a client reads it by its code (DATA_LOSS: Internal).
-  const kind = parsed.kind === undefined || parsed.kind === 'ReplicaDiverged' ? kindOfCode(se.code) : parsed.kind;
+  const kind = parsed.kind === undefined || parsed.kind === 'ReplicaDiverged' ? kindOfCode(parsed.code) : parsed.kind;
   return new RpcError(kind, `${details} (from ${target})`, parsed.leaderHint);
 }

@@ -1,6 +1,7 @@
 import {
   Client,
   InterceptingCall,
+  type ClientDuplexStream,
   Metadata,
   status as GrpcStatus,
   type ChannelOptions,
@@ -30,13 +31,15 @@ import type {
   WriteResponse,
 } from '../../../domain/wire/client.js';
 import type { ReadShardRequest, ReadShardResponse } from '../../../domain/wire/backup.js';
-import { OxiaBackupService, OxiaClientService } from '../../grpc-protocol/service-definitions.js';
+import type { ReadStreamRequest, ReadStreamResponse } from '../../../domain/wire/client_extensions.js';
+import { OxiaBackupService, OxiaClientService, OxiaTsClientService } from '../../grpc-protocol/service-definitions.js';
 import { CHANNEL_OPTIONS_COMMON } from '../../grpc-protocol/channel-options.js';
 import { channelSecurityFromPem, PLAINTEXT, type ChannelSecurity } from '../../tls/grpc-channel-credentials.js';
 import type { Authentication } from '../auth.js';
 import type { ClientTlsOptions } from '../options.js';
 import type { ClientTransport, DuplexCall } from '../internal/transport.js';
 import { rpcErrorOf } from './grpc-errors.js';
+import { ReadStreamChannel } from './read-stream.js';
 
 const CHANNEL_OPTIONS: ChannelOptions = {
   // Reconnect quickly after a server restart or leader move; grpc-js's default backoff
@@ -89,9 +92,14 @@ function startWithoutCallerStack<T>(start: () => T): T {
 const bufferOf = (pem: string | Buffer | undefined): Buffer | undefined => (pem === undefined ? undefined : Buffer.isBuffer(pem) ? pem : Buffer.from(pem));
 const pemOf = (tls: ClientTlsOptions) => ({ ca: bufferOf(tls.ca), cert: bufferOf(tls.cert), key: bufferOf(tls.key) });
 
-/** The client transport over grpc-js: one channel per server address, created on first use. */
+/**
+ * The client transport over grpc-js: one channel per server address, created on first use.
+ * Read batches go on one ReadStream per server (ADR 0034), except with `authentication`: its
+ * credentials are asked for per call, and a stream would ask once for all its reads.
+ */
 export class GrpcTransport implements ClientTransport {
   private readonly clients = new Map<string, Client>();
+  private readonly readStreams: Map<string, ReadStreamChannel> | undefined;
   private readonly interceptors: Interceptor[];
   private closed = false;
   private readonly security: ChannelSecurity;
@@ -99,6 +107,7 @@ export class GrpcTransport implements ClientTransport {
   constructor(authentication?: Authentication, tls?: ClientTlsOptions) {
     this.interceptors = authentication === undefined ? [] : [authInterceptor(authentication)];
     this.security = tls === undefined ? PLAINTEXT : channelSecurityFromPem(pemOf(tls), tls);
+    this.readStreams = authentication === undefined ? new Map() : undefined;
   }
 
   private client(target: string): Client {
@@ -183,6 +192,30 @@ export class GrpcTransport implements ClientTransport {
   }
 
   read(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetResponse[]> {
+    if (this.readStreams === undefined) return this.readCall(target, request, signal);
+    let channel = this.readStreams.get(target);
+    if (channel === undefined) {
+      if (this.closed) return Promise.reject(rpcErrorOf(new Error('transport is closed'), target));
+      channel = new ReadStreamChannel(
+        {
+          open: () => {
+            const def = OxiaTsClientService.readStream;
+            return this.client(target).makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize) as ClientDuplexStream<
+              ReadStreamRequest,
+              ReadStreamResponse
+            >;
+          },
+          readCall: (r, s) => this.readCall(target, r, s),
+        },
+        target,
+      );
+      this.readStreams.set(target, channel);
+    }
+    return channel.read(request, signal);
+  }
+
+  /** One OxiaClient.Read call, its messages' gets joined. */
+  private readCall(target: string, request: ReadRequest, signal: AbortSignal): Promise<GetResponse[]> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
@@ -240,6 +273,9 @@ export class GrpcTransport implements ClientTransport {
 
   close(): void {
     this.closed = true;
+    // A channel's close() lets its calls run on: the read streams would never end.
+    for (const r of this.readStreams?.values() ?? []) r.close();
+    this.readStreams?.clear();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
