@@ -372,10 +372,16 @@ export class PublicServiceHandlers {
       if (request instanceof MalformedRequest) return end(new OxiaError('InvalidArgument', `malformed request message: ${request.reason}`));
       inFlight++;
       if (inFlight >= READ_STREAM_IN_FLIGHT_MAX) call.pause();
-      void answer(request).then(() => {
+      const answered = (): void => {
         inFlight--;
         if (call.isPaused() && inFlight < READ_STREAM_IN_FLIGHT_MAX && !tracked.signal.aborted) call.resume();
         if (halfClosed && inFlight === 0) end();
+      };
+      // answer() settles every failure of the read into a status; what escapes it is a bug,
+      // which ends the stream (INTERNAL, logged) instead of the process.
+      answer(request).then(answered, (error: unknown) => {
+        end(error);
+        answered();
       });
     };
     void authenticated.then((who) => {

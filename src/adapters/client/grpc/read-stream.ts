@@ -52,6 +52,7 @@ export class ReadStreamChannel {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
       if (this.closed) return reject(new RpcError('Closed', `transport is closed (read from ${this.target})`));
+      const call = this.stream(); // first: when it cannot open, nothing is left registered
       const id = ++this.nextId;
       const onAbort = (): void => {
         // Its answer, if one comes, is dropped: reads change nothing, so nothing is undone.
@@ -59,7 +60,7 @@ export class ReadStreamChannel {
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, { request, signal, gets: [], resolve, reject, onAbort });
-      this.stream().write({ id: BigInt(id), read: request });
+      call.write({ id: BigInt(id), read: request });
     });
   }
 
