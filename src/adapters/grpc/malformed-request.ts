@@ -5,12 +5,17 @@
  * MalformedRequest to the handler, and the handler answers with the right status.
  */
 import type { MethodDefinition, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { invalidArgumentStatus } from './status-mapping.js';
+import { OxiaError } from '../../domain/errors/oxia-error.js';
+import { oxiaErrorToStatus } from './status-mapping.js';
 
 export class MalformedRequest {
   constructor(readonly reason: string) {}
+  /** The error a handler answers it with: in a request stream, in order with the requests before it. */
+  error(): OxiaError {
+    return new OxiaError('InvalidArgument', `malformed request message: ${this.reason}`);
+  }
   status() {
-    return invalidArgumentStatus(`malformed request message: ${this.reason}`);
+    return oxiaErrorToStatus(this.error());
   }
 }
 

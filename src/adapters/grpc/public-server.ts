@@ -282,7 +282,7 @@ export class PublicServiceHandlers {
       if (inFlight >= WRITE_STREAM_IN_FLIGHT_MAX) call.pause();
       const result = settle(
         request instanceof MalformedRequest
-          ? Promise.reject(new OxiaError('InvalidArgument', `malformed request message: ${request.reason}`))
+          ? Promise.reject(request.error())
           : authenticated.then((who) => {
               if (!who.ok) throw who.error;
               return this.api.write(who.value, shard, request, namespace);
@@ -369,7 +369,7 @@ export class PublicServiceHandlers {
     const onRequest = (request: ReadStreamRequest | MalformedRequest): void => {
       if (ended || tracked.signal.aborted) return;
       rpc.received();
-      if (request instanceof MalformedRequest) return end(new OxiaError('InvalidArgument', `malformed request message: ${request.reason}`));
+      if (request instanceof MalformedRequest) return end(request.error());
       inFlight++;
       if (inFlight >= READ_STREAM_IN_FLIGHT_MAX) call.pause();
       const answered = (): void => {

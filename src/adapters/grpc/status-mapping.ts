@@ -50,11 +50,6 @@ export function statusAsMessage(status: GrpcStatusError): RpcStatus {
   return { code: status.code, message: status.details, details: [] };
 }
 
-/** A status built by the adapter itself (bad call metadata) rather than by the core. */
-export function invalidArgumentStatus(message: string): GrpcStatusError {
-  return oxiaErrorToStatus(new OxiaError('InvalidArgument', message));
-}
-
 /**
  * Any error thrown below a handler, as a status. OxiaErrors get their mapped form;
  * anything else is a bug and becomes INTERNAL (reported through `onUnexpected`, so
