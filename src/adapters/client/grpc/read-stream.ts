@@ -51,7 +51,7 @@ export class ReadStreamChannel {
     if (this.unsupported) return this.port.readCall(request, signal);
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
-      if (this.closed) return reject(new RpcError('Closed', `transport is closed (read from ${this.target})`));
+      if (this.closed) return reject(this.closedError());
       const call = this.stream(); // first: when it cannot open, nothing is left registered
       const id = ++this.nextId;
       const onAbort = (): void => {
@@ -69,7 +69,7 @@ export class ReadStreamChannel {
     this.closed = true;
     const call = this.call;
     this.call = undefined;
-    this.failAll(new RpcError('Closed', `transport is closed (read from ${this.target})`));
+    this.failAll(this.closedError());
     call?.cancel();
   }
 
@@ -111,24 +111,26 @@ export class ReadStreamChannel {
     const code = (error as { code?: unknown } | undefined)?.code;
     if (code === GrpcStatus.UNIMPLEMENTED && !this.answered && !this.closed) {
       this.unsupported = true;
-      const reads = [...this.pending.values()];
-      this.pending.clear();
-      for (const read of reads) {
-        read.signal.removeEventListener('abort', read.onAbort);
-        this.port.readCall(read.request, read.signal).then(read.resolve, read.reject);
-      }
+      for (const read of this.takePending()) this.port.readCall(read.request, read.signal).then(read.resolve, read.reject);
       return;
     }
     this.failAll(error === undefined ? new RpcError('Unavailable', `read stream to ${this.target} ended with reads outstanding`) : rpcErrorOf(error, this.target));
   }
 
   private failAll(error: RpcError): void {
+    for (const read of this.takePending()) read.reject(read.signal.aborted ? read.signal.reason : error);
+  }
+
+  /** Every read outstanding, no longer registered nor listening for its abort. */
+  private takePending(): PendingRead[] {
     const reads = [...this.pending.values()];
     this.pending.clear();
-    for (const read of reads) {
-      read.signal.removeEventListener('abort', read.onAbort);
-      read.reject(read.signal.aborted ? read.signal.reason : error);
-    }
+    for (const read of reads) read.signal.removeEventListener('abort', read.onAbort);
+    return reads;
+  }
+
+  private closedError(): RpcError {
+    return new RpcError('Closed', `transport is closed (read from ${this.target})`);
   }
 
   private settle(id: number, read: PendingRead): void {
