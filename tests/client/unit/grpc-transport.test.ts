@@ -5,11 +5,12 @@ import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
 import { OxiaClientService } from '../../../src/adapters/grpc-protocol/service-definitions.js';
 import { ErrorInfo, Status as RpcStatus } from '../../../src/domain/wire/rpc_status.js';
-import { ShardKeyRouter, Status, type WriteRequest, type WriteResponse } from '../../../src/domain/wire/client.js';
+import { Status, type WriteRequest, type WriteResponse } from '../../../src/domain/wire/client.js';
 import { OxiaClient, OxiaError, TokenAuthentication } from '../../../src/adapters/client/index.js';
 import { GrpcTransport } from '../../../src/adapters/client/grpc/grpc-transport.js';
 import { RpcError } from '../../../src/adapters/client/internal/rpc-error.js';
 import { rejects } from '../support/fake-client.js';
+import { assignmentsFor, listen, okVersion, oxiaClientImplementation, type OxiaClientHandlers } from '../support/scripted-server.js';
 
 function oxiaStatus(code: grpc.status, reason: string, details: string, meta: Record<string, string> = {}): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
@@ -19,35 +20,11 @@ function oxiaStatus(code: grpc.status, reason: string, details: string, meta: Re
   return { code, details, metadata };
 }
 
-type Handlers = Partial<Record<keyof typeof OxiaClientService, grpc.UntypedHandleCall>>;
-
-async function serve(handlers: Handlers): Promise<{ address: string; server: grpc.Server }> {
+async function serve(handlers: OxiaClientHandlers): Promise<{ address: string; server: grpc.Server }> {
   const server = new grpc.Server();
-  const unimplemented = (_call: unknown, cb?: (e: Partial<grpc.StatusObject>) => void) => cb?.({ code: grpc.status.UNIMPLEMENTED });
-  const impl: grpc.UntypedServiceImplementation = {};
-  for (const name of Object.keys(OxiaClientService)) impl[name] = (handlers as Record<string, grpc.UntypedHandleCall>)[name] ?? (unimplemented as grpc.UntypedHandleCall);
-  server.addService(OxiaClientService, impl);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
-  return { address: `127.0.0.1:${port}`, server };
+  server.addService(OxiaClientService, oxiaClientImplementation(handlers));
+  return { address: await listen(server), server };
 }
-
-function assignmentsFor(leader: () => string): grpc.UntypedHandleCall {
-  return (call: grpc.ServerWritableStream<unknown, unknown>) => {
-    call.write({
-      namespaces: {
-        default: {
-          shardKeyRouter: ShardKeyRouter.XXHASH3,
-          assignments: [{ shard: 0n, leader: leader(), shardBoundaries: { $case: 'int32HashRange', value: { minHashInclusive: 0, maxHashInclusive: 0xffffffff } } }],
-        },
-      },
-      allowedAuthorities: [],
-    });
-  };
-}
-
-const okVersion = { versionId: 7n, modificationsCount: 0n, createdTimestamp: 1000n, modifiedTimestamp: 1000n };
 
 test('an Oxia error trailer becomes a typed RpcError with its leader hint', async () => {
   const { address, server } = await serve({

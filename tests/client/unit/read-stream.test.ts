@@ -7,13 +7,14 @@ import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
 import { OxiaClientService, OxiaTsClientService } from '../../../src/adapters/grpc-protocol/service-definitions.js';
 import { ErrorInfo } from '../../../src/domain/wire/rpc_status.js';
-import { GetRequest, ShardKeyRouter, Status, type GetResponse, type ReadRequest, type ReadResponse } from '../../../src/domain/wire/client.js';
+import { GetRequest, Status, type GetResponse, type ReadRequest, type ReadResponse } from '../../../src/domain/wire/client.js';
 import type { ReadStreamRequest, ReadStreamResponse } from '../../../src/domain/wire/client_extensions.js';
 import { OxiaClient, TokenAuthentication } from '../../../src/adapters/client/index.js';
 import { GrpcTransport } from '../../../src/adapters/client/grpc/grpc-transport.js';
 import { RpcError } from '../../../src/adapters/client/internal/rpc-error.js';
 import { rejects } from '../support/fake-client.js';
 import { waitFor } from '../../support/wait.js';
+import { assignmentsFor, listen, okVersion, oxiaClientImplementation } from '../support/scripted-server.js';
 
 type ReadStreamCall = grpc.ServerDuplexStream<ReadStreamRequest, ReadStreamResponse>;
 
@@ -28,7 +29,6 @@ interface Scripted {
   close(): void;
 }
 
-const okVersion = { versionId: 7n, modificationsCount: 0n, createdTimestamp: 1000n, modifiedTimestamp: 1000n };
 const found = (key: string): GetResponse => ({ status: Status.OK, version: okVersion, value: Buffer.from(`value of ${key}`), key, secondaryIndexKey: undefined });
 const answersTo = (request: ReadRequest | undefined): ReadResponse => ({ gets: (request?.gets ?? []).map((g) => found(g.key)) });
 
@@ -42,26 +42,17 @@ async function serve(options: { withReadStream?: boolean; onStreamed?: (call: Re
   const streamed: ReadStreamRequest[] = [];
   const readCalls: ReadRequest[] = [];
   let address = '';
-  const unimplemented = (_call: unknown, cb?: (e: Partial<grpc.StatusObject>) => void) => cb?.({ code: grpc.status.UNIMPLEMENTED });
-  const impl: grpc.UntypedServiceImplementation = {};
-  for (const name of Object.keys(OxiaClientService)) impl[name] = unimplemented as grpc.UntypedHandleCall;
-  impl['getShardAssignments'] = ((call: grpc.ServerWritableStream<unknown, unknown>) => {
-    call.write({
-      namespaces: {
-        default: {
-          shardKeyRouter: ShardKeyRouter.XXHASH3,
-          assignments: [{ shard: 0n, leader: address, shardBoundaries: { $case: 'int32HashRange', value: { minHashInclusive: 0, maxHashInclusive: 0xffffffff } } }],
-        },
-      },
-      allowedAuthorities: [],
-    });
-  }) as grpc.UntypedHandleCall;
-  impl['read'] = ((call: grpc.ServerWritableStream<ReadRequest, ReadResponse>) => {
-    readCalls.push(call.request);
-    call.write(answersTo(call.request));
-    call.end();
-  }) as grpc.UntypedHandleCall;
-  server.addService(OxiaClientService, impl);
+  server.addService(
+    OxiaClientService,
+    oxiaClientImplementation({
+      getShardAssignments: assignmentsFor(() => address),
+      read: ((call: grpc.ServerWritableStream<ReadRequest, ReadResponse>) => {
+        readCalls.push(call.request);
+        call.write(answersTo(call.request));
+        call.end();
+      }) as grpc.UntypedHandleCall,
+    }),
+  );
   if (options.withReadStream !== false) {
     const onStreamed = options.onStreamed ?? ((call, request) => call.write({ id: request.id, response: answersTo(request.read), last: true }));
     server.addService(OxiaTsClientService, {
@@ -76,10 +67,7 @@ async function serve(options: { withReadStream?: boolean; onStreamed?: (call: Re
       }) as grpc.UntypedHandleCall,
     });
   }
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
-  address = `127.0.0.1:${port}`;
+  address = await listen(server);
   return { address, streams, streamed, readCalls, close: () => server.forceShutdown() };
 }
 
